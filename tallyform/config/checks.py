@@ -1,0 +1,274 @@
+"""Semantic checks of a template: what the JSON Schema cannot say.
+
+Keys unique at every level, choice and table fields complete, references (deadlines,
+rules) pointing at steps and fields that exist, people named by valid emails. Each check
+returns problems located at the exact key or value; none stops at the first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from tallyform.config.source import Location, Problem
+from tallyform.model.template import (
+    ACTION_VERBS,
+    CHOICE_TYPES,
+    STEP_OPERATIONS,
+    VALUELESS_OPERATIONS,
+    Assignees,
+    Field,
+    Origin,
+    Rule,
+    Step,
+    Template,
+)
+
+_EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[A-Za-z0-9-]{2,}$")
+_NO_DEFAULT_TYPES = {"file", "table", "assignees_form"}
+
+
+def _where(origin: Origin | None, *sub: str | int) -> Location:
+    assert origin is not None, "declared objects always carry an origin"
+    return origin.locate(*sub)
+
+
+def _identity_location(origin: Origin | None, data_key: str) -> Location:
+    """Where an object's key is written, or its title/label if the key is implied."""
+    assert origin is not None
+    document = origin.document
+    node: Any = document.data
+    for part in origin.path:
+        node = node[part]
+    name = "key" if "key" in node else data_key
+    return document.at((*origin.path, name))
+
+
+def _duplicates(
+    items: Iterable[tuple[str, Origin | None]], kind: str, named_by: str
+) -> Iterator[Problem]:
+    seen: dict[str, Location] = {}
+    for key, origin in items:
+        here = _identity_location(origin, named_by)
+        if key in seen:
+            first = seen[key]
+            where = f"line {first.line}" if first.file == here.file else str(first)
+            yield Problem(
+                here,
+                f"{kind} key '{key}' is already used at {where}; give one of them its own `key:`",
+            )
+        else:
+            seen[key] = here
+
+
+def _check_empty_key(
+    key: str, origin: Origin | None, kind: str, named_by: str
+) -> Iterator[Problem]:
+    if not key:
+        yield Problem(
+            _identity_location(origin, named_by),
+            f"cannot make a key from this {kind}'s {named_by}; add a `key:` (like 'review-2')",
+        )
+
+
+def check_field(item: Field) -> Iterator[Problem]:
+    yield from _check_empty_key(item.key, item.origin, "field", "label")
+    here = item.origin
+    if item.type in CHOICE_TYPES and not item.options:
+        yield Problem(_where(here), f"a {item.type} field needs `options:` listing its choices")
+    if item.type == "radio" and len(item.options) == 1:
+        yield Problem(_where(here, "options"), "a radio field needs at least two options")
+    if item.type not in CHOICE_TYPES and item.options:
+        yield Problem(
+            _where(here, "options"),
+            f"`options` apply to radio, dropdown and multiselect fields, not {item.type}",
+        )
+    if item.type == "table" and not item.columns:
+        yield Problem(_where(here), "a table field needs `columns:`")
+    if item.type != "table" and item.columns:
+        yield Problem(_where(here, "columns"), f"`columns` apply to table fields, not {item.type}")
+    yield from _check_labels_unique(item)
+    yield from _check_pinned_ids(item)
+    yield from _check_field_settings(item)
+
+
+def _check_labels_unique(item: Field) -> Iterator[Problem]:
+    for name, texts in (
+        ("options", [o.text for o in item.options]),
+        ("columns", [c.label for c in item.columns]),
+    ):
+        seen: set[str] = set()
+        for index, text in enumerate(texts):
+            if text in seen:
+                yield Problem(
+                    _where(item.origin, name, index), f"'{text}' is listed twice in `{name}`"
+                )
+            seen.add(text)
+
+
+def _check_pinned_ids(item: Field) -> Iterator[Problem]:
+    for name, ids in (
+        ("options", [o.id for o in item.options]),
+        ("columns", [c.id for c in item.columns]),
+    ):
+        seen: set[int] = set()
+        for index, pinned in enumerate(ids):
+            if pinned is None:
+                continue
+            if pinned in seen:
+                yield Problem(
+                    _where(item.origin, name, index, "id"), f"id {pinned} is used twice in `{name}`"
+                )
+            seen.add(pinned)
+
+
+def _check_field_settings(item: Field) -> Iterator[Problem]:
+    if "default_value" in item.settings and item.type in _NO_DEFAULT_TYPES:
+        yield Problem(
+            _where(item.origin, "default_value"), f"a {item.type} field cannot have a default value"
+        )
+    if "collect_time" in item.settings and item.type != "date":
+        yield Problem(
+            _where(item.origin, "collect_time"), "`collect_time` applies to date fields only"
+        )
+    if "use_wysiwyg_editor" in item.settings and item.type != "textarea":
+        yield Problem(
+            _where(item.origin, "use_wysiwyg_editor"),
+            "`use_wysiwyg_editor` applies to textarea fields only",
+        )
+
+
+def check_people(people: Assignees, origin: Origin | None, *path: str | int) -> Iterator[Problem]:
+    for bucket in ("users", "guests"):
+        for index, email in enumerate(getattr(people, bucket)):
+            if not _EMAIL.match(email):
+                yield Problem(
+                    _where(origin, *path, bucket, index),
+                    f"'{email}' is not an email address; {bucket} are named by email",
+                )
+
+
+def check_step(step: Step, step_keys: set[str]) -> Iterator[Problem]:
+    yield from _check_empty_key(step.key, step.origin, "step", "title")
+    yield from check_people(step.assignees, step.origin, "assignees")
+    deadline = step.deadline
+    if deadline is not None and deadline.step is not None:
+        if deadline.step == step.key:
+            yield Problem(
+                _where(step.origin, "deadline", "step"),
+                "a step's deadline cannot count from itself",
+            )
+        elif deadline.step not in step_keys:
+            yield Problem(
+                _where(step.origin, "deadline", "step"),
+                f"no step has the key '{deadline.step}'; steps here: {', '.join(sorted(step_keys))}",
+            )
+    for item in step.fields:
+        yield from check_field(item)
+
+
+def _check_condition(
+    rule: Rule, index: int, step_keys: set[str], field_keys: set[str]
+) -> Iterator[Problem]:
+    condition = rule.when[index]
+    raw = _raw(rule.origin, "when", index)
+    here = _where(rule.origin, "when", index)
+    if ("field" in raw) == ("step" in raw):
+        yield Problem(here, "a condition names exactly one `field:` or one `step:`")
+        return
+    subject = condition.subject
+    known = field_keys if subject == "field" else step_keys
+    if condition.key not in known:
+        yield Problem(
+            _where(rule.origin, "when", index, subject),
+            f"no {subject} has the key '{condition.key}'",
+        )
+    is_step_op = condition.operation in STEP_OPERATIONS
+    if is_step_op != (subject == "step"):
+        kind = "steps" if is_step_op else "fields"
+        yield Problem(
+            _where(rule.origin, "when", index, "is"),
+            f"'{condition.operation}' tests {kind}, not {subject}s",
+        )
+    if condition.operation not in VALUELESS_OPERATIONS and "value" not in raw:
+        yield Problem(here, f"'{condition.operation}' needs a `value:` to compare with")
+
+
+def _raw(origin: Origin | None, *path: str | int) -> Any:
+    assert origin is not None
+    node: Any = origin.document.data
+    for part in (*origin.path, *path):
+        node = node[part]
+    return node
+
+
+def _check_action(rule: Rule, index: int, step_keys: set[str]) -> Iterator[Problem]:
+    action = rule.then[index]
+    raw = _raw(rule.origin, "then", index)
+    here = _where(rule.origin, "then", index)
+    if sum(verb in raw for verb in ACTION_VERBS) != 1:
+        yield Problem(
+            here,
+            f"an action names exactly one of: {', '.join(ACTION_VERBS)} (with the target step's key)",
+        )
+        return
+    if action.step not in step_keys:
+        yield Problem(
+            _where(rule.origin, "then", index, action.verb), f"no step has the key '{action.step}'"
+        )
+    takes_people = action.verb in ("assign", "assign_only", "unassign")
+    if takes_people and not action.assignees:
+        yield Problem(here, f"`{action.verb}` needs `assignees:` naming who")
+    if not takes_people and "assignees" in raw:
+        yield Problem(
+            _where(rule.origin, "then", index, "assignees"), f"`{action.verb}` takes no assignees"
+        )
+    yield from check_people(action.assignees, rule.origin, "then", index, "assignees")
+    timing = [k for k in ("value", "unit", "option") if k in raw]
+    if action.verb == "deadline":
+        for missing in ("value", "unit"):
+            if missing not in raw:
+                yield Problem(here, f"a deadline action needs `{missing}:`")
+    elif timing:
+        yield Problem(
+            _where(rule.origin, "then", index, timing[0]),
+            f"`{timing[0]}` belongs to deadline actions only",
+        )
+
+
+def check_rules(template: Template) -> Iterator[Problem]:
+    step_keys = {s.key for s in template.steps}
+    field_keys = {f.key for f in template.all_fields()}
+    names: dict[str, Location] = {}
+    for rule in template.rules:
+        here = _where(rule.origin, "name")
+        if rule.name in names:
+            yield Problem(
+                here, f"rule name '{rule.name}' is already used on line {names[rule.name].line}"
+            )
+        names.setdefault(rule.name, here)
+        for index in range(len(rule.when)):
+            yield from _check_condition(rule, index, step_keys, field_keys)
+        for index in range(len(rule.then)):
+            yield from _check_action(rule, index, step_keys)
+
+
+def check_template(template: Template) -> list[Problem]:
+    """Every semantic problem of one template, sorted by location."""
+    problems: list[Problem] = []
+    step_keys = {s.key for s in template.steps}
+    problems += _duplicates(((s.key, s.origin) for s in template.steps), "step", "title")
+    problems += _duplicates(((f.key, f.origin) for f in template.all_fields()), "field", "label")
+    problems += check_people(template.access, template.origin, "access")
+    for item in template.kickoff:
+        problems += check_field(item)
+    for step in template.steps:
+        problems += check_step(step, step_keys)
+    problems += check_rules(template)
+    return sorted(set(problems))
+
+
+def check_template_keys(templates: list[Template]) -> list[Problem]:
+    """Template keys must be unique across the whole repository."""
+    return list(_duplicates(((t.key, t.origin) for t in templates), "template", "title"))

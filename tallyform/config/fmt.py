@@ -1,0 +1,298 @@
+"""``tallyform fmt``: rewriting template files in one canonical form, comments kept.
+
+Canonical form:
+
+- keys in the order the JSON Schema lists them (unknown keys last, as written);
+- two-space indentation, list dashes indented under their key;
+- the main lists (``kickoff``, ``steps``, ``fields``, ``rules``) and their items in block
+  style; every other list or mapping on one line in flow style when it has no comments
+  inside and fits in 100 columns (``options: [A, B]``, ``deadline: {value: 2, unit: days}``),
+  block style otherwise;
+- quotes only where YAML needs them; long text is never re-wrapped.
+
+ruamel.yaml is used because it keeps comments on a round trip (PyYAML drops them). A
+comment survives with the key it is written beside; a comment inside a collection keeps
+that collection in block style.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import CommentMark, YAMLError
+from ruamel.yaml.representer import RoundTripRepresenter
+from ruamel.yaml.tokens import CommentToken
+
+from tallyform.config.schema import load_schema
+
+STRUCTURAL_KEYS = frozenset({"kickoff", "steps", "fields", "rules"})
+MAX_WIDTH = 100
+_INDENT = 2
+
+
+@dataclass(frozen=True)
+class FmtResult:
+    path: Path
+    changed: bool
+    error: str | None = None
+
+
+# Words YAML 1.1 readers take for booleans; quoted so that every reader sees text.
+_YAML11_BOOLS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false"})
+
+
+def _represent_str(representer: RoundTripRepresenter, data: str) -> Any:
+    style = "'" if data.lower() in _YAML11_BOOLS else None
+    return representer.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.representer.add_representer(str, _represent_str)
+    yaml.version = None
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 4096
+    yaml.preserve_quotes = False
+    yaml.brace_single_entry_mapping_in_flow_sequence = True
+    return yaml
+
+
+def _resolve(schema: dict[str, Any] | None, root: dict[str, Any]) -> dict[str, Any] | None:
+    if schema is None:
+        return None
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        resolved: dict[str, Any] = root["$defs"][ref.removeprefix("#/$defs/")]
+        return resolved
+    for branch in schema.get("anyOf", ()):
+        if branch.get("type") == "object":
+            return dict(branch)
+    return schema
+
+
+def _child_schema(
+    schema: dict[str, Any] | None, key: Any, root: dict[str, Any]
+) -> dict[str, Any] | None:
+    if schema is None:
+        return None
+    if isinstance(key, int):
+        return _resolve(schema.get("items"), root)
+    return _resolve(schema.get("properties", {}).get(key), root)
+
+
+def _has_comments(node: Any) -> bool:
+    ca = getattr(node, "ca", None)
+    if ca is None:
+        return False
+    if ca.comment or any(v for v in ca.items.values() if v):
+        return True
+    children = node.values() if isinstance(node, dict) else node
+    return any(_has_comments(child) for child in children)
+
+
+def _depth(node: Any) -> int:
+    if isinstance(node, dict):
+        return 1 + max((_depth(v) for v in node.values()), default=0)
+    if isinstance(node, list):
+        return 1 + max((_depth(v) for v in node), default=0)
+    return 0
+
+
+def _flow_text(node: Any) -> str:
+    """An estimate of the node's one-line rendering, used only to measure it."""
+    if isinstance(node, dict):
+        return "{" + ", ".join(f"{k}: {_flow_text(v)}" for k, v in node.items()) + "}"
+    if isinstance(node, list):
+        return "[" + ", ".join(_flow_text(v) for v in node) + "]"
+    if node is None:
+        return "null"
+    if isinstance(node, bool):
+        return "true" if node else "false"
+    text = str(node)
+    return text if text.replace(" ", "").replace("-", "").replace(".", "").isalnum() else repr(text)
+
+
+def _order_keys(node: CommentedMap, schema: dict[str, Any] | None) -> None:
+    known = list((schema or {}).get("properties", {}))
+    order = [k for k in known if k in node] + [k for k in node if k not in known]
+    for key in order:
+        node.move_to_end(key)
+
+
+def _set_flow_deep(node: Any) -> None:
+    node.fa.set_flow_style()
+    for child in node.values() if isinstance(node, dict) else node:
+        if isinstance(child, CommentedMap | CommentedSeq):
+            _set_flow_deep(child)
+
+
+def _set_style(node: Any, key: Any, indent: int) -> None:
+    flow_ok = (
+        key not in STRUCTURAL_KEYS
+        and not isinstance(key, int)
+        and len(node) > 0
+        and _depth(node) <= 4
+        and not _has_comments(node)
+        and indent + len(f"{key}: ") + len(_flow_text(node)) <= MAX_WIDTH
+    )
+    if flow_ok:
+        _set_flow_deep(node)
+    else:
+        node.fa.set_block_style()
+
+
+def _is_block(node: Any) -> bool:
+    return (
+        isinstance(node, CommentedMap | CommentedSeq) and len(node) > 0 and not node.fa.flow_style()
+    )
+
+
+def _last_slot(node: Any) -> tuple[Any, Any, int]:
+    """The container, key and comment slot where ruamel keeps what follows ``node``."""
+    while True:
+        if isinstance(node, CommentedMap):
+            key, slot = list(node)[-1], 2
+        else:
+            key, slot = len(node) - 1, 0
+        if not _is_block(node[key]):
+            return node, key, slot
+        node = node[key]
+
+
+def _slot_after(node: CommentedMap, key: Any) -> tuple[Any, Any, int]:
+    """Where ruamel keeps the comments written after ``node[key]``'s value."""
+    value = node[key]
+    return _last_slot(value) if _is_block(value) else (node, key, 2)
+
+
+def _detach_after(node: CommentedMap, key: Any) -> str:
+    """Remove and return the full-line comments written after a key's value.
+
+    ruamel attaches such a comment to the last scalar before it, but it describes
+    what follows; once keys are reordered it must move with the key that follows.
+    The end-of-line comment stays where it is.
+    """
+    container, slot_key, slot = _slot_after(node, key)
+    entry = container.ca.items.get(slot_key)
+    if not entry or entry[slot] is None:
+        return ""
+    token = entry[slot]
+    own_line, newline, rest = str(token.value).partition("\n")
+    if not rest.strip():
+        return ""
+    token.value = own_line + newline
+    if not own_line.strip():
+        entry[slot] = None
+    return rest
+
+
+def _attach_after(node: CommentedMap, key: Any, comment: str) -> None:
+    container, slot_key, slot = _slot_after(node, key)
+    entry = container.ca.items.setdefault(slot_key, [None, None, None, None])
+    token = entry[slot]
+    if token is None:
+        entry[slot] = CommentToken("\n" + comment, CommentMark(0))
+    else:
+        token.value = (token.value if token.value.endswith("\n") else token.value + "\n") + comment
+
+
+def _attach_before_first(node: CommentedMap, comment: str) -> None:
+    lines = [line.strip() for line in comment.splitlines() if line.strip()]
+    for line in lines:
+        node.yaml_set_start_comment(line.lstrip("# "))
+
+
+def _reorder_with_comments(
+    node: CommentedMap, schema: dict[str, Any] | None, reorder_children: Any
+) -> None:
+    original = list(node)
+    # The comment after key i is the comment before key i+1 (or after the whole map).
+    before: dict[Any, str] = {}
+    after_all = ""
+    for index, key in enumerate(original):
+        comment = _detach_after(node, key)
+        if index + 1 < len(original):
+            before[original[index + 1]] = comment
+        else:
+            after_all = comment
+    _order_keys(node, schema)
+    reorder_children()
+    ordered = list(node)
+    for index, key in enumerate(ordered):
+        comment = before.get(key, "")
+        if not comment:
+            continue
+        if index == 0:
+            _attach_before_first(node, comment)
+        else:
+            _attach_after(node, ordered[index - 1], comment)
+    if after_all:
+        _attach_after(node, ordered[-1], after_all)
+
+
+def _canonicalize(
+    node: Any, key: Any, schema: dict[str, Any] | None, root: dict[str, Any], indent: int
+) -> None:
+    if isinstance(node, CommentedMap):
+
+        def children() -> None:
+            for child_key, child in node.items():
+                _canonicalize(
+                    child, child_key, _child_schema(schema, child_key, root), root, indent + _INDENT
+                )
+            if key is not None:
+                _set_style(node, key, indent)
+
+        _reorder_with_comments(node, schema, children)
+        return
+    elif isinstance(node, CommentedSeq):
+        for index, child in enumerate(node):
+            # Items of the main lists count as structural too, so they stay in block style.
+            item_key = key if key in STRUCTURAL_KEYS else index
+            _canonicalize(
+                child, item_key, _child_schema(schema, index, root), root, indent + _INDENT
+            )
+    else:
+        return
+    if key is not None:
+        _set_style(node, key, indent)
+
+
+def format_text(text: str, schema_name: str = "template") -> str:
+    """The canonical form of a YAML text (raises ruamel's YAMLError if it does not parse)."""
+    yaml = _yaml()
+    data = yaml.load(text)
+    if isinstance(data, CommentedMap):
+        root = load_schema(schema_name)
+        _canonicalize(data, None, root, root, -_INDENT)
+        data.fa.set_block_style()
+    out = io.StringIO()
+    yaml.dump(data, out)
+    return out.getvalue()
+
+
+def format_file(path: Path, check: bool, schema_name: str = "template") -> FmtResult:
+    """Format one file in place (or only report, with ``check``)."""
+    try:
+        original = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        return FmtResult(path, False, f"cannot read the file: {error}")
+    try:
+        formatted = format_text(original, schema_name)
+    except YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{mark.line + 1}:{mark.column + 1}: " if mark else ""
+        return FmtResult(
+            path,
+            False,
+            f"{where}not valid YAML, left as it is ({getattr(error, 'problem', error)})",
+        )
+    changed = formatted != original
+    if changed and not check:
+        path.write_text(formatted, "utf-8")
+    return FmtResult(path, changed)

@@ -1,0 +1,244 @@
+"""The user's project: finding ``tallyform.yaml``, its settings, and its template files.
+
+``load_project`` and ``load_templates`` never raise for bad input: they return what they
+could read plus every problem found, so ``validate`` reports all of them in one run.
+Only a missing ``tallyform.yaml`` is fatal (:class:`ConfigError`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tallyform.config.checks import check_template, check_template_keys
+from tallyform.config.schema import check_against_schema
+from tallyform.config.source import Document, Location, Problem, load_file
+from tallyform.model import Template, build_template, slugify
+
+CONFIG_NAME = "tallyform.yaml"
+DEFAULT_API_URL = "https://go.tallyfy.com/api"
+DEFAULT_TOKEN_ENV = "TALLYFY_API_TOKEN"
+TEMPLATE_SUFFIXES = (".yaml", ".yml")
+
+
+class ConfigError(Exception):
+    """The project cannot be read at all (for example, no tallyform.yaml)."""
+
+
+@dataclass(frozen=True)
+class OrgSettings:
+    """One organization the project can plan against."""
+
+    name: str
+    emulator: Path | None = None
+    org_id: str | None = None
+    api_url: str = DEFAULT_API_URL
+    token_env: str = DEFAULT_TOKEN_ENV
+    client_id_env: str | None = None
+    client_secret_env: str | None = None
+
+    @property
+    def is_emulated(self) -> bool:
+        return self.emulator is not None
+
+
+@dataclass
+class Project:
+    config_file: Path
+    templates_dir: Path
+    default_org: str | None
+    orgs: dict[str, OrgSettings] = field(default_factory=dict)
+    max_delete_share: float = 0.3
+
+    @property
+    def root(self) -> Path:
+        return self.config_file.parent
+
+    def org(self, name: str | None) -> OrgSettings:
+        """The org called ``name``, or the default one; ConfigError if there is none."""
+        chosen = name or self.default_org
+        if chosen is None:
+            raise ConfigError(
+                f"{display_path(self.config_file)}: no `default_org:`; pass --org NAME"
+            )
+        if chosen not in self.orgs:
+            known = ", ".join(sorted(self.orgs)) or "none"
+            raise ConfigError(
+                f"no org called '{chosen}' in {display_path(self.config_file)} (known: {known})"
+            )
+        return self.orgs[chosen]
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it."""
+    try:
+        return (
+            os.path.relpath(path)
+            if path.is_absolute() and Path.cwd() in path.parents
+            else str(path)
+        )
+    except ValueError:
+        return str(path)
+
+
+def find_config(directory: Path | None = None, config_file: Path | None = None) -> Path:
+    """The project's tallyform.yaml: given directly, in ``directory``, or in a parent of the cwd."""
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigError(f"{config_file}: no such file")
+        return config_file.resolve()
+    if directory is not None:
+        candidate = directory / CONFIG_NAME
+        if not candidate.is_file():
+            raise ConfigError(
+                f"no {CONFIG_NAME} in {directory}; run `tallyform init {directory}` to start a project there"
+            )
+        return candidate.resolve()
+    start = Path.cwd()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return (folder / CONFIG_NAME).resolve()
+    raise ConfigError(
+        f"no {CONFIG_NAME} in {start} or any folder above it; "
+        "run `tallyform init` to start a project, or pass -C DIR"
+    )
+
+
+def _project_problems(document: Document, data: dict[str, Any], root: Path) -> list[Problem]:
+    problems: list[Problem] = []
+    orgs = data.get("orgs", {})
+    for name, org in orgs.items():
+        if ("emulator" in org) == ("org_id" in org):
+            problems.append(
+                Problem(
+                    document.key_at(("orgs", name)),
+                    f"org '{name}' needs either `emulator: FILE` (the embedded emulator) or `org_id:` (a Tallyfy org)",
+                )
+            )
+    default = data.get("default_org")
+    if default is not None and default not in orgs:
+        problems.append(
+            Problem(
+                document.at(("default_org",)),
+                f"no org called '{default}' under `orgs:`; known: {', '.join(orgs)}",
+            )
+        )
+    templates = root / data.get("templates", "templates")
+    if not templates.is_dir():
+        problems.append(
+            Problem(
+                document.at(("templates",)),
+                f"the templates folder {display_path(templates)} does not exist",
+            )
+        )
+    return problems
+
+
+def _org_settings(name: str, data: dict[str, Any], root: Path) -> OrgSettings:
+    return OrgSettings(
+        name=name,
+        emulator=(root / data["emulator"]) if "emulator" in data else None,
+        org_id=data.get("org_id"),
+        api_url=data.get("api_url", DEFAULT_API_URL).rstrip("/"),
+        token_env=data.get("token_env", DEFAULT_TOKEN_ENV),
+        client_id_env=data.get("client_id_env"),
+        client_secret_env=data.get("client_secret_env"),
+    )
+
+
+def load_project(config_file: Path) -> tuple[Project | None, list[Problem]]:
+    """Read tallyform.yaml; the project is None when the file has problems."""
+    display = display_path(config_file)
+    document, problems = load_file(config_file, display)
+    if problems:
+        return None, problems
+    if not isinstance(document.data, dict):
+        got = (
+            "nothing"
+            if document.data is None
+            else "a list"
+            if isinstance(document.data, list)
+            else "a single value"
+        )
+        return None, [
+            Problem(
+                Location(display, 1, 1),
+                f"{CONFIG_NAME} must be a mapping with `version: 1` and `orgs:`; it holds {got}",
+            )
+        ]
+    problems = check_against_schema(document, "project")
+    root = config_file.parent
+    if problems:
+        return None, problems
+    data = document.data
+    problems = _project_problems(document, data, root)
+    if problems:
+        return None, problems
+    orgs = {name: _org_settings(name, org, root) for name, org in data["orgs"].items()}
+    default = data.get("default_org") or (next(iter(orgs)) if len(orgs) == 1 else None)
+    project = Project(
+        config_file=config_file,
+        templates_dir=root / data.get("templates", "templates"),
+        default_org=default,
+        orgs=orgs,
+        max_delete_share=float(data.get("max_delete_share", 0.3)),
+    )
+    return project, []
+
+
+def template_files(project: Project) -> list[Path]:
+    """Template files of the project, in a stable order."""
+    return sorted(
+        p for p in project.templates_dir.iterdir() if p.suffix in TEMPLATE_SUFFIXES and p.is_file()
+    )
+
+
+def load_template_file(path: Path) -> tuple[Template | None, list[Problem]]:
+    """Read, schema-check and semantically check one template file."""
+    display = display_path(path)
+    document, problems = load_file(path, display)
+    if problems:
+        return None, problems
+    if not isinstance(document.data, dict):
+        got = (
+            "is empty"
+            if document.data is None
+            else "holds a list"
+            if isinstance(document.data, list)
+            else "holds a single value"
+        )
+        return None, [
+            Problem(
+                Location(display, 1, 1),
+                f"a template file must be a mapping with at least `title:`; this one {got}",
+            )
+        ]
+    problems = check_against_schema(document, "template")
+    if problems:
+        return None, problems
+    default_key = slugify(path.stem)
+    if not default_key and "key" not in document.data:
+        return None, [
+            Problem(
+                Location(display, 1, 1),
+                f"cannot make a key from the file name {path.name!r}; add `key:`",
+            )
+        ]
+    template = build_template(document, default_key)
+    problems = check_template(template)
+    return (None if problems else template), problems
+
+
+def load_templates(project: Project) -> tuple[list[Template], list[Problem]]:
+    """Every template of the project, and every problem in any of them."""
+    templates: list[Template] = []
+    problems: list[Problem] = []
+    for path in template_files(project):
+        template, found = load_template_file(path)
+        problems += found
+        if template is not None:
+            templates.append(template)
+    problems += check_template_keys(templates)
+    return templates, problems

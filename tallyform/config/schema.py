@@ -1,0 +1,131 @@
+"""The JSON Schemas of tallyform's files, and checking documents against them.
+
+The schemas ship in the package (``tallyform.schemas``, the repository's ``schemas/``).
+Errors from jsonschema are turned into short messages in the user's words and placed
+at the exact key or value they concern.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError
+
+from tallyform.config.source import DataPath, Document, Problem
+
+SCHEMA_NAMES = ("template", "project")
+
+_TYPE_WORDS = {
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a mapping of keys to values",
+    "null": "nothing",
+}
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """The JSON Schema called ``name`` ('template' or 'project')."""
+    text = resources.files("tallyform.schemas").joinpath(f"{name}.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _validator(name: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(load_schema(name))
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    if value is None:
+        return "nothing"
+    return "a list" if isinstance(value, list) else "a mapping"
+
+
+def _expected(types: Any) -> str:
+    names = types if isinstance(types, list) else [types]
+    return " or ".join(_TYPE_WORDS.get(str(t), str(t)) for t in names)
+
+
+def _unknown_key_problems(
+    document: Document, error: ValidationError, path: DataPath
+) -> list[Problem]:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    allowed = sorted(schema.get("properties", {}))
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    problems = []
+    for key in instance:
+        if key in allowed:
+            continue
+        hint = difflib.get_close_matches(key, allowed, n=1)
+        advice = f"did you mean '{hint[0]}'?" if hint else "allowed here: " + ", ".join(allowed)
+        problems.append(Problem(document.key_at((*path, key)), f"unknown key '{key}'; {advice}"))
+    return problems
+
+
+def _branch_error(error: ValidationError) -> ValidationError:
+    """For anyOf/oneOf failures, the branch error that says most about what is wrong."""
+    same_type = [e for e in error.context or [] if e.validator != "type" or e.relative_path]
+    candidates = same_type or list(error.context or [])
+    return jsonschema.exceptions.best_match(candidates) or error
+
+
+def _message(error: ValidationError) -> str:
+    value: Any = error.instance
+    kind = error.validator
+    rule: Any = error.validator_value
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if kind == "required":
+        missing = [k for k in rule if k not in (value or {})]
+        return f"missing required key '{missing[0]}'" if missing else error.message
+    if kind == "type":
+        return f"expected {_expected(rule)}, got {_describe(value)}"
+    if kind == "enum":
+        choices = ", ".join(str(c) for c in rule)
+        return f"{value!r} is not allowed here; use one of: {choices}"
+    if kind == "const":
+        return f"must be {rule!r}, got {value!r}"
+    if kind == "pattern":
+        # A sensitive value (where a token may have been pasted by mistake) is never echoed.
+        shown = "this value" if schema.get("x-sensitive") else repr(value)
+        return f"{shown} {schema.get('x-message', 'does not have the expected form')}"
+    if kind == "minLength":
+        return "must not be empty" if rule == 1 else f"needs at least {rule} characters"
+    if kind == "maxLength":
+        return f"is {len(value)} characters long; at most {rule} are allowed"
+    if kind in ("minItems", "minProperties"):
+        return "must not be empty" if rule == 1 else error.message
+    if kind == "uniqueItems":
+        return "lists the same entry twice; remove the duplicate"
+    if kind in ("minimum", "maximum"):
+        return f"{value!r} is out of range ({kind} {rule})"
+    return error.message
+
+
+def check_against_schema(document: Document, name: str) -> list[Problem]:
+    """Every way ``document`` breaks schema ``name``, each at its key or value."""
+    problems: list[Problem] = []
+    for error in _validator(name).iter_errors(document.data):
+        if error.validator in ("anyOf", "oneOf"):
+            error = _branch_error(error)
+        path: DataPath = tuple(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            problems.extend(_unknown_key_problems(document, error, path))
+            continue
+        where = document.key_at(path) if error.validator in ("required",) else document.at(path)
+        problems.append(Problem(where, _message(error)))
+    return sorted(set(problems))

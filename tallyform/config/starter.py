@@ -1,0 +1,89 @@
+"""``tallyform init``: the files of a new project whose default org is the embedded emulator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tallyform.config.project import CONFIG_NAME
+from tallyform.config.schema import SCHEMA_NAMES, load_schema
+
+PROJECT_FILE = """\
+# yaml-language-server: $schema=schemas/project.schema.json
+# tallyform project settings. See `tallyform --help`.
+version: 1
+templates: templates
+default_org: local
+orgs:
+  # The embedded emulator: a local stand-in for Tallyfy, kept in this file.
+  local:
+    emulator: .tallyform/local-org.json
+  # A real organization (the token is read from the environment, never from a file):
+  # production:
+  #   org_id: 0123456789abcdef0123456789abcdef
+  #   token_env: TALLYFY_API_TOKEN
+"""
+
+STARTER_TEMPLATE = """\
+# yaml-language-server: $schema=../schemas/template.schema.json
+title: Expense claim
+type: procedure
+summary: Claim back money spent for work.
+kickoff:
+  - key: amount
+    label: Amount (USD)
+    type: text
+    required: true
+    validation: [numeric]
+steps:
+  - key: submit
+    title: Submit receipts
+    summary: Upload every receipt and say what each was for.
+    fields:
+      - label: Receipts
+        type: file
+        required: true
+  - key: approve
+    title: Manager approval
+    type: approval
+    deadline: {value: 2, unit: days, step: submit}
+"""
+
+GITIGNORE = """\
+# State of the embedded emulator (your local stand-in organization).
+.tallyform/
+"""
+
+
+def schema_text(name: str) -> str:
+    return json.dumps(load_schema(name), indent=2) + "\n"
+
+
+def starter_files() -> dict[str, str]:
+    """Relative path -> content of every file ``init`` writes."""
+    files = {
+        CONFIG_NAME: PROJECT_FILE,
+        "templates/expense-claim.yaml": STARTER_TEMPLATE,
+        ".gitignore": GITIGNORE,
+    }
+    for name in SCHEMA_NAMES:
+        files[f"schemas/{name}.schema.json"] = schema_text(name)
+    return files
+
+
+def write_starter(directory: Path) -> list[Path]:
+    """Write the starter project into ``directory``; existing files are left alone.
+
+    Raises FileExistsError if the directory already holds a tallyform.yaml.
+    """
+    if (directory / CONFIG_NAME).exists():
+        raise FileExistsError(directory / CONFIG_NAME)
+    written = []
+    for relative, content in starter_files().items():
+        path = directory / relative
+        if path.exists():
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, "utf-8")
+        written.append(path)
+    return written

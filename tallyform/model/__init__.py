@@ -1,0 +1,33 @@
+"""The desired state as typed values (templates, steps, fields, rules), free of YAML and HTTP."""
+
+from tallyform.model.build import build_template
+from tallyform.model.template import (
+    Action,
+    Assignees,
+    Column,
+    Condition,
+    Deadline,
+    Field,
+    Option,
+    Origin,
+    Rule,
+    Step,
+    Template,
+    slugify,
+)
+
+__all__ = [
+    "Action",
+    "Assignees",
+    "Column",
+    "Condition",
+    "Deadline",
+    "Field",
+    "Option",
+    "Origin",
+    "Rule",
+    "Step",
+    "Template",
+    "build_template",
+    "slugify",
+]

@@ -1,0 +1,154 @@
+"""The desired state: templates, steps, form fields, kick-off fields and rules as typed values.
+
+Objects here are what a validated template file means, independent of YAML and of the
+Tallyfy API. Each keeps an ``origin`` (the document and path it came from) so that
+problems found later, such as an unknown person at plan time, can still name the file
+and line. Objects read from a live org have no origin.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tallyform.config.source import DataPath, Document, Location
+
+CHOICE_TYPES = frozenset({"radio", "dropdown", "multiselect"})
+STEP_OPERATIONS = frozenset(
+    {"completed", "reopened", "approved", "rejected", "acknowledged", "expired", "not_assigned"}
+)
+VALUELESS_OPERATIONS = frozenset({"is_empty", "is_not_empty"}) | STEP_OPERATIONS
+ACTION_VERBS = (
+    "show",
+    "hide",
+    "reopen",
+    "clear_assignees",
+    "assign",
+    "assign_only",
+    "unassign",
+    "deadline",
+)
+
+
+def slugify(text: str) -> str:
+    """A key made from a title or label: lowercase ASCII words joined by '-'."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:64].rstrip("-")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a declared object came from: a document and the path inside it."""
+
+    document: Document
+    path: DataPath
+
+    def locate(self, *sub: str | int) -> Location:
+        return self.document.at((*self.path, *sub))
+
+
+@dataclass(frozen=True)
+class Option:
+    text: str
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Assignees:
+    users: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    guests: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.users or self.groups or self.guests)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    value: int
+    unit: str
+    option: str = "from"
+    step: str | None = None  # a step key; None means the process launch
+
+
+@dataclass
+class Field:
+    """A step's form field (API: capture) or a kick-off field (API: prerun entry)."""
+
+    key: str
+    label: str
+    type: str = "text"
+    required: bool = False
+    options: tuple[Option, ...] = ()
+    columns: tuple[Column, ...] = ()
+    settings: dict[str, Any] = field(default_factory=dict)
+    origin: Origin | None = None
+
+
+@dataclass
+class Step:
+    key: str
+    title: str
+    type: str = "task"
+    summary: str | None = None
+    assignees: Assignees = Assignees()
+    deadline: Deadline | None = None
+    start_date: tuple[int, str] | None = None
+    fields: list[Field] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class Condition:
+    subject: str  # "field" or "step"
+    key: str
+    operation: str
+    value: Any = None
+    column: str | None = None
+
+
+@dataclass(frozen=True)
+class Action:
+    verb: str
+    step: str
+    assignees: Assignees = Assignees()
+    deadline: tuple[int, str, str] | None = None  # value, unit, option
+
+
+@dataclass
+class Rule:
+    name: str
+    match: str
+    when: tuple[Condition, ...]
+    then: tuple[Action, ...]
+    origin: Origin | None = None
+
+
+@dataclass
+class Template:
+    key: str
+    title: str
+    type: str = "procedure"
+    summary: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    access: Assignees = Assignees()
+    kickoff: list[Field] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    tags: tuple[str, ...] = ()
+    folder: str | None = None
+    rules: list[Rule] = field(default_factory=list)
+    origin: Origin | None = None
+
+    def all_fields(self) -> list[Field]:
+        """Kick-off fields then every step's form fields, in order."""
+        return [*self.kickoff, *(f for step in self.steps for f in step.fields)]

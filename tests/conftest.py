@@ -1,0 +1,68 @@
+"""Shared test helpers: running the CLI in-process and making throwaway projects."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tallyform.cli import cli
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+
+PROJECT_YAML = """\
+version: 1
+templates: templates
+default_org: local
+orgs:
+  local:
+    emulator: .tallyform/local-org.json
+"""
+
+
+@dataclass
+class Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_cli(*args: str) -> Run:
+    """Run `tallyform ARGS` in-process; exit code and output as a user would see them."""
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return Run(result.exit_code, result.stdout, result.stderr)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Callable[..., Path]:
+    """Make a project in a temp folder with the given template files (name -> text)."""
+
+    def make(templates: dict[str, str | bytes] | None = None, config: str = PROJECT_YAML) -> Path:
+        (tmp_path / "templates").mkdir(exist_ok=True)
+        (tmp_path / "tallyform.yaml").write_text(config)
+        for name, content in (templates or {}).items():
+            path = tmp_path / "templates" / name
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content)
+        return tmp_path
+
+    return make
+
+
+@pytest.fixture
+def examples_copy(tmp_path: Path) -> Path:
+    """A private copy of examples/ that a test may change."""
+    target = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, target, ignore=shutil.ignore_patterns(".tallyform"))
+    return target

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
 from tallyform.cli import cli
+from tallyform.emulator import Emulator
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -58,6 +60,21 @@ def project(tmp_path: Path) -> Callable[..., Path]:
         return tmp_path
 
     return make
+
+
+@pytest.fixture(params=["in_process", "socket"])
+def api(request: pytest.FixtureRequest) -> Iterator[httpx.Client]:
+    """An httpx client on a fresh emulated org; every test using it runs in both modes."""
+    from tests.emulator_helpers import connect
+
+    with connect(Emulator(), request.param) as client:
+        yield client
+
+
+@pytest.fixture(params=["in_process", "socket"])
+def mode(request: pytest.FixtureRequest) -> str:
+    """Run a test once in-process and once over a loopback socket."""
+    return str(request.param)
 
 
 @pytest.fixture

@@ -1,0 +1,131 @@
+"""``tallyform emulator serve``: the Tallyfy API emulator over HTTP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tallyform.emulator import (
+    DEFAULT_MEMBER_TOKEN,
+    DEFAULT_ORG_ID,
+    DEFAULT_TOKEN,
+    SEED_GROUPS,
+    SEED_USERS,
+    Emulator,
+    EmulatorServer,
+    FaultSettings,
+)
+
+_PEOPLE = "\n".join(
+    f"  {email:<20} {first} {last} ({role}, user id {uid})"
+    for uid, email, first, last, role in SEED_USERS
+)
+_GROUPS = ", ".join(name for name, _ in SEED_GROUPS)
+
+SERVE_HELP = f"""Serve the Tallyfy API emulator at http://127.0.0.1:PORT/api.
+
+\b
+It starts with one organization ({DEFAULT_ORG_ID} unless --org says
+otherwise), two tokens and these people:
+{_PEOPLE}
+\b
+Groups: {_GROUPS}.
+\b
+Tokens: {DEFAULT_TOKEN} (Alice, an admin; change with --token) and
+{DEFAULT_MEMBER_TOKEN} (Bob, a standard member who may not define custom
+field keys or delete templates permanently).
+
+Send `Authorization: Bearer TOKEN` and `X-Tallyfy-Client: APIClient` with every
+request, as Tallyfy requires. With --state the organization is kept in that file
+and survives restarts; without it, it lives in memory. Faults (--fail-rate) are
+503s, 500s after the change was made, dropped connections and bursts of 429,
+drawn reproducibly from --seed.
+"""
+
+
+@click.group()
+def emulator() -> None:
+    """A local stand-in for the Tallyfy API."""
+
+
+@emulator.command(help=SERVE_HELP)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8700,
+    show_default=True,
+    help="0 picks a free port.",
+)
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keep the org in this JSON file.",
+)
+@click.option(
+    "--org",
+    "org_id",
+    default=DEFAULT_ORG_ID,
+    help="The organization's 32-hex id (for a new state).",
+)
+@click.option("--token", default=DEFAULT_TOKEN, help="The admin's API token (for a new state).")
+@click.option(
+    "--request-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append one JSON line per request.",
+)
+@click.option("--latency-ms", type=click.FloatRange(0), default=0, help="Added to every request.")
+@click.option(
+    "--rate-limit",
+    type=click.IntRange(0),
+    default=600,
+    show_default=True,
+    help="Requests a minute per token (Tallyfy's figure); 0 turns the limit off.",
+)
+@click.option(
+    "--fail-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Share of requests that meet a fault.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fault stream.")
+def serve(
+    port: int,
+    state_file: Path | None,
+    org_id: str,
+    token: str,
+    request_log: Path | None,
+    latency_ms: float,
+    rate_limit: int,
+    fail_rate: float,
+    seed: int,
+) -> None:
+    if len(org_id) != 32 or any(c not in "0123456789abcdef" for c in org_id):
+        raise click.BadParameter("must be 32 lowercase hex characters", param_hint="--org")
+    try:
+        emulated = Emulator(
+            state_file=state_file,
+            org_id=org_id,
+            token=token,
+            rate_limit=rate_limit or None,
+            faults=FaultSettings(fail_rate=fail_rate, seed=seed, latency_ms=latency_ms),
+            request_log=request_log,
+        )
+    except (OSError, ValueError) as error:
+        raise click.ClickException(f"cannot load the emulator state: {error}") from None
+    try:
+        server = EmulatorServer(emulated, port=port)
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot listen on port {port}: {error.strerror or error}"
+        ) from None
+    shown = token if token == DEFAULT_TOKEN else "the one given with --token"
+    click.echo(f"Tallyfy emulator listening on {server.url}", err=False)
+    click.echo(f"organization {emulated.org_id}, admin token {shown}; Ctrl-C stops it.")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped.")
+    finally:
+        server.server_close()

@@ -1,0 +1,157 @@
+"""The emulator itself: auth, rate limit, faults, routing, persistence and the request log.
+
+:class:`Emulator` answers one :class:`~tallyform.emulator.wire.Request` at a time and is
+safe to call from many threads: handlers run under one lock, latency is spent outside it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tallyform.emulator import routes
+from tallyform.emulator.call import Call
+from tallyform.emulator.faults import FaultInjector, FaultSettings, RateLimiter, retry_after_header
+from tallyform.emulator.state import (
+    DEFAULT_MEMBER_TOKEN,
+    DEFAULT_ORG_ID,
+    DEFAULT_TOKEN,
+    StateFile,
+    fresh_state,
+    new_id,
+)
+from tallyform.emulator.wire import ApiError, Request, Response, endpoint_not_found, forbidden
+
+log = logging.getLogger("tallyform.emulator")
+
+_BEARER = re.compile(r"^Bearer (\S+)$")
+_UNAUTHENTICATED = {"error": True, "message": "Unauthenticated."}
+
+
+class Emulator:
+    """A working stand-in for one Tallyfy organization."""
+
+    def __init__(
+        self,
+        *,
+        state_file: Path | None = None,
+        org_id: str = DEFAULT_ORG_ID,
+        token: str = DEFAULT_TOKEN,
+        member_token: str = DEFAULT_MEMBER_TOKEN,
+        rate_limit: int | None = None,
+        rate_window: float = 60.0,
+        faults: FaultSettings | None = None,
+        request_log: Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._store = StateFile(state_file) if state_file else None
+        loaded = self._store.load() if self._store else None
+        self.state: dict[str, Any] = loaded or fresh_state(org_id, token, member_token)
+        if self._store and loaded is None:
+            self._store.save(self.state)
+        self.faults = faults or FaultSettings()
+        self._injector = FaultInjector(self.faults)
+        self._limiter = RateLimiter(rate_limit, rate_window, clock) if rate_limit else None
+        self._sleep = sleep
+        self._lock = threading.RLock()
+        self._log_lock = threading.Lock()
+        self._request_log = request_log
+        self.requests: list[dict[str, Any]] = []
+
+    @property
+    def org_id(self) -> str:
+        return str(self.state["org"]["id"])
+
+    def handle(self, request: Request) -> Response:
+        """Answer one request, with the configured latency, limits and faults."""
+        if self.faults.latency_ms:
+            self._sleep(self.faults.latency_ms / 1000.0)
+        response = self._answer(request)
+        response.headers.setdefault("X-Request-Id", new_id()[:16])
+        if response.body is not None:
+            response.headers.setdefault("Content-Type", "application/json")
+        self._record(request, response)
+        return response
+
+    def _answer(self, request: Request) -> Response:
+        token = self._authenticate(request)
+        if token is None:
+            return Response(401, dict(_UNAUTHENTICATED))
+        limited = self._rate_limit(token)
+        if limited is not None:
+            return limited
+        fault = self._injector.draw()
+        if fault == "burst":
+            return _too_many(1.0)
+        if fault == "error":
+            return Response(503, {"error": True, "message": "Service temporarily unavailable."})
+        if fault == "drop":
+            return Response(0, drop=True)
+        response = self._dispatch(request, token)
+        if fault == "error_after":
+            return Response(500, {"error": True, "message": "Server Error"})
+        if fault == "drop_after":
+            return Response(0, drop=True)
+        return response
+
+    def _authenticate(self, request: Request) -> str | None:
+        found = _BEARER.match(request.headers.get("authorization", ""))
+        if not found or not request.headers.get("x-tallyfy-client", "").strip():
+            return None
+        token = found.group(1)
+        return token if token in self.state["tokens"] else None
+
+    def _rate_limit(self, token: str) -> Response | None:
+        if self._limiter is None:
+            return None
+        admitted, remaining, wait = self._limiter.admit(token)
+        if admitted:
+            return None
+        response = _too_many(wait)
+        response.headers["X-RateLimit-Limit"] = str(self._limiter.limit)
+        return response
+
+    def _dispatch(self, request: Request, token: str) -> Response:
+        found = routes.match(request.method, request.path)
+        if found is None:
+            return _error(endpoint_not_found())
+        route, params = found
+        with self._lock:
+            if route.org_scoped and params.get("org") != self.org_id:
+                return _error(forbidden("You don't have permissions for this organization."))
+            user = next(u for u in self.state["users"] if u["id"] == self.state["tokens"][token])
+            try:
+                response = route.handler(Call(request, self.state, user, params))
+            except ApiError as error:
+                return _error(error)
+            if route.writes and response.status < 400 and self._store:
+                self._store.save(self.state)
+            return response
+
+    def _record(self, request: Request, response: Response) -> None:
+        entry = {"method": request.method, "path": request.path, "status": response.status}
+        with self._log_lock:
+            self.requests.append(entry)
+            if self._request_log is not None:
+                with self._request_log.open("a", encoding="utf-8") as out:
+                    out.write(json.dumps(entry) + "\n")
+        log.debug("%s %s -> %s", request.method, request.path, response.status or "dropped")
+
+
+def _error(error: ApiError) -> Response:
+    return Response(error.status, error.body, dict(error.headers))
+
+
+def _too_many(wait: float) -> Response:
+    return Response(
+        429,
+        {"error": True, "message": "Too Many Attempts."},
+        {"Retry-After": retry_after_header(wait), "X-RateLimit-Remaining": "0"},
+    )

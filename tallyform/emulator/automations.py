@@ -1,0 +1,109 @@
+"""Automations (API: automated actions): if-then rules inlined on the template.
+
+There is no GET route: rules are read from ``automated_actions`` on the template. A PUT
+replaces the whole rule (conditions and actions), as the SDK's merge-before-PUT implies.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from tallyform.emulator import rules
+from tallyform.emulator.call import Call, dict_of
+from tallyform.emulator.state import new_id, now
+from tallyform.emulator.wire import Response, item, not_found
+
+
+def _conditions(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": new_id(),
+            "conditionable_id": c.get("conditionable_id"),
+            "conditionable_type": c.get("conditionable_type"),
+            "operation": c.get("operation"),
+            "statement": c.get("statement"),
+            "logic": c.get("logic", "and"),
+            "position": index,
+            "column_contains_name": c.get("column_contains_name"),
+        }
+        for index, c in enumerate(raw, start=1)
+    ]
+
+
+def _actions(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    actions = []
+    for index, a in enumerate(raw, start=1):
+        people = a.get("assignees") or {}
+        action = {
+            "id": new_id(),
+            "action_type": a.get("action_type"),
+            "action_verb": a.get("action_verb"),
+            "target_step_id": a.get("target_step_id"),
+            "position": index,
+            "actionable_id": a.get("actionable_id"),
+            "actionable_type": a.get("actionable_type"),
+            "deadline": a.get("deadline"),
+            "assignees": {
+                "users": list(people.get("users") or []),
+                "guests": list(people.get("guests") or []),
+                "groups": list(people.get("groups") or []),
+            },
+        }
+        if a.get("action_type") == "webhook":
+            action["webhook_url"] = a.get("webhook_url")
+            action["alias_name"] = a.get("alias_name")
+        actions.append(action)
+    return actions
+
+
+def _find(template: dict[str, Any], rule_id: str) -> dict[str, Any]:
+    for rule in template["automated_actions"]:
+        if rule["id"] == rule_id:
+            return dict_of(rule)
+    raise not_found()
+
+
+def create_automation(call: Call) -> Response:
+    template = call.template()
+    body = call.body()
+    rules.check_automation(body, template, call.state)
+    stamp = now()
+    rule = {
+        "id": new_id(),
+        "automated_alias": body["automated_alias"],
+        "created_at": stamp,
+        "last_updated": stamp,
+        "archived_at": None,
+        "conditions": _conditions(body["conditions"]),
+        "then_actions": _actions(body["then_actions"]),
+    }
+    template["automated_actions"].append(rule)
+    template["last_updated"] = stamp
+    return item(copy.deepcopy(rule), 201)
+
+
+def update_automation(call: Call) -> Response:
+    template = call.template()
+    rule = _find(template, call.params["automation"])
+    body = call.body()
+    rules.check_automation(body, template, call.state)
+    stamp = now()
+    rule.update(
+        {
+            "automated_alias": body["automated_alias"],
+            "conditions": _conditions(body["conditions"]),
+            "then_actions": _actions(body["then_actions"]),
+            "last_updated": stamp,
+        }
+    )
+    template["last_updated"] = stamp
+    return item(copy.deepcopy(rule))
+
+
+def delete_automation(call: Call) -> Response:
+    template = call.template()
+    rule = _find(template, call.params["automation"])
+    template["automated_actions"].remove(rule)
+    template["last_updated"] = now()
+    return Response(200, {"message": "Automation deleted."})

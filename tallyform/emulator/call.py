@@ -1,0 +1,77 @@
+"""What a handler receives: the request, the org's state, the caller and the path parameters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tallyform.emulator.wire import ApiError, Request, forbidden, not_found
+
+
+@dataclass
+class Call:
+    request: Request
+    state: dict[str, Any]
+    user: dict[str, Any]
+    params: dict[str, str] = field(default_factory=dict)
+
+    def body(self) -> dict[str, Any]:
+        data = self.request.json()
+        if not isinstance(data, dict):
+            raise ApiError(
+                400, {"error": True, "message": "The request body must be a JSON object."}
+            )
+        return data
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.user.get("role") == "admin")
+
+    def require_admin(self, what: str) -> None:
+        if not self.is_admin:
+            raise forbidden(f"Only an administrator can {what}.")
+
+    def template(self, *, archived: bool = False) -> dict[str, Any]:
+        """The template named in the path; archived ones are 404 unless asked for."""
+        found: dict[str, Any] | None = self.state["checklists"].get(self.params["checklist"])
+        if found is None or (found["archived_at"] is not None and not archived):
+            raise not_found()
+        return found
+
+    def step(self) -> dict[str, Any]:
+        template = self.template()
+        for step in template["steps"]:
+            if step["id"] == self.params["step"]:
+                return dict_of(step)
+        raise not_found()
+
+    def capture(self) -> dict[str, Any]:
+        for capture in self.step()["captures"]:
+            if capture["id"] == self.params["capture"]:
+                return dict_of(capture)
+        raise not_found()
+
+
+def dict_of(value: Any) -> dict[str, Any]:
+    """``value`` typed as the JSON object it is (state rows are plain dicts)."""
+    assert isinstance(value, dict)
+    return value
+
+
+def pick(body: dict[str, Any], allowed: frozenset[str]) -> dict[str, Any]:
+    """The keys the API validates; every other key is dropped silently (reference 6.1)."""
+    return {k: v for k, v in body.items() if k in allowed}
+
+
+def renumber(rows: list[dict[str, Any]]) -> None:
+    """Give rows their 1-based positions in list order."""
+    for index, row in enumerate(rows, start=1):
+        row["position"] = index
+
+
+def move(rows: list[dict[str, Any]], row: dict[str, Any], position: int) -> None:
+    """Move ``row`` to a 1-based position (clamped), renumbering everything."""
+    rows.remove(row)
+    index = max(0, min(position - 1, len(rows)))
+    rows.insert(index, row)
+    renumber(rows)

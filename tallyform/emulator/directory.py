@@ -1,0 +1,268 @@
+"""The org's people and catalogues: the caller, users, guests, groups, tags, folders.
+
+These are read by a sync tool to resolve emails, group names, tag titles and folder
+paths to ids; tags and folders can also be created and attached.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+from urllib.parse import unquote
+
+from tallyform.emulator.call import Call
+from tallyform.emulator.state import new_id, now
+from tallyform.emulator.wire import Response, invalid, item, not_found, page_of
+
+TAG_TITLE_MAX = 30
+FOLDER_NAME_MAX = 32
+
+
+def me(call: Call) -> Response:
+    return item(copy.deepcopy(call.user))
+
+
+def my_organizations(call: Call) -> Response:
+    return page_of(call.request, [copy.deepcopy(call.state["org"])])
+
+
+def organization(call: Call) -> Response:
+    return item(copy.deepcopy(call.state["org"]))
+
+
+def list_users(call: Call) -> Response:
+    rows = call.state["users"]
+    text = call.request.query.get("q", "").lower()
+    if text:
+        rows = [u for u in rows if text in u["email"].lower() or text in u["full_name"].lower()]
+    return page_of(call.request, copy.deepcopy(rows))
+
+
+def get_user(call: Call) -> Response:
+    for user in call.state["users"]:
+        if str(user["id"]) == call.params["user"]:
+            return item(copy.deepcopy(user))
+    raise not_found()
+
+
+def list_guests(call: Call) -> Response:
+    return page_of(call.request, copy.deepcopy(call.state["guests"]))
+
+
+def get_guest(call: Call) -> Response:
+    email = unquote(call.params["guest"])
+    for guest in call.state["guests"]:
+        if guest["email"] == email:
+            return item(copy.deepcopy(guest))
+    raise not_found()
+
+
+def list_groups(call: Call) -> Response:
+    rows = call.state["groups"]
+    text = call.request.query.get("q", "").lower()
+    if text:
+        rows = [g for g in rows if text in g["name"].lower()]
+    return page_of(call.request, copy.deepcopy(rows))
+
+
+def get_group(call: Call) -> Response:
+    for group in call.state["groups"]:
+        if group["id"] == call.params["group"]:
+            return item(copy.deepcopy(group))
+    raise not_found()
+
+
+# Tags ------------------------------------------------------------------------------------
+
+
+def _tag(call: Call) -> dict[str, Any]:
+    tag: dict[str, Any] | None = call.state["tags"].get(call.params["tag"])
+    if tag is None:
+        raise not_found()
+    return tag
+
+
+def _check_tag_title(call: Call, title: Any, except_id: str | None = None) -> None:
+    if not isinstance(title, str) or not title.strip():
+        raise invalid({"title": ["The title field is required."]})
+    if len(title) > TAG_TITLE_MAX:
+        raise invalid({"title": [f"The title may not be greater than {TAG_TITLE_MAX} characters."]})
+    for tag in call.state["tags"].values():
+        if tag["title"].lower() == title.lower() and tag["id"] != except_id:
+            raise invalid({"title": ["The title has already been taken."]})
+
+
+def list_tags(call: Call) -> Response:
+    rows = list(call.state["tags"].values())
+    if call.request.query.get("all") != "true":  # auto-generated tags hidden unless all=true
+        rows = [t for t in rows if not t["auto_generated"]]
+    text = call.request.query.get("q", "").lower()
+    if text:
+        rows = [t for t in rows if text in t["title"].lower()]
+    return page_of(call.request, copy.deepcopy(sorted(rows, key=lambda t: t["title"].lower())))
+
+
+def get_tag(call: Call) -> Response:
+    return item(copy.deepcopy(_tag(call)))
+
+
+def create_tag(call: Call) -> Response:
+    body = call.body()
+    _check_tag_title(call, body.get("title"))
+    tag = {
+        "id": new_id(),
+        "title": body["title"],
+        "color": body.get("color") or "#3fb65b",
+        "type": "private",
+        "auto_generated": False,
+        "created_at": now(),
+        "deleted_at": None,
+        "custom_fields": {},
+    }
+    call.state["tags"][tag["id"]] = tag
+    return item(copy.deepcopy(tag), 201)
+
+
+def update_tag(call: Call) -> Response:
+    tag = _tag(call)
+    body = call.body()
+    if "title" in body:
+        _check_tag_title(call, body["title"], except_id=tag["id"])
+        tag["title"] = body["title"]
+    if "color" in body:
+        tag["color"] = body["color"]
+    return item(copy.deepcopy(tag))
+
+
+def delete_tag(call: Call) -> Response:
+    tag = _tag(call)
+    del call.state["tags"][tag["id"]]
+    call.state["tag_links"] = [x for x in call.state["tag_links"] if x["tag_id"] != tag["id"]]
+    return Response(200, {"message": "Tag deleted."})
+
+
+def attach_tag(call: Call) -> Response:
+    body = call.body()
+    errors: dict[str, list[str]] = {}
+    if body.get("tag_type") not in ("private", "public"):
+        errors["tag_type"] = ["The tag type field is required."]
+    if body.get("subject_type") not in ("Checklist", "Run"):
+        errors["subject_type"] = ["The selected subject type is invalid."]
+    if body.get("tag_id") not in call.state["tags"]:
+        errors["tag_id"] = ["The selected tag id is invalid."]
+    subject = call.state["checklists"].get(body.get("subject_id", ""))
+    if subject is None or subject["archived_at"] is not None:
+        errors["subject_id"] = ["Subject not found"]
+    if errors:
+        raise invalid(errors)
+    for link in call.state["tag_links"]:
+        if link["subject_id"] == body["subject_id"] and link["tag_id"] == body["tag_id"]:
+            return item(copy.deepcopy(link), 200)  # unique on subject + tag
+    call.state["counters"]["tag_link"] += 1
+    link = {
+        "id": call.state["counters"]["tag_link"],
+        "tag_id": body["tag_id"],
+        "subject_id": body["subject_id"],
+        "subject_type": body["subject_type"],
+        "created_at": now(),
+    }
+    call.state["tag_links"].append(link)
+    return item(copy.deepcopy(link), 201)
+
+
+def detach_tag(call: Call) -> Response:
+    raw = call.params["link"]
+    link_id = int(raw) if raw.isdigit() else 0  # PHP casts a non-numeric id to 0
+    for link in call.state["tag_links"]:
+        if link["id"] == link_id:
+            call.state["tag_links"].remove(link)
+            return Response(200, {"message": "Tag removed."})
+    raise not_found()
+
+
+# Folders ---------------------------------------------------------------------------------
+
+
+def _folder(call: Call) -> dict[str, Any]:
+    folder: dict[str, Any] | None = call.state["folders"].get(call.params["folder"])
+    if folder is None:
+        raise not_found()
+    return folder
+
+
+def list_folders(call: Call) -> Response:
+    query = call.request.query
+    rows = [
+        f
+        for f in call.state["folders"].values()
+        if not query.get("folder_type") or f["folder_type"] == query["folder_type"]
+    ]
+    rows = copy.deepcopy(sorted(rows, key=lambda f: (f["position"], f["name"].lower())))
+    if query.get("pagination") == "false":
+        return Response(200, {"data": rows})
+    return page_of(call.request, rows)
+
+
+def get_folder(call: Call) -> Response:
+    return item(copy.deepcopy(_folder(call)))
+
+
+def _check_folder(call: Call, body: dict[str, Any], folder_type: str, creating: bool) -> None:
+    errors: dict[str, list[str]] = {}
+    name = body.get("name")
+    if creating or "name" in body:
+        if not isinstance(name, str) or not name.strip():
+            errors["name"] = ["The name field is required."]
+        elif len(name) > FOLDER_NAME_MAX:
+            errors["name"] = [f"The name may not be greater than {FOLDER_NAME_MAX} characters."]
+    if creating and folder_type not in ("checklist", "run"):
+        errors["folder_type"] = ["The selected folder type is invalid."]
+    parent_id = body.get("parent_id")
+    if parent_id is not None:
+        parent = call.state["folders"].get(parent_id)
+        if parent is None or parent["folder_type"] != folder_type:
+            errors["parent_id"] = ["The selected parent id is invalid."]
+    if errors:
+        raise invalid(errors)
+
+
+def create_folder(call: Call) -> Response:
+    body = call.body()
+    folder_type = body.get("folder_type", "")
+    _check_folder(call, body, folder_type, creating=True)
+    siblings = [
+        f for f in call.state["folders"].values() if f["parent_id"] == body.get("parent_id")
+    ]
+    folder = {
+        "id": new_id(),
+        "name": body["name"],
+        "parent_id": body.get("parent_id"),
+        "folder_type": folder_type,
+        "position": len(siblings) + 1,
+        "created_at": now(),
+        "custom_fields": {},
+    }
+    call.state["folders"][folder["id"]] = folder
+    return item(copy.deepcopy(folder), 201)
+
+
+def update_folder(call: Call) -> Response:
+    folder = _folder(call)
+    body = call.body()
+    _check_folder(call, body, folder["folder_type"], creating=False)
+    for key in ("name", "parent_id"):
+        if key in body:
+            folder[key] = body[key]
+    return item(copy.deepcopy(folder))
+
+
+def delete_folder(call: Call) -> Response:
+    folder = _folder(call)
+    del call.state["folders"][folder["id"]]
+    for child in call.state["folders"].values():
+        if child["parent_id"] == folder["id"]:
+            child["parent_id"] = folder["parent_id"]
+    for template in call.state["checklists"].values():
+        if template["folder_id"] == folder["id"]:
+            template["folder_id"] = None  # contents are moved out, not deleted
+    return Response(200, {"message": "Folder deleted."})

@@ -1,0 +1,256 @@
+"""Steps of a template and their form fields (API: captures).
+
+Choices where the reference is uncertain: a step create answers 201 and appends the
+step whatever ``position`` says (9.5); a capture create honours ``position`` (the SDK
+sends one) while a capture update ignores it: order changes go through the reorder call.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from tallyform.emulator import rules
+from tallyform.emulator.call import Call, move, pick, renumber
+from tallyform.emulator.state import new_id, now
+from tallyform.emulator.templates import (
+    FIELD_KEYS,
+    alias_for,
+    field_record,
+    render_step,
+    rules_using,
+    update_field_record,
+)
+from tallyform.emulator.wire import Response, forbidden, invalid, item, page_of
+
+_STEP_KEYS = frozenset(
+    {
+        "title",
+        "checklist_id",
+        "position",
+        "max_assignable",
+        "assignees",
+        "guests",
+        "groups",
+        "deadline",
+        "start_date",
+        "summary",
+        "step_type",
+        "webhook",
+        "allow_guest_owners",
+        "skip_start_process",
+        "can_complete_only_assignees",
+        "everyone_must_complete",
+        "prevent_guest_comment",
+        "is_soft_start_date",
+        "role_changes_every_time",
+        "assign_run_starter",
+        "top_secret",
+        "send_chromeless",
+    }
+)
+_PEOPLE = ("assignees", "guests", "groups")
+_STEP_DEFAULTS: dict[str, Any] = {
+    "summary": None,
+    "step_type": "task",
+    "allow_guest_owners": False,
+    "max_assignable": None,
+    "skip_start_process": False,
+    "can_complete_only_assignees": False,
+    "everyone_must_complete": False,
+    "webhook": None,
+    "start_date": None,
+    "is_soft_start_date": False,
+    "deadline": None,
+    "bp_to_launch": None,
+    "assignees": [],
+    "guests": [],
+    "groups": [],
+    "prevent_guest_comment": False,
+    "roles": [],
+    "role_changes_every_time": False,
+    "archived_at": None,
+    "assign_run_starter": False,
+    "top_secret": False,
+    "send_chromeless": False,
+}
+
+
+def _remember_guests(call: Call, emails: list[str]) -> None:
+    known = {g["email"] for g in call.state["guests"]}
+    for email in emails:
+        if email not in known:
+            call.state["guests"].append(
+                {
+                    "email": email,
+                    "first_name": "",
+                    "last_name": "",
+                    "link": f"/guest/{new_id()[:12]}",
+                    "details": {},
+                    "created_at": now(),
+                    "deleted_at": None,
+                    "custom_fields": {},
+                }
+            )
+            known.add(email)
+
+
+def _touch(template: dict[str, Any], stamp: str) -> None:
+    template["last_updated"] = stamp
+
+
+def list_steps(call: Call) -> Response:
+    return page_of(call.request, [render_step(s) for s in call.template()["steps"]])
+
+
+def get_step(call: Call) -> Response:
+    return item(render_step(call.step()))
+
+
+def create_step(call: Call) -> Response:
+    template = call.template()
+    body = pick(call.body(), _STEP_KEYS)
+    rules.check_step(body, call.state, creating=True, checklist_id=template["id"])
+    stamp = now()
+    body.pop("position", None)  # discarded by the API: new steps always append
+    step: dict[str, Any] = {
+        "id": new_id(),
+        "checklist_id": template["id"],
+        "alias": alias_for(body["title"]),
+        **copy.deepcopy(_STEP_DEFAULTS),
+        "captures": [],
+        "created_at": stamp,
+        "last_updated": stamp,
+        "custom_fields": {},
+    }
+    step.update(body)
+    template["steps"].append(step)
+    renumber(template["steps"])
+    _remember_guests(call, step["guests"])
+    _touch(template, stamp)
+    return item(render_step(step), 201)
+
+
+def update_step(call: Call) -> Response:
+    template = call.template()
+    step = call.step()
+    raw = call.body()
+    rules.check_step(raw, call.state, creating=False, checklist_id=template["id"])
+    body = pick(raw, _STEP_KEYS - {"checklist_id", "position"})
+    for key in _PEOPLE:
+        body.setdefault(key, [])  # an absent list detaches everyone (reference 6.2)
+    stamp = now()
+    step.update(body)
+    step["last_updated"] = stamp
+    _remember_guests(call, step["guests"])
+    _touch(template, stamp)
+    return item(render_step(step))
+
+
+def _deadline_anchors(template: dict[str, Any], step_id: str) -> list[dict[str, Any]]:
+    return [s for s in template["steps"] if (s.get("deadline") or {}).get("step") == step_id]
+
+
+def delete_step(call: Call) -> Response:
+    template = call.template()
+    step = call.step()
+    if rules_using(template, "Step", step["id"]):
+        raise forbidden(
+            "This step is used by an automation; change or delete the automation first."
+        )
+    if _deadline_anchors(template, step["id"]):
+        raise forbidden("Another step's deadline depends on this step; change that deadline first.")
+    for capture in step["captures"]:
+        if rules_using(template, "Capture", capture["id"]):
+            raise forbidden(
+                "A form field of this step is used by an automation; change the automation first."
+            )
+    template["steps"].remove(step)
+    renumber(template["steps"])
+    _touch(template, now())
+    return Response(200, {"message": "Step deleted."})
+
+
+def reorder_step(call: Call) -> Response:
+    template = call.template()
+    step = call.step()
+    position = call.body().get("position")
+    if not rules.is_int(position) or position < 1:
+        raise invalid({"position": ["The position must be an integer of at least 1."]})
+    move(template["steps"], step, position)
+    _touch(template, now())
+    return item(render_step(step))
+
+
+def create_capture(call: Call) -> Response:
+    template = call.template()
+    step = call.step()
+    body = pick(call.body(), FIELD_KEYS)
+    rules.raise_if(rules.check_field_definition(body))
+    stamp = now()
+    capture = field_record(body, {"step_id": step["id"]}, stamp)
+    step["captures"].append(capture)
+    if "position" in body:
+        move(step["captures"], capture, body["position"])
+    renumber(step["captures"])
+    _touch(template, stamp)
+    return item(copy.deepcopy(capture), 201)
+
+
+def update_capture(call: Call) -> Response:
+    template = call.template()
+    capture = call.capture()
+    body = pick(call.body(), FIELD_KEYS)
+    rules.raise_if(rules.check_field_definition(body))
+    stamp = now()
+    update_field_record(capture, body, stamp)
+    _touch(template, stamp)
+    return item(copy.deepcopy(capture))
+
+
+def delete_capture(call: Call) -> Response:
+    template = call.template()
+    step = call.step()
+    capture = call.capture()
+    if rules_using(template, "Capture", capture["id"]):
+        raise forbidden("Cannot delete a form field that is being used in a rule in other steps.")
+    step["captures"].remove(capture)
+    renumber(step["captures"])
+    _touch(template, now())
+    return Response(200, {"message": "Form field deleted."})
+
+
+def reorder_capture(call: Call) -> Response:
+    """``PUT .../captures`` with ``{capture_id, position}``: one field per call."""
+    template = call.template()
+    step = call.step()
+    body = call.body()
+    capture = next((c for c in step["captures"] if c["id"] == body.get("capture_id")), None)
+    if capture is None:
+        raise invalid({"capture_id": ["The selected capture id is invalid."]})
+    position = body.get("position")
+    if not rules.is_int(position) or position < 1:
+        raise invalid({"position": ["The position must be an integer of at least 1."]})
+    move(step["captures"], capture, position)
+    _touch(template, now())
+    return item(copy.deepcopy(capture))
+
+
+def move_capture_out(call: Call) -> Response:
+    template = call.template()
+    step = call.step()
+    capture = call.capture()
+    body = call.body()
+    target = next((s for s in template["steps"] if s["id"] == body.get("target_step_id")), None)
+    if target is None:
+        raise invalid({"target_step_id": ["The selected target step id is invalid."]})
+    position = body.get("position", len(target["captures"]) + 1)
+    if not rules.is_int(position) or position < 1:
+        raise invalid({"position": ["The position must be an integer of at least 1."]})
+    step["captures"].remove(capture)
+    renumber(step["captures"])
+    capture["step_id"] = target["id"]
+    target["captures"].append(capture)
+    move(target["captures"], capture, position)
+    _touch(template, now())
+    return item(copy.deepcopy(capture))

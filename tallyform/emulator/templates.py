@@ -1,0 +1,351 @@
+"""Templates (API: checklists), their kick-off fields (the ``prerun`` array) and archiving.
+
+Choices where the reference is uncertain (section 9):
+- ``POST /checklists`` ignores a nested ``steps`` array (9.3): steps are created one by one.
+- ``kickoff_title``/``kickoff_description`` are writable only on update (4.1 lists them there).
+- On a PUT, ``prerun`` entries with a known ``id`` are updated, others created, and entries
+  left out are kept (9.4): deleting one takes ``DELETE .../preruns/{id}``.
+- An absent ``prerun`` on a PUT leaves kick-off fields alone; absent ``users``/``groups`` clear
+  them (6.2).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from tallyform.emulator import rules
+from tallyform.emulator.call import Call, pick, renumber
+from tallyform.emulator.state import new_id, now
+from tallyform.emulator.wire import ApiError, Response, invalid, item, not_found, page_of, wrapped
+
+_CREATE = frozenset(
+    {
+        "title",
+        "type",
+        "summary",
+        "owner_id",
+        "webhook",
+        "explanation_video",
+        "starred",
+        "guidance",
+        "icon",
+        "is_public",
+        "is_featured",
+        "public_cover",
+        "folder_id",
+        "default_process_name_format",
+        "is_public_kickoff",
+        "auto_naming",
+        "dual_version_enabled",
+        "users",
+        "groups",
+        "prerun",
+        "folderize_process",
+        "tag_process",
+        "allow_launcher_change_name",
+        "can_add_oot",
+    }
+)
+_UPDATE = (_CREATE - {"dual_version_enabled"}) | {
+    "kickoff_title",
+    "kickoff_description",
+    "is_pinned",
+    "default_folder",
+    "folder_changeable_by_launcher",
+}
+FIELD_KEYS = frozenset(
+    {
+        "field_type",
+        "label",
+        "guidance",
+        "position",
+        "required",
+        "options",
+        "default_value",
+        "default_value_enabled",
+        "columns",
+        "collect_time",
+        "use_wysiwyg_editor",
+        "field_validation",
+        "prefix",
+        "suffix",
+        "settings",
+    }
+)
+_DEFAULTS: dict[str, Any] = {
+    "summary": None,
+    "starred": False,
+    "webhook": None,
+    "guidance": None,
+    "folder_id": None,
+    "kickoff_title": None,
+    "kickoff_description": None,
+    "started_processes": 0,
+    "archived_at": None,
+    "is_public": False,
+    "topic_tags": [],
+    "industry_tags": [],
+    "public_cover": None,
+    "icon": None,
+    "is_public_kickoff": False,
+    "default_process_name_format": None,
+    "dual_version_enabled": False,
+    "is_published_state": True,
+    "is_featured": False,
+    "auto_naming": False,
+    "status": None,
+    "explanation_video": None,
+    "users": [],
+    "groups": [],
+    "is_pinned": False,
+    "folderize_process": False,
+    "tag_process": False,
+    "allow_launcher_change_name": False,
+    "ko_form_blueprint_id": None,
+    "default_folder": None,
+    "folder_changeable_by_launcher": False,
+    "can_add_oot": False,
+    "kickoff_sharing_user_id": None,
+}
+
+
+def alias_for(title: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40] or "item"
+    return f"{slug}-{new_id()[:6]}"
+
+
+def field_record(entry: dict[str, Any], owner: dict[str, str], stamp: str) -> dict[str, Any]:
+    """A stored capture or prerun entry, with the API's read shape."""
+    record = {
+        "id": new_id(),
+        **owner,
+        "alias": alias_for(entry["label"]),
+        "label": entry["label"],
+        "field_type": entry["field_type"],
+        "guidance": None,
+        "position": entry.get("position", 1),
+        "required": entry["required"],
+        "options": [],
+        "columns": [],
+        "default_value": None,
+        "default_value_enabled": False,
+        "collect_time": False,
+        "use_wysiwyg_editor": False,
+        "field_validation": [],
+        "prefix": None,
+        "suffix": None,
+        "settings": {},
+        "created_at": stamp,
+        "last_updated": stamp,
+        "custom_fields": {},
+    }
+    update_field_record(record, entry, stamp)
+    return record
+
+
+def update_field_record(record: dict[str, Any], entry: dict[str, Any], stamp: str) -> None:
+    for key, value in pick(entry, FIELD_KEYS - {"position"}).items():
+        if key == "options":
+            value = [
+                {"id": o["id"], "text": o["text"], "value": o.get("value")} for o in value or []
+            ]
+        elif key == "columns":
+            value = [{"id": c["id"], "label": c["label"]} for c in value or []]
+        record[key] = value
+    record["last_updated"] = stamp
+
+
+def _apply_prerun(template: dict[str, Any], entries: list[dict[str, Any]], stamp: str) -> None:
+    existing = {p["id"]: p for p in template["prerun"]}
+    for entry in entries:
+        position = entry.get("position", len(template["prerun"]) + 1)
+        known = existing.get(entry.get("id", ""))
+        if known is not None:
+            update_field_record(known, entry, stamp)
+            known["position"] = position
+        else:
+            record = field_record(
+                {**entry, "position": position}, {"checklist_id": template["id"]}, stamp
+            )
+            template["prerun"].append(record)
+            existing[record["id"]] = record
+    template["prerun"].sort(key=lambda p: p["position"])
+    renumber(template["prerun"])
+
+
+def _check_folder(call: Call, body: dict[str, Any]) -> None:
+    folder_id = body.get("folder_id")
+    if folder_id is None:
+        return
+    folder = call.state["folders"].get(folder_id)
+    if folder is None or folder["folder_type"] != "checklist":
+        raise invalid({"folder_id": ["The selected folder id is invalid."]})
+
+
+def render(template: dict[str, Any], call: Call) -> dict[str, Any]:
+    """A template as GET returns it, with the includes named in ``with``."""
+    include = {
+        part.strip() for part in call.request.query.get("with", "").split(",") if part.strip()
+    }
+    out = {k: copy.deepcopy(v) for k, v in template.items() if k != "steps"}
+    out["steps_count"] = len(template["steps"])
+    if "steps" in include:
+        out["steps"] = wrapped([render_step(s) for s in template["steps"]])
+    if "tags" in include:
+        out["tags"] = wrapped(tags_of(call.state, template["id"]))
+    if "folder" in include:
+        folder = call.state["folders"].get(template["folder_id"] or "")
+        out["folder"] = wrapped(copy.deepcopy(folder))
+    return out
+
+
+def render_step(step: dict[str, Any]) -> dict[str, Any]:
+    """A step with its captures as a bare array (reference 5.1 and 9.24)."""
+    return copy.deepcopy(step)
+
+
+def tags_of(state: dict[str, Any], subject_id: str) -> list[dict[str, Any]]:
+    """Tag associations of a template, carrying both the association id and the tag's data."""
+    rows = []
+    for link in state["tag_links"]:
+        tag = state["tags"].get(link["tag_id"])
+        if link["subject_id"] == subject_id and tag is not None:
+            rows.append(
+                {
+                    "id": link["id"],
+                    "tag_id": tag["id"],
+                    "title": tag["title"],
+                    "color": tag["color"],
+                }
+            )
+    return rows
+
+
+def list_templates(call: Call) -> Response:
+    query = call.request.query
+    archived = query.get("archived", "")
+    rows = list(call.state["checklists"].values())
+    if archived == "only":
+        rows = [t for t in rows if t["archived_at"] is not None]
+    elif archived.lower() in ("", "0", "false"):
+        rows = [t for t in rows if t["archived_at"] is None]
+    text = query.get("q", "").lower()
+    if text:
+        rows = [t for t in rows if text in t["title"].lower()]
+    for key in ("type", "folder"):
+        if query.get(key):
+            field = "folder_id" if key == "folder" else key
+            rows = [t for t in rows if t[field] == query[key]]
+    rows.sort(key=lambda t: t["last_updated"], reverse=True)
+    rows.sort(key=lambda t: not t["is_pinned"])
+    return page_of(call.request, [render(t, call) for t in rows])
+
+
+def get_template(call: Call) -> Response:
+    return item(render(call.template(), call))
+
+
+def create_template(call: Call) -> Response:
+    body = pick(call.body(), _CREATE)
+    rules.check_template(body, call.state, creating=True)
+    _check_folder(call, body)
+    stamp = now()
+    counters = call.state["counters"]
+    counters["increment_id"] += 1
+    template: dict[str, Any] = {
+        "id": new_id(),
+        "increment_id": counters["increment_id"],
+        **copy.deepcopy(_DEFAULTS),
+        "alias": alias_for(body["title"]),
+        "created_by": call.user["id"],
+        "owner_id": call.user["id"],
+        "last_updated_by": call.user["id"],
+        "created_at": stamp,
+        "last_updated": stamp,
+        "prerun": [],
+        "automated_actions": [],
+        "custom_fields": {},
+        "steps": [],
+    }
+    template.update({k: v for k, v in body.items() if k != "prerun"})
+    _apply_prerun(template, body.get("prerun") or [], stamp)
+    call.state["checklists"][template["id"]] = template
+    return item(render(template, call), 201)
+
+
+def update_template(call: Call) -> Response:
+    template = call.template()
+    body = pick(call.body(), _UPDATE)
+    rules.check_template(body, call.state, creating=False)
+    _check_folder(call, body)
+    stamp = now()
+    body.setdefault("users", [])  # absent permission lists clear them (reference 6.2)
+    body.setdefault("groups", [])
+    template.update({k: v for k, v in body.items() if k != "prerun"})
+    if "prerun" in body:
+        _apply_prerun(template, body["prerun"] or [], stamp)
+    template["last_updated"] = stamp
+    template["last_updated_by"] = call.user["id"]
+    return item(render(template, call))
+
+
+def archive_template(call: Call) -> Response:
+    template = call.template()
+    template["archived_at"] = now()
+    return Response(
+        200,
+        {
+            "message": "The Template was deleted, and references were also deleted from:",
+            "deleted_references": [],
+        },
+    )
+
+
+def restore_template(call: Call) -> Response:
+    template = call.template(archived=True)
+    template["archived_at"] = None
+    template["last_updated"] = now()
+    return item(render(template, call))
+
+
+def delete_template_forever(call: Call) -> Response:
+    call.require_admin("delete a template permanently")
+    template = call.template(archived=True)
+    if template["archived_at"] is None:
+        raise invalid({"checklist": ["Archive the template before deleting it permanently."]})
+    del call.state["checklists"][template["id"]]
+    call.state["tag_links"] = [
+        x for x in call.state["tag_links"] if x["subject_id"] != template["id"]
+    ]
+    return Response(200, {"message": "The Template was permanently deleted."})
+
+
+def rules_using(template: dict[str, Any], kind: str, object_id: str) -> list[dict[str, Any]]:
+    """Automations whose conditions (or, for steps, actions) refer to an object."""
+    return [
+        rule
+        for rule in template["automated_actions"]
+        if any(
+            c["conditionable_type"] == kind and c["conditionable_id"] == object_id
+            for c in rule["conditions"]
+        )
+        or (kind == "Step" and any(a["target_step_id"] == object_id for a in rule["then_actions"]))
+    ]
+
+
+def delete_prerun(call: Call) -> Response:
+    template = call.template()
+    entry = next((p for p in template["prerun"] if p["id"] == call.params["prerun"]), None)
+    if entry is None:
+        raise not_found()
+    if rules_using(template, "Prerun", entry["id"]):
+        raise ApiError(
+            403,
+            {"error": True, "message": "Cannot delete a form field that is being used in a rule."},
+        )
+    template["prerun"].remove(entry)
+    renumber(template["prerun"])
+    template["last_updated"] = now()
+    return Response(200, {"message": "Kick-off field deleted."})

@@ -1,0 +1,81 @@
+"""Helpers for driving the emulator through httpx, in-process or over a loopback socket."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from tallyform.emulator import (
+    DEFAULT_MEMBER_TOKEN,
+    DEFAULT_TOKEN,
+    IN_PROCESS_URL,
+    Emulator,
+    EmulatorServer,
+    EmulatorTransport,
+)
+
+HEADERS = {"X-Tallyfy-Client": "APIClient", "Accept": "application/json"}
+
+
+def auth(token: str = DEFAULT_TOKEN) -> dict[str, str]:
+    return {**HEADERS, "Authorization": f"Bearer {token}"}
+
+
+@contextmanager
+def connect(emulator: Emulator, mode: str, token: str = DEFAULT_TOKEN) -> Iterator[httpx.Client]:
+    """An httpx client whose base URL is the emulated org, in-process or over HTTP."""
+    if mode == "in_process":
+        with httpx.Client(
+            transport=EmulatorTransport(emulator),
+            base_url=f"{IN_PROCESS_URL}/organizations/{emulator.org_id}",
+            headers=auth(token),
+        ) as client:
+            yield client
+        return
+    with (
+        EmulatorServer(emulator) as server,
+        httpx.Client(
+            base_url=f"{server.url}/organizations/{emulator.org_id}",
+            headers=auth(token),
+            timeout=10,
+        ) as client,
+    ):
+        yield client
+
+
+def data(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, (response.status_code, response.text)
+    return response.json()["data"]
+
+
+def errors(response: httpx.Response) -> dict[str, list[str]]:
+    assert response.status_code == 422, (response.status_code, response.text)
+    body = response.json()
+    assert body["error"] is True and body["message"] == "The given data was invalid."
+    found: dict[str, list[str]] = body["errors"]
+    return found
+
+
+def new_template(api: httpx.Client, **body: Any) -> dict[str, Any]:
+    payload = {"title": "Template", "type": "procedure", **body}
+    found: dict[str, Any] = data(api.post("/checklists", json=payload), 201)
+    return found
+
+
+def new_step(api: httpx.Client, template_id: str, **body: Any) -> dict[str, Any]:
+    payload = {"checklist_id": template_id, "title": "Step", **body}
+    found: dict[str, Any] = data(api.post(f"/checklists/{template_id}/steps", json=payload), 201)
+    return found
+
+
+def new_capture(api: httpx.Client, template_id: str, step_id: str, **body: Any) -> dict[str, Any]:
+    payload = {"label": "Field", "field_type": "text", "required": False, **body}
+    url = f"/checklists/{template_id}/steps/{step_id}/captures"
+    found: dict[str, Any] = data(api.post(url, json=payload), 201)
+    return found
+
+
+__all__ = ["DEFAULT_MEMBER_TOKEN", "DEFAULT_TOKEN"]

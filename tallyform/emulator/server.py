@@ -21,6 +21,9 @@ MAX_BODY = 10 * 1024 * 1024
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; without this, Nagle's algorithm and
+    # delayed ACKs add 40 ms to every request on a kept-alive connection.
+    disable_nagle_algorithm = True
     server: EmulatorServer
 
     def _serve(self) -> None:
@@ -60,6 +63,7 @@ class EmulatorServer(ThreadingHTTPServer):
     """Serves one :class:`Emulator` on 127.0.0.1; port 0 picks a free port."""
 
     daemon_threads = True
+    block_on_close = False
     allow_reuse_address = True
     request_queue_size = 64
 
@@ -77,7 +81,10 @@ class EmulatorServer(ThreadingHTTPServer):
     def start(self) -> EmulatorServer:
         """Serve in a background thread (for tests); stop with :meth:`stop`."""
         self._thread = threading.Thread(
-            target=self.serve_forever, name="tallyform-emulator", daemon=True
+            target=self.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="tallyform-emulator",
+            daemon=True,
         )
         self._thread.start()
         return self

@@ -133,7 +133,8 @@ class StateFile:
         handle, temp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(data, out, separators=(",", ":"))
+                # dumps, not dump: dump streams through the slow pure-Python encoder.
+                out.write(json.dumps(data, separators=(",", ":")))
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(temp, self.path)

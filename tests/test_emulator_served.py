@@ -1,0 +1,173 @@
+"""`tallyform emulator serve` as a real process: concurrency, kill and restart, the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tallyform.emulator import DEFAULT_ORG_ID
+from tests.conftest import run_cli
+from tests.emulator_helpers import auth
+
+
+@contextmanager
+def served(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """Start `tallyform emulator serve` on a free port; yield the process and its org URL."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from tallyform.cli import main; main()",
+            "emulator",
+            "serve",
+            "--port",
+            "0",
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert "listening on http://127.0.0.1:" in first, first + (
+            process.stderr.read() if process.stderr else ""
+        )
+        base = first.split("listening on ")[1].strip()
+        yield process, f"{base}/organizations/{DEFAULT_ORG_ID}"
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+        for stream in (process.stdout, process.stderr):
+            if stream:
+                stream.close()
+
+
+def _client_workload(url: str, worker: int, rounds: int) -> list[int]:
+    statuses = []
+    with httpx.Client(base_url=url, headers=auth(), timeout=30) as api:
+        for number in range(rounds):
+            created = api.post(
+                "/checklists", json={"title": f"W{worker}-{number}", "type": "procedure"}
+            )
+            statuses.append(created.status_code)
+            template_id = created.json()["data"]["id"]
+            step = api.post(
+                f"/checklists/{template_id}/steps", json={"checklist_id": template_id, "title": "S"}
+            )
+            statuses.append(step.status_code)
+            statuses.append(
+                api.get(f"/checklists/{template_id}", params={"with": "steps"}).status_code
+            )
+            statuses.append(
+                api.get("/checklists", params={"per_page": 100, "page": number % 3 + 1}).status_code
+            )
+            statuses.append(
+                api.put(
+                    f"/checklists/{template_id}", json={"title": f"W{worker}-{number}!"}
+                ).status_code
+            )
+    return statuses
+
+
+def test_served_emulator_takes_2000_requests_from_8_clients(tmp_path: Path) -> None:
+    state = tmp_path / "org.json"
+    log = tmp_path / "requests.jsonl"
+    with served("--state", str(state), "--request-log", str(log), "--rate-limit", "0") as (
+        process,
+        url,
+    ):
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(pool.map(lambda w: _client_workload(url, w, 50), range(8)))
+        assert process.poll() is None
+    statuses = [s for worker in results for s in worker]
+    assert len(statuses) == 2000
+    assert set(statuses) <= {200, 201}, sorted(set(statuses))
+    assert len(log.read_text().splitlines()) == 2000
+    templates = json.loads(state.read_text())["checklists"]
+    assert len(templates) == 400
+    assert all(t["title"].endswith("!") and len(t["steps"]) == 1 for t in templates.values())
+
+
+def test_a_killed_emulator_restarts_with_its_state(tmp_path: Path) -> None:
+    state = tmp_path / "org.json"
+    with served("--state", str(state)) as (process, url):
+        with httpx.Client(base_url=url, headers=auth(), timeout=10) as api:
+            made = [
+                api.post("/checklists", json={"title": f"T{i}", "type": "form"}).json()["data"][
+                    "id"
+                ]
+                for i in range(20)
+            ]
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+    with (
+        served("--state", str(state)) as (_, url),
+        httpx.Client(base_url=url, headers=auth(), timeout=10) as api,
+    ):
+        listed = api.get("/checklists", params={"per_page": 100}).json()["data"]
+        assert sorted(t["id"] for t in listed) == sorted(made)
+
+
+def test_served_emulator_injects_faults_when_asked(tmp_path: Path) -> None:
+    with (
+        served("--fail-rate", "1", "--seed", "3") as (_, url),
+        httpx.Client(base_url=url, headers=auth(), timeout=10) as api,
+    ):
+        outcomes = set()
+        for _ in range(30):
+            try:
+                outcomes.add(api.get("/users").status_code)
+            except httpx.TransportError:
+                outcomes.add("dropped")
+        assert 200 not in outcomes
+        assert {"dropped", 429} <= outcomes
+
+
+def test_served_emulator_paces_with_its_rate_limit() -> None:
+    with (
+        served("--rate-limit", "5") as (_, url),
+        httpx.Client(base_url=url, headers=auth(), timeout=10) as api,
+    ):
+        statuses = [api.get("/users").status_code for _ in range(6)]
+        assert statuses == [200] * 5 + [429]
+
+
+def test_serve_help_lists_people_groups_and_tokens() -> None:
+    result = run_cli("emulator", "serve", "--help")
+    assert result.exit_code == 0
+    for needle in (
+        "alice@example.com",
+        "erin@example.com",
+        "Finance",
+        "Engineering",
+        "emulator-admin-token",
+        "emulator-member-token",
+        DEFAULT_ORG_ID,
+    ):
+        assert needle in result.stdout
+
+
+def test_serve_refuses_a_bad_org_id() -> None:
+    result = run_cli("emulator", "serve", "--org", "NOT-HEX")
+    assert result.exit_code == 1
+    assert "--org" in result.output and "32 lowercase hex" in result.output
+
+
+def test_serve_refuses_a_corrupt_state_file(tmp_path: Path) -> None:
+    state = tmp_path / "org.json"
+    state.write_text("{not json")
+    result = run_cli("emulator", "serve", "--state", str(state))
+    assert result.exit_code == 1
+    assert "cannot load the emulator state" in result.output

@@ -192,3 +192,40 @@ def test_required_and_system_custom_fields(mode: str) -> None:
         assert kept["custom_fields"] == {"sys_id": "S-1", "cost_center": "1"}, (
             "system values survive a PUT"
         )
+
+
+def test_remaining_catalogue_endpoints(api: httpx.Client) -> None:
+    org = data(api.get(""))
+    assert len(org["id"]) == 32 and org["name"]
+    assert data(api.get("/me"))["email"] == "alice@example.com"
+    tag = data(api.post("/tags", json={"title": "ops"}), 201)
+    assert data(api.get(f"/tags/{tag['id']}"))["title"] == "ops"
+    template = new_template(api)
+    api.post(
+        "/checklists/tags",
+        json={
+            "subject_id": template["id"],
+            "subject_type": "Checklist",
+            "tag_id": tag["id"],
+            "tag_type": "private",
+        },
+    )
+    assert api.delete(f"/tags/{tag['id']}").status_code == 200
+    assert api.get(f"/tags/{tag['id']}").status_code == 404
+    assert (
+        data(api.get(f"/checklists/{template['id']}", params={"with": "tags"}))["tags"]["data"]
+        == []
+    )
+    top = data(api.post("/folders", json={"name": "Top", "folder_type": "checklist"}), 201)
+    inner = data(api.post("/folders", json={"name": "Inner", "folder_type": "checklist"}), 201)
+    moved = data(
+        api.put(f"/folders/{inner['id']}", json={"name": "Nested", "parent_id": top["id"]})
+    )
+    assert (moved["name"], moved["parent_id"]) == ("Nested", top["id"])
+    assert data(api.get(f"/folders/{inner['id']}"))["name"] == "Nested"
+    assert api.delete(f"/folders/{top['id']}").status_code == 200
+    assert data(api.get(f"/folders/{inner['id']}"))["parent_id"] is None, (
+        "children move up, not away"
+    )
+    assert api.get(f"/folders/{top['id']}").status_code == 404
+    assert api.get("/guests/nobody%40example.com").status_code == 404

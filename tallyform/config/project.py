@@ -20,6 +20,7 @@ from tallyform.model import Template, build_template, slugify
 CONFIG_NAME = "tallyform.yaml"
 DEFAULT_API_URL = "https://go.tallyfy.com/api"
 DEFAULT_TOKEN_ENV = "TALLYFY_API_TOKEN"
+DEFAULT_REQUESTS_PER_MINUTE = 600  # Tallyfy's documented limit per user
 TEMPLATE_SUFFIXES = (".yaml", ".yml")
 
 
@@ -38,6 +39,8 @@ class OrgSettings:
     token_env: str = DEFAULT_TOKEN_ENV
     client_id_env: str | None = None
     client_secret_env: str | None = None
+    token_url: str | None = None
+    requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE
 
     @property
     def is_emulated(self) -> bool:
@@ -145,6 +148,8 @@ def _org_settings(name: str, data: dict[str, Any], root: Path) -> OrgSettings:
         token_env=data.get("token_env", DEFAULT_TOKEN_ENV),
         client_id_env=data.get("client_id_env"),
         client_secret_env=data.get("client_secret_env"),
+        token_url=data.get("token_url"),
+        requests_per_minute=data.get("requests_per_minute", DEFAULT_REQUESTS_PER_MINUTE) or None,
     )
 
 

@@ -20,6 +20,8 @@ from tallyform.emulator.app import Emulator
 from tallyform.emulator.faults import FAULT_KINDS, FaultSettings
 from tallyform.emulator.server import EmulatorServer
 from tallyform.emulator.state import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
     DEFAULT_MEMBER_TOKEN,
     DEFAULT_ORG_ID,
     DEFAULT_TOKEN,
@@ -29,6 +31,8 @@ from tallyform.emulator.state import (
 from tallyform.emulator.transport import IN_PROCESS_URL, EmulatorTransport
 
 __all__ = [
+    "DEFAULT_CLIENT_ID",
+    "DEFAULT_CLIENT_SECRET",
     "DEFAULT_MEMBER_TOKEN",
     "DEFAULT_ORG_ID",
     "DEFAULT_TOKEN",

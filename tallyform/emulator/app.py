@@ -15,10 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tallyform.emulator import routes
+from tallyform.emulator import oauth, routes
 from tallyform.emulator.call import Call
 from tallyform.emulator.faults import FaultInjector, FaultSettings, RateLimiter, retry_after_header
 from tallyform.emulator.state import (
+    APP_TOKEN_LIFETIME,
     DEFAULT_MEMBER_TOKEN,
     DEFAULT_ORG_ID,
     DEFAULT_TOKEN,
@@ -50,6 +51,8 @@ class Emulator:
         request_log: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        wall_clock: Callable[[], float] = time.time,
+        app_token_lifetime: int = APP_TOKEN_LIFETIME,
     ) -> None:
         self._store = StateFile(state_file) if state_file else None
         loaded = self._store.load() if self._store else None
@@ -60,6 +63,8 @@ class Emulator:
         self._injector = FaultInjector(self.faults)
         self._limiter = RateLimiter(rate_limit, rate_window, clock) if rate_limit else None
         self._sleep = sleep
+        self._wall_clock = wall_clock
+        self._app_token_lifetime = app_token_lifetime
         self._lock = threading.RLock()
         self._log_lock = threading.Lock()
         self._request_log = request_log
@@ -81,6 +86,14 @@ class Emulator:
         return response
 
     def _answer(self, request: Request) -> Response:
+        if request.method == "POST" and request.path.rstrip("/") == "/oauth/token":
+            with self._lock:
+                answer = oauth.issue_token(
+                    request, self.state, self._app_token_lifetime, self._wall_clock
+                )
+                if answer.status == 200 and self._store:
+                    self._store.save(self.state)
+                return answer
         token = self._authenticate(request)
         if token is None:
             return Response(401, dict(_UNAUTHENTICATED))
@@ -106,7 +119,10 @@ class Emulator:
         if not found or not request.headers.get("x-tallyfy-client", "").strip():
             return None
         token = found.group(1)
-        return token if token in self.state["tokens"] else None
+        if token not in self.state["tokens"]:
+            return None
+        expiry = self.state["token_expiry"].get(token)
+        return None if expiry is not None and self._wall_clock() >= expiry else token
 
     def _rate_limit(self, token: str) -> Response | None:
         if self._limiter is None:

@@ -20,6 +20,9 @@ DEFAULT_ORG_ID = "7a11f0a7a11f0a7a11f0a7a11f0a7a11"
 DEFAULT_ORG_NAME = "Emulated Organization"
 DEFAULT_TOKEN = "emulator-admin-token"
 DEFAULT_MEMBER_TOKEN = "emulator-member-token"
+DEFAULT_CLIENT_ID = "1"
+DEFAULT_CLIENT_SECRET = "emulator-client-secret"
+APP_TOKEN_LIFETIME = 604800  # seconds: client-credentials tokens last 7 days
 STATE_VERSION = 1
 
 # (id, email, first name, last name, role)
@@ -95,6 +98,9 @@ def fresh_state(
         "version": STATE_VERSION,
         "org": {"id": org_id, "name": DEFAULT_ORG_NAME, "created_at": "2026-01-01T00:00:00.000Z"},
         "tokens": {admin_token: 1, member_token: 2},
+        # OAuth applications (client credentials); their tokens act for the admin.
+        "applications": {DEFAULT_CLIENT_ID: {"secret": DEFAULT_CLIENT_SECRET, "user_id": 1}},
+        "token_expiry": {},
         "users": [_seed_user(*row) for row in SEED_USERS],
         "groups": groups,
         "guests": [],

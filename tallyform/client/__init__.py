@@ -1,0 +1,43 @@
+"""The Tallyfy API client: auth, pagination, pacing, retries that never duplicate.
+
+The only package besides the emulator that imports httpx. Everything else asks it for
+data and gives it changes; its exceptions are tallyform's own (:mod:`.errors`).
+"""
+
+from tallyform.client.api import ClientStats, TallyfyClient, unwrap
+from tallyform.client.auth import ClientCredentials, Credentials, StaticToken
+from tallyform.client.connect import open_client
+from tallyform.client.errors import (
+    AuthError,
+    NotFound,
+    OutcomeUnknown,
+    RateLimited,
+    TallyfyError,
+    Unavailable,
+    ValidationFailed,
+)
+from tallyform.client.pacing import Pacer
+from tallyform.client.redact import install_log_redaction, redact, register_secret
+from tallyform.client.retry import RetryPolicy
+
+__all__ = [
+    "AuthError",
+    "ClientCredentials",
+    "ClientStats",
+    "Credentials",
+    "NotFound",
+    "OutcomeUnknown",
+    "Pacer",
+    "RateLimited",
+    "RetryPolicy",
+    "StaticToken",
+    "TallyfyClient",
+    "TallyfyError",
+    "Unavailable",
+    "ValidationFailed",
+    "install_log_redaction",
+    "open_client",
+    "redact",
+    "register_secret",
+    "unwrap",
+]

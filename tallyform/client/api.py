@@ -1,0 +1,425 @@
+"""The Tallyfy API client: the only code in tallyform that talks to Tallyfy.
+
+:class:`TallyfyClient` sends every request with the headers Tallyfy requires, to the
+org-scoped base URL, through the pacer (no 429s at the default settings) and the retry
+policy (never repeating a write that could duplicate). Reads page at the API maximum
+and run in parallel under a bound. Only :mod:`tallyform.client.errors` exceptions leave it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+
+from tallyform import __version__
+from tallyform.client.auth import Credentials
+from tallyform.client.errors import (
+    AuthError,
+    NotFound,
+    OutcomeUnknown,
+    RateLimited,
+    TallyfyError,
+    Unavailable,
+    ValidationFailed,
+)
+from tallyform.client.pacing import Pacer
+from tallyform.client.redact import redact
+from tallyform.client.retry import IDEMPOTENT, RetryPolicy, parse_retry_after
+
+log = logging.getLogger("tallyform.client")
+
+PER_PAGE = 100
+DEFAULT_PARALLELISM = 8
+CLIENT_HEADER = "APIClient"
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass
+class ClientStats:
+    """What the client did: requests sent, retries, 429s met and seconds spent waiting."""
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    waited: float = 0.0
+    by_method: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count(self, method: str) -> None:
+        with self._lock:
+            self.requests += 1
+            self.by_method[method] = self.by_method.get(method, 0) + 1
+
+    def add(self, **amounts: float) -> None:
+        with self._lock:
+            for name, amount in amounts.items():
+                setattr(self, name, getattr(self, name) + amount)
+
+    @property
+    def writes(self) -> int:
+        return sum(n for m, n in self.by_method.items() if m != "GET")
+
+
+def unwrap(value: Any) -> Any:
+    """An include as a plain value: ``{"data": X}`` becomes X (both shapes are accepted)."""
+    if isinstance(value, dict) and set(value) == {"data"}:
+        return value["data"]
+    return value
+
+
+class TallyfyClient:
+    """A client for one organization."""
+
+    def __init__(
+        self,
+        *,
+        org_id: str,
+        base_url: str,
+        credentials: Credentials,
+        org_name: str | None = None,
+        http: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+        pacer: Pacer | None = None,
+        retry: RetryPolicy | None = None,
+        parallelism: int = DEFAULT_PARALLELISM,
+        timeout: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+        seed: int | None = None,
+    ) -> None:
+        self.org_id = org_id
+        self.org_name = org_name or org_id
+        self.base_url = base_url.rstrip("/")
+        self.credentials = credentials
+        self.http = http or httpx.Client(transport=transport, timeout=timeout)
+        self.pacer = pacer or Pacer(None)
+        self.retry = retry or RetryPolicy()
+        self.parallelism = max(1, parallelism)
+        self.stats = ClientStats()
+        self._sleep = sleep
+        self._rng = random.Random(seed)
+        self._rng_lock = threading.Lock()
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    @staticmethod
+    def _headers() -> dict[str, str]:
+        return {
+            "Accept": "application/json",
+            "X-Tallyfy-Client": CLIENT_HEADER,
+            "User-Agent": f"tallyform/{__version__}",
+        }
+
+    def org_path(self, path: str) -> str:
+        return f"/organizations/{self.org_id}{path}"
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> TallyfyClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _backoff(self, retry: int) -> float:
+        with self._rng_lock:
+            return self.retry.backoff(retry, self._rng)
+
+    def _wait(self, seconds: float) -> None:
+        if seconds > 0:
+            self.stats.add(waited=seconds)
+            self._sleep(seconds)
+
+    def request(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None
+    ) -> httpx.Response:
+        """Send one request (``path`` below the base URL), retrying where that is safe.
+
+        Returns the final response for any status below 500 other than 429; raises
+        RateLimited, Unavailable or OutcomeUnknown when retries run out or must not happen.
+        """
+        url = self.base_url + path
+        idempotent = method in IDEMPOTENT
+        renewed = False
+        for attempt in range(1, self.retry.attempts + 1):
+            last = attempt == self.retry.attempts
+            self.stats.add(waited=self.pacer.acquire())
+            started = time.monotonic()
+            try:
+                response = self.http.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    headers={
+                        **self._headers(),
+                        "Authorization": f"Bearer {self.credentials.token()}",
+                    },
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+                self._log(method, path, params, f"not sent ({type(error).__name__})", started)
+                if last:
+                    raise Unavailable(
+                        f"cannot connect to {self.base_url}: {redact(str(error))}",
+                        method=method,
+                        path=path,
+                    ) from None
+                self._retrying(attempt)
+                continue
+            except httpx.HTTPError as error:
+                # Sent, but no answer: a timeout or a dropped connection.
+                self._log(method, path, params, f"no answer ({type(error).__name__})", started)
+                if not idempotent:
+                    raise OutcomeUnknown(
+                        f"no answer ({type(error).__name__}); the change may or may not have been made",
+                        method=method,
+                        path=path,
+                    ) from None
+                if last:
+                    raise Unavailable(
+                        f"no answer after {attempt} tries ({type(error).__name__})",
+                        method=method,
+                        path=path,
+                    ) from None
+                self._retrying(attempt)
+                continue
+            finally:
+                self.stats.count(method)
+            self._log(method, path, params, str(response.status_code), started)
+            status = response.status_code
+            if status == 429:
+                self.stats.add(rate_limited=1)
+                wait = parse_retry_after(response.headers.get("retry-after"))
+                wait = min(
+                    wait if wait is not None else self._backoff(attempt), self.retry.max_retry_after
+                )
+                if last:
+                    raise RateLimited(
+                        f"still rate-limited after {attempt} tries",
+                        method=method,
+                        path=path,
+                        status=429,
+                    )
+                self.pacer.hold(wait)
+                self.stats.add(retries=1)
+                continue
+            if status >= 500:
+                if not idempotent:
+                    raise OutcomeUnknown(
+                        f"server error ({_server_message(response)}); the change may or may not have been made",
+                        method=method,
+                        path=path,
+                        status=status,
+                    )
+                if last:
+                    raise Unavailable(
+                        _server_message(response), method=method, path=path, status=status
+                    )
+                self._retrying(attempt)
+                continue
+            if status == 401 and not renewed and self.credentials.renew():
+                renewed = True
+                continue
+            return response
+        raise Unavailable("no attempts were made", method=method, path=path)  # attempts < 1
+
+    def _retrying(self, attempt: int) -> None:
+        self.stats.add(retries=1)
+        self._wait(self._backoff(attempt))
+
+    def _log(
+        self, method: str, path: str, params: dict[str, Any] | None, outcome: str, started: float
+    ) -> None:
+        if log.isEnabledFor(logging.INFO):
+            query = "&".join(f"{k}={v}" for k, v in (params or {}).items())
+            elapsed = (time.monotonic() - started) * 1000
+            log.info(
+                "%s %s%s -> %s (%.0f ms)",
+                method,
+                path,
+                f"?{query}" if query else "",
+                outcome,
+                elapsed,
+            )
+
+    def _fail(self, method: str, path: str, response: httpx.Response) -> TallyfyError:
+        status = response.status_code
+        message = _server_message(response)
+        if status in (401, 403):
+            return AuthError(
+                self._auth_advice(status, message), method=method, path=path, status=status
+            )
+        if status == 404:
+            return NotFound(message, method=method, path=path, status=status)
+        if status in (400, 422):
+            errors = _field_errors(response)
+            return ValidationFailed(message, errors, method=method, path=path, status=status)
+        return TallyfyError(message, method=method, path=path, status=status)
+
+    def _auth_advice(self, status: int, message: str) -> str:
+        org = (
+            f"org {self.org_id}"
+            if self.org_name == self.org_id
+            else f"org '{self.org_name}' ({self.org_id})"
+        )
+        if status == 401:
+            return (
+                f"Tallyfy refused the credentials from {self.credentials.source} for {org}: {message}. "
+                "Personal access tokens last 6 months and end when you log out of the web app; "
+                "get a new one under Settings > Integrations > REST API."
+            )
+        return f"the credentials from {self.credentials.source} are not allowed to do this in {org}: {message}"
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        org: bool = True,
+    ) -> Any:
+        """Send a request and return the parsed body; API errors raise TallyfyError subclasses."""
+        full = self.org_path(path) if org else path
+        response = self.request(method, full, params=params, json=json)
+        if response.status_code >= 300:
+            raise self._fail(method, full, response)
+        if not response.content:
+            return None  # some deletes answer 204 with no body
+        try:
+            return response.json()
+        except ValueError:
+            raise TallyfyError(
+                "the answer is not JSON", method=method, path=full, status=response.status_code
+            ) from None
+
+    # -- reading ------------------------------------------------------------------------
+
+    def get(self, path: str, params: dict[str, Any] | None = None, *, org: bool = True) -> Any:
+        return unwrap(self.call("GET", path, params=params, org=org))
+
+    def check_credentials(self) -> dict[str, Any]:
+        """``GET /me``: who the credentials belong to; a clear AuthError if they do not work."""
+        me: dict[str, Any] = self.get("/me", org=False)
+        return me
+
+    def list_all(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """Every item of a paginated list: page 1, then the other pages in parallel."""
+        query = {**(params or {}), "per_page": PER_PAGE}
+        first = self.call("GET", path, params={**query, "page": 1})
+        rows = list(first.get("data") or []) if isinstance(first, dict) else list(first or [])
+        pagination = (
+            (first.get("meta") or {}).get("pagination") if isinstance(first, dict) else None
+        )
+        pages = int(pagination.get("total_pages") or 1) if isinstance(pagination, dict) else 1
+        rest = self.map(
+            lambda page: self.call("GET", path, params={**query, "page": page}), range(2, pages + 1)
+        )
+        for body in rest:
+            rows.extend(body.get("data") or [])
+        return rows
+
+    def map(self, function: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """``function`` over ``items`` in parallel (at most ``parallelism`` at once), in order."""
+        work = list(items)
+        if len(work) <= 1 or self.parallelism == 1:
+            return [function(x) for x in work]
+        with ThreadPoolExecutor(max_workers=min(self.parallelism, len(work))) as pool:
+            return list(pool.map(function, work))
+
+    def get_template(self, template_id: str) -> dict[str, Any]:
+        """One template with its steps, form fields, kick-off fields, rules and tags, in one request.
+
+        Includes are unwrapped and steps, fields and kick-off fields sorted by position,
+        whatever shape or order the API sends them in.
+        """
+        template: dict[str, Any] = self.get(
+            f"/checklists/{template_id}", {"with": "steps,tags,folder"}
+        )
+        steps = [dict(s) for s in unwrap(template.get("steps")) or []]
+        for step in steps:
+            step["captures"] = sorted(unwrap(step.get("captures")) or [], key=_position)
+        template["steps"] = sorted(steps, key=_position)
+        template["prerun"] = sorted(unwrap(template.get("prerun")) or [], key=_position)
+        template["tags"] = unwrap(template.get("tags")) or []
+        template["folder"] = unwrap(template.get("folder"))
+        template["automated_actions"] = unwrap(template.get("automated_actions")) or []
+        return template
+
+    # -- writing ------------------------------------------------------------------------
+
+    def put(self, path: str, body: Any) -> Any:
+        return unwrap(self.call("PUT", path, json=body))
+
+    def delete(self, path: str) -> None:
+        """Delete (or archive); a 404 after a retried attempt means it is already gone."""
+        retries_before = self.stats.retries
+        try:
+            self.call("DELETE", path)
+        except NotFound:
+            if self.stats.retries == retries_before:
+                raise
+
+    def create(self, path: str, body: Any, lookup: Callable[[], Any | None] | None = None) -> Any:
+        """POST a new object, never duplicating it.
+
+        If the outcome is unknown (no answer, or a 5xx), ``lookup`` is asked whether the
+        object exists after all; only when it does not is the POST sent again.
+        """
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                return unwrap(self.call("POST", path, json=body))
+            except OutcomeUnknown:
+                if lookup is None or attempt == self.retry.attempts:
+                    raise
+                self._retrying(attempt)
+                found = lookup()
+                if found is not None:
+                    log.info(
+                        "POST %s: no answer, but the object exists; not sending it again", path
+                    )
+                    return found
+        raise OutcomeUnknown("no attempts were made", method="POST", path=path)
+
+
+def _position(row: Any) -> int:
+    value = row.get("position") if isinstance(row, dict) else None
+    return value if isinstance(value, int) else 0
+
+
+def _server_message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return redact(response.reason_phrase or f"HTTP {response.status_code}")
+    message: Any = None
+    if isinstance(body, dict):
+        message = body.get("message")
+        error = body.get("error")
+        if message is None and isinstance(error, dict):
+            message = error.get("message")
+        if message is None and isinstance(error, str):
+            message = error
+    return redact(str(message or response.reason_phrase or f"HTTP {response.status_code}"))
+
+
+def _field_errors(response: httpx.Response) -> dict[str, list[str]]:
+    try:
+        errors = response.json().get("errors")
+    except (ValueError, AttributeError):
+        return {}
+    if not isinstance(errors, dict):
+        return {}
+    return {
+        str(k): [redact(str(m)) for m in (v if isinstance(v, list) else [v])]
+        for k, v in errors.items()
+    }

@@ -155,7 +155,9 @@ def test_429_waits_as_retry_after_says(mode: str) -> None:
 
 def test_creates_under_faults_never_duplicate(mode: str) -> None:
     emulator = Emulator(faults=FaultSettings(fail_rate=0.35, seed=11))
-    with client_for(emulator, mode, retry=NO_WAIT, sleep=lambda s: None) as client:
+    clock = FakeTime()
+    pacer = Pacer(None, clock=clock, sleep=clock.sleep)
+    with client_for(emulator, mode, retry=NO_WAIT, sleep=clock.sleep, pacer=pacer) as client:
 
         def create(title: str) -> dict[str, Any]:
             def lookup() -> dict[str, Any] | None:
@@ -175,6 +177,7 @@ def test_creates_under_faults_never_duplicate(mode: str) -> None:
     failures = [r for r in emulator.requests if r["status"] != 200 and r["status"] != 201]
     assert failures, "the seed must have produced faults"
     assert client.stats.retries > 0
+    assert client.stats.rate_limited > 0 and clock.slept >= client.stats.rate_limited
 
 
 def test_a_create_with_unknown_outcome_is_not_repeated_blindly(mode: str) -> None:

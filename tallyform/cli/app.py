@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from tallyform import __version__
+from tallyform.client.redact import install_log_redaction
 from tallyform.config import ConfigError, Problem, Project, find_config, load_project
 
 
@@ -69,6 +70,7 @@ def _setup_logging(verbose: int) -> None:
     root = logging.getLogger("tallyform")
     root.handlers[:] = [handler]
     root.setLevel(level)
+    install_log_redaction()
 
 
 class TallyformGroup(click.Group):

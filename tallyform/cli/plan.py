@@ -1,0 +1,132 @@
+"""``tallyform plan``: what would change in the live org, as text, JSON or Markdown."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from tallyform.cli.app import App, pass_app
+from tallyform.client import TallyfyClient, TallyfyError, open_client
+from tallyform.config import OrgSettings, load_templates
+from tallyform.engine import Plan, make_plan
+from tallyform.engine.planfile import save_plan
+from tallyform.render import render_json, render_markdown, render_text
+
+ROLES = {
+    "create": {"fg": "green"},
+    "update": {"fg": "yellow"},
+    "reorder": {"fg": "yellow"},
+    "delete": {"fg": "red"},
+    "bold": {"bold": True},
+    "dim": {"dim": True},
+    "warn": {"fg": "yellow", "bold": True},
+}
+
+
+def connect(app: App, org: OrgSettings, parallelism: int) -> TallyfyClient:
+    """A client for ``org`` whose credentials have been checked once (GET /me)."""
+    client = open_client(org, parallelism=parallelism)
+    if not org.is_emulated:
+        client.check_credentials()
+    return client
+
+
+def build_plan(
+    app: App, org_name: str | None, only: tuple[str, ...], parallelism: int
+) -> tuple[Plan, TallyfyClient]:
+    """Validate the repo, read the org and plan; any problem ends the command with exit 1."""
+    project = app.project()
+    org = project.org(org_name)
+    templates, problems = load_templates(project)
+    if problems:
+        app.report(problems)
+        raise SystemExit(1)
+    client = connect(app, org, parallelism)
+    result = make_plan(client, org.name, templates, list(only) or None)
+    if result.plan is None:
+        app.report(result.problems)
+        client.close()
+        raise SystemExit(1)
+    return result.plan, client
+
+
+def styled(app: App) -> object:
+    color = app.color if app.color is not None else sys.stdout.isatty()
+
+    def style(text: str, role: str) -> str:
+        return click.style(text, **ROLES.get(role, {})) if color else text  # type: ignore[arg-type]
+
+    return style
+
+
+@click.command()
+@click.option(
+    "--org",
+    "org_name",
+    metavar="NAME",
+    help="Plan against this org of tallyform.yaml (default: default_org).",
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan for `apply PLANFILE`.",
+)
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when nothing would change, 2 when something would, 1 on error.",
+)
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="KEY",
+    help="Only templates whose key matches (globs allowed; repeatable).",
+)
+@click.option(
+    "--parallelism", type=click.IntRange(1, 64), default=8, show_default=True, help="Reads at once."
+)
+@pass_app
+def plan(
+    app: App,
+    org_name: str | None,
+    out_file: Path | None,
+    output: str,
+    detailed_exitcode: bool,
+    only: tuple[str, ...],
+    parallelism: int,
+) -> None:
+    """Show what apply would change in the live org.
+
+    Reads the org (never writes), matches its templates to the repo's by their tallyform
+    key, and prints every change: templates, steps, form fields, kick-off fields and
+    rules to create, update, delete or reorder.
+    """
+    try:
+        the_plan, client = build_plan(app, org_name, only, parallelism)
+    except TallyfyError as error:
+        raise click.ClickException(str(error)) from None
+    with client:
+        if output == "json":
+            click.echo(render_json(the_plan), nl=False)
+        elif output == "markdown":
+            click.echo(render_markdown(the_plan), nl=False)
+        else:
+            click.echo(render_text(the_plan, styled(app)), nl=False)  # type: ignore[arg-type]
+        if out_file is not None:
+            save_plan(the_plan, out_file)
+            click.echo(
+                f"Saved the plan to {out_file}; apply it with `tallyform apply {out_file}`.",
+                err=True,
+            )
+    if detailed_exitcode and not the_plan.empty:
+        raise SystemExit(2)

@@ -1,0 +1,318 @@
+"""Reading the live org and turning its templates into normalised, matched states.
+
+What is read, and nothing more: the custom-field keys (is ``tallyform_key`` defined?),
+users, groups, tags and template folders (to name people, tags and folders as the YAML
+does), the template list (to find the templates tallyform owns), and each owned or
+declared template whole, in one request each, in parallel.
+
+Matching (no state file): a live object carrying a ``tallyform_key`` value is that key's
+object. One without a value (made by hand, or the value was cleared) is matched to a
+declared sibling with the same title (steps, templates) or label (fields) that nothing
+else matched; the plan says so, and apply writes its key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tallyform.client import TallyfyClient
+from tallyform.engine.state import (
+    FIELD_SETTINGS,
+    KEY_FIELD,
+    RECORD_KINDS,
+    STEP_SETTINGS,
+    TEMPLATE_SETTINGS,
+    FieldState,
+    RuleState,
+    StepState,
+    TemplateState,
+    people,
+    statement,
+    text,
+    unit,
+)
+from tallyform.model import slugify
+
+
+@dataclass
+class LiveOrg:
+    """The org as far as a plan needs it."""
+
+    users: dict[int, str] = field(default_factory=dict)  # id -> lowercase email
+    groups: dict[str, str] = field(default_factory=dict)  # id -> name
+    tags: dict[str, str] = field(default_factory=dict)  # id -> title
+    folders: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> folder
+    key_kinds: set[str] = field(default_factory=set)  # record kinds with tallyform_key defined
+    templates: list[dict[str, Any]] = field(default_factory=list)  # the list, not archived
+
+    def folder_path(self, folder_id: str | None) -> str | None:
+        names: list[str] = []
+        seen: set[str] = set()
+        while folder_id and folder_id in self.folders and folder_id not in seen:
+            seen.add(folder_id)
+            names.append(self.folders[folder_id]["name"])
+            folder_id = self.folders[folder_id].get("parent_id")
+        return "/".join(reversed(names)) or None
+
+    @property
+    def missing_key_kinds(self) -> list[str]:
+        return [kind for kind in RECORD_KINDS if kind not in self.key_kinds]
+
+    def user_email(self, user_id: Any) -> str:
+        return self.users.get(user_id, f"#{user_id}") if isinstance(user_id, int) else str(user_id)
+
+    def group_name(self, group_id: Any) -> str:
+        return self.groups.get(str(group_id), f"#{group_id}")
+
+
+def read_org(client: TallyfyClient) -> LiveOrg:
+    """Everything but the templates' contents, read in parallel."""
+    readers: dict[str, Callable[[], Any]] = {
+        "users": lambda: client.list_all("/users"),
+        "groups": lambda: client.list_all("/groups"),
+        "tags": lambda: client.list_all("/tags"),
+        "folders": lambda: client.list_all("/folders", {"folder_type": "checklist"}),
+        "keys": lambda: client.list_all("/custom-field-keys", {"is_active": "true"}),
+        "templates": lambda: client.list_all("/checklists"),
+    }
+    results = dict(
+        zip(readers, client.map(lambda name: readers[name](), list(readers)), strict=True)
+    )
+    return LiveOrg(
+        users={u["id"]: str(u.get("email", "")).lower() for u in results["users"]},
+        groups={str(g["id"]): g["name"] for g in results["groups"]},
+        tags={str(t["id"]): t["title"] for t in results["tags"]},
+        folders={str(f["id"]): f for f in results["folders"]},
+        key_kinds={k["applies_to"] for k in results["keys"] if k.get("key") == KEY_FIELD},
+        templates=list(results["templates"]),
+    )
+
+
+def key_of(record: dict[str, Any]) -> str | None:
+    """The ``tallyform_key`` value of a live record, if it has one."""
+    values = record.get("custom_fields")
+    value = values.get(KEY_FIELD) if isinstance(values, dict) else None
+    return str(value) if value else None
+
+
+def _assign_keys(
+    records: Iterable[dict[str, Any]],
+    declared: dict[str, str],
+    title_of: Callable[[dict[str, Any]], str],
+    taken: set[str],
+) -> list[tuple[str, dict[str, Any], str | None]]:
+    """Pair live records with declared keys: by key value, then by exact title.
+
+    ``declared`` maps each declared key to its title. Returns (key, record, matched_by),
+    matched_by None for records that match nothing (they will be deleted).
+    """
+    rows = list(records)
+    result: list[tuple[str, dict[str, Any], str | None]] = []
+    unkeyed = []
+    for record in rows:
+        key = key_of(record)
+        if key and key not in taken:
+            taken.add(key)
+            result.append((key, record, "key"))
+        else:
+            unkeyed.append(record)
+    for record in unkeyed:
+        title = title_of(record)
+        match = next((k for k, t in declared.items() if k not in taken and t == title), None)
+        if match is not None:
+            taken.add(match)
+            result.append((match, record, "title"))
+            continue
+        base = slugify(title) or "untitled"
+        key, number = base, 2
+        while key in taken or key in declared:
+            key, number = f"{base}-{number}", number + 1
+        taken.add(key)
+        result.append((key, record, None))
+    order = {id(r): i for i, r in enumerate(rows)}
+    return sorted(result, key=lambda row: order[id(row[1])])
+
+
+def _field_attrs(raw: dict[str, Any]) -> dict[str, Any]:
+    attrs: dict[str, Any] = {
+        "label": raw.get("label"),
+        "type": raw.get("field_type"),
+        "required": bool(raw.get("required")),
+        "options": [o.get("text") for o in raw.get("options") or []],
+        "columns": [c.get("label") for c in raw.get("columns") or []],
+    }
+    for name, (api_name, default) in FIELD_SETTINGS.items():
+        value = raw.get(api_name)
+        value = default if value in (None, "") else value
+        attrs[name] = text(value) if name == "guidance" else value
+    if not attrs["validation"]:
+        attrs["validation"] = []
+    return attrs
+
+
+def _deadline(raw: Any, step_keys: dict[str, str]) -> dict[str, Any] | None:
+    if not isinstance(raw, dict) or raw.get("value") is None:
+        return None
+    anchor = raw.get("step")
+    step = None if anchor in (None, "", "start_run") else step_keys.get(str(anchor), f"#{anchor}")
+    return {
+        "value": raw.get("value"),
+        "unit": unit(raw.get("unit")),
+        "option": raw.get("option") or "from",
+        "step": step,
+    }
+
+
+def _step_attrs(raw: dict[str, Any], org: LiveOrg, step_keys: dict[str, str]) -> dict[str, Any]:
+    start = raw.get("start_date")
+    attrs: dict[str, Any] = {
+        "title": raw.get("title"),
+        "type": raw.get("step_type") or "task",
+        "summary": text(raw.get("summary")),
+        "assignees": people(
+            [org.user_email(u) for u in raw.get("assignees") or []],
+            [org.group_name(g) for g in raw.get("groups") or []],
+            list(raw.get("guests") or []),
+        ),
+        "deadline": _deadline(raw.get("deadline"), step_keys),
+        "start_date": {"value": start.get("value"), "unit": unit(start.get("unit"))}
+        if isinstance(start, dict) and start.get("value") is not None
+        else None,
+    }
+    for name, default in STEP_SETTINGS.items():
+        value = raw.get(name)
+        attrs[name] = default if value is None else value
+    return attrs
+
+
+def _rule_attrs(raw: dict[str, Any], org: LiveOrg, ids: dict[str, str]) -> dict[str, Any]:
+    conditions = sorted(raw.get("conditions") or [], key=lambda c: c.get("position") or 0)
+    when = []
+    for condition in conditions:
+        subject = "step" if condition.get("conditionable_type") == "Step" else "field"
+        target = str(condition.get("conditionable_id"))
+        entry: dict[str, Any] = {
+            subject: ids.get(target, f"#{target}"),
+            "is": condition.get("operation"),
+        }
+        if subject == "field":
+            entry["value"] = statement(condition.get("statement"))
+        if condition.get("column_contains_name"):
+            entry["column"] = condition["column_contains_name"]
+        when.append(entry)
+    then = []
+    for action in sorted(raw.get("then_actions") or [], key=lambda a: a.get("position") or 0):
+        verb = action.get("action_verb")
+        target = str(action.get("target_step_id"))
+        entry = {"verb": verb, "step": ids.get(target, f"#{target}")}
+        if verb in ("assign", "assign_only", "unassign"):
+            found = action.get("assignees") or {}
+            entry["assignees"] = people(
+                [org.user_email(u) for u in found.get("users") or []],
+                [org.group_name(g) for g in found.get("groups") or []],
+                list(found.get("guests") or []),
+            )
+        if action.get("action_type") == "deadline" and isinstance(action.get("deadline"), dict):
+            deadline = action["deadline"]
+            entry["deadline"] = {
+                "value": deadline.get("value"),
+                "unit": deadline.get("unit"),
+                "option": deadline.get("option"),
+            }
+        then.append(entry)
+    logic = {c.get("logic") for c in conditions}
+    match = "any" if len(conditions) > 1 and logic == {"or"} else "all"
+    return {"match": match, "when": when, "then": then}
+
+
+def _template_attrs(raw: dict[str, Any], org: LiveOrg) -> dict[str, Any]:
+    attrs: dict[str, Any] = {
+        "title": raw.get("title"),
+        "type": raw.get("type"),
+        "summary": text(raw.get("summary")),
+        "access": people(
+            [org.user_email(u) for u in raw.get("users") or []],
+            [org.group_name(g) for g in raw.get("groups") or []],
+        ),
+        "tags": sorted(
+            t.get("title") or org.tags.get(str(t.get("tag_id")), f"#{t.get('tag_id')}")
+            for t in raw.get("tags") or []
+        ),
+        "folder": org.folder_path(raw.get("folder_id")),
+    }
+    for name, default in TEMPLATE_SETTINGS.items():
+        value = raw.get(name)
+        value = default if value is None else value
+        attrs[name] = text(value) if name in ("guidance", "kickoff_description") else value
+    return attrs
+
+
+def live_state(
+    raw: dict[str, Any],
+    key: str,
+    matched_by: str | None,
+    org: LiveOrg,
+    desired: TemplateState | None,
+) -> TemplateState:
+    """A live template (from ``client.get_template``) as a state matched against ``desired``."""
+    state = TemplateState(
+        key=key, attrs=_template_attrs(raw, org), live_id=raw["id"], matched_by=matched_by, raw=raw
+    )
+    wanted_steps = {k: s.attrs["title"] for k, s in desired.steps.items()} if desired else {}
+    step_rows = _assign_keys(
+        raw.get("steps") or [], wanted_steps, lambda r: str(r.get("title") or ""), set()
+    )
+    ids = {str(record["id"]): k for k, record, _ in step_rows}
+
+    field_taken: set[str] = set()
+    wanted_kickoff = {k: f.attrs["label"] for k, f in desired.kickoff.items()} if desired else {}
+    for k, record, how in _assign_keys(
+        raw.get("prerun") or [], wanted_kickoff, lambda r: str(r.get("label") or ""), field_taken
+    ):
+        state.kickoff[k] = FieldState(k, _field_attrs(record), record["id"], how, raw=record)
+        ids[str(record["id"])] = k
+    for step_key, step_record, _ in step_rows:
+        # A label matches a declared field of the same step; keys match template-wide.
+        wanted = {
+            k: f.attrs["label"]
+            for k, f in (desired.fields.items() if desired else [])
+            if f.attrs["step"] == step_key
+        }
+        rows = _assign_keys(
+            step_record.get("captures") or [],
+            wanted,
+            lambda r: str(r.get("label") or ""),
+            field_taken,
+        )
+        for k, record, how in rows:
+            state.fields[k] = FieldState(
+                k, {**_field_attrs(record), "step": step_key}, record["id"], how, raw=record
+            )
+            ids[str(record["id"])] = k
+    for step_key, record, how in step_rows:
+        state.steps[step_key] = StepState(
+            step_key, _step_attrs(record, org, ids), record["id"], how, raw=record
+        )
+
+    for rule in raw.get("automated_actions") or []:
+        name = str(rule.get("automated_alias") or "unnamed rule")
+        unique, number = name, 2
+        while unique in state.rules:
+            unique, number = f"{name} ({number})", number + 1
+        state.rules[unique] = RuleState(
+            unique, _rule_attrs(rule, org, ids), rule.get("id"), raw=rule
+        )
+    return state
+
+
+def match_templates(
+    org: LiveOrg, declared: dict[str, str]
+) -> list[tuple[str, dict[str, Any], str | None]]:
+    """Live templates tallyform owns (by key) or may adopt (same title as a declared one).
+
+    Live templates with neither are not tallyform's and are left out entirely.
+    """
+    rows = _assign_keys(org.templates, declared, lambda r: str(r.get("title") or ""), set())
+    return [(key, record, how) for key, record, how in rows if how is not None]

@@ -1,0 +1,165 @@
+"""Making a plan: read the live org, check the declared people exist, match, diff.
+
+The steps, in order:
+
+1. read the org (people, tags, folders, custom-field keys, the template list);
+2. check every email and group name in the repo against the org (unknown ones are
+   problems at their file and line; nothing more is read);
+3. pick the live templates tallyform owns or may adopt, and read each whole;
+4. normalise both sides and diff them, template by template;
+5. note what the org lacks (the ``tallyform_key`` custom field) and what was seen of each
+   live template, so a saved plan can be checked before it is applied.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from tallyform.client import TallyfyClient
+from tallyform.config.source import Problem
+from tallyform.engine.changes import Plan
+from tallyform.engine.diff import diff_template
+from tallyform.engine.live import LiveOrg, key_of, live_state, match_templates, read_org
+from tallyform.engine.state import TemplateState, desired_state
+from tallyform.model import Assignees, Origin, Template
+
+log = logging.getLogger("tallyform.engine")
+
+KIND_NAMES = {
+    "checklist": "templates",
+    "step": "steps",
+    "capture": "form fields",
+    "prerun": "kick-off fields",
+}
+
+
+@dataclass
+class PlanResult:
+    plan: Plan | None
+    problems: list[Problem]
+    states: dict[str, tuple[TemplateState | None, TemplateState | None]]  # key -> (desired, live)
+    org: LiveOrg | None = None
+
+
+def selected(key: str, only: Iterable[str] | None) -> bool:
+    patterns = list(only or [])
+    return not patterns or any(fnmatch.fnmatchcase(key, p) for p in patterns)
+
+
+def _people_in(
+    template: Template,
+) -> Iterator[tuple[Assignees, Origin | None, tuple[str | int, ...]]]:
+    yield template.access, template.origin, ("access",)
+    for step in template.steps:
+        yield step.assignees, step.origin, ("assignees",)
+    for rule in template.rules:
+        for index, action in enumerate(rule.then):
+            yield action.assignees, rule.origin, ("then", index, "assignees")
+
+
+def unknown_people(templates: list[Template], org: LiveOrg) -> list[Problem]:
+    """Every member email and group name that the org does not have, at its file and line."""
+    emails = set(org.users.values())
+    groups = set(org.groups.values())
+    problems = []
+    for template in templates:
+        for people, origin, path in _people_in(template):
+            if origin is None:
+                continue
+            for index, email in enumerate(people.users):
+                if email.lower() not in emails:
+                    problems.append(
+                        Problem(
+                            origin.locate(*path, "users", index),
+                            f"no member with the email {email} in this org; invite them first or fix the address",
+                        )
+                    )
+            for index, name in enumerate(people.groups):
+                if name not in groups:
+                    known = ", ".join(sorted(groups)) or "none"
+                    problems.append(
+                        Problem(
+                            origin.locate(*path, "groups", index),
+                            f"no group called '{name}' in this org (groups: {known})",
+                        )
+                    )
+    return sorted(problems)
+
+
+def fingerprint(raw: dict[str, Any]) -> str:
+    """A digest of everything a live template holds, to notice any change since a plan."""
+    stable = {k: v for k, v in raw.items() if k not in ("steps_count",)}
+    text = json.dumps(stable, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _ensure_keys_listed(client: TallyfyClient, org: LiveOrg) -> None:
+    """Template lists that omit custom fields make ownership unknowable without reading each."""
+    missing = [t for t in org.templates if "custom_fields" not in t]
+    if not missing:
+        return
+    log.info(
+        "the template list carries no custom fields; reading %d templates one by one", len(missing)
+    )
+    full = client.map(lambda t: client.get(f"/checklists/{t['id']}"), missing)
+    by_id = {t["id"]: t for t in full}
+    org.templates = [by_id.get(t["id"], t) for t in org.templates]
+
+
+def make_plan(
+    client: TallyfyClient,
+    org_name: str,
+    templates: list[Template],
+    only: list[str] | None = None,
+) -> PlanResult:
+    """The plan that makes the org match ``templates`` (restricted to ``only`` globs)."""
+    org = read_org(client)
+    chosen = [t for t in templates if selected(t.key, only)]
+    problems = unknown_people(chosen, org)
+    if problems:
+        return PlanResult(None, problems, {}, org)
+    _ensure_keys_listed(client, org)
+    declared = {t.key: t for t in chosen}
+    matched = [
+        row
+        for row in match_templates(org, {k: t.title for k, t in declared.items()})
+        if selected(row[0], only)
+    ]
+    records = client.map(lambda row: client.get_template(row[1]["id"]), matched)
+    plan = Plan(org=org_name, org_id=client.org_id, partial=bool(only))
+    states: dict[str, tuple[TemplateState | None, TemplateState | None]] = {}
+    live_by_key: dict[str, TemplateState] = {}
+    for (key, _, how), raw in zip(matched, records, strict=True):
+        wanted = desired_state(declared[key]) if key in declared else None
+        live_by_key[key] = live_state(raw, key, how, org, wanted)
+        plan.snapshots[key] = {
+            "id": raw["id"],
+            "last_updated": raw.get("last_updated"),
+            "fingerprint": fingerprint(raw),
+        }
+    for key in [*declared, *(k for k in live_by_key if k not in declared)]:
+        wanted = desired_state(declared[key]) if key in declared else None
+        found = live_by_key.get(key)
+        states[key] = (wanted, found)
+        plan.changes += diff_template(wanted, found)
+        if found is None:
+            plan.snapshots[key] = {"id": None}
+    missing = org.missing_key_kinds
+    if missing:
+        plan.setup = [KIND_NAMES[kind] for kind in missing]
+    if only:
+        plan.warnings.append(
+            "this plan covers only templates matching "
+            + ", ".join(only)
+            + "; other changes may be pending"
+        )
+    return PlanResult(plan, [], states, org)
+
+
+__all__ = ["PlanResult", "key_of", "make_plan", "selected"]

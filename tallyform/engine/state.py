@@ -1,0 +1,250 @@
+"""Templates in one normalised shape, whether declared in YAML or read from the live org.
+
+Both sides become :class:`TemplateState` trees whose ``attrs`` are plain, comparable
+values: people by lowercase email, groups by name, tags by title, folders by path, steps
+and fields referred to by key, defaults filled in, server-managed fields left out. A
+template applied unchanged therefore plans as nothing.
+
+Live objects are keyed by the ``tallyform_key`` custom field (reference 3.9); those
+without one are matched to declared siblings by title or label (see :mod:`.match`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from tallyform.model import Assignees, Field, Rule, Step, Template
+
+KEY_FIELD = "tallyform_key"
+RECORD_KINDS = ("checklist", "step", "capture", "prerun")
+
+TEMPLATE_SETTINGS: dict[str, Any] = {
+    "guidance": None,
+    "icon": None,
+    "webhook": None,
+    "explanation_video": None,
+    "kickoff_title": None,
+    "kickoff_description": None,
+    "default_process_name_format": None,
+    "starred": False,
+    "is_public": False,
+    "is_public_kickoff": False,
+    "is_featured": False,
+    "auto_naming": False,
+    "folderize_process": False,
+    "tag_process": False,
+    "allow_launcher_change_name": False,
+    "can_add_oot": False,
+}
+STEP_SETTINGS: dict[str, Any] = {
+    "max_assignable": None,
+    "webhook": None,
+    "allow_guest_owners": False,
+    "skip_start_process": False,
+    "can_complete_only_assignees": False,
+    "everyone_must_complete": False,
+    "prevent_guest_comment": False,
+    "is_soft_start_date": False,
+    "assign_run_starter": False,
+    "role_changes_every_time": False,
+    "top_secret": False,
+    "send_chromeless": False,
+}
+# YAML name -> (API name, default)
+FIELD_SETTINGS: dict[str, tuple[str, Any]] = {
+    "guidance": ("guidance", None),
+    "default_value": ("default_value", None),
+    "collect_time": ("collect_time", False),
+    "use_wysiwyg_editor": ("use_wysiwyg_editor", False),
+    "validation": ("field_validation", []),
+    "prefix": ("prefix", None),
+    "suffix": ("suffix", None),
+}
+_SINGULAR_UNITS = {
+    "minute": "minutes",
+    "hour": "hours",
+    "day": "days",
+    "week": "weeks",
+    "month": "months",
+}
+_WRAPPING_P = re.compile(r"^<p>(.*)</p>$", re.S)
+
+
+@dataclass
+class FieldState:
+    key: str
+    attrs: dict[str, Any]
+    live_id: str | None = None
+    matched_by: str | None = None  # "key" or "title" for live objects
+    source: Field | None = None
+    raw: dict[str, Any] | None = None
+
+
+@dataclass
+class StepState:
+    key: str
+    attrs: dict[str, Any]
+    live_id: str | None = None
+    matched_by: str | None = None
+    source: Step | None = None
+    raw: dict[str, Any] | None = None
+
+
+@dataclass
+class RuleState:
+    name: str
+    attrs: dict[str, Any]
+    live_id: str | None = None
+    source: Rule | None = None
+    raw: dict[str, Any] | None = None
+
+
+@dataclass
+class TemplateState:
+    key: str
+    attrs: dict[str, Any]
+    kickoff: dict[str, FieldState] = field(default_factory=dict)  # in order
+    steps: dict[str, StepState] = field(default_factory=dict)  # in order
+    fields: dict[str, FieldState] = field(
+        default_factory=dict
+    )  # step fields; attrs["step"] names the step
+    rules: dict[str, RuleState] = field(default_factory=dict)
+    live_id: str | None = None
+    matched_by: str | None = None
+    source: Template | None = None
+    raw: dict[str, Any] | None = None
+
+    def field_order(self, step_key: str) -> list[str]:
+        return [k for k, f in self.fields.items() if f.attrs["step"] == step_key]
+
+
+# -- shared normalisation ----------------------------------------------------------------
+
+
+def text(value: Any) -> str | None:
+    """Free text as compared: trimmed, one wrapping <p> removed, empty as None."""
+    if value is None:
+        return None
+    cleaned = str(value).strip()
+    wrapped = _WRAPPING_P.match(cleaned)
+    if wrapped and "<p>" not in wrapped.group(1):
+        cleaned = wrapped.group(1).strip()
+    return cleaned or None
+
+
+def people(
+    users: list[str], groups: list[str], guests: list[str] | None = None
+) -> dict[str, list[str]]:
+    out = {"users": sorted(u.lower() for u in users), "groups": sorted(groups)}
+    if guests is not None:
+        out["guests"] = sorted(g.lower() for g in guests)
+    return out
+
+
+def unit(value: Any) -> Any:
+    return _SINGULAR_UNITS.get(value, value) if isinstance(value, str) else value
+
+
+def statement(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+# -- declared side -----------------------------------------------------------------------
+
+
+def _field_attrs(item: Field) -> dict[str, Any]:
+    attrs: dict[str, Any] = {
+        "label": item.label,
+        "type": item.type,
+        "required": item.required,
+        "options": [o.text for o in item.options],
+        "columns": [c.label for c in item.columns],
+    }
+    for name, (_, default) in FIELD_SETTINGS.items():
+        value = item.settings.get(name, default)
+        attrs[name] = text(value) if name == "guidance" else value
+    return attrs
+
+
+def _desired_assignees(value: Assignees, with_guests: bool = True) -> dict[str, list[str]]:
+    return people(
+        list(value.users), list(value.groups), list(value.guests) if with_guests else None
+    )
+
+
+def _step_attrs(step: Step) -> dict[str, Any]:
+    deadline = step.deadline
+    attrs: dict[str, Any] = {
+        "title": step.title,
+        "type": step.type,
+        "summary": text(step.summary),
+        "assignees": _desired_assignees(step.assignees),
+        "deadline": None
+        if deadline is None
+        else {
+            "value": deadline.value,
+            "unit": deadline.unit,
+            "option": deadline.option,
+            "step": deadline.step,
+        },
+        "start_date": None
+        if step.start_date is None
+        else {"value": step.start_date[0], "unit": step.start_date[1]},
+    }
+    for name, default in STEP_SETTINGS.items():
+        attrs[name] = step.settings.get(name, default)
+    return attrs
+
+
+def _rule_attrs(rule: Rule) -> dict[str, Any]:
+    when = []
+    for condition in rule.when:
+        entry: dict[str, Any] = {condition.subject: condition.key, "is": condition.operation}
+        if condition.subject == "field":
+            entry["value"] = statement(condition.value)
+        if condition.column:
+            entry["column"] = condition.column
+        when.append(entry)
+    then = []
+    for action in rule.then:
+        entry = {"verb": action.verb, "step": action.step}
+        if action.verb in ("assign", "assign_only", "unassign"):
+            entry["assignees"] = _desired_assignees(action.assignees)
+        if action.deadline is not None:
+            value, unit_name, option = action.deadline
+            entry["deadline"] = {"value": value, "unit": unit_name, "option": option}
+        then.append(entry)
+    return {"match": rule.match if len(rule.when) > 1 else "all", "when": when, "then": then}
+
+
+def desired_state(template: Template) -> TemplateState:
+    """The normalised state a template file declares."""
+    attrs: dict[str, Any] = {
+        "title": template.title,
+        "type": template.type,
+        "summary": text(template.summary),
+        "access": _desired_assignees(template.access, with_guests=False),
+        "tags": sorted(template.tags),
+        "folder": template.folder,
+    }
+    for name, default in TEMPLATE_SETTINGS.items():
+        value = template.settings.get(name, default)
+        attrs[name] = text(value) if name in ("guidance", "kickoff_description") else value
+    state = TemplateState(key=template.key, attrs=attrs, source=template)
+    for item in template.kickoff:
+        state.kickoff[item.key] = FieldState(item.key, _field_attrs(item), source=item)
+    for step in template.steps:
+        state.steps[step.key] = StepState(step.key, _step_attrs(step), source=step)
+        for item in step.fields:
+            state.fields[item.key] = FieldState(
+                item.key, {**_field_attrs(item), "step": step.key}, source=item
+            )
+    for rule in template.rules:
+        state.rules[rule.name] = RuleState(rule.name, _rule_attrs(rule), source=rule)
+    return state

@@ -1,0 +1,70 @@
+"""Plans as text for a terminal, in the manner of Terraform: + create, ~ update, - delete."""
+
+from __future__ import annotations
+
+from tallyform.engine.changes import Change, Plan
+from tallyform.render.common import (
+    SYMBOLS,
+    VERBS,
+    Styler,
+    plain,
+    setup_text,
+    shown_attributes,
+    subject,
+    summary_line,
+    value,
+)
+
+INDENT = "    "
+
+
+def _change_lines(change: Change, depth: int, style: Styler) -> list[str]:
+    pad = INDENT * depth
+    symbol = style(SYMBOLS[change.action], change.action)
+    head = f"{pad}{symbol} {subject(change)}"
+    if change.action in ("delete", "reorder") or change.kind == "template":
+        head += style(f" will be {VERBS[change.action]}", "dim")
+    lines = [head]
+    if change.note:
+        lines.append(f"{pad}{INDENT}" + style(f"# {change.note}", "dim"))
+    attributes = shown_attributes(change)
+    width = max((len(a.name) for a in attributes), default=0)
+    for attribute in attributes:
+        name = attribute.name.ljust(width)
+        if change.action == "create":
+            lines.append(f"{pad}{INDENT}{name} = {value(attribute.new)}")
+        else:
+            lines.append(f"{pad}{INDENT}{name} = {value(attribute.old)} -> {value(attribute.new)}")
+    return lines
+
+
+def _template_lines(key: str, changes: list[Change], style: Styler) -> list[str]:
+    own = next((c for c in changes if c.kind == "template"), None)
+    rest = [c for c in changes if c is not own]
+    if own is None:
+        header = f'{style("~", "update")} template "{key}"' + style(
+            " will be updated in place", "dim"
+        )
+        lines = [f"  {header}"]
+    else:
+        lines = ["  " + line for line in _change_lines(own, 0, style)]
+    for change in rest:
+        depth = 2 if change.kind == "field" and change.action != "reorder" else 1
+        lines += ["  " + line for line in _change_lines(change, depth, style)]
+    return lines
+
+
+def render_text(plan: Plan, style: Styler = plain) -> str:
+    out = [style(f'tallyform plan for org "{plan.org}" ({plan.org_id})', "bold"), ""]
+    for warning in plan.warnings:
+        out += [style(f"Warning: {warning}", "warn"), ""]
+    if plan.setup:
+        out += [style("Setup: ", "bold") + setup_text(plan), ""]
+    if not plan.changes:
+        out.append(style("No changes.", "bold") + " The org matches the repository.")
+        return "\n".join(out) + "\n"
+    for key, changes in plan.by_template().items():
+        out += _template_lines(key, changes, style)
+        out.append("")
+    out.append(style(summary_line(plan), "bold"))
+    return "\n".join(out) + "\n"

@@ -140,7 +140,13 @@ class TallyfyClient:
             self._sleep(seconds)
 
     def request(
-        self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        repeatable: bool | None = None,
     ) -> httpx.Response:
         """Send one request (``path`` below the base URL), retrying where that is safe.
 
@@ -148,7 +154,7 @@ class TallyfyClient:
         RateLimited, Unavailable or OutcomeUnknown when retries run out or must not happen.
         """
         url = self.base_url + path
-        idempotent = method in IDEMPOTENT
+        idempotent = method in IDEMPOTENT if repeatable is None else repeatable
         renewed = False
         for attempt in range(1, self.retry.attempts + 1):
             last = attempt == self.retry.attempts
@@ -287,10 +293,15 @@ class TallyfyClient:
         params: dict[str, Any] | None = None,
         json: Any = None,
         org: bool = True,
+        repeatable: bool | None = None,
     ) -> Any:
-        """Send a request and return the parsed body; API errors raise TallyfyError subclasses."""
+        """Send a request and return the parsed body; API errors raise TallyfyError subclasses.
+
+        ``repeatable=False`` marks a request that is unsafe to repeat after a lost answer
+        (a PUT that adds kick-off fields); None decides by the method.
+        """
         full = self.org_path(path) if org else path
-        response = self.request(method, full, params=params, json=json)
+        response = self.request(method, full, params=params, json=json, repeatable=repeatable)
         if response.status_code >= 300:
             raise self._fail(method, full, response)
         if not response.content:
@@ -369,15 +380,22 @@ class TallyfyClient:
             if self.stats.retries == retries_before:
                 raise
 
-    def create(self, path: str, body: Any, lookup: Callable[[], Any | None] | None = None) -> Any:
-        """POST a new object, never duplicating it.
+    def create(
+        self,
+        path: str,
+        body: Any,
+        lookup: Callable[[], Any | None] | None = None,
+        method: str = "POST",
+    ) -> Any:
+        """Send a request that creates something, never twice.
 
-        If the outcome is unknown (no answer, or a 5xx), ``lookup`` is asked whether the
-        object exists after all; only when it does not is the POST sent again.
+        Usually a POST; a template PUT that adds kick-off fields creates too. If the
+        outcome is unknown (no answer, or a 5xx), ``lookup`` is asked whether the object
+        exists after all; only when it does not is the request sent again.
         """
         for attempt in range(1, self.retry.attempts + 1):
             try:
-                return unwrap(self.call("POST", path, json=body))
+                return unwrap(self.call(method, path, json=body, repeatable=False))
             except OutcomeUnknown:
                 if lookup is None or attempt == self.retry.attempts:
                     raise

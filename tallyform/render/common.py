@@ -74,7 +74,11 @@ def summary_line(plan: Plan) -> str:
 
 
 def setup_text(plan: Plan) -> str:
-    kinds = plan.setup[0] if len(plan.setup) == 1 else ", ".join(plan.setup[:-1]) + " and " + plan.setup[-1]
+    kinds = (
+        plan.setup[0]
+        if len(plan.setup) == 1
+        else ", ".join(plan.setup[:-1]) + " and " + plan.setup[-1]
+    )
     return (
         f"The org has no tallyform_key custom field for {kinds}. Apply defines them first "
         "(it needs an org admin's token); tallyform uses them to recognise its objects after renames."

@@ -46,6 +46,29 @@ class LiveOrg:
     folders: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> folder
     key_kinds: set[str] = field(default_factory=set)  # record kinds with tallyform_key defined
     templates: list[dict[str, Any]] = field(default_factory=list)  # the list, not archived
+    key_defs: list[dict[str, Any]] = field(default_factory=list)  # active custom-field keys
+
+    def writable_keys(self, kind: str) -> set[str]:
+        """Custom-field keys of a record kind that a PUT may carry (system keys may not)."""
+        return {
+            k["key"]
+            for k in self.key_defs
+            if k.get("applies_to") == kind and k.get("key_type") != "system"
+        }
+
+    def user_id(self, email: str) -> int:
+        return next(uid for uid, known in self.users.items() if known == email.lower())
+
+    def group_id(self, name: str) -> str:
+        return next(gid for gid, known in self.groups.items() if known == name)
+
+    def tag_id(self, title: str) -> str | None:
+        return next(
+            (tid for tid, known in self.tags.items() if known.lower() == title.lower()), None
+        )
+
+    def folder_id(self, path: str) -> str | None:
+        return next((fid for fid in self.folders if self.folder_path(fid) == path), None)
 
     def folder_path(self, folder_id: str | None) -> str | None:
         names: list[str] = []
@@ -87,6 +110,7 @@ def read_org(client: TallyfyClient) -> LiveOrg:
         folders={str(f["id"]): f for f in results["folders"]},
         key_kinds={k["applies_to"] for k in results["keys"] if k.get("key") == KEY_FIELD},
         templates=list(results["templates"]),
+        key_defs=list(results["keys"]),
     )
 
 

@@ -1,0 +1,194 @@
+"""Turning normalised states into the API's request bodies.
+
+Names become ids here (emails to member ids, group names to group ids, step and field
+keys to live ids), and every update carries what the API wants on every call: a
+template's ``title`` and its ``users``/``groups`` (absent lists would be cleared), a
+step's ``title`` and its ``assignees``/``guests``/``groups``, a field's ``label``,
+``field_type`` and ``required`` with its options or columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tallyform.engine.live import LiveOrg
+from tallyform.engine.state import (
+    FIELD_SETTINGS,
+    STEP_SETTINGS,
+    TEMPLATE_SETTINGS,
+    FieldState,
+    StepState,
+)
+from tallyform.model import Option
+
+
+def template_body(attrs: Mapping[str, Any], org: LiveOrg, folder_id: str | None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "title": attrs["title"],
+        "type": attrs["type"],
+        "summary": attrs["summary"] or "",
+        "users": [org.user_id(e) for e in attrs["access"]["users"]],
+        "groups": [org.group_id(g) for g in attrs["access"]["groups"]],
+        "folder_id": folder_id,
+    }
+    for name in TEMPLATE_SETTINGS:
+        body[name] = attrs[name]
+    return body
+
+
+def _ids(texts: list[str], pinned: Mapping[str, int], existing: Mapping[str, int]) -> list[int]:
+    """Option or column ids: pinned ones, else the live ids (kept stable), else new ones."""
+    used = set(pinned.values())
+    chosen: list[int | None] = []
+    for text in texts:
+        wanted = pinned.get(text)
+        if wanted is None and existing.get(text) is not None and existing[text] not in used:
+            wanted = existing[text]
+        if wanted is not None:
+            used.add(wanted)
+        chosen.append(wanted)
+    next_id = max(used | set(existing.values()) | {0}) + 1
+    result = []
+    for wanted in chosen:
+        if wanted is None:
+            wanted = next_id
+            next_id += 1
+        result.append(wanted)
+    return result
+
+
+def field_body(field: FieldState, live_raw: Mapping[str, Any] | None) -> dict[str, Any]:
+    attrs = field.attrs
+    body: dict[str, Any] = {
+        "label": attrs["label"],
+        "field_type": attrs["type"],
+        "required": attrs["required"],
+    }
+    source_options: tuple[Option, ...] = field.source.options if field.source else ()
+    pinned = {o.text: o.id for o in source_options if o.id is not None}
+    existing = {
+        o.get("text"): o.get("id")
+        for o in (live_raw or {}).get("options") or []
+        if isinstance(o.get("id"), int)
+    }
+    if attrs["options"]:
+        ids = _ids(attrs["options"], pinned, existing)
+        body["options"] = [{"id": i, "text": t} for i, t in zip(ids, attrs["options"], strict=True)]
+    if attrs["columns"]:
+        pinned_columns = {
+            c.label: c.id
+            for c in (field.source.columns if field.source else ())
+            if c.id is not None
+        }
+        existing_columns = {
+            c.get("label"): c.get("id")
+            for c in (live_raw or {}).get("columns") or []
+            if isinstance(c.get("id"), int)
+        }
+        ids = _ids(attrs["columns"], pinned_columns, existing_columns)
+        body["columns"] = [
+            {"id": i, "label": t} for i, t in zip(ids, attrs["columns"], strict=True)
+        ]
+    for name, (api_name, _) in FIELD_SETTINGS.items():
+        body[api_name] = attrs[name]
+    body["default_value_enabled"] = attrs["default_value"] is not None
+    return body
+
+
+def step_deadline(step: StepState, ids: Mapping[str, str]) -> dict[str, Any] | None | bool:
+    """The step's deadline for the API; False while the step it counts from has no id yet."""
+    deadline = step.attrs["deadline"]
+    if deadline is None:
+        return None
+    anchor = deadline["step"]
+    if anchor is not None and anchor not in ids:
+        return False
+    return {
+        "value": deadline["value"],
+        "unit": deadline["unit"],
+        "option": deadline["option"],
+        "step": "start_run" if anchor is None else ids[anchor],
+    }
+
+
+def step_body(
+    step: StepState, org: LiveOrg, ids: Mapping[str, str], template_id: str
+) -> dict[str, Any]:
+    attrs = step.attrs
+    deadline = step_deadline(step, ids)
+    body: dict[str, Any] = {
+        "checklist_id": template_id,
+        "title": attrs["title"],
+        "step_type": attrs["type"],
+        "summary": attrs["summary"] or "",
+        "assignees": [org.user_id(e) for e in attrs["assignees"]["users"]],
+        "guests": list(attrs["assignees"]["guests"]),
+        "groups": [org.group_id(g) for g in attrs["assignees"]["groups"]],
+        "deadline": deadline if deadline is not False else None,
+        "start_date": attrs["start_date"],
+    }
+    for name in STEP_SETTINGS:
+        body[name] = attrs[name]
+    return body
+
+
+def _people_body(people: Mapping[str, list[str]], org: LiveOrg) -> dict[str, Any]:
+    return {
+        "users": [org.user_id(e) for e in people.get("users", [])],
+        "guests": list(people.get("guests", [])),
+        "groups": [org.group_id(g) for g in people.get("groups", [])],
+    }
+
+
+_ACTION_TYPES = {
+    "show": "visibility",
+    "hide": "visibility",
+    "reopen": "status",
+    "deadline": "deadline",
+    "assign": "assignment",
+    "assign_only": "assignment",
+    "unassign": "assignment",
+    "clear_assignees": "assignment",
+}
+
+
+def rule_body(
+    name: str,
+    attrs: Mapping[str, Any],
+    org: LiveOrg,
+    ids: Mapping[str, str],
+    kickoff_keys: set[str],
+) -> dict[str, Any]:
+    logic = "or" if attrs["match"] == "any" else "and"
+    conditions = []
+    for condition in attrs["when"]:
+        if "step" in condition:
+            kind, target, statement = "Step", condition["step"], "any_time"
+        else:
+            kind = "Prerun" if condition["field"] in kickoff_keys else "Capture"
+            target, statement = condition["field"], condition.get("value")
+        entry: dict[str, Any] = {
+            "conditionable_id": ids[target],
+            "conditionable_type": kind,
+            "operation": condition["is"],
+            "statement": statement,
+            "logic": logic,
+        }
+        if condition.get("column"):
+            entry["column_contains_name"] = condition["column"]
+        conditions.append(entry)
+    actions = []
+    for action in attrs["then"]:
+        verb = action["verb"]
+        entry = {
+            "action_type": _ACTION_TYPES[verb],
+            "action_verb": verb,
+            "target_step_id": ids[action["step"]],
+        }
+        if "assignees" in action:
+            entry["assignees"] = _people_body(action["assignees"], org)
+        if "deadline" in action:
+            entry["deadline"] = dict(action["deadline"])
+        actions.append(entry)
+    return {"automated_alias": name, "conditions": conditions, "then_actions": actions}

@@ -10,7 +10,7 @@ import click
 from tallyform.cli.app import App, pass_app
 from tallyform.client import TallyfyClient, TallyfyError, open_client
 from tallyform.config import OrgSettings, load_templates
-from tallyform.engine import Plan, make_plan
+from tallyform.engine import PlanResult, make_plan
 from tallyform.engine.planfile import save_plan
 from tallyform.render import render_json, render_markdown, render_text
 
@@ -35,7 +35,7 @@ def connect(app: App, org: OrgSettings, parallelism: int) -> TallyfyClient:
 
 def build_plan(
     app: App, org_name: str | None, only: tuple[str, ...], parallelism: int
-) -> tuple[Plan, TallyfyClient]:
+) -> tuple[PlanResult, TallyfyClient]:
     """Validate the repo, read the org and plan; any problem ends the command with exit 1."""
     project = app.project()
     org = project.org(org_name)
@@ -49,7 +49,7 @@ def build_plan(
         app.report(result.problems)
         client.close()
         raise SystemExit(1)
-    return result.plan, client
+    return result, client
 
 
 def styled(app: App) -> object:
@@ -112,7 +112,9 @@ def plan(
     rules to create, update, delete or reorder.
     """
     try:
-        the_plan, client = build_plan(app, org_name, only, parallelism)
+        result, client = build_plan(app, org_name, only, parallelism)
+        the_plan = result.plan
+        assert the_plan is not None
     except TallyfyError as error:
         raise click.ClickException(str(error)) from None
     with client:

@@ -28,8 +28,12 @@ ROLES = {
 def connect(app: App, org: OrgSettings, parallelism: int) -> TallyfyClient:
     """A client for ``org`` whose credentials have been checked once (GET /me)."""
     client = open_client(org, parallelism=parallelism)
-    if not org.is_emulated:
-        client.check_credentials()
+    try:
+        if not org.is_emulated:
+            client.check_credentials()
+    except BaseException:
+        client.close()
+        raise
     return client
 
 
@@ -44,7 +48,11 @@ def build_plan(
         app.report(problems)
         raise SystemExit(1)
     client = connect(app, org, parallelism)
-    result = make_plan(client, org.name, templates, list(only) or None)
+    try:
+        result = make_plan(client, org.name, templates, list(only) or None)
+    except BaseException:
+        client.close()
+        raise
     if result.plan is None:
         app.report(result.problems)
         client.close()

@@ -1,0 +1,65 @@
+"""End to end over a real loopback socket: a configured org, the token from the environment.
+
+The token must not appear in any output, log line or saved plan.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tallyform.emulator import DEFAULT_TOKEN, Emulator, EmulatorServer
+from tests.conftest import EXAMPLES, run_cli
+
+TOKEN_ENV = "TALLYFORM_E2E_TOKEN"
+
+
+def _project(tmp_path: Path, url: str, org_id: str) -> Path:
+    root = tmp_path / "project"
+    shutil.copytree(EXAMPLES / "templates", root / "templates")
+    (root / "tallyform.yaml").write_text(
+        "version: 1\n"
+        "default_org: served\n"
+        "orgs:\n"
+        "  served:\n"
+        f"    org_id: {org_id}\n"
+        f"    api_url: {url}\n"
+        f"    token_env: {TOKEN_ENV}\n"
+        "    requests_per_minute: 0\n"
+    )
+    return root
+
+
+def test_plan_apply_plan_over_http_never_shows_the_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="tallyform")
+    emulator = Emulator()
+    with EmulatorServer(emulator) as server:
+        root = _project(tmp_path, server.url, emulator.org_id)
+        monkeypatch.setenv(TOKEN_ENV, DEFAULT_TOKEN)
+        saved = root / "plan.json"
+        outputs = [
+            run_cli("-v", "-C", str(root), "plan", "--out", str(saved)),
+            run_cli("-v", "-C", str(root), "apply", str(saved)),
+            run_cli("-v", "-C", str(root), "plan", "--detailed-exitcode"),
+        ]
+        assert [r.exit_code for r in outputs] == [0, 0, 0], [r.output for r in outputs]
+        assert "No changes." in outputs[2].stdout
+        assert "GET /me -> 200" in outputs[0].stderr, "-v shows each request"
+        monkeypatch.setenv(TOKEN_ENV, "not-the-right-token-42")
+        refused = run_cli("-C", str(root), "plan")
+        monkeypatch.delenv(TOKEN_ENV)
+        missing = run_cli("-C", str(root), "plan")
+    assert refused.exit_code == 1
+    assert f"credentials from {TOKEN_ENV}" in refused.output and "org 'served'" in refused.output
+    assert missing.exit_code == 1 and f"set {TOKEN_ENV} in the environment" in missing.output
+    texts = [r.output for r in [*outputs, refused, missing]]
+    texts += [saved.read_text(), *(record.getMessage() for record in caplog.records)]
+    for secret in (DEFAULT_TOKEN, "not-the-right-token-42"):
+        assert all(secret not in text for text in texts)
+    titles = sorted(t["title"] for t in emulator.state["checklists"].values())
+    assert len(titles) == 6 and len(set(titles)) == 6

@@ -234,6 +234,9 @@ class TemplateApplier:
             )
         if self.live is None or self.live.matched_by == "title":
             self._write_key(self._base(), "checklist", record, desired.key)
+        # A new kick-off field may reuse the key of a step field it replaces.
+        live_kickoff = set(self.live.kickoff) if self.live else set()
+        assigned: set[str] = set()
         for entry in record["prerun"]:
             entry_id = str(entry["id"])
             if entry_id in before or key_of(entry):
@@ -242,11 +245,14 @@ class TemplateApplier:
                 (
                     k
                     for k, f in desired.kickoff.items()
-                    if f.attrs["label"] == entry["label"] and k not in self.ids
+                    if f.attrs["label"] == entry["label"]
+                    and k not in live_kickoff
+                    and k not in assigned
                 ),
                 None,
             )
             if entry_key is not None:
+                assigned.add(entry_key)
                 self.ids[entry_key] = entry_id
                 self._write_key(f"{self._base()}/preruns/{entry_id}", "prerun", entry, entry_key)
         for key, found in self.live.kickoff.items() if self.live else []:
@@ -297,6 +303,10 @@ class TemplateApplier:
         desired = self.desired
         assert desired is not None
         live_fields = self.live.fields if self.live else {}
+        # How many fields each step holds, so a moved field goes last as a new one does.
+        counts: dict[str, int] = {}
+        for found_field in live_fields.values():
+            counts[found_field.attrs["step"]] = counts.get(found_field.attrs["step"], 0) + 1
         for key, item in desired.fields.items():
             step_id = self.ids[item.attrs["step"]]
             found = live_fields.get(key)
@@ -328,6 +338,7 @@ class TemplateApplier:
                     created,
                     key,
                 )
+                counts[item.attrs["step"]] = counts.get(item.attrs["step"], 0) + 1
                 self._done(f"field {key} created")
                 continue
             change = next((c for c in self._changed("field", "update") if c.path[1] == key), None)
@@ -336,9 +347,11 @@ class TemplateApplier:
             names = {a.name for a in change.attributes}
             old_step = self.ids.get(found.attrs["step"])
             if "step" in names and old_step:
+                counts[found.attrs["step"]] = counts.get(found.attrs["step"], 1) - 1
+                counts[item.attrs["step"]] = counts.get(item.attrs["step"], 0) + 1
                 self.client.put(
                     f"{self._base()}/steps/{old_step}/captures/{found.live_id}/move-out",
-                    {"target_step_id": step_id, "position": 1},
+                    {"target_step_id": step_id, "position": counts[item.attrs["step"]]},
                 )
             if names - {"step", "key"}:
                 self.client.put(
@@ -399,8 +412,11 @@ class TemplateApplier:
             self.client.delete(f"{self._base()}/preruns/{change.live_id}")
             self._done(f"kick-off field {change.path[1]} deleted")
         doomed = [c.path[1] for c in self._changed("step", "delete")]
-        anchors = {(self.live.steps[k].attrs["deadline"] or {}).get("step") for k in doomed}
-        for key in sorted(doomed, key=lambda k: k in anchors):  # a step others count from goes last
+        # A step another doomed step counts from goes after that step.
+        while doomed:
+            anchors = {(self.live.steps[k].attrs["deadline"] or {}).get("step") for k in doomed}
+            key = next((k for k in doomed if k not in anchors), doomed[0])
+            doomed.remove(key)
             self.client.delete(f"{self._base()}/steps/{self.live.steps[key].live_id}")
             self._done(f"step {key} deleted")
 

@@ -64,6 +64,9 @@ def field_body(field: FieldState, live_raw: Mapping[str, Any] | None) -> dict[st
         "label": attrs["label"],
         "field_type": attrs["type"],
         "required": attrs["required"],
+        # Always sent: a field whose type changes must lose its old options or columns.
+        "options": [],
+        "columns": [],
     }
     source_options: tuple[Option, ...] = field.source.options if field.source else ()
     pinned = {o.text: o.id for o in source_options if o.id is not None}

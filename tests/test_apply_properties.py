@@ -1,0 +1,161 @@
+"""Property: for random templates and random edits of them, apply then plan is empty.
+
+Versions share a small pool of step and field keys, so a second version updates, moves,
+retypes, reorders, deletes and creates objects of the first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tallyform.client import StaticToken, TallyfyClient
+from tallyform.config.checks import check_template
+from tallyform.config.schema import check_against_schema
+from tallyform.config.source import parse_text
+from tallyform.emulator import (
+    DEFAULT_MEMBER_TOKEN,
+    DEFAULT_TOKEN,
+    IN_PROCESS_URL,
+    Emulator,
+    EmulatorTransport,
+)
+from tallyform.engine import make_plan
+from tallyform.engine.apply import KeySetupRefused, apply_changes
+from tallyform.model import Template, build_template
+
+STEP_KEYS = ["s1", "s2", "s3", "s4", "s5"]
+FIELD_KEYS = [f"f{i}" for i in range(1, 9)]
+FIELD_TYPES = [
+    "text",
+    "textarea",
+    "radio",
+    "dropdown",
+    "multiselect",
+    "date",
+    "email",
+    "file",
+    "table",
+    "assignees_form",
+]
+STEP_TYPES = ["task", "approval", "expiring", "email", "expiring_email"]
+WORDS = ["Alpha", "Beta", "Gamma", "Delta", "Epsilon"]
+
+
+@st.composite
+def fields(draw: st.DrawFn, keys: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for key in keys:
+        kind = draw(st.sampled_from(FIELD_TYPES))
+        item: dict[str, Any] = {
+            "key": key,
+            "label": f"{draw(st.sampled_from(WORDS))} {key}",
+            "type": kind,
+        }
+        if draw(st.booleans()):
+            item["required"] = True
+        if kind in ("radio", "dropdown", "multiselect"):
+            item["options"] = draw(
+                st.lists(st.sampled_from(WORDS), min_size=2, max_size=4, unique=True)
+            )
+        if kind == "table":
+            item["columns"] = draw(
+                st.lists(st.sampled_from(WORDS), min_size=1, max_size=3, unique=True)
+            )
+        out.append(item)
+    return out
+
+
+@st.composite
+def template_data(draw: st.DrawFn) -> dict[str, Any]:
+    step_keys = draw(st.lists(st.sampled_from(STEP_KEYS), min_size=1, max_size=4, unique=True))
+    field_keys = draw(st.lists(st.sampled_from(FIELD_KEYS), max_size=6, unique=True))
+    kickoff_count = draw(st.integers(0, min(2, len(field_keys))))
+    data: dict[str, Any] = {"key": "random", "title": f"Random {draw(st.sampled_from(WORDS))}"}
+    if kickoff_count:
+        data["kickoff"] = draw(fields(field_keys[:kickoff_count]))
+    rest = field_keys[kickoff_count:]
+    steps = []
+    for index, key in enumerate(step_keys):
+        step: dict[str, Any] = {
+            "key": key,
+            "title": f"{draw(st.sampled_from(WORDS))} step",
+            "type": draw(st.sampled_from(STEP_TYPES)),
+        }
+        mine = rest[index :: len(step_keys)]
+        if mine:
+            step["fields"] = draw(fields(mine))
+        if index and draw(st.booleans()):
+            step["deadline"] = {
+                "value": draw(st.integers(1, 5)),
+                "unit": "days",
+                "step": step_keys[index - 1],
+            }
+        if draw(st.booleans()):
+            step["assignees"] = {"groups": [draw(st.sampled_from(["Finance", "HR", "IT"]))]}
+        steps.append(step)
+    data["steps"] = steps
+    if draw(st.booleans()):
+        data["tags"] = draw(st.lists(st.sampled_from(["a", "b", "c"]), max_size=2, unique=True))
+    return data
+
+
+def as_template(data: dict[str, Any]) -> Template:
+    document, problems = parse_text(yaml.safe_dump(data, sort_keys=False), "random.yaml")
+    assert not problems and not check_against_schema(document, "template")
+    template = build_template(document, "random")
+    assert check_template(template) == []
+    return template
+
+
+def converge(client: TallyfyClient, template: Template) -> None:
+    result = make_plan(client, "prop", [template])
+    assert result.plan is not None and result.org is not None
+    outcomes = apply_changes(
+        client, result.org, result.states, result.plan.changes, lambda line: None
+    )
+    assert all(o.error is None for o in outcomes), [o.error for o in outcomes]
+    again = make_plan(client, "prop", [template])
+    assert again.plan is not None
+    assert again.plan.empty, [(c.name, c.action, c.attributes) for c in again.plan.changes]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=template_data(), second=template_data())
+def test_apply_then_plan_is_empty_for_random_templates_and_edits(
+    first: dict[str, Any], second: dict[str, Any]
+) -> None:
+    emulator = Emulator()
+    client = TallyfyClient(
+        org_id=emulator.org_id,
+        base_url=IN_PROCESS_URL,
+        transport=EmulatorTransport(emulator),
+        credentials=StaticToken(DEFAULT_TOKEN, "TEST"),
+    )
+    converge(client, as_template(first))
+    converge(client, as_template(second))
+    live = [t for t in emulator.state["checklists"].values() if t["archived_at"] is None]
+    assert len(live) == 1
+
+
+def test_a_member_token_cannot_define_the_keys() -> None:
+    emulator = Emulator()
+    client = TallyfyClient(
+        org_id=emulator.org_id,
+        base_url=IN_PROCESS_URL,
+        transport=EmulatorTransport(emulator),
+        credentials=StaticToken(DEFAULT_MEMBER_TOKEN, "TEST"),
+    )
+    template = as_template({"title": "T", "steps": [{"title": "S"}]})
+    result = make_plan(client, "prop", [template])
+    assert result.plan is not None and result.org is not None
+    try:
+        apply_changes(client, result.org, result.states, result.plan.changes, lambda line: None)
+    except KeySetupRefused as refusal:
+        assert "only an org admin can define it" in str(refusal)
+    else:
+        raise AssertionError("a member must not define custom-field keys")
+    assert emulator.state["checklists"] == {}, "nothing is written before the keys exist"

@@ -75,11 +75,16 @@ def get_group(call: Call) -> Response:
 # Tags ------------------------------------------------------------------------------------
 
 
-def _tag(call: Call) -> dict[str, Any]:
-    tag: dict[str, Any] | None = call.state["tags"].get(call.params["tag"])
-    if tag is None:
+def _row(call: Call, table: str, param: str) -> dict[str, Any]:
+    """The row of ``state[table]`` named by the path parameter ``param``, or a 404."""
+    found: dict[str, Any] | None = call.state[table].get(call.params[param])
+    if found is None:
         raise not_found()
-    return tag
+    return found
+
+
+def _tag(call: Call) -> dict[str, Any]:
+    return _row(call, "tags", "tag")
 
 
 def _check_tag_title(call: Call, title: Any, except_id: str | None = None) -> None:
@@ -184,10 +189,7 @@ def detach_tag(call: Call) -> Response:
 
 
 def _folder(call: Call) -> dict[str, Any]:
-    folder: dict[str, Any] | None = call.state["folders"].get(call.params["folder"])
-    if folder is None:
-        raise not_found()
-    return folder
+    return _row(call, "folders", "folder")
 
 
 def list_folders(call: Call) -> Response:

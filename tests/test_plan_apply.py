@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tallyform.client import RetryPolicy, StaticToken, TallyfyClient
 from tallyform.config import find_config, load_project, load_templates
@@ -289,3 +290,63 @@ def test_apply_under_faults_converges_without_duplicates(examples_copy: Path) ->
         assert len(titles) == len(set(titles)), "no duplicate steps"
         labels = [p["label"] for p in template["prerun"]]
         assert len(labels) == len(set(labels)), "no duplicate kick-off fields"
+
+
+SINGLE_CHANGES = [
+    ("content-review.yaml", "title: Write the draft", "title: Draft it", "content-review/draft"),
+    ("purchase-request.yaml", "label: Needed by", "label: Needed on", "purchase-request/needed-by"),
+    (
+        "purchase-request.yaml",
+        "summary: Ask for approval",
+        "summary: Request approval",
+        "purchase-request",
+    ),
+    (
+        "purchase-request.yaml",
+        "is: less_than, value: 100",
+        "is: less_than, value: 250",
+        "purchase-request/Skip approval for small amounts",
+    ),
+    (
+        "incident-response.yaml",
+        "label: Root cause\n        type: textarea\n        required: true",
+        "label: Root cause\n        type: textarea",
+        "incident-response/root-cause",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "path"), SINGLE_CHANGES, ids=[c[3] for c in SINGLE_CHANGES]
+)
+def test_a_single_change_is_a_single_write(
+    examples_copy: Path, name: str, old: str, new: str, path: str
+) -> None:
+    apply(examples_copy)
+    edit(examples_copy / "templates" / name, old, new)
+    document = plan_json(examples_copy)
+    assert [(c["path"], c["action"]) for c in document["changes"]] == [(path, "update")]
+    result = run_cli("-C", str(examples_copy), "apply", "--yes")
+    assert result.exit_code == 0, result.output
+    assert ", 1 writes." in result.stdout, result.stdout
+    assert_no_changes(examples_copy)
+
+
+def test_a_plan_damaging_too_many_templates_needs_force(examples_copy: Path) -> None:
+    apply(examples_copy)
+    edit(
+        examples_copy / "templates/content-review.yaml",
+        "  - key: legal\n    title: Legal review\n    type: approval\n    assignees: {groups: [Legal]}\n",
+        "",
+    )
+    edit(
+        examples_copy / "templates/customer-onboarding.yaml",
+        "  - key: contact-email\n    label: Main contact email\n    type: email\n    required: true\n",
+        "",
+    )
+    refused = run_cli("-C", str(examples_copy), "apply", "--yes")
+    assert refused.exit_code == 1
+    assert "2 of 6 managed templates, more than the safety share of 30%" in refused.output
+    assert plan_json(examples_copy)["summary"]["delete"] == 2, "nothing was changed"
+    apply(examples_copy, "--force")
+    assert_no_changes(examples_copy)

@@ -159,7 +159,12 @@ def apply(
         writes = sum(o.done for o in outcomes)
         click.echo(
             f"Applied: {writes} step(s) of work in {len(outcomes) - len(failed)} template(s); "
-            f"{client.stats.requests} requests, {client.stats.writes} writes."
+            f"{client.stats.requests} requests, {client.stats.writes} writes"
+            + (
+                f", {client.stats.waited:.1f} s waiting for the rate limit."
+                if client.stats.waited >= 0.05
+                else "."
+            )
         )
         for outcome in failed:
             click.echo(

@@ -350,3 +350,16 @@ def test_a_plan_damaging_too_many_templates_needs_force(examples_copy: Path) -> 
     assert plan_json(examples_copy)["summary"]["delete"] == 2, "nothing was changed"
     apply(examples_copy, "--force")
     assert_no_changes(examples_copy)
+
+
+def test_a_relabelled_field_without_a_key_gets_a_hint(project: Any) -> None:
+    root = project(
+        {
+            "claim.yaml": "title: Claim\nsteps:\n  - title: Submit\n    fields:\n      - label: Receipts\n"
+        }
+    )
+    apply(root)
+    edit(root / "templates/claim.yaml", "label: Receipts", "label: Receipts (PDF)")
+    document = plan_json(root)
+    created = next(c for c in document["changes"] if c["action"] == "create")
+    assert "add `key: receipts` to update that one in place" in created["note"]

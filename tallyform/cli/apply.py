@@ -158,7 +158,7 @@ def apply(
         failed = [o for o in outcomes if o.error]
         writes = sum(o.done for o in outcomes)
         click.echo(
-            f"Applied: {writes} step(s) of work in {len(outcomes) - len(failed)} template(s); "
+            f"Applied: {writes} actions in {len(outcomes) - len(failed)} template(s); "
             f"{client.stats.requests} requests, {client.stats.writes} writes"
             + (
                 f", {client.stats.waited:.1f} s waiting for the rate limit."

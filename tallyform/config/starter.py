@@ -40,7 +40,8 @@ steps:
     title: Submit receipts
     summary: Upload every receipt and say what each was for.
     fields:
-      - label: Receipts
+      - key: receipts            # a written key survives a label change
+        label: Receipts
         type: file
         required: true
   - key: approve

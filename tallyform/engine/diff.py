@@ -169,4 +169,38 @@ def diff_template(desired: TemplateState | None, live: TemplateState | None) -> 
         for n, r in live.rules.items()
         if n not in desired.rules
     ]
+    _explain_replacements(changes, desired)
     return changes
+
+
+def _implied_key(source: object) -> bool:
+    """Whether an object's key was made from its title or label rather than written."""
+    origin = getattr(source, "origin", None)
+    if origin is None:
+        return False
+    node: Any = origin.document.data
+    for part in origin.path:
+        node = node[part]
+    return isinstance(node, dict) and "key" not in node
+
+
+def _explain_replacements(changes: list[Change], desired: TemplateState) -> None:
+    """A delete and a create of one kind, where the new key came from a title or label, is
+    most likely a rename that lost its identity: say how to keep the object."""
+    deleted = {
+        c.kind: c
+        for c in changes
+        if c.action == "delete" and c.kind in ("step", "field", "kickoff")
+    }
+    for change in changes:
+        if change.action != "create" or change.kind not in deleted:
+            continue
+        key = change.path[-1]
+        state = desired.steps.get(key) or desired.fields.get(key) or desired.kickoff.get(key)
+        if state is not None and _implied_key(state.source):
+            old = deleted[change.kind].path[-1]
+            named = "title" if change.kind == "step" else "label"
+            change.note = (
+                f"its key '{key}' comes from its {named}; if it replaces '{old}', "
+                f"add `key: {old}` to update that one in place and keep its data"
+            )

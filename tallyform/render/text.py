@@ -49,8 +49,7 @@ def _template_lines(key: str, changes: list[Change], style: Styler) -> list[str]
     else:
         lines = ["  " + line for line in _change_lines(own, 0, style)]
     for change in rest:
-        depth = 2 if change.kind == "field" and change.action != "reorder" else 1
-        lines += ["  " + line for line in _change_lines(change, depth, style)]
+        lines += ["  " + line for line in _change_lines(change, 1, style)]
     return lines
 
 

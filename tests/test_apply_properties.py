@@ -23,25 +23,13 @@ from tallyform.emulator import (
     Emulator,
     EmulatorTransport,
 )
+from tallyform.emulator.rules import FIELD_TYPES, STEP_TYPES
 from tallyform.engine import make_plan
 from tallyform.engine.apply import KeySetupRefused, apply_changes
 from tallyform.model import Template, build_template
 
 STEP_KEYS = ["s1", "s2", "s3", "s4", "s5"]
 FIELD_KEYS = [f"f{i}" for i in range(1, 9)]
-FIELD_TYPES = [
-    "text",
-    "textarea",
-    "radio",
-    "dropdown",
-    "multiselect",
-    "date",
-    "email",
-    "file",
-    "table",
-    "assignees_form",
-]
-STEP_TYPES = ["task", "approval", "expiring", "email", "expiring_email"]
 WORDS = ["Alpha", "Beta", "Gamma", "Delta", "Epsilon"]
 
 
@@ -111,6 +99,15 @@ def as_template(data: dict[str, Any]) -> Template:
     return template
 
 
+def client_on(emulator: Emulator, token: str) -> TallyfyClient:
+    return TallyfyClient(
+        org_id=emulator.org_id,
+        base_url=IN_PROCESS_URL,
+        transport=EmulatorTransport(emulator),
+        credentials=StaticToken(token, "TEST"),
+    )
+
+
 def converge(client: TallyfyClient, template: Template) -> None:
     result = make_plan(client, "prop", [template])
     assert result.plan is not None and result.org is not None
@@ -129,12 +126,7 @@ def test_apply_then_plan_is_empty_for_random_templates_and_edits(
     first: dict[str, Any], second: dict[str, Any]
 ) -> None:
     emulator = Emulator()
-    client = TallyfyClient(
-        org_id=emulator.org_id,
-        base_url=IN_PROCESS_URL,
-        transport=EmulatorTransport(emulator),
-        credentials=StaticToken(DEFAULT_TOKEN, "TEST"),
-    )
+    client = client_on(emulator, DEFAULT_TOKEN)
     converge(client, as_template(first))
     converge(client, as_template(second))
     live = [t for t in emulator.state["checklists"].values() if t["archived_at"] is None]
@@ -143,12 +135,7 @@ def test_apply_then_plan_is_empty_for_random_templates_and_edits(
 
 def test_a_member_token_cannot_define_the_keys() -> None:
     emulator = Emulator()
-    client = TallyfyClient(
-        org_id=emulator.org_id,
-        base_url=IN_PROCESS_URL,
-        transport=EmulatorTransport(emulator),
-        credentials=StaticToken(DEFAULT_MEMBER_TOKEN, "TEST"),
-    )
+    client = client_on(emulator, DEFAULT_MEMBER_TOKEN)
     template = as_template({"title": "T", "steps": [{"title": "S"}]})
     result = make_plan(client, "prop", [template])
     assert result.plan is not None and result.org is not None

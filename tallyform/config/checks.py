@@ -37,12 +37,8 @@ def _where(origin: Origin | None, *sub: str | int) -> Location:
 def _identity_location(origin: Origin | None, data_key: str) -> Location:
     """Where an object's key is written, or its title/label if the key is implied."""
     assert origin is not None
-    document = origin.document
-    node: Any = document.data
-    for part in origin.path:
-        node = node[part]
-    name = "key" if "key" in node else data_key
-    return document.at((*origin.path, name))
+    name = "key" if "key" in origin.data() else data_key
+    return origin.locate(name)
 
 
 def _duplicates(
@@ -197,10 +193,7 @@ def _check_condition(
 
 def _raw(origin: Origin | None, *path: str | int) -> Any:
     assert origin is not None
-    node: Any = origin.document.data
-    for part in (*origin.path, *path):
-        node = node[part]
-    return node
+    return origin.data(*path)
 
 
 def _check_action(rule: Rule, index: int, step_keys: set[str]) -> Iterator[Problem]:

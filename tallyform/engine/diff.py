@@ -178,9 +178,7 @@ def _implied_key(source: object) -> bool:
     origin = getattr(source, "origin", None)
     if origin is None:
         return False
-    node: Any = origin.document.data
-    for part in origin.path:
-        node = node[part]
+    node = origin.data()
     return isinstance(node, dict) and "key" not in node
 
 

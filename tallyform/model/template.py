@@ -49,6 +49,13 @@ class Origin:
     def locate(self, *sub: str | int) -> Location:
         return self.document.at((*self.path, *sub))
 
+    def data(self, *sub: str | int) -> Any:
+        """The value as written in the file at this origin (and ``sub`` below it)."""
+        node: Any = self.document.data
+        for part in (*self.path, *sub):
+            node = node[part]
+        return node
+
 
 @dataclass(frozen=True)
 class Option:

@@ -95,6 +95,13 @@ def _remember_guests(call: Call, emails: list[str]) -> None:
             known.add(email)
 
 
+def _position(value: Any) -> int:
+    """A 1-based position from a request body, or the API's 422."""
+    if not rules.is_int(value) or value < 1:
+        raise invalid({"position": ["The position must be an integer of at least 1."]})
+    return value
+
+
 def _touch(template: dict[str, Any], stamp: str) -> None:
     template["last_updated"] = stamp
 
@@ -174,9 +181,7 @@ def delete_step(call: Call) -> Response:
 def reorder_step(call: Call) -> Response:
     template = call.template()
     step = call.step()
-    position = call.body().get("position")
-    if not rules.is_int(position) or position < 1:
-        raise invalid({"position": ["The position must be an integer of at least 1."]})
+    position = _position(call.body().get("position"))
     move(template["steps"], step, position)
     _touch(template, now())
     return item(render_step(step))
@@ -228,9 +233,7 @@ def reorder_capture(call: Call) -> Response:
     capture = next((c for c in step["captures"] if c["id"] == body.get("capture_id")), None)
     if capture is None:
         raise invalid({"capture_id": ["The selected capture id is invalid."]})
-    position = body.get("position")
-    if not rules.is_int(position) or position < 1:
-        raise invalid({"position": ["The position must be an integer of at least 1."]})
+    position = _position(body.get("position"))
     move(step["captures"], capture, position)
     _touch(template, now())
     return item(copy.deepcopy(capture))
@@ -244,9 +247,7 @@ def move_capture_out(call: Call) -> Response:
     target = next((s for s in template["steps"] if s["id"] == body.get("target_step_id")), None)
     if target is None:
         raise invalid({"target_step_id": ["The selected target step id is invalid."]})
-    position = body.get("position", len(target["captures"]) + 1)
-    if not rules.is_int(position) or position < 1:
-        raise invalid({"position": ["The position must be an integer of at least 1."]})
+    position = _position(body.get("position", len(target["captures"]) + 1))
     step["captures"].remove(capture)
     renumber(step["captures"])
     capture["step_id"] = target["id"]

@@ -85,8 +85,10 @@ class TemplateApplier:
         live: TemplateState | None,
         changes: list[Change],
         progress: Progress,
+        me: Any = None,
     ) -> None:
         self.client = client
+        self.me = me  # the caller's user id: new templates are looked for among theirs
         self.org = org
         self.desired = desired
         self.live = live
@@ -194,7 +196,6 @@ class TemplateApplier:
         }
         before = {str(f.live_id) for f in self.live.kickoff.values()} if self.live else set()
         if self.live is None:
-            me = self.client.check_credentials().get("id")
 
             def lookup() -> Any:
                 rows = self.client.list_all("/checklists", {"q": desired.attrs["title"]})
@@ -203,7 +204,7 @@ class TemplateApplier:
                     for r in rows
                     if r.get("title") == desired.attrs["title"]
                     and not key_of(r)
-                    and r.get("created_by") in (me, None)
+                    and r.get("created_by") in (self.me, None)
                 ]
                 return mine[-1] if mine else None
 
@@ -531,9 +532,11 @@ def apply_changes(
     grouped: dict[str, list[Change]] = {}
     for change in changes:
         grouped.setdefault(change.template, []).append(change)
+    creates = any(c.kind == "template" and c.action == "create" for c in changes)
+    me = client.check_credentials().get("id") if creates else None  # once, not per template
 
     def run(key: str) -> Outcome:
         desired, live = states[key]
-        return TemplateApplier(client, org, desired, live, grouped[key], progress).run()
+        return TemplateApplier(client, org, desired, live, grouped[key], progress, me).run()
 
     return client.map(run, list(grouped))

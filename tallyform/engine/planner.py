@@ -25,7 +25,7 @@ from tallyform.client import TallyfyClient
 from tallyform.config.source import Problem
 from tallyform.engine.changes import Plan
 from tallyform.engine.diff import diff_template
-from tallyform.engine.live import LiveOrg, key_of, live_state, match_templates, read_org
+from tallyform.engine.live import LiveOrg, live_state, match_templates, read_org
 from tallyform.engine.state import TemplateState, desired_state
 from tallyform.model import Assignees, Origin, Template
 
@@ -162,4 +162,4 @@ def make_plan(
     return PlanResult(plan, [], states, org)
 
 
-__all__ = ["PlanResult", "key_of", "make_plan", "selected"]
+__all__ = ["PlanResult", "make_plan", "selected"]

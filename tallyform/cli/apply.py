@@ -130,7 +130,7 @@ def apply(
         managed = sum(1 for s in plan.snapshots.values() if s.get("id"))
         _safety(plan, managed, project.max_delete_share, allow_delete, force)
         if saved is None:
-            click.echo(render_text(plan, styled(app)), nl=False)  # type: ignore[arg-type]
+            click.echo(render_text(plan, styled(app)), nl=False)
             if not yes:
                 if not sys.stdin.isatty():
                     raise click.ClickException(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -12,9 +12,9 @@ from tallyform.client import TallyfyClient, TallyfyError, open_client
 from tallyform.config import OrgSettings, load_templates
 from tallyform.engine import PlanResult, make_plan
 from tallyform.engine.planfile import save_plan
-from tallyform.render import render_json, render_markdown, render_text
+from tallyform.render import Styler, render_json, render_markdown, render_text
 
-ROLES = {
+ROLES: dict[str, dict[str, Any]] = {
     "create": {"fg": "green"},
     "update": {"fg": "yellow"},
     "reorder": {"fg": "yellow"},
@@ -60,11 +60,11 @@ def build_plan(
     return result, client
 
 
-def styled(app: App) -> object:
-    color = app.color if app.color is not None else sys.stdout.isatty()
+def styled(app: App) -> Styler:
+    """The plan renderers' styler: roles mapped to App.style (plain with --no-color or no terminal)."""
 
     def style(text: str, role: str) -> str:
-        return click.style(text, **ROLES.get(role, {})) if color else text  # type: ignore[arg-type]
+        return app.style(text, **ROLES.get(role, {}))
 
     return style
 
@@ -131,7 +131,7 @@ def plan(
         elif output == "markdown":
             click.echo(render_markdown(the_plan), nl=False)
         else:
-            click.echo(render_text(the_plan, styled(app)), nl=False)  # type: ignore[arg-type]
+            click.echo(render_text(the_plan, styled(app)), nl=False)
         if out_file is not None:
             save_plan(the_plan, out_file)
             click.echo(

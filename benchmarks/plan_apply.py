@@ -21,7 +21,7 @@ from tallyform.emulator import (
     FaultSettings,
 )
 from tallyform.engine import make_plan
-from tallyform.engine.apply import apply_changes
+from tallyform.engine.apply import apply_plan
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 RATE_PER_SECOND = 600 / 60
@@ -59,7 +59,7 @@ def main() -> None:
         result = make_plan(client, "bench", templates)
         assert result.plan is not None and result.org is not None
         if not result.plan.empty:
-            apply_changes(client, result.org, result.states, result.plan.changes, lambda line: None)
+            apply_plan(client, result.org, result.plan, result.states)
         report(
             phase,
             client.stats.requests - before,

@@ -25,7 +25,7 @@ from tallyform.emulator import (
 )
 from tallyform.emulator.rules import FIELD_TYPES, STEP_TYPES
 from tallyform.engine import make_plan
-from tallyform.engine.apply import KeySetupRefused, apply_changes
+from tallyform.engine.apply import KeySetupRefused, apply_plan
 from tallyform.model import Template, build_template
 
 STEP_KEYS = ["s1", "s2", "s3", "s4", "s5"]
@@ -111,10 +111,13 @@ def client_on(emulator: Emulator, token: str) -> TallyfyClient:
 def converge(client: TallyfyClient, template: Template) -> None:
     result = make_plan(client, "prop", [template])
     assert result.plan is not None and result.org is not None
-    outcomes = apply_changes(
-        client, result.org, result.states, result.plan.changes, lambda line: None
-    )
-    assert all(o.error is None for o in outcomes), [o.error for o in outcomes]
+    emulator = client.http._transport.emulator  # type: ignore[attr-defined]
+    before = len(emulator.requests)
+    report = apply_plan(client, result.org, result.plan, result.states)
+    assert not report.failed, [o.error for o in report.failed]
+    assert report.counts() == result.plan.summary(), "apply did what the plan counted"
+    writes = [r for r in emulator.requests[before:] if r["method"] != "GET"]
+    assert len(writes) == result.plan.writes, [(r["method"], r["path"]) for r in writes]
     again = make_plan(client, "prop", [template])
     assert again.plan is not None
     assert again.plan.empty, [(c.name, c.action, c.attributes) for c in again.plan.changes]
@@ -140,7 +143,7 @@ def test_a_member_token_cannot_define_the_keys() -> None:
     result = make_plan(client, "prop", [template])
     assert result.plan is not None and result.org is not None
     try:
-        apply_changes(client, result.org, result.states, result.plan.changes, lambda line: None)
+        apply_plan(client, result.org, result.plan, result.states)
     except KeySetupRefused as refusal:
         assert "only an org admin can define it" in str(refusal)
     else:

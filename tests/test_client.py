@@ -306,8 +306,7 @@ def test_bad_application_secret_is_a_clear_error() -> None:
 
 
 def test_open_client_reads_secrets_from_the_environment_only(tmp_path: Any) -> None:
-    from tallyform.client import open_client
-    from tallyform.client.connect import token_url_for
+    from tallyform.cli.connect import open_client, token_url_for
     from tallyform.config import OrgSettings
 
     emulator = Emulator()

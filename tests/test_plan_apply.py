@@ -21,9 +21,11 @@ from tallyform.emulator import (
     FaultSettings,
 )
 from tallyform.engine import make_plan
-from tallyform.engine.apply import apply_changes
+from tallyform.engine.apply import apply_plan
 from tests.conftest import run_cli
 from tests.emulator_helpers import auth
+
+ORG = ("key", "folder", "tag")
 
 
 def _state(root: Path) -> Path:
@@ -69,27 +71,30 @@ def edit(path: Path, old: str, new: str) -> None:
 def test_bootstrap_applies_every_example_and_then_plans_nothing(examples_copy: Path) -> None:
     first = run_cli("-C", str(examples_copy), "plan", "--detailed-exitcode")
     assert first.exit_code == 2
-    assert "Plan: 79 to create, 0 to update, 0 to delete, 0 to reorder." in first.stdout
+    summary = "Plan: 107 to create, 0 to update, 0 to delete, 0 to reorder (162 writes)."
+    assert summary in first.stdout
     assert "Setup: The org has no tallyform_key custom field" in first.stdout
-    apply(examples_copy)
+    result = run_cli("-C", str(examples_copy), "apply", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "Applied: 107 created (162 writes," in result.stdout, "apply did what the plan said"
     assert_no_changes(examples_copy)
     document = plan_json(examples_copy)
     assert document["format_version"] == 1
-    assert document["summary"] == {"create": 0, "update": 0, "delete": 0, "reorder": 0}
-    assert document["setup"] == []
+    assert set(document["summary"].values()) == {0}
+    assert document["setup"] == [] and document["writes"] == 0
 
 
 def test_one_changed_label_is_one_update_and_one_write(examples_copy: Path) -> None:
     apply(examples_copy)
     edit(examples_copy / "templates/purchase-request.yaml", "label: Vendor", "label: Supplier")
     document = plan_json(examples_copy)
-    assert document["summary"] == {"create": 0, "update": 1, "delete": 0, "reorder": 0}
+    assert {k: n for k, n in document["summary"].items() if n} == {"update": 1}
     [change] = document["changes"]
     assert change["path"] == "purchase-request/vendor"
     assert change["changes"] == [{"field": "label", "old": "Vendor", "new": "Supplier"}]
     result = run_cli("-C", str(examples_copy), "apply", "--yes")
     assert result.exit_code == 0, result.output
-    assert ", 1 writes." in result.stdout
+    assert "Applied: 1 updated (1 write," in result.stdout
     assert_no_changes(examples_copy)
 
 
@@ -148,10 +153,16 @@ def test_removed_template_is_archived_only_with_allow_delete(examples_copy: Path
     apply(examples_copy)
     (examples_copy / "templates/content-review.yaml").unlink()
     document = plan_json(examples_copy)
-    assert [(c["path"], c["action"]) for c in document["changes"]] == [("content-review", "delete")]
+    assert [(c["path"], c["action"]) for c in document["changes"]] == [
+        ("content-review", "archive")
+    ]
+    assert (
+        'template "content-review" will be archived'
+        in run_cli("-C", str(examples_copy), "plan").stdout
+    )
     refused = run_cli("-C", str(examples_copy), "apply", "--yes")
     assert refused.exit_code == 1 and "--allow-delete" in refused.output
-    assert plan_json(examples_copy)["summary"]["delete"] == 1, "nothing was changed"
+    assert plan_json(examples_copy)["summary"]["archive"] == 1, "nothing was changed"
     apply(examples_copy, "--allow-delete")
     assert_no_changes(examples_copy)
     with live_api(examples_copy) as api:
@@ -235,14 +246,18 @@ def test_an_unknown_person_is_an_error_at_its_line(examples_copy: Path) -> None:
 def test_markdown_plan_has_a_summary_table_and_folded_templates(examples_copy: Path) -> None:
     result = run_cli("-C", str(examples_copy), "plan", "--format", "markdown")
     assert result.exit_code == 0
-    assert "| 79 | 0 | 0 | 0 |" in result.stdout
-    assert result.stdout.count("<details>") == 6
+    assert "| Create | Update | Delete | Reorder | Writes |" in result.stdout
+    assert "| 107 | 0 | 0 | 0 | 162 |" in result.stdout
+    assert result.stdout.count("<details>") == 7, "the org-wide changes, then each template"
     assert len(result.stdout) < 60_000
 
 
 def test_only_limits_the_plan_and_warns(examples_copy: Path) -> None:
     document = plan_json(examples_copy, "--only", "purchase-*")
-    assert {c["path"].split("/")[0] for c in document["changes"]} == {"purchase-request"}
+    templates = {c["path"].split("/")[0] for c in document["changes"] if c["kind"] not in ORG}
+    assert templates == {"purchase-request"}
+    org_wide = {c["path"] for c in document["changes"] if c["kind"] in ("folder", "tag")}
+    assert org_wide == {"Finance", "Finance/Purchasing", "finance"}
     assert document["partial"] is True and "purchase-*" in document["warnings"][0]
 
 
@@ -272,7 +287,7 @@ def test_apply_under_faults_converges_without_duplicates(examples_copy: Path) ->
         if result.plan.empty:
             break
         try:
-            apply_changes(client, result.org, result.states, result.plan.changes, lambda line: None)
+            apply_plan(client, result.org, result.plan, result.states)
         except Exception:  # noqa: BLE001 - the next round mends it
             continue
     emulator.faults = FaultSettings()
@@ -328,11 +343,13 @@ def test_a_single_change_is_a_single_write(
     assert [(c["path"], c["action"]) for c in document["changes"]] == [(path, "update")]
     result = run_cli("-C", str(examples_copy), "apply", "--yes")
     assert result.exit_code == 0, result.output
-    assert ", 1 writes." in result.stdout, result.stdout
+    assert "Applied: 1 updated (1 write," in result.stdout, result.stdout
     assert_no_changes(examples_copy)
 
 
 def test_a_plan_damaging_too_many_templates_needs_force(examples_copy: Path) -> None:
+    config = examples_copy / "tallyform.yaml"
+    config.write_text(config.read_text() + "delete_share_minimum: 5\n")
     apply(examples_copy)
     edit(
         examples_copy / "templates/content-review.yaml",

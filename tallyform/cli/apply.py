@@ -1,57 +1,201 @@
-"""``tallyform apply``: carry out a plan, safely, and report what was and was not done."""
+"""``tallyform apply``: carry out a plan, safely, and report what was and was not done.
+
+One apply at a time per org: apply takes the org's lock (:mod:`tallyform.engine.lock`)
+before it reads anything, so a second apply waits or stops instead of planning from a
+state the first is about to change. An embedded-emulator org is also guarded by a file
+lock, since two processes would each keep their own copy of its state.
+
+Ctrl-C, as in Terraform: the first stops new changes from starting, lets those under way
+finish, reports what was and was not done and exits 130; a second exits at once.
+"""
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 import click
 
 from tallyform.cli.app import App, pass_app
-from tallyform.cli.plan import build_plan, styled
-from tallyform.client import TallyfyError
-from tallyform.engine.apply import KeySetupRefused, apply_changes
-from tallyform.engine.changes import Plan
-from tallyform.engine.planfile import PlanFileError, load_plan
-from tallyform.render import plan_document, render_text
+from tallyform.cli.connect import embedded_guard
+from tallyform.cli.plan import connect, load_repo, plan_for, styled
+from tallyform.client import TallyfyClient, TallyfyError
+from tallyform.config import OrgSettings
+from tallyform.engine.apply import ApplyReport, KeySetupRefused, apply_plan
+from tallyform.engine.changes import Change, Plan
+from tallyform.engine.lock import ApplyLock, OrgLocked, acquire, break_lock, lock_tags
+from tallyform.engine.planfile import PlanFileError, SavedPlan, load_plan
+from tallyform.render import render_text
+from tallyform.render.common import subject, verb
+
+INTERRUPTED = 130
+SHOWN_NOT_DONE = 20
 
 
-def _stale(saved: dict[str, object], fresh: Plan) -> list[str]:
-    """Why a saved plan no longer fits the org or the repository (empty: it still fits)."""
-    reasons = []
-    snapshots = saved.get("snapshots")
-    assert isinstance(snapshots, dict)
-    for key, seen in snapshots.items():
-        now = fresh.snapshots.get(key, {"id": None})
-        if seen.get("fingerprint") != now.get("fingerprint") or seen.get("id") != now.get("id"):
-            reasons.append(f"template {key} changed in the org since the plan was made")
-    for key in fresh.snapshots:
-        if key not in snapshots:
-            reasons.append(
-                f"template {key} is new in the org or the repository since the plan was made"
-            )
-    document = saved.get("plan")
-    assert isinstance(document, dict)
-    if not reasons and document.get("changes") != plan_document(fresh)["changes"]:
-        reasons.append("the repository changed since the plan was made")
-    return reasons
-
-
-def _safety(plan: Plan, managed: int, share: float, allow_delete: bool, force: bool) -> None:
-    deleted = [c.template for c in plan.changes if c.kind == "template" and c.action == "delete"]
-    if deleted and not allow_delete:
+def _safety(plan: Plan, share: float, minimum: int, allow_delete: bool, force: bool) -> None:
+    archived = plan.archived()
+    if archived and not allow_delete:
         raise click.ClickException(
-            f"the plan archives {len(deleted)} template(s) ({', '.join(deleted)}); nothing was changed. "
+            f"the plan archives {len(archived)} template(s) ({', '.join(archived)}); nothing was changed. "
             "Run again with --allow-delete if that is intended."
         )
-    damaged = set(deleted) | {
-        c.template for c in plan.changes if c.action == "delete" and c.kind != "template"
-    }
-    if managed and not force and len(damaged) / managed > share:
+    if not force and plan.exceeds_share(share, minimum):
         raise click.ClickException(
-            f"the plan deletes or removes parts of {len(damaged)} of {managed} managed templates, more than "
-            f"the safety share of {share:.0%}; nothing was changed. Check the plan, then use --force."
+            f"the plan deletes or removes parts of {len(plan.damaged())} of {plan.managed} managed "
+            f"templates, more than the safety share of {share:.0%}; nothing was changed. Check the "
+            "plan above, then use --force."
         )
+
+
+def _confirm(yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise click.ClickException("apply needs confirmation: run it in a terminal, or pass --yes")
+    answer = click.prompt(
+        "Apply these changes? Type 'yes' to go on", default="", show_default=False
+    )
+    if answer != "yes":
+        raise click.ClickException("not applied; nothing was changed")
+
+
+# -- the org's lock ---------------------------------------------------------------------------
+
+
+def _lock_record(org: OrgSettings, root: Path) -> Path:
+    return root / ".tallyform" / "locks" / f"{org.name}.json"
+
+
+def _holder_gone(record: Path, tag_id: str) -> bool:
+    """Whether the lock tag was taken by an apply on this machine that no longer runs."""
+    try:
+        host, pid, held = record.read_text("utf-8").split()
+    except (OSError, ValueError):
+        return False
+    if host != socket.gethostname() or held != tag_id:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, ValueError):
+        return False
+    return False
+
+
+@contextmanager
+def org_lock(
+    client: TallyfyClient, org: OrgSettings, root: Path, wait: float, break_it: bool
+) -> Iterator[ApplyLock]:
+    """Hold the org's apply lock for the block; released however the block ends."""
+    record = _lock_record(org, root)
+    if break_it:
+        for tag in lock_tags(client):
+            break_lock(client, str(tag["id"]))
+        click.echo("Removed the org's apply lock (--break-lock).", err=True)
+    try:
+        lock = acquire(client, wait)
+    except OrgLocked as locked:
+        if not _holder_gone(record, locked.tag_id):
+            raise click.ClickException(str(locked)) from None
+        click.echo(
+            "Removed the apply lock left by an apply on this machine that was stopped.", err=True
+        )
+        break_lock(client, locked.tag_id)
+        lock = acquire(client, wait)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(f"{socket.gethostname()} {os.getpid()} {lock.tag_id}\n", "utf-8")
+    try:
+        yield lock
+    finally:
+        try:
+            lock.release()
+        except TallyfyError as error:
+            click.echo(f"Warning: could not release the org's apply lock: {error}", err=True)
+        record.unlink(missing_ok=True)
+
+
+# -- Ctrl-C -------------------------------------------------------------------------------------
+
+
+@contextmanager
+def first_interrupt_stops(stop: threading.Event) -> Iterator[None]:
+    """The first SIGINT sets ``stop``; a second ends the process at once with 130."""
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            os._exit(INTERRUPTED)
+        stop.set()
+        click.echo(
+            "\nInterrupted: finishing the changes under way and starting no new ones "
+            "(press Ctrl-C again to quit at once).",
+            err=True,
+        )
+
+    try:
+        previous = signal.signal(signal.SIGINT, on_interrupt)
+    except ValueError:  # not the main thread: no signal handling to change
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+# -- reporting ----------------------------------------------------------------------------------
+
+
+def _progress(change: Change) -> None:
+    click.echo(f"  {change.name}: {subject(change)} {verb(change)}", err=True)
+
+
+def _report(report: ApplyReport, client: TallyfyClient, writes: int) -> None:
+    counts = report.counts()
+    waited = client.stats.waited
+    click.echo(
+        f"Applied: {_past(counts)} ({writes} write{'s' if writes != 1 else ''}, "
+        f"{client.stats.requests} requests"
+        + (f", {waited:.1f} s waiting for the rate limit" if waited >= 0.05 else "")
+        + ")."
+    )
+    not_done = report.not_done
+    for outcome in report.failed:
+        where = f"template {outcome.scope}" if outcome.scope else "the org-wide changes"
+        click.echo(f"Error: {where} stopped: {outcome.error}", err=True)
+    if not_done:
+        label = "Interrupted" if report.stopped else "Stopped"
+        click.echo(f"{label}: {len(not_done)} change(s) not done:", err=True)
+        for change in not_done[:SHOWN_NOT_DONE]:
+            click.echo(f"  {change.name}: {subject(change)} not {verb(change)}", err=True)
+        if len(not_done) > SHOWN_NOT_DONE:
+            click.echo(f"  ... and {len(not_done) - SHOWN_NOT_DONE} more", err=True)
+        click.echo("Run `tallyform apply` again to finish; it plans only what is left.", err=True)
+
+
+PAST = {
+    "create": "created",
+    "update": "updated",
+    "move": "moved",
+    "delete": "deleted",
+    "reorder": "reordered",
+    "archive": "archived",
+    "restore": "restored",
+}
+
+
+def _past(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {PAST[action]}" for action, n in counts.items() if n) or "nothing"
+
+
+# -- the command ----------------------------------------------------------------------------------
 
 
 @click.command()
@@ -62,7 +206,7 @@ def _safety(plan: Plan, managed: int, share: float, allow_delete: bool, force: b
     "--org",
     "org_name",
     metavar="NAME",
-    help="Apply to this org of tallyform.yaml (default: default_org).",
+    help="Apply to this org of tallyform.yaml (default: the saved plan's org, else default_org).",
 )
 @click.option(
     "--yes", is_flag=True, help="Do not ask for confirmation (needed without a terminal)."
@@ -76,9 +220,30 @@ def _safety(plan: Plan, managed: int, share: float, allow_delete: bool, force: b
     help="Apply even if the plan touches more than the safety share of templates.",
 )
 @click.option(
-    "--only", multiple=True, metavar="KEY", help="Only templates whose key matches (globs allowed)."
+    "--only",
+    multiple=True,
+    metavar="KEY",
+    help="Only templates whose key matches (globs allowed; repeatable).",
 )
-@click.option("--parallelism", type=click.IntRange(1, 64), default=8, show_default=True)
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(0),
+    default=0,
+    metavar="SECONDS",
+    help="Wait this long for another apply on the org to finish (default: do not wait).",
+)
+@click.option(
+    "--break-lock",
+    is_flag=True,
+    help="Remove the org's apply lock first (only when no other apply is running).",
+)
+@click.option(
+    "--parallelism",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Requests at once (templates are applied in parallel).",
+)
 @pass_app
 def apply(
     app: App,
@@ -88,92 +253,83 @@ def apply(
     allow_delete: bool,
     force: bool,
     only: tuple[str, ...],
+    lock_timeout: float,
+    break_lock: bool,
     parallelism: int,
 ) -> None:
     """Make the live org match the repository.
 
     Without PLANFILE it plans, shows the plan and asks before changing anything. With a
-    PLANFILE saved by `plan --out`, it checks that nothing changed since and applies
-    exactly that plan, or refuses and changes nothing.
+    PLANFILE saved by `plan --out`, it checks that the plan was made for this org and that
+    nothing changed since, then carries out exactly that plan, or refuses and changes nothing.
     """
-    saved = None
-    if planfile is not None:
-        try:
-            saved = load_plan(planfile)
-        except PlanFileError as error:
-            raise click.ClickException(str(error)) from None
-        document = saved["plan"]
-        org_name = org_name or document.get("org")
+    saved = _load(planfile, org_name)
+    org, templates = load_repo(app, org_name or (saved.org if saved else None))
+    project = app.project()
     try:
-        result, client = build_plan(app, org_name, only, parallelism)
-        plan = result.plan
-        assert plan is not None and result.org is not None
-    except TallyfyError as error:
-        raise click.ClickException(str(error)) from None
-    with client:
-        if saved is not None:
-            if saved["plan"].get("org_id") != client.org_id:
-                raise click.ClickException(
-                    f"{planfile} was made for another org; nothing was changed"
-                )
-            reasons = _stale(saved, plan)
-            if reasons:
-                raise click.ClickException(
-                    "the saved plan is stale, nothing was changed: "
-                    + "; ".join(reasons)
-                    + ". Make a new plan."
-                )
-        if plan.empty:
-            click.echo("No changes. The org matches the repository.")
-            return
-        project = app.project()
-        managed = sum(1 for s in plan.snapshots.values() if s.get("id"))
-        _safety(plan, managed, project.max_delete_share, allow_delete, force)
-        if saved is None:
-            click.echo(render_text(plan, styled(app)), nl=False)
-            if not yes:
-                if not sys.stdin.isatty():
+        with embedded_guard(org), connect(app, org, parallelism) as client:
+            if saved is not None:
+                _check_org(saved, org.name, client.org_id, planfile)
+            with org_lock(client, org, project.root, lock_timeout, break_lock):
+                result = plan_for(app, client, org, templates, only)
+                plan = result.plan
+                assert plan is not None and result.org is not None
+                if plan.conflicts:
                     raise click.ClickException(
-                        "apply needs confirmation: run it in a terminal, or pass --yes"
+                        "; ".join(c.message() for c in plan.conflicts) + " Nothing was changed."
                     )
-                if (
-                    click.prompt(
-                        "Apply these changes? Type 'yes' to go on", default="", show_default=False
-                    )
-                    != "yes"
-                ):
-                    raise click.ClickException("not applied; nothing was changed")
-        quiet = not sys.stderr.isatty()
+                if saved is not None:
+                    _check_fresh(saved, plan)
+                if plan.empty:
+                    click.echo("No changes. The org matches the repository.")
+                    return
+                if saved is None:
+                    click.echo(render_text(plan, styled(app)), nl=False)
+                _safety(
+                    plan,
+                    project.max_delete_share,
+                    project.delete_share_minimum,
+                    allow_delete,
+                    force,
+                )
+                if saved is None:
+                    _confirm(yes)
+                stop = threading.Event()
+                before = client.stats.writes
+                with first_interrupt_stops(stop):
+                    report = apply_plan(client, result.org, plan, result.states, _progress, stop)
+                _report(report, client, client.stats.writes - before)
+    except (KeySetupRefused, TallyfyError) as error:
+        raise click.ClickException(str(error)) from None
+    if report.stopped:
+        raise SystemExit(INTERRUPTED)
+    if report.not_done:
+        raise SystemExit(1)
 
-        def progress(line: str) -> None:
-            if not quiet:
-                click.echo(f"  {line}", err=True)
 
-        try:
-            outcomes = apply_changes(client, result.org, result.states, plan.changes, progress)
-        except KeySetupRefused as refusal:
-            raise click.ClickException(str(refusal)) from None
-        except TallyfyError as error:
-            raise click.ClickException(str(error)) from None
-        failed = [o for o in outcomes if o.error]
-        writes = sum(o.done for o in outcomes)
-        click.echo(
-            f"Applied: {writes} actions in {len(outcomes) - len(failed)} template(s); "
-            f"{client.stats.requests} requests, {client.stats.writes} writes"
-            + (
-                f", {client.stats.waited:.1f} s waiting for the rate limit."
-                if client.stats.waited >= 0.05
-                else "."
-            )
+def _load(planfile: Path | None, org_name: str | None) -> SavedPlan | None:
+    if planfile is None:
+        return None
+    try:
+        saved = load_plan(planfile)
+    except PlanFileError as error:
+        raise click.ClickException(str(error)) from None
+    if org_name is not None and org_name != saved.org:
+        raise click.ClickException(f"{planfile}: {saved.made_for(org_name, saved.org_id)}")
+    return saved
+
+
+def _check_org(saved: SavedPlan, org_name: str, org_id: str, planfile: Path | None) -> None:
+    reason = saved.made_for(org_name, org_id)
+    if reason:
+        raise click.ClickException(f"{planfile}: {reason}; nothing was changed")
+
+
+def _check_fresh(saved: SavedPlan, plan: Plan) -> None:
+    reasons = plan.stale_since(saved.snapshots, saved.changes)
+    if reasons:
+        raise click.ClickException(
+            "the saved plan is stale, nothing was changed: "
+            + "; ".join(reasons)
+            + ". Make a new plan."
         )
-        for outcome in failed:
-            click.echo(
-                f"Error: template {outcome.template} stopped after {outcome.done} step(s): {outcome.error}",
-                err=True,
-            )
-        if failed:
-            click.echo(
-                "Run `tallyform plan` to see what is left; `tallyform apply` again finishes it.",
-                err=True,
-            )
-            raise SystemExit(1)

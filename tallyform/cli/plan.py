@@ -8,13 +8,15 @@ from typing import Any
 import click
 
 from tallyform.cli.app import App, pass_app
-from tallyform.client import TallyfyClient, TallyfyError, open_client
+from tallyform.cli.connect import open_client
+from tallyform.client import TallyfyClient, TallyfyError
 from tallyform.config import OrgSettings, load_templates
 from tallyform.engine import PlanResult, make_plan
 from tallyform.engine.planfile import save_plan
+from tallyform.model import Template
 from tallyform.render import Styler, render_json, render_markdown, render_text
 
-ROLES: dict[str, dict[str, Any]] = {
+ROLES: dict[str, dict[str, Any]] = {  # styler roles: an action's colour, and emphasis
     "create": {"fg": "green"},
     "update": {"fg": "yellow"},
     "reorder": {"fg": "yellow"},
@@ -37,27 +39,43 @@ def connect(app: App, org: OrgSettings, parallelism: int) -> TallyfyClient:
     return client
 
 
-def build_plan(
-    app: App, org_name: str | None, only: tuple[str, ...], parallelism: int
-) -> tuple[PlanResult, TallyfyClient]:
-    """Validate the repo, read the org and plan; any problem ends the command with exit 1."""
+def load_repo(app: App, org_name: str | None) -> tuple[OrgSettings, list[Template]]:
+    """The org's settings and the repository's templates; bad input ends the command (exit 1)."""
     project = app.project()
     org = project.org(org_name)
     templates, problems = load_templates(project)
     if problems:
         app.report(problems)
         raise SystemExit(1)
+    return org, templates
+
+
+def plan_for(
+    app: App,
+    client: TallyfyClient,
+    org: OrgSettings,
+    templates: list[Template],
+    only: tuple[str, ...],
+) -> PlanResult:
+    """Read the org and plan; unknown people and key conflicts end the command (exit 1)."""
+    result = make_plan(client, org.name, templates, list(only) or None)
+    if result.plan is None:
+        app.report(result.problems)
+        raise SystemExit(1)
+    return result
+
+
+def build_plan(
+    app: App, org_name: str | None, only: tuple[str, ...], parallelism: int
+) -> tuple[PlanResult, TallyfyClient]:
+    """Validate the repo, read the org and plan; any problem ends the command with exit 1."""
+    org, templates = load_repo(app, org_name)
     client = connect(app, org, parallelism)
     try:
-        result = make_plan(client, org.name, templates, list(only) or None)
+        return plan_for(app, client, org, templates, only), client
     except BaseException:
         client.close()
         raise
-    if result.plan is None:
-        app.report(result.problems)
-        client.close()
-        raise SystemExit(1)
-    return result, client
 
 
 def styled(app: App) -> Styler:
@@ -132,6 +150,11 @@ def plan(
             click.echo(render_markdown(the_plan), nl=False)
         else:
             click.echo(render_text(the_plan, styled(app)), nl=False)
+        if the_plan.conflicts:
+            raise click.ClickException(
+                f"{len(the_plan.conflicts)} conflict(s) above: live objects share a tallyform "
+                "key, so nothing can be planned for them. Resolve them and plan again."
+            )
         if out_file is not None:
             save_plan(the_plan, out_file)
             click.echo(

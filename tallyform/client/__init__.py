@@ -6,7 +6,6 @@ data and gives it changes; its exceptions are tallyform's own (:mod:`.errors`).
 
 from tallyform.client.api import ClientStats, TallyfyClient, unwrap
 from tallyform.client.auth import ClientCredentials, Credentials, StaticToken
-from tallyform.client.connect import open_client
 from tallyform.client.errors import (
     AuthError,
     NotFound,
@@ -36,7 +35,6 @@ __all__ = [
     "Unavailable",
     "ValidationFailed",
     "install_log_redaction",
-    "open_client",
     "redact",
     "register_secret",
     "unwrap",

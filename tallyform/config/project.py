@@ -54,6 +54,7 @@ class Project:
     default_org: str | None
     orgs: dict[str, OrgSettings] = field(default_factory=dict)
     max_delete_share: float = 0.3
+    delete_share_minimum: int = 10  # below this many managed templates the share is not applied
 
     @property
     def root(self) -> Path:
@@ -189,6 +190,7 @@ def load_project(config_file: Path) -> tuple[Project | None, list[Problem]]:
         default_org=default,
         orgs=orgs,
         max_delete_share=float(data.get("max_delete_share", 0.3)),
+        delete_share_minimum=int(data.get("delete_share_minimum", 10)),
     )
     return project, []
 

@@ -1,57 +1,153 @@
-"""What a plan is made of: changes to templates, steps, form fields, kick-off fields and rules.
+"""What a plan is made of: typed changes, each one apply carries out as listed.
 
-A :class:`Change` names an object by its path of keys (template / step / field), says what
-happens to it and, for updates, lists each attribute's old and new value. Changes are plain
-data: renderers print them, the saved plan stores them, apply carries them out.
+A :class:`Change` names an object by its path of keys (template / step / field, or an
+org-wide object such as a folder or tag by its name), says what happens to it, lists
+each attribute's old and new value, and says how many writes it costs. Apply runs the
+changes in the order the plan holds them (the order the API needs), and nothing else:
+the plan's counts, apply's closing line and the API's request log agree.
+
+:class:`Plan` also owns the checks that are about a plan as a whole, as octoDNS keeps
+its thresholds on its plan: the delete safety share and whether a saved plan is stale.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
-ACTIONS = ("create", "update", "delete", "reorder")
-KINDS = ("setup", "template", "kickoff", "step", "field", "rule")
+Action = Literal["create", "update", "move", "delete", "reorder", "archive", "restore"]
+Kind = Literal[
+    "key",  # the tallyform_key custom-field key of one record kind (org-wide)
+    "folder",  # a template folder (org-wide), by path
+    "tag",  # a tag (org-wide), by title
+    "template",
+    "kickoff",  # a kick-off field (API: prerun entry)
+    "step",
+    "field",  # a step's form field (API: capture)
+    "rule",  # an automation (API: automated action)
+    "tagging",  # a tag attached to a template
+]
+ACTIONS: tuple[Action, ...] = get_args(Action)
+KINDS: tuple[Kind, ...] = get_args(Kind)
+ORG_KINDS: tuple[Kind, ...] = ("key", "folder", "tag")
+ItemAction = Literal["add", "remove", "rename"]
+
+
+@dataclass(frozen=True)
+class ItemChange:
+    """One element of a list attribute: an option added, a column renamed, an assignee removed."""
+
+    action: ItemAction
+    old: Any = None
+    new: Any = None
+    at: str = ""  # where in the attribute, e.g. "users" inside assignees
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"action": self.action}
+        if self.at:
+            out["in"] = self.at
+        if self.action != "add":
+            out["old"] = self.old
+        if self.action != "remove":
+            out["new"] = self.new
+        return out
 
 
 @dataclass(frozen=True)
 class AttrChange:
-    """One attribute of an object: its live value and the value it will have."""
+    """One attribute of an object: its live value, the value it will have, and, for
+    lists, which elements change."""
 
     name: str
     old: Any
     new: Any
+    items: tuple[ItemChange, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {"field": self.name, "old": self.old, "new": self.new}
+        out: dict[str, Any] = {"field": self.name, "old": self.old, "new": self.new}
+        if self.items:
+            out["items"] = [i.as_dict() for i in self.items]
+        return out
 
 
 @dataclass
 class Change:
-    action: str  # create | update | delete | reorder
-    kind: str  # template | kickoff | step | field | rule
-    path: tuple[str, ...]  # template key, then step key or field key or rule name
+    """One change to one object, with what apply needs to carry it out.
+
+    ``writes`` is the number of requests that change something (POST, PUT, DELETE) this
+    change sends when no request fails; ``moves`` lists a reorder's moves as (key,
+    1-based position); ``position`` is where a new or moved form field goes. ``desired``
+    and ``live`` are the normalised objects the request bodies are built from; they are
+    not part of the change's identity and are never saved.
+    """
+
+    action: Action
+    kind: Kind
+    path: tuple[str, ...]
     attributes: list[AttrChange] = field(default_factory=list)
     live_id: str | None = None
-    note: str | None = None  # e.g. "matched by title: its key will be written"
+    note: str | None = None
+    writes: int = 1
+    moves: tuple[tuple[str, int], ...] = ()
+    position: int | None = None
+    desired: Any = field(default=None, compare=False, repr=False)
+    live: Any = field(default=None, compare=False, repr=False)
 
     @property
-    def template(self) -> str:
-        return self.path[0]
+    def org_wide(self) -> bool:
+        return self.kind in ORG_KINDS
+
+    @property
+    def template(self) -> str | None:
+        """The template this change belongs to; None for org-wide objects."""
+        return None if self.org_wide else self.path[0]
 
     @property
     def name(self) -> str:
         return "/".join(self.path)
 
+    def attribute(self, name: str) -> AttrChange | None:
+        return next((a for a in self.attributes if a.name == name), None)
+
+    def changes_more_than(self, *names: str) -> bool:
+        """Whether any attribute besides ``names`` changes (``key`` alone needs no PUT)."""
+        return any(a.name not in names for a in self.attributes)
+
     def as_dict(self) -> dict[str, Any]:
+        """The change as saved and as ``plan --format json`` shows it."""
         out: dict[str, Any] = {"path": self.name, "kind": self.kind, "action": self.action}
         if self.live_id:
             out["id"] = self.live_id
         if self.attributes:
             out["changes"] = [a.as_dict() for a in self.attributes]
+        if self.moves:
+            out["moves"] = [{"key": k, "position": p} for k, p in self.moves]
+        if self.position is not None:
+            out["position"] = self.position
         if self.note:
             out["note"] = self.note
+        out["writes"] = self.writes
         return out
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Two live objects that carry one tallyform key: nothing can be planned for them."""
+
+    what: str  # "templates", "steps of template x", ...
+    key: str
+    ids: tuple[str, ...]
+    titles: tuple[str, ...]
+
+    def message(self) -> str:
+        found = ", ".join(f"{i} ({t!r})" for i, t in zip(self.ids, self.titles, strict=True))
+        return (
+            f"{len(self.ids)} live {self.what} carry the tallyform key '{self.key}': {found}. "
+            "Keep one: if the others are copies made in Tallyfy, clear their tallyform_key "
+            "custom field or archive them, then plan again."
+        )
 
 
 @dataclass
@@ -61,23 +157,85 @@ class Plan:
     org: str
     org_id: str
     changes: list[Change] = field(default_factory=list)
-    setup: list[str] = field(default_factory=list)  # custom-field keys to define first
     warnings: list[str] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
     snapshots: dict[str, dict[str, Any]] = field(default_factory=dict)  # template key -> seen
     partial: bool = False
 
     @property
     def empty(self) -> bool:
-        return not self.changes and not self.setup
+        return not self.changes
+
+    @property
+    def writes(self) -> int:
+        return sum(c.writes for c in self.changes)
+
+    @property
+    def setup(self) -> list[Change]:
+        """The tallyform_key definitions the org lacks (apply makes them first)."""
+        return [c for c in self.changes if c.kind == "key"]
 
     def summary(self) -> dict[str, int]:
-        counts = dict.fromkeys(ACTIONS, 0)
-        for change in self.changes:
-            counts[change.action] += 1
-        return counts
+        return count_actions(self.changes)
 
     def by_template(self) -> dict[str, list[Change]]:
         grouped: dict[str, list[Change]] = {}
         for change in self.changes:
-            grouped.setdefault(change.template, []).append(change)
+            if change.template is not None:
+                grouped.setdefault(change.template, []).append(change)
         return grouped
+
+    def org_changes(self) -> list[Change]:
+        return [c for c in self.changes if c.org_wide]
+
+    @property
+    def managed(self) -> int:
+        """Live templates tallyform owns or adopts in this plan."""
+        return sum(1 for seen in self.snapshots.values() if seen.get("id"))
+
+    def archived(self) -> list[str]:
+        return [c.path[0] for c in self.changes if c.kind == "template" and c.action == "archive"]
+
+    def damaged(self) -> set[str]:
+        """Templates archived or losing steps, fields, kick-off fields or rules."""
+        return set(self.archived()) | {
+            c.path[0]
+            for c in self.changes
+            if c.action == "delete" and c.template is not None and c.kind != "tagging"
+        }
+
+    def stale_since(
+        self, snapshots: dict[str, dict[str, Any]], changes: list[dict[str, Any]]
+    ) -> list[str]:
+        """Why a plan saved with ``snapshots`` and ``changes`` no longer fits, judged by this
+        fresh plan of the same org (empty: it still fits and may be applied as saved)."""
+        reasons = []
+        for key, seen in snapshots.items():
+            now = self.snapshots.get(key, {"id": None})
+            if seen.get("fingerprint") != now.get("fingerprint") or seen.get("id") != now.get("id"):
+                reasons.append(f"template {key} changed in the org since the plan was made")
+        reasons += [
+            f"template {key} is new in the org or the repository since the plan was made"
+            for key in self.snapshots
+            if key not in snapshots
+        ]
+        fresh = json.loads(json.dumps([c.as_dict() for c in self.changes], default=str))
+        if not reasons and changes != fresh:
+            reasons.append("the repository or the org's folders, tags or keys changed since")
+        return reasons
+
+    def exceeds_share(self, share: float, minimum: int) -> bool:
+        """Whether the plan damages more than ``share`` of the managed templates.
+
+        Below ``minimum`` managed templates the share is not applied: removing one field
+        of a three-template repo is routine, not a disaster (octoDNS does the same).
+        """
+        managed = self.managed
+        return managed >= minimum and len(self.damaged()) / max(managed, 1) > share
+
+
+def count_actions(changes: Iterable[Change]) -> dict[str, int]:
+    counts: dict[str, int] = dict.fromkeys(ACTIONS, 0)
+    for change in changes:
+        counts[change.action] += 1
+    return counts

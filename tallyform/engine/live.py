@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tallyform.client import TallyfyClient
+from tallyform.engine.changes import Conflict
 from tallyform.engine.state import (
     FIELD_SETTINGS,
     KEY_FIELD,
@@ -25,6 +26,7 @@ from tallyform.engine.state import (
     STEP_SETTINGS,
     TEMPLATE_SETTINGS,
     FieldState,
+    MatchedBy,
     RuleState,
     StepState,
     TemplateState,
@@ -46,6 +48,7 @@ class LiveOrg:
     folders: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> folder
     key_kinds: set[str] = field(default_factory=set)  # record kinds with tallyform_key defined
     templates: list[dict[str, Any]] = field(default_factory=list)  # the list, not archived
+    archived: list[dict[str, Any]] = field(default_factory=list)  # archived templates
     key_defs: list[dict[str, Any]] = field(default_factory=list)  # active custom-field keys
 
     def writable_keys(self, kind: str) -> set[str]:
@@ -99,6 +102,7 @@ def read_org(client: TallyfyClient) -> LiveOrg:
         "folders": lambda: client.list_all("/folders", {"folder_type": "checklist"}),
         "keys": lambda: client.list_all("/custom-field-keys", {"is_active": "true"}),
         "templates": lambda: client.list_all("/checklists"),
+        "archived": lambda: client.list_all("/checklists", {"archived": "only"}),
     }
     results = dict(
         zip(readers, client.map(lambda name: readers[name](), list(readers)), strict=True)
@@ -110,6 +114,7 @@ def read_org(client: TallyfyClient) -> LiveOrg:
         folders={str(f["id"]): f for f in results["folders"]},
         key_kinds={k["applies_to"] for k in results["keys"] if k.get("key") == KEY_FIELD},
         templates=list(results["templates"]),
+        archived=list(results["archived"]),
         key_defs=list(results["keys"]),
     )
 
@@ -126,22 +131,30 @@ def _assign_keys(
     declared: dict[str, str],
     title_of: Callable[[dict[str, Any]], str],
     taken: set[str],
-) -> list[tuple[str, dict[str, Any], str | None]]:
+    clash: Callable[[str, list[dict[str, Any]]], None] | None = None,
+) -> list[tuple[str, dict[str, Any], MatchedBy | None]]:
     """Pair live records with declared keys: by key value, then by exact title.
 
     ``declared`` maps each declared key to its title. Returns (key, record, matched_by),
-    matched_by None for records that match nothing (they will be deleted).
+    matched_by None for records that match nothing (they will be deleted). Records of one
+    list that carry the same key are reported to ``clash``, which decides what to do.
     """
     rows = list(records)
-    result: list[tuple[str, dict[str, Any], str | None]] = []
+    result: list[tuple[str, dict[str, Any], MatchedBy | None]] = []
     unkeyed = []
+    keyed: dict[str, list[dict[str, Any]]] = {}
     for record in rows:
         key = key_of(record)
+        if key:
+            keyed.setdefault(key, []).append(record)
         if key and key not in taken:
             taken.add(key)
             result.append((key, record, "key"))
         else:
             unkeyed.append(record)
+    for key, group in keyed.items():
+        if len(group) > 1 and clash is not None:
+            clash(key, group)
     for record in unkeyed:
         title = title_of(record)
         match = next((k for k, t in declared.items() if k not in taken and t == title), None)
@@ -251,6 +264,21 @@ def _rule_attrs(raw: dict[str, Any], org: LiveOrg, ids: dict[str, str]) -> dict[
     return {"match": match, "when": when, "then": then}
 
 
+def _tag_links(raw: dict[str, Any], org: LiveOrg) -> dict[str, int | str | None]:
+    """A template's tags by title, each with its association id (to detach it).
+
+    Items may carry the tag's own data or only ``tag_id`` (reference 9.21): the title
+    comes from the item, else from the org's tag list by ``tag_id``.
+    """
+    links: dict[str, int | str | None] = {}
+    for item in raw.get("tags") or []:
+        tag_id = item.get("tag_id")
+        title = org.tags.get(str(tag_id)) if tag_id is not None else None
+        title = title or item.get("title") or f"#{tag_id}"
+        links[str(title)] = item.get("id")
+    return links
+
+
 def _template_attrs(raw: dict[str, Any], org: LiveOrg) -> dict[str, Any]:
     attrs: dict[str, Any] = {
         "title": raw.get("title"),
@@ -259,10 +287,6 @@ def _template_attrs(raw: dict[str, Any], org: LiveOrg) -> dict[str, Any]:
         "access": people(
             [org.user_email(u) for u in raw.get("users") or []],
             [org.group_name(g) for g in raw.get("groups") or []],
-        ),
-        "tags": sorted(
-            t.get("title") or org.tags.get(str(t.get("tag_id")), f"#{t.get('tag_id')}")
-            for t in raw.get("tags") or []
         ),
         "folder": org.folder_path(raw.get("folder_id")),
     }
@@ -276,7 +300,7 @@ def _template_attrs(raw: dict[str, Any], org: LiveOrg) -> dict[str, Any]:
 def live_state(
     raw: dict[str, Any],
     key: str,
-    matched_by: str | None,
+    matched_by: MatchedBy | None,
     org: LiveOrg,
     desired: TemplateState | None,
 ) -> TemplateState:
@@ -284,16 +308,31 @@ def live_state(
     state = TemplateState(
         key=key, attrs=_template_attrs(raw, org), live_id=raw["id"], matched_by=matched_by, raw=raw
     )
+    state.tags = _tag_links(raw, org)
     wanted_steps = {k: s.attrs["title"] for k, s in desired.steps.items()} if desired else {}
+
+    def clash(what: str) -> Callable[[str, list[dict[str, Any]]], None]:
+        return lambda k, group: state.conflicts.append(
+            conflict(f"{what} of template {key}", k, group)
+        )
+
     step_rows = _assign_keys(
-        raw.get("steps") or [], wanted_steps, lambda r: str(r.get("title") or ""), set()
+        raw.get("steps") or [],
+        wanted_steps,
+        lambda r: str(r.get("title") or ""),
+        set(),
+        clash("steps"),
     )
     ids = {str(record["id"]): k for k, record, _ in step_rows}
 
     field_taken: set[str] = set()
     wanted_kickoff = {k: f.attrs["label"] for k, f in desired.kickoff.items()} if desired else {}
     for k, record, how in _assign_keys(
-        raw.get("prerun") or [], wanted_kickoff, lambda r: str(r.get("label") or ""), field_taken
+        raw.get("prerun") or [],
+        wanted_kickoff,
+        lambda r: str(r.get("label") or ""),
+        field_taken,
+        clash("kick-off fields"),
     ):
         state.kickoff[k] = FieldState(k, _field_attrs(record), record["id"], how, raw=record)
         ids[str(record["id"])] = k
@@ -309,6 +348,7 @@ def live_state(
             wanted,
             lambda r: str(r.get("label") or ""),
             field_taken,
+            clash("form fields"),
         )
         for k, record, how in rows:
             state.fields[k] = FieldState(
@@ -331,12 +371,34 @@ def live_state(
     return state
 
 
+def conflict(what: str, key: str, group: list[dict[str, Any]]) -> Conflict:
+    return Conflict(
+        what,
+        key,
+        tuple(str(r.get("id")) for r in group),
+        tuple(str(r.get("title") or r.get("label") or "") for r in group),
+    )
+
+
 def match_templates(
-    org: LiveOrg, declared: dict[str, str]
-) -> list[tuple[str, dict[str, Any], str | None]]:
+    org: LiveOrg, declared: dict[str, str], conflicts: list[Conflict]
+) -> list[tuple[str, dict[str, Any], MatchedBy | None]]:
     """Live templates tallyform owns (by key) or may adopt (same title as a declared one).
 
-    Live templates with neither are not tallyform's and are left out entirely.
+    Live templates with neither are not tallyform's and are left out entirely. Two live
+    templates with one key (a copy made in Tallyfy, or two applies at once) are a conflict.
     """
-    rows = _assign_keys(org.templates, declared, lambda r: str(r.get("title") or ""), set())
+    rows = _assign_keys(
+        org.templates,
+        declared,
+        lambda r: str(r.get("title") or ""),
+        set(),
+        lambda key, group: conflicts.append(conflict("templates", key, group)),
+    )
     return [(key, record, how) for key, record, how in rows if how is not None]
+
+
+def archived_with_key(org: LiveOrg, key: str) -> dict[str, Any] | None:
+    """The most recently archived template carrying ``key``, if any."""
+    found = [t for t in org.archived if key_of(t) == key]
+    return max(found, key=lambda t: str(t.get("archived_at") or "")) if found else None

@@ -2,13 +2,15 @@
 
 The steps, in order:
 
-1. read the org (people, tags, folders, custom-field keys, the template list);
+1. read the org (people, tags, folders, custom-field keys, the template list, the
+   archived templates);
 2. check every email and group name in the repo against the org (unknown ones are
    problems at their file and line; nothing more is read);
 3. pick the live templates tallyform owns or may adopt, and read each whole;
-4. normalise both sides and diff them, template by template;
-5. note what the org lacks (the ``tallyform_key`` custom field) and what was seen of each
-   live template, so a saved plan can be checked before it is applied.
+4. list what the org lacks first (the ``tallyform_key`` custom fields, folders, tags),
+   then normalise both sides and list each template's changes in apply's order;
+5. note live objects that share a key (conflicts: nothing may be applied) and what was
+   seen of each live template, so a saved plan can be checked before it is applied.
 """
 
 from __future__ import annotations
@@ -23,9 +25,15 @@ from typing import Any
 
 from tallyform.client import TallyfyClient
 from tallyform.config.source import Problem
-from tallyform.engine.changes import Plan
-from tallyform.engine.diff import diff_template
-from tallyform.engine.live import LiveOrg, live_state, match_templates, read_org
+from tallyform.engine.changes import Change, Plan
+from tallyform.engine.compose import org_wide_changes, template_changes
+from tallyform.engine.live import (
+    LiveOrg,
+    archived_with_key,
+    live_state,
+    match_templates,
+    read_org,
+)
 from tallyform.engine.state import TemplateState, desired_state
 from tallyform.model import Assignees, Origin, Template
 
@@ -36,7 +44,7 @@ KIND_NAMES = {
     "step": "steps",
     "capture": "form fields",
     "prerun": "kick-off fields",
-}
+}  # how the plan names each record kind's tallyform_key
 
 
 @dataclass
@@ -112,6 +120,17 @@ def _ensure_keys_listed(client: TallyfyClient, org: LiveOrg) -> None:
     org.templates = [by_id.get(t["id"], t) for t in org.templates]
 
 
+def _org_wide(org: LiveOrg, templates: list[Template]) -> list[Change]:
+    return org_wide_changes(
+        org.missing_key_kinds,
+        KIND_NAMES,
+        [t.folder for t in templates if t.folder],
+        lambda path: org.folder_id(path) is not None,
+        [tag for t in templates for tag in t.tags],
+        lambda title: org.tag_id(title) is not None,
+    )
+
+
 def make_plan(
     client: TallyfyClient,
     org_name: str,
@@ -126,18 +145,20 @@ def make_plan(
         return PlanResult(None, problems, {}, org)
     _ensure_keys_listed(client, org)
     declared = {t.key: t for t in chosen}
+    plan = Plan(org=org_name, org_id=client.org_id, partial=bool(only))
     matched = [
         row
-        for row in match_templates(org, {k: t.title for k, t in declared.items()})
+        for row in match_templates(org, {k: t.title for k, t in declared.items()}, plan.conflicts)
         if selected(row[0], only)
     ]
     records = client.map(lambda row: client.get_template(row[1]["id"]), matched)
-    plan = Plan(org=org_name, org_id=client.org_id, partial=bool(only))
+    plan.changes = _org_wide(org, chosen)
     states: dict[str, tuple[TemplateState | None, TemplateState | None]] = {}
     live_by_key: dict[str, TemplateState] = {}
     for (key, _, how), raw in zip(matched, records, strict=True):
         wanted = desired_state(declared[key]) if key in declared else None
         live_by_key[key] = live_state(raw, key, how, org, wanted)
+        plan.conflicts += live_by_key[key].conflicts
         plan.snapshots[key] = {
             "id": raw["id"],
             "last_updated": raw.get("last_updated"),
@@ -147,12 +168,10 @@ def make_plan(
         wanted = desired_state(declared[key]) if key in declared else None
         found = live_by_key.get(key)
         states[key] = (wanted, found)
-        plan.changes += diff_template(wanted, found)
+        archived = archived_with_key(org, key) if found is None else None
+        plan.changes += template_changes(wanted, found, archived)
         if found is None:
             plan.snapshots[key] = {"id": None}
-    missing = org.missing_key_kinds
-    if missing:
-        plan.setup = [KIND_NAMES[kind] for kind in missing]
     if only:
         plan.warnings.append(
             "this plan covers only templates matching "

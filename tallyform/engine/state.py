@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+from tallyform.engine.changes import Conflict
 from tallyform.model import Assignees, Field, Rule, Step, Template
 
 KEY_FIELD = "tallyform_key"
+MatchedBy = Literal["key", "title"]  # how a live object was paired with a declared one
 RECORD_KINDS = ("checklist", "step", "capture", "prerun")
 
 TEMPLATE_SETTINGS: dict[str, Any] = {
@@ -77,7 +79,7 @@ class FieldState:
     key: str
     attrs: dict[str, Any]
     live_id: str | None = None
-    matched_by: str | None = None  # "key" or "title" for live objects
+    matched_by: MatchedBy | None = None
     source: Field | None = None
     raw: dict[str, Any] | None = None
 
@@ -87,7 +89,7 @@ class StepState:
     key: str
     attrs: dict[str, Any]
     live_id: str | None = None
-    matched_by: str | None = None
+    matched_by: MatchedBy | None = None
     source: Step | None = None
     raw: dict[str, Any] | None = None
 
@@ -111,8 +113,10 @@ class TemplateState:
         default_factory=dict
     )  # step fields; attrs["step"] names the step
     rules: dict[str, RuleState] = field(default_factory=dict)
+    tags: dict[str, int | str | None] = field(default_factory=dict)  # title -> association id
+    conflicts: list[Conflict] = field(default_factory=list)  # live objects sharing a key
     live_id: str | None = None
-    matched_by: str | None = None
+    matched_by: MatchedBy | None = None
     source: Template | None = None
     raw: dict[str, Any] | None = None
 
@@ -230,13 +234,13 @@ def desired_state(template: Template) -> TemplateState:
         "type": template.type,
         "summary": text(template.summary),
         "access": _desired_assignees(template.access, with_guests=False),
-        "tags": sorted(template.tags),
         "folder": template.folder,
     }
     for name, default in TEMPLATE_SETTINGS.items():
         value = template.settings.get(name, default)
         attrs[name] = text(value) if name in ("guidance", "kickoff_description") else value
     state = TemplateState(key=template.key, attrs=attrs, source=template)
+    state.tags = dict.fromkeys(sorted(template.tags))
     for item in template.kickoff:
         state.kickoff[item.key] = FieldState(item.key, _field_attrs(item), source=item)
     for step in template.steps:

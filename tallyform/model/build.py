@@ -71,6 +71,7 @@ def _column(raw: Any) -> Column:
 def build_field(data: dict[str, Any], origin: Origin) -> Field:
     return Field(
         key=field_key(data),
+        key_written="key" in data,
         label=data["label"],
         type=data.get("type", "text"),
         required=bool(data.get("required", False)),
@@ -91,6 +92,7 @@ def build_step(data: dict[str, Any], origin: Origin) -> Step:
     start = data.get("start_date")
     return Step(
         key=step_key(data),
+        key_written="key" in data,
         title=data["title"],
         type=data.get("type", "task"),
         summary=data.get("summary"),
@@ -146,6 +148,7 @@ def build_template(document: Document, default_key: str) -> Template:
 
     return Template(
         key=data.get("key") or default_key,
+        key_written="key" in data,
         title=data["title"],
         type=data.get("type", "procedure"),
         summary=data.get("summary"),

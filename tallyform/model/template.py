@@ -99,6 +99,7 @@ class Field:
     columns: tuple[Column, ...] = ()
     settings: dict[str, Any] = field(default_factory=dict)
     origin: Origin | None = None
+    key_written: bool = True  # False: the key was made from the label (or title, file name)
 
 
 @dataclass
@@ -113,6 +114,7 @@ class Step:
     fields: list[Field] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
     origin: Origin | None = None
+    key_written: bool = True
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,7 @@ class Template:
     folder: str | None = None
     rules: list[Rule] = field(default_factory=list)
     origin: Origin | None = None
+    key_written: bool = True
 
     def all_fields(self) -> list[Field]:
         """Kick-off fields then every step's form fields, in order."""

@@ -12,20 +12,38 @@ Styler = Callable[
     [str, str], str
 ]  # (text, role) -> text; roles: create update delete reorder bold dim warn
 
-SYMBOLS = {"create": "+", "update": "~", "delete": "-", "reorder": "~"}
+SYMBOLS = {
+    "create": "+",
+    "update": "~",
+    "move": "~",
+    "delete": "-",
+    "reorder": "~",
+    "archive": "-",
+    "restore": "+",
+}
 KIND_LABELS = {
+    "key": "custom field key tallyform_key for",
+    "folder": "folder",
+    "tag": "tag",
     "template": "template",
     "kickoff": "kick-off field",
     "step": "step",
     "field": "field",
     "rule": "rule",
+    "tagging": "tag",
 }
 VERBS = {
     "create": "created",
     "update": "updated in place",
+    "move": "moved to another step",
     "delete": "deleted",
     "reorder": "reordered",
+    "archive": "archived",
+    "restore": "restored",
 }
+ROLES = {"move": "update", "archive": "delete", "restore": "create"}  # styler role of an action
+TAGGING_VERBS = {"create": "attached", "delete": "detached"}
+SUMMARY_ACTIONS = ("create", "update", "delete", "reorder")  # always shown; the others when used
 
 
 def plain(text: str, role: str) -> str:
@@ -62,23 +80,53 @@ def subject(change: Change) -> str:
         if change.kind == "kickoff":
             return "kick-off fields"
         return f'fields of step "{change.path[1]}"'
+    if change.kind == "key":
+        return f"{KIND_LABELS['key']} {change.path[-1]}"
     return f'{KIND_LABELS[change.kind]} "{change.path[-1]}"'
 
 
+def role(action: str) -> str:
+    return ROLES.get(action, action)
+
+
+def item_lines(attribute: AttrChange) -> list[str]:
+    """One line per element added, removed or renamed in a list attribute."""
+    lines = []
+    for item in attribute.items:
+        where = f"{item.at}: " if item.at else ""
+        if item.action == "add":
+            lines.append(f"+ {where}{value(item.new)}")
+        elif item.action == "remove":
+            lines.append(f"- {where}{value(item.old)}")
+        else:
+            lines.append(f"~ {where}{value(item.old)} -> {value(item.new)}")
+    return lines
+
+
+def verb(change: Change) -> str:
+    if change.kind == "tagging":
+        return TAGGING_VERBS.get(change.action, VERBS[change.action])
+    return VERBS[change.action]
+
+
+def action_counts(counts: dict[str, int], form: str) -> list[str]:
+    """Each action's count in ``form``: the four main actions always, the others when used."""
+    return [
+        form.format(count=counts[action], action=action)
+        for action in counts
+        if action in SUMMARY_ACTIONS or counts[action]
+    ]
+
+
 def summary_line(plan: Plan) -> str:
-    counts = plan.summary()
-    return (
-        f"Plan: {counts['create']} to create, {counts['update']} to update, "
-        f"{counts['delete']} to delete, {counts['reorder']} to reorder."
-    )
+    parts = action_counts(plan.summary(), "{count} to {action}")
+    writes = plan.writes
+    return f"Plan: {', '.join(parts)} ({writes} write{'s' if writes != 1 else ''})."
 
 
 def setup_text(plan: Plan) -> str:
-    kinds = (
-        plan.setup[0]
-        if len(plan.setup) == 1
-        else ", ".join(plan.setup[:-1]) + " and " + plan.setup[-1]
-    )
+    names = [c.path[-1] for c in plan.setup]
+    kinds = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     return (
         f"The org has no tallyform_key custom field for {kinds}. Apply defines them first "
         "(it needs an org admin's token); tallyform uses them to recognise its objects after renames."

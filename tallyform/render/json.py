@@ -25,8 +25,13 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "org_id": plan.org_id,
         "partial": plan.partial,
         "summary": plan.summary(),
-        "setup": plan.setup,
+        "writes": plan.writes,
+        "setup": [c.path[-1] for c in plan.setup],
         "warnings": plan.warnings,
+        "conflicts": [
+            {"what": c.what, "key": c.key, "ids": list(c.ids), "message": c.message()}
+            for c in plan.conflicts
+        ],
         "changes": changes,
     }
 

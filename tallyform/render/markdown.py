@@ -8,15 +8,15 @@ replaced by a line saying what was left out.
 from __future__ import annotations
 
 from tallyform.engine.changes import Change, Plan
-from tallyform.render.common import setup_text
-from tallyform.render.text import _template_lines
+from tallyform.render.common import SUMMARY_ACTIONS, setup_text
+from tallyform.render.text import org_lines, template_lines
 
 DEFAULT_LIMIT = 60_000
 
 
 def _counts(changes: list[Change]) -> str:
     parts = []
-    for action in ("create", "update", "delete", "reorder"):
+    for action in ("create", "update", "move", "delete", "reorder", "archive", "restore"):
         count = sum(1 for c in changes if c.action == action)
         if count:
             parts.append(f"{count} to {action}")
@@ -24,7 +24,7 @@ def _counts(changes: list[Change]) -> str:
 
 
 def _section(key: str, changes: list[Change]) -> str:
-    lines = _template_lines(key, changes, lambda text, role: text)
+    lines = template_lines(key, changes, lambda text, role: text)
     diff = "\n".join(_diff_line(line) for line in lines)
     return f"<details><summary><code>{key}</code>: {_counts(changes)}</summary>\n\n```diff\n{diff}\n```\n\n</details>\n"
 
@@ -47,21 +47,37 @@ def _cut(key: str, changes: list[Change]) -> str:
     )
 
 
-def render_markdown(plan: Plan, limit: int = DEFAULT_LIMIT) -> str:
+def _table(plan: Plan) -> list[str]:
     counts = plan.summary()
+    shown = [a for a in counts if a in SUMMARY_ACTIONS or counts[a]]
+    return [
+        "| " + " | ".join(a.capitalize() for a in shown) + " | Writes |",
+        "|" + "---:|" * (len(shown) + 1),
+        "| " + " | ".join(str(counts[a]) for a in shown) + f" | {plan.writes} |",
+        "",
+    ]
+
+
+def render_markdown(plan: Plan, limit: int = DEFAULT_LIMIT) -> str:
     head = [f"### tallyform plan for `{plan.org}`", ""]
     for warning in plan.warnings:
         head += [f"> **Warning:** {warning}", ""]
+    for conflict in plan.conflicts:
+        head += [f"> **Conflict:** {conflict.message()}", ""]
     if plan.setup:
         head += [f"> **Setup:** {setup_text(plan)}", ""]
     if not plan.changes:
+        if plan.conflicts:
+            return "\n".join(head)
         return "\n".join([*head, "**No changes.** The org matches the repository.", ""])
-    head += [
-        "| Create | Update | Delete | Reorder |",
-        "|---:|---:|---:|---:|",
-        f"| {counts['create']} | {counts['update']} | {counts['delete']} | {counts['reorder']} |",
-        "",
-    ]
+    head += _table(plan)
+    org = org_lines(plan.org_changes(), lambda text, role: text)
+    if org:
+        diff = "\n".join(_diff_line(line) for line in org)
+        head += [
+            f"<details><summary>org: {_counts(plan.org_changes())}</summary>\n\n```diff\n{diff}\n```\n\n</details>",
+            "",
+        ]
     grouped = plan.by_template()
     sections = {key: _section(key, changes) for key, changes in grouped.items()}
     top = "\n".join(head) + "\n"

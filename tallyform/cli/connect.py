@@ -1,4 +1,4 @@
-"""Building a client for an org of ``tallyform.yaml``: the embedded emulator or Tallyfy itself.
+"""Wiring a client to an org of ``tallyform.yaml``: the embedded emulator or Tallyfy itself.
 
 Secrets come only from the environment: the personal access token from ``token_env``
 (``TALLYFY_API_TOKEN`` by default), or an application's id and secret from
@@ -8,17 +8,29 @@ Secrets come only from the environment: the personal access token from ``token_e
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
+import click
 import httpx
 
-from tallyform.client.api import DEFAULT_PARALLELISM, TallyfyClient
-from tallyform.client.auth import ClientCredentials, Credentials, StaticToken
-from tallyform.client.errors import AuthError
-from tallyform.client.pacing import Pacer
-from tallyform.client.retry import RetryPolicy
+from tallyform.client import (
+    AuthError,
+    ClientCredentials,
+    Credentials,
+    Pacer,
+    RetryPolicy,
+    StaticToken,
+    TallyfyClient,
+)
+from tallyform.client.api import DEFAULT_PARALLELISM
 from tallyform.config.project import OrgSettings
 from tallyform.emulator import DEFAULT_TOKEN, IN_PROCESS_URL, Emulator, EmulatorTransport
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; the embedded org is then unguarded
+    fcntl = None  # type: ignore[assignment]
 
 
 def token_url_for(org: OrgSettings) -> str:
@@ -86,3 +98,30 @@ def open_client(
         parallelism=parallelism,
         retry=retry,
     )
+
+
+@contextmanager
+def embedded_guard(org: OrgSettings) -> Iterator[None]:
+    """For an embedded-emulator org, hold an exclusive lock on its state file for the block.
+
+    Each process keeps its own copy of an embedded org's state, so two applies at once
+    would overwrite each other's writes: the second is refused instead. Tallyfy orgs need
+    no such guard (the org's apply lock, taken through the API, serves them).
+    """
+    if org.emulator is None or fcntl is None:
+        yield
+        return
+    lock_path = org.emulator.with_name(org.emulator.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise click.ClickException(
+                f"another tallyform apply is running on the embedded org '{org.name}' "
+                f"({org.emulator}); nothing was changed. Wait for it to finish."
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

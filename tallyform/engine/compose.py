@@ -1,0 +1,441 @@
+"""One template's changes, in the order apply carries them out, with their positions and writes.
+
+Per template, the plan lists (and apply runs) its changes in the order the API needs:
+
+1. the template itself: restore, create, or update (its settings, people and folder);
+2. kick-off fields: creates, updates, order (all carried by the template's own write);
+3. steps: creates (the API appends them), then updates;
+4. form fields: moves to another step, creates (each at a stated position), updates;
+5. rules: deletes, updates, creates (rules name the new steps and fields);
+6. deletes of form fields, kick-off fields and steps (nothing refers to them any more);
+7. the order of steps, then of each step's fields, as explicit moves;
+8. tags attached and detached.
+
+Positions and moves are worked out here by following what each change does to each
+list, so apply needs no second look at the org. Each change's ``writes`` is counted by
+the same rules apply follows (see :func:`count_writes`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from tallyform.engine.changes import AttrChange, Change, Kind
+from tallyform.engine.diff import attr_changes
+from tallyform.engine.state import FieldState, StepState, TemplateState
+
+TITLE_MATCH_NOTE = "matched by {what} (it had no tallyform key); the key will be written"
+KICKOFF_FORM = "kickoff"  # the reorder path of a template's kick-off fields
+FORM_CHANGES = ("template", "kickoff")
+
+
+def _created(kind: Kind, path: tuple[str, ...], attrs: dict[str, Any], desired: Any) -> Change:
+    return Change(
+        "create", kind, path, [AttrChange(k, None, v) for k, v in attrs.items()], desired=desired
+    )
+
+
+def _updated(
+    kind: Kind,
+    path: tuple[str, ...],
+    found: TemplateState | StepState | FieldState,
+    attrs: dict[str, Any],
+    wanted: Any,
+    what: str,
+) -> Change | None:
+    attributes = attr_changes(found.attrs, attrs)
+    note = None
+    if found.matched_by == "title":
+        attributes.insert(0, AttrChange("key", None, path[-1]))
+        note = TITLE_MATCH_NOTE.format(what=what)
+    if not attributes:
+        return None
+    return Change("update", kind, path, attributes, found.live_id, note, desired=wanted, live=found)
+
+
+def _reorder(
+    kind: Kind, path: tuple[str, ...], live: list[str], current: list[str], wanted: list[str]
+) -> Change | None:
+    """The moves that turn ``current`` into ``wanted``; the plan shows the live order as old."""
+    moves = []
+    order = list(current)
+    for index, key in enumerate(wanted):
+        if order[index] != key:
+            order.remove(key)
+            order.insert(index, key)
+            moves.append((key, index + 1))
+    if not moves:
+        return None
+    return Change("reorder", kind, path, [AttrChange("order", live, wanted)], moves=tuple(moves))
+
+
+def _step_fields(state: TemplateState | None, step_key: str) -> list[str]:
+    return state.field_order(step_key) if state is not None and step_key in state.steps else []
+
+
+class _Composer:
+    """Builds one template's change list; ``lists`` follows each step's fields as apply changes them."""
+
+    def __init__(self, desired: TemplateState, live: TemplateState | None) -> None:
+        self.desired = desired
+        self.live = live
+        self.key = desired.key
+        self.changes: list[Change] = []
+        self.lists: dict[str, list[str]] = {
+            step: _step_fields(live, step) for step in (live.steps if live else {})
+        }
+
+    def add(self, change: Change | None) -> None:
+        if change is not None:
+            self.changes.append(change)
+
+    def path(self, *keys: str) -> tuple[str, ...]:
+        return (self.key, *keys)
+
+    # -- 1 and 2: the template and its kick-off form ------------------------------------
+
+    def template(self) -> None:
+        desired, live = self.desired, self.live
+        if live is None:
+            self.add(_created("template", self.path(), desired.attrs, desired))
+        else:
+            self.add(_updated("template", self.path(), live, desired.attrs, desired, "title"))
+
+    def kickoff(self) -> None:
+        live_kickoff = self.live.kickoff if self.live else {}
+        for key, wanted in self.desired.kickoff.items():
+            found = live_kickoff.get(key)
+            if found is None:
+                self.add(_created("kickoff", self.path(key), wanted.attrs, wanted))
+            else:
+                self.add(_updated("kickoff", self.path(key), found, wanted.attrs, wanted, "label"))
+        if self.live is not None:
+            wanted_order = list(self.desired.kickoff)
+            kept = [k for k in live_kickoff if k in self.desired.kickoff]
+            projected = kept + [k for k in wanted_order if k not in kept]
+            self.add(
+                _reorder(
+                    "kickoff", self.path(KICKOFF_FORM), list(live_kickoff), projected, wanted_order
+                )
+            )
+
+    # -- 3 and 4: steps and their form fields -------------------------------------------
+
+    def steps(self) -> None:
+        live_steps = self.live.steps if self.live else {}
+        updates = []
+        for key, wanted in self.desired.steps.items():
+            found = live_steps.get(key)
+            if found is None:
+                self.add(_created("step", self.path(key), wanted.attrs, wanted))
+                self.lists[key] = []
+            else:
+                updates.append(
+                    _updated("step", self.path(key), found, wanted.attrs, wanted, "title")
+                )
+        for change in updates:
+            self.add(change)
+
+    def fields(self) -> None:
+        live_fields = self.live.fields if self.live else {}
+        updates = []
+        for key, wanted in self.desired.fields.items():  # moves first: creates then append
+            found = live_fields.get(key)
+            if found is None or found.attrs["step"] == wanted.attrs["step"]:
+                continue
+            old_step, new_step = found.attrs["step"], wanted.attrs["step"]
+            self.lists[old_step].remove(key)
+            self.lists[new_step].append(key)
+            self.add(
+                Change(
+                    "move",
+                    "field",
+                    self.path(key),
+                    [AttrChange("step", old_step, new_step)],
+                    found.live_id,
+                    position=len(self.lists[new_step]),
+                    desired=wanted,
+                    live=found,
+                )
+            )
+        for key, wanted in self.desired.fields.items():
+            found = live_fields.get(key)
+            if found is None:
+                step_list = self.lists[wanted.attrs["step"]]
+                step_list.append(key)
+                new = _created("field", self.path(key), wanted.attrs, wanted)
+                new.position = len(step_list)
+                self.add(new)
+                continue
+            attrs = {**wanted.attrs, "step": found.attrs["step"]}  # the move is its own change
+            updates.append(_updated("field", self.path(key), found, attrs, wanted, "label"))
+        for update in updates:
+            self.add(update)
+
+    # -- 5: rules --------------------------------------------------------------------------
+
+    def rules(self) -> None:
+        live_rules = self.live.rules if self.live else {}
+        for name, found_rule in live_rules.items():
+            if name not in self.desired.rules:
+                self.add(Change("delete", "rule", self.path(name), live_id=found_rule.live_id))
+        for name, rule in self.desired.rules.items():
+            found = live_rules.get(name)
+            if found is not None and (attributes := attr_changes(found.attrs, rule.attrs)):
+                self.add(
+                    Change(
+                        "update",
+                        "rule",
+                        self.path(name),
+                        attributes,
+                        found.live_id,
+                        desired=rule,
+                        live=found,
+                    )
+                )
+        for name, rule in self.desired.rules.items():
+            if name not in live_rules:
+                self.add(_created("rule", self.path(name), rule.attrs, rule))
+
+    # -- 6: deletes --------------------------------------------------------------------------
+
+    def deletes(self) -> None:
+        live = self.live
+        if live is None:
+            return
+        for key, found in live.fields.items():
+            if key not in self.desired.fields:
+                self.lists[found.attrs["step"]].remove(key)
+                self.add(
+                    Change("delete", "field", self.path(key), live_id=found.live_id, live=found)
+                )
+        for key, found in live.kickoff.items():
+            if key not in self.desired.kickoff:
+                self.add(
+                    Change("delete", "kickoff", self.path(key), live_id=found.live_id, live=found)
+                )
+        doomed = [k for k in live.steps if k not in self.desired.steps]
+        while doomed:  # a step another doomed step counts its deadline from goes after it
+            anchors = {(live.steps[k].attrs["deadline"] or {}).get("step") for k in doomed}
+            key = next((k for k in doomed if k not in anchors), doomed[0])
+            doomed.remove(key)
+            found_step = live.steps[key]
+            self.add(
+                Change(
+                    "delete", "step", self.path(key), live_id=found_step.live_id, live=found_step
+                )
+            )
+
+    # -- 7: order ----------------------------------------------------------------------------
+
+    def order(self) -> None:
+        live_steps = list(self.live.steps) if self.live else []
+        wanted = list(self.desired.steps)
+        kept = [k for k in live_steps if k in self.desired.steps]
+        projected = kept + [k for k in wanted if k not in kept]
+        self.add(_reorder("step", self.path("steps"), live_steps, projected, wanted))
+        for step_key in wanted:
+            wanted_fields = self.desired.field_order(step_key)
+            self.add(
+                _reorder(
+                    "field",
+                    self.path(step_key, "fields"),
+                    _step_fields(self.live, step_key),
+                    self.lists[step_key],
+                    wanted_fields,
+                )
+            )
+
+    # -- 8: tags -------------------------------------------------------------------------------
+
+    def tags(self) -> None:
+        live_tags = self.live.tags if self.live else {}
+        have = {title.lower(): title for title in live_tags}
+        wanted = {title.lower() for title in self.desired.tags}
+        for title in self.desired.tags:
+            if title.lower() not in have:
+                self.add(Change("create", "tagging", self.path(title)))
+        for lower, title in have.items():
+            if lower not in wanted:
+                link = live_tags[title]
+                self.add(Change("delete", "tagging", self.path(title), live_id=_id_text(link)))
+
+    def compose(self) -> list[Change]:
+        for phase in (
+            self.template,
+            self.kickoff,
+            self.steps,
+            self.fields,
+            self.rules,
+            self.deletes,
+            self.order,
+            self.tags,
+        ):
+            phase()
+        explain_replacements(self.changes)
+        count_writes(self.changes, new_template=self.live is None)
+        return self.changes
+
+
+def _implied_key(change: Change) -> bool:
+    """Whether a new object's key was made from its title or label rather than written."""
+    source = getattr(change.desired, "source", None)
+    return source is not None and not getattr(source, "key_written", True)
+
+
+def explain_replacements(changes: list[Change]) -> None:
+    """A delete and a create of one kind, where the new key came from a title or label, is
+    most likely a rename that lost its identity: say how to keep the object."""
+    deleted = {
+        c.kind: c
+        for c in changes
+        if c.action == "delete" and c.kind in ("step", "field", "kickoff")
+    }
+    for change in changes:
+        if change.action != "create" or change.kind not in deleted or not _implied_key(change):
+            continue
+        key, old = change.path[-1], deleted[change.kind].path[-1]
+        named = "title" if change.kind == "step" else "label"
+        change.note = (
+            f"its key '{key}' comes from its {named}; if it replaces '{old}', "
+            f"add `key: {old}` to update that one in place and keep its data"
+        )
+
+
+def _id_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def template_changes(
+    desired: TemplateState | None,
+    live: TemplateState | None,
+    archived: dict[str, Any] | None = None,
+) -> list[Change]:
+    """Every change that makes ``live`` what ``desired`` declares, in apply's order.
+
+    ``archived`` is the archived live template with the same key, when there is one and
+    no live one: it is restored rather than made again.
+    """
+    if desired is None:
+        assert live is not None
+        return [Change("archive", "template", (live.key,), live_id=live.live_id)]
+    if live is None and archived is not None:
+        return [
+            Change(
+                "restore",
+                "template",
+                (desired.key,),
+                live_id=str(archived["id"]),
+                note="it was archived; its steps and fields are compared once it is back, "
+                "so run apply again after this one",
+            )
+        ]
+    return _Composer(desired, live).compose()
+
+
+# -- writes -----------------------------------------------------------------------------------
+
+
+def needs_form_write(change: Change) -> bool:
+    """Whether a change is carried by the template's own PUT (settings and kick-off form)."""
+    if change.kind not in FORM_CHANGES:
+        return False
+    if change.action == "reorder":
+        return True
+    if change.action == "create":
+        return change.kind == "kickoff"
+    return change.action == "update" and change.changes_more_than("key")
+
+
+def deferred_deadline(change: Change, created_later: set[str]) -> bool:
+    """A new step whose deadline counts from a step made later in this plan: its deadline
+    is written once that step exists."""
+    return _deadline_anchor(change) in created_later
+
+
+def _deadline_anchor(change: Change) -> str | None:
+    deadline = next((a.new for a in change.attributes if a.name == "deadline"), None)
+    return deadline.get("step") if isinstance(deadline, dict) else None
+
+
+def _writes(change: Change, form_owner: bool, created_later: set[str]) -> int:
+    """Requests that write, as apply sends them (see the executors in :mod:`.execute`)."""
+    key_write = 1 if change.attribute("key") is not None else 0
+    kind, action = change.kind, change.action
+    if action == "reorder":
+        return (
+            1
+            if kind == "kickoff" and form_owner
+            else (0 if kind == "kickoff" else len(change.moves))
+        )
+    if action == "create":
+        if kind == "template":
+            kickoff_text = change.attribute("kickoff_title") or change.attribute(
+                "kickoff_description"
+            )
+            return 2 + (1 if kickoff_text is not None and kickoff_text.new else 0)
+        if kind == "kickoff":
+            return 1 + (1 if form_owner else 0)  # its key, and the PUT that adds it
+        if kind in ("step", "field"):
+            return 2 + (1 if kind == "step" and deferred_deadline(change, created_later) else 0)
+        return 1
+    if action == "update" and kind in ("template", "kickoff"):
+        return (1 if form_owner else 0) + key_write
+    if action == "update" and kind in ("step", "field"):
+        return (1 if change.changes_more_than("key") else 0) + key_write
+    return 1
+
+
+def count_writes(changes: list[Change], new_template: bool) -> None:
+    """Set ``writes`` on each of one template's changes, in plan order.
+
+    The first change carried by an existing template's PUT owns that PUT; the others
+    ride on it. For a new template, the create carries the kick-off form.
+    """
+    form_owned = new_template
+    new_steps = [c.path[-1] for c in changes if c.kind == "step" and c.action == "create"]
+    for change in changes:
+        owner = not form_owned and needs_form_write(change)
+        if owner:
+            form_owned = True
+        later = (
+            set(new_steps[new_steps.index(change.path[-1]) + 1 :])
+            if change.path[-1] in new_steps and change.kind == "step"
+            else set()
+        )
+        change.writes = _writes(change, owner, later)
+
+
+def org_wide_changes(
+    missing_key_kinds: list[str],
+    kind_names: dict[str, str],
+    folder_paths: Iterator[str] | list[str],
+    folder_exists: Callable[[str], bool],
+    tag_titles: list[str],
+    tag_exists: Callable[[str], bool],
+) -> list[Change]:
+    """What the org needs before any template: tallyform's keys, folders, tags."""
+    changes = [
+        Change(
+            "create",
+            "key",
+            (kind_names[kind],),
+            desired=kind,
+        )
+        for kind in missing_key_kinds
+    ]
+    planned: set[str] = set()
+    for path in folder_paths:
+        parts = path.split("/")
+        for depth in range(1, len(parts) + 1):
+            prefix = "/".join(parts[:depth])
+            if prefix not in planned and not folder_exists(prefix):
+                planned.add(prefix)
+                changes.append(Change("create", "folder", (prefix,), desired=prefix))
+    seen: set[str] = set()
+    for title in tag_titles:
+        if title.lower() not in seen and not tag_exists(title):
+            seen.add(title.lower())
+            changes.append(Change("create", "tag", (title,), desired=title))
+    return changes

@@ -1,0 +1,491 @@
+"""Carrying out one change: a small executor for each kind and action.
+
+An executor sends exactly the writes :func:`tallyform.engine.compose.count_writes`
+counted for its change, builds request bodies from the change's normalised objects, and
+records the ids of objects as they come into being. It never decides what to change:
+that is the plan's. Every request that creates something (a POST, a template PUT that
+adds kick-off fields, a move of a form field) passes a lookup to the client, so a create
+whose answer was lost is looked for before it is sent again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tallyform.client import TallyfyClient, TallyfyError
+from tallyform.engine.changes import Change
+from tallyform.engine.compose import needs_form_write
+from tallyform.engine.live import LiveOrg, key_of
+from tallyform.engine.payloads import field_body, rule_body, step_body, step_deadline, template_body
+from tallyform.engine.state import KEY_FIELD, FieldState, TemplateState
+
+
+class KeySetupRefused(Exception):
+    """The tallyform_key custom fields are missing and this token may not define them."""
+
+
+KEY_SETUP_ADVICE = (
+    "tallyform needs a text custom field 'tallyform_key' on templates, steps, form fields "
+    "and kick-off fields, and only an org admin can define it. Ask an admin to run "
+    "`tallyform apply` once, or to add that custom field key in Tallyfy, then run apply again."
+)
+
+
+@dataclass
+class ApplyContext:
+    """What every executor shares: the client, the org as read, and who is applying."""
+
+    client: TallyfyClient
+    org: LiveOrg
+    me: Any = None  # the caller's user id: a lost template create is looked for among theirs
+    shared: threading.RLock = field(default_factory=threading.RLock)  # org-wide objects
+
+
+# -- org-wide objects ---------------------------------------------------------------------
+
+
+def create_key(context: ApplyContext, change: Change) -> None:
+    client, kind = context.client, str(change.desired)
+    body = {
+        "key": KEY_FIELD,
+        "label": "tallyform key",
+        "applies_to": kind,
+        "field_type": "text",
+        "is_required": False,
+        "is_active": True,
+    }
+
+    def lookup() -> Any:
+        found = client.list_all("/custom-field-keys", {"applies_to": kind})
+        return next((k for k in found if k.get("key") == KEY_FIELD), None)
+
+    try:
+        created = client.create("/custom-field-keys", body, lookup)
+    except TallyfyError as error:
+        if error.status == 403:
+            raise KeySetupRefused(KEY_SETUP_ADVICE) from None
+        raise
+    context.org.key_kinds.add(kind)
+    context.org.key_defs.append(created)
+
+
+def create_folder(context: ApplyContext, change: Change) -> None:
+    client, org = context.client, context.org
+    path = str(change.desired)
+    parent_path, _, name = path.rpartition("/")
+    parent = org.folder_id(parent_path) if parent_path else None
+    body: dict[str, Any] = {"name": name, "folder_type": "checklist"}
+    if parent is not None:
+        body["parent_id"] = parent
+
+    def lookup() -> Any:
+        rows = client.list_all("/folders", {"folder_type": "checklist"})
+        return next(
+            (f for f in rows if f.get("name") == name and _same_id(f.get("parent_id"), parent)),
+            None,
+        )
+
+    created = client.create("/folders", body, lookup)
+    with context.shared:
+        org.folders[str(created["id"])] = {**created, "parent_id": parent}
+
+
+def create_tag(context: ApplyContext, change: Change) -> None:
+    client, title = context.client, str(change.desired)
+
+    def lookup() -> Any:
+        rows = client.list_all("/tags", {"q": title})
+        return next((t for t in rows if str(t.get("title")).lower() == title.lower()), None)
+
+    tag = client.create("/tags", {"title": title}, lookup)
+    with context.shared:
+        context.org.tags[str(tag["id"])] = title
+
+
+def _same_id(value: Any, wanted: str | None) -> bool:
+    return (str(value) if value not in (None, "") else None) == wanted
+
+
+ORG_EXECUTORS: dict[tuple[str, str], Callable[[ApplyContext, Change], None]] = {
+    ("key", "create"): create_key,
+    ("folder", "create"): create_folder,
+    ("tag", "create"): create_tag,
+}
+
+
+# -- one template ---------------------------------------------------------------------------
+
+
+class TemplateRun:
+    """One template being applied: its id, and the ids of its objects as they come into being."""
+
+    def __init__(
+        self, context: ApplyContext, desired: TemplateState | None, live: TemplateState | None
+    ) -> None:
+        self.context = context
+        self.client = context.client
+        self.org = context.org
+        self.desired = desired
+        self.live = live
+        self.template_id = live.live_id if live else None
+        self.kickoff_ids = {k: str(f.live_id) for k, f in (live.kickoff if live else {}).items()}
+        self.step_ids = {k: str(s.live_id) for k, s in (live.steps if live else {}).items()}
+        self.field_ids = {k: str(f.live_id) for k, f in (live.fields if live else {}).items()}
+        self.form_written = live is None
+        self.waiting: dict[str, list[str]] = {}  # anchor step -> new steps whose deadline waits
+
+    @property
+    def wanted(self) -> TemplateState:
+        assert self.desired is not None
+        return self.desired
+
+    @property
+    def base(self) -> str:
+        return f"/checklists/{self.template_id}"
+
+    def step_url(self, step_key: str) -> str:
+        return f"{self.base}/steps/{self.step_ids[step_key]}"
+
+    def fresh(self) -> dict[str, Any]:
+        return self.client.get_template(str(self.template_id))
+
+    def object_ids(self) -> dict[str, str]:
+        """Ids by key for rules: steps, then step fields and kick-off fields as declared."""
+        ids = {**self.step_ids}
+        ids.update({k: v for k, v in self.field_ids.items() if k in self.wanted.fields})
+        ids.update({k: v for k, v in self.kickoff_ids.items() if k in self.wanted.kickoff})
+        return ids
+
+    def write_key(self, path: str, kind: str, raw: dict[str, Any] | None, key: str) -> None:
+        """The full-replace custom-field PUT: other writable values are sent back as they were."""
+        current = (raw or {}).get("custom_fields") or {}
+        writable = self.org.writable_keys(kind)
+        values = {k: v for k, v in current.items() if k in writable and k != KEY_FIELD}
+        self.client.put(f"{path}/custom-fields", {"custom_fields": {**values, KEY_FIELD: key}})
+
+    def folder_id(self) -> str | None:
+        path = self.wanted.attrs["folder"]
+        with self.context.shared:
+            return self.org.folder_id(path) if path else None
+
+    # -- the template's own write: settings, people, folder and the whole kick-off form ----
+
+    def prerun(self) -> list[dict[str, Any]]:
+        """Every kick-off field: the declared ones in order, then those still to be deleted
+        (the whole current array is sent, as Tallyfy's own clients do)."""
+        live_kickoff = self.live.kickoff if self.live else {}
+        entries = []
+        for key, wanted in self.wanted.kickoff.items():
+            found = live_kickoff.get(key)
+            entry = {**field_body(wanted, found.raw if found else None)}
+            if key in self.kickoff_ids:
+                entry["id"] = self.kickoff_ids[key]
+            entries.append(entry)
+        for key, found in live_kickoff.items():
+            if key not in self.wanted.kickoff:
+                entries.append({**field_body(found, found.raw), "id": str(found.live_id)})
+        return [{**entry, "position": n} for n, entry in enumerate(entries, start=1)]
+
+    def body(self) -> dict[str, Any]:
+        return {
+            **template_body(self.wanted.attrs, self.org, self.folder_id()),
+            "prerun": self.prerun(),
+        }
+
+    def learn_kickoff_ids(self, record: dict[str, Any], known: set[str]) -> None:
+        """Ids of new kick-off fields, by label, among entries that were not there before."""
+        for entry in record.get("prerun") or []:
+            entry_id = str(entry["id"])
+            if entry_id in known or key_of(entry):
+                continue
+            key = next(
+                (
+                    k
+                    for k, f in self.wanted.kickoff.items()
+                    if f.attrs["label"] == entry.get("label") and k not in self.kickoff_ids
+                ),
+                None,
+            )
+            if key is not None:
+                self.kickoff_ids[key] = entry_id
+                known.add(entry_id)
+
+    def write_form(self) -> None:
+        """The template PUT, once per apply, by the first change that needs it."""
+        if self.form_written:
+            return
+        body = self.body()
+        new_labels = Counter(e["label"] for e in body["prerun"] if "id" not in e)
+        known = set(self.kickoff_ids.values())
+        if not new_labels:
+            self.client.put(self.base, body)
+            self.form_written = True
+            return
+
+        def lookup() -> Any:
+            fresh = self.fresh()
+            added = Counter(
+                p.get("label") for p in fresh.get("prerun") or [] if str(p["id"]) not in known
+            )
+            return fresh if not new_labels - added else None
+
+        record = self.client.create(self.base, body, lookup, method="PUT")
+        self.form_written = True
+        if not isinstance(record, dict) or "prerun" not in record:
+            record = self.fresh()
+        self.learn_kickoff_ids(record, known)
+
+    def create_template(self, change: Change) -> None:
+        wanted = self.wanted
+        body = self.body()
+        title = wanted.attrs["title"]
+        me = self.context.me
+
+        def lookup() -> Any:
+            rows = self.client.list_all("/checklists", {"q": title})
+            mine = [
+                r
+                for r in rows
+                if r.get("title") == title and not key_of(r) and r.get("created_by") in (me, None)
+            ]
+            return mine[-1] if mine else None
+
+        created = self.client.create("/checklists", body, lookup)
+        self.template_id = str(created["id"])
+        record = created if "prerun" in created else self.fresh()
+        self.learn_kickoff_ids(record, set())
+        if wanted.attrs.get("kickoff_title") or wanted.attrs.get("kickoff_description"):
+            self.client.put(
+                self.base, self.body()
+            )  # the kick-off texts are only writable on update
+        self.write_key(self.base, "checklist", record, wanted.key)
+
+    def update_template(self, change: Change) -> None:
+        if needs_form_write(change):
+            self.write_form()
+        if change.attribute("key") is not None:
+            assert self.live is not None
+            self.write_key(self.base, "checklist", self.live.raw, self.wanted.key)
+
+    def restore_template(self, change: Change) -> None:
+        self.template_id = change.live_id
+        self.client.put(f"{self.base}/restore", None)
+
+    def archive_template(self, change: Change) -> None:
+        self.client.delete(self.base)
+
+    # -- kick-off fields --------------------------------------------------------------------
+
+    def kickoff_url(self, key: str) -> str:
+        return f"{self.base}/preruns/{self.kickoff_ids[key]}"
+
+    def create_kickoff(self, change: Change) -> None:
+        self.write_form()
+        key = change.path[-1]
+        self.write_key(self.kickoff_url(key), "prerun", None, key)
+
+    def update_kickoff(self, change: Change) -> None:
+        if needs_form_write(change):
+            self.write_form()
+        if change.attribute("key") is not None:
+            key = change.path[-1]
+            self.write_key(self.kickoff_url(key), "prerun", _raw(change.live), key)
+
+    def reorder_kickoff(self, change: Change) -> None:
+        self.write_form()
+
+    def delete_kickoff(self, change: Change) -> None:
+        self.client.delete(f"{self.base}/preruns/{change.live_id}")
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def step_body(self, key: str) -> dict[str, Any]:
+        return step_body(self.wanted.steps[key], self.org, self.step_ids, str(self.template_id))
+
+    def create_step(self, change: Change) -> None:
+        key = change.path[-1]
+        wanted = self.wanted.steps[key]
+        title = wanted.attrs["title"]
+        known = set(self.step_ids.values())
+
+        def lookup() -> Any:
+            rows = self.fresh()["steps"]
+            return next(
+                (
+                    s
+                    for s in rows
+                    if s["title"] == title and str(s["id"]) not in known and not key_of(s)
+                ),
+                None,
+            )
+
+        created = self.client.create(f"{self.base}/steps", self.step_body(key), lookup)
+        self.step_ids[key] = str(created["id"])
+        self.write_key(self.step_url(key), "step", created, key)
+        if step_deadline(wanted, self.step_ids) is False:
+            self.waiting.setdefault(wanted.attrs["deadline"]["step"], []).append(key)
+        for waiting in self.waiting.pop(key, []):  # their deadline counts from this step
+            self.client.put(self.step_url(waiting), self.step_body(waiting))
+
+    def update_step(self, change: Change) -> None:
+        key = change.path[-1]
+        if change.changes_more_than("key"):
+            self.client.put(self.step_url(key), self.step_body(key))
+        if change.attribute("key") is not None:
+            self.write_key(self.step_url(key), "step", _raw(change.live), key)
+
+    def delete_step(self, change: Change) -> None:
+        self.client.delete(f"{self.base}/steps/{change.live_id}")
+
+    def reorder_steps(self, change: Change) -> None:
+        for key, position in change.moves:
+            self.client.put(f"{self.step_url(key)}/reorder", {"position": position})
+
+    # -- form fields --------------------------------------------------------------------------
+
+    def field_url(self, key: str) -> str:
+        step = self.wanted.fields[key].attrs["step"]
+        return f"{self.step_url(step)}/captures/{self.field_ids[key]}"
+
+    def captures_of(self, step_key: str) -> list[dict[str, Any]]:
+        step = self.client.get(self.step_url(step_key))
+        return list(step.get("captures") or []) if isinstance(step, dict) else []
+
+    def create_field(self, change: Change) -> None:
+        key = change.path[-1]
+        wanted = self.wanted.fields[key]
+        step_key, label = wanted.attrs["step"], wanted.attrs["label"]
+        known = set(self.field_ids.values())
+
+        def lookup() -> Any:
+            return next(
+                (
+                    c
+                    for c in self.captures_of(step_key)
+                    if c.get("label") == label and str(c["id"]) not in known and not key_of(c)
+                ),
+                None,
+            )
+
+        body = {**field_body(wanted, None), "position": change.position}
+        created = self.client.create(f"{self.step_url(step_key)}/captures", body, lookup)
+        self.field_ids[key] = str(created["id"])
+        self.write_key(self.field_url(key), "capture", created, key)
+
+    def move_field(self, change: Change) -> None:
+        key = change.path[-1]
+        attribute = change.attribute("step")
+        assert attribute is not None
+        field_id = self.field_ids[key]
+        body = {"target_step_id": self.step_ids[attribute.new], "position": change.position}
+
+        def lookup() -> Any:  # a move is not safe to repeat: is the field there already?
+            return next(
+                (c for c in self.captures_of(attribute.new) if str(c["id"]) == field_id), None
+            )
+
+        self.client.create(
+            f"{self.step_url(attribute.old)}/captures/{field_id}/move-out", body, lookup, "PUT"
+        )
+
+    def update_field(self, change: Change) -> None:
+        key = change.path[-1]
+        found = change.live
+        if change.changes_more_than("key"):
+            self.client.put(self.field_url(key), field_body(self.wanted.fields[key], _raw(found)))
+        if change.attribute("key") is not None:
+            self.write_key(self.field_url(key), "capture", _raw(found), key)
+
+    def delete_field(self, change: Change) -> None:
+        found = change.live
+        assert isinstance(found, FieldState)
+        step_id = self.step_ids[found.attrs["step"]]
+        self.client.delete(f"{self.base}/steps/{step_id}/captures/{change.live_id}")
+
+    def reorder_fields(self, change: Change) -> None:
+        step_key = change.path[1]
+        for key, position in change.moves:
+            body = {"capture_id": self.field_ids[key], "position": position}
+            self.client.put(f"{self.step_url(step_key)}/captures", body)
+
+    # -- rules ------------------------------------------------------------------------------------
+
+    def rule_body(self, name: str) -> dict[str, Any]:
+        attrs = self.wanted.rules[name].attrs
+        return rule_body(name, attrs, self.org, self.object_ids(), set(self.wanted.kickoff))
+
+    def create_rule(self, change: Change) -> None:
+        name = change.path[-1]
+
+        def lookup() -> Any:
+            rows = self.fresh()["automated_actions"]
+            return next((r for r in rows if r.get("automated_alias") == name), None)
+
+        self.client.create(f"{self.base}/automated-actions", self.rule_body(name), lookup)
+
+    def update_rule(self, change: Change) -> None:
+        url = f"{self.base}/automated-actions/{change.live_id}"
+        self.client.put(url, self.rule_body(change.path[-1]))
+
+    def delete_rule(self, change: Change) -> None:
+        self.client.delete(f"{self.base}/automated-actions/{change.live_id}")
+
+    # -- tags -------------------------------------------------------------------------------------
+
+    def attach_tag(self, change: Change) -> None:
+        title = change.path[-1]
+        with self.context.shared:
+            tag_id = self.org.tag_id(title)
+        body = {
+            "subject_id": self.template_id,
+            "subject_type": "Checklist",
+            "tag_id": tag_id,
+            "tag_type": "private",
+        }
+
+        def lookup() -> Any:  # repeated taggings add rows to Tallyfy's audit trail
+            rows = self.fresh()["tags"]
+            return next((t for t in rows if str(t.get("tag_id")) == str(tag_id)), None)
+
+        self.client.create("/checklists/tags", body, lookup)
+
+    def detach_tag(self, change: Change) -> None:
+        self.client.delete(f"/checklists/tags/{change.live_id}")
+
+    def execute(self, change: Change) -> None:
+        TEMPLATE_EXECUTORS[(change.kind, change.action)](self, change)
+
+
+def _raw(state: Any) -> dict[str, Any] | None:
+    raw = getattr(state, "raw", None)
+    return raw if isinstance(raw, dict) else None
+
+
+TEMPLATE_EXECUTORS: dict[tuple[str, str], Callable[[TemplateRun, Change], None]] = {
+    ("template", "create"): TemplateRun.create_template,
+    ("template", "update"): TemplateRun.update_template,
+    ("template", "restore"): TemplateRun.restore_template,
+    ("template", "archive"): TemplateRun.archive_template,
+    ("kickoff", "create"): TemplateRun.create_kickoff,
+    ("kickoff", "update"): TemplateRun.update_kickoff,
+    ("kickoff", "reorder"): TemplateRun.reorder_kickoff,
+    ("kickoff", "delete"): TemplateRun.delete_kickoff,
+    ("step", "create"): TemplateRun.create_step,
+    ("step", "update"): TemplateRun.update_step,
+    ("step", "delete"): TemplateRun.delete_step,
+    ("step", "reorder"): TemplateRun.reorder_steps,
+    ("field", "create"): TemplateRun.create_field,
+    ("field", "move"): TemplateRun.move_field,
+    ("field", "update"): TemplateRun.update_field,
+    ("field", "delete"): TemplateRun.delete_field,
+    ("field", "reorder"): TemplateRun.reorder_fields,
+    ("rule", "create"): TemplateRun.create_rule,
+    ("rule", "update"): TemplateRun.update_rule,
+    ("rule", "delete"): TemplateRun.delete_rule,
+    ("tagging", "create"): TemplateRun.attach_tag,
+    ("tagging", "delete"): TemplateRun.detach_tag,
+}

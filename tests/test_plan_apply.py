@@ -11,17 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tallyform.client import RetryPolicy, StaticToken, TallyfyClient
-from tallyform.config import find_config, load_project, load_templates
 from tallyform.emulator import (
-    DEFAULT_TOKEN,
     IN_PROCESS_URL,
     Emulator,
     EmulatorTransport,
-    FaultSettings,
 )
-from tallyform.engine import make_plan
-from tallyform.engine.apply import apply_plan
 from tests.conftest import run_cli
 from tests.emulator_helpers import auth
 
@@ -259,52 +253,6 @@ def test_only_limits_the_plan_and_warns(examples_copy: Path) -> None:
     org_wide = {c["path"] for c in document["changes"] if c["kind"] in ("folder", "tag")}
     assert org_wide == {"Finance", "Finance/Purchasing", "finance"}
     assert document["partial"] is True and "purchase-*" in document["warnings"][0]
-
-
-def test_apply_under_faults_converges_without_duplicates(examples_copy: Path) -> None:
-    project, _ = load_project(find_config(examples_copy))
-    assert project is not None
-    templates, _ = load_templates(project)
-    emulator = Emulator(
-        faults=FaultSettings(
-            fail_rate=0.08, seed=5, kinds=("error", "error_after", "drop", "drop_after")
-        )
-    )
-    client = TallyfyClient(
-        org_id=emulator.org_id,
-        base_url=IN_PROCESS_URL,
-        transport=EmulatorTransport(emulator),
-        credentials=StaticToken(DEFAULT_TOKEN, "TEST"),
-        retry=RetryPolicy(attempts=4, base=0, cap=0, jitter=0),
-        sleep=lambda s: None,
-    )
-    for _ in range(12):
-        try:
-            result = make_plan(client, "local", templates)
-        except Exception:  # noqa: BLE001 - a read that ran out of retries: try the round again
-            continue
-        assert result.plan is not None and result.org is not None
-        if result.plan.empty:
-            break
-        try:
-            apply_plan(client, result.org, result.plan, result.states)
-        except Exception:  # noqa: BLE001 - the next round mends it
-            continue
-    emulator.faults = FaultSettings()
-    emulator._injector = type(emulator._injector)(emulator.faults)
-    final = make_plan(client, "local", templates)
-    assert final.plan is not None and final.plan.empty, (
-        [c.name for c in final.plan.changes] if final.plan else None
-    )
-    live = [t for t in emulator.state["checklists"].values() if t["archived_at"] is None]
-    assert sorted(t["title"] for t in live) == sorted(t.title for t in templates), (
-        "no duplicate templates"
-    )
-    for template in live:
-        titles = [s["title"] for s in template["steps"]]
-        assert len(titles) == len(set(titles)), "no duplicate steps"
-        labels = [p["label"] for p in template["prerun"]]
-        assert len(labels) == len(set(labels)), "no duplicate kick-off fields"
 
 
 SINGLE_CHANGES = [

@@ -1,0 +1,109 @@
+"""Apply under injected faults: every object kind, many seeds, no duplicate of anything.
+
+At 20 percent of requests failing (5xx before or after the change was made, dropped
+connections before or after), a bootstrap of the examples converges in at most three
+applies, and the org then holds exactly one of each template, step, form field, kick-off
+field, rule, tag, tag attachment, folder and custom-field key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from tallyform.client import RetryPolicy, StaticToken, TallyfyClient, TallyfyError
+from tallyform.config import find_config, load_project, load_templates
+from tallyform.emulator import DEFAULT_TOKEN, IN_PROCESS_URL, Emulator, EmulatorTransport
+from tallyform.emulator.faults import FaultInjector, FaultSettings
+from tallyform.engine import make_plan
+from tallyform.engine.apply import apply_plan
+from tallyform.model import Template
+from tests.conftest import EXAMPLES
+
+MAX_APPLIES = 3
+
+
+def example_templates() -> list[Template]:
+    project, _ = load_project(find_config(EXAMPLES))
+    assert project is not None
+    templates, _ = load_templates(project)
+    return templates
+
+
+def duplicates(state: dict[str, Any]) -> list[str]:
+    """Every object the org holds more than once, named by kind."""
+    found: list[str] = []
+
+    def check(kind: str, names: list[Any]) -> None:
+        found.extend(f"{kind} {name!r}" for name, n in Counter(names).items() if n > 1)
+
+    live = [t for t in state["checklists"].values() if t["archived_at"] is None]
+    check("template", [t["title"] for t in live])
+    check("template key", [t["custom_fields"].get("tallyform_key") for t in live])
+    for template in live:
+        title = template["title"]
+        check(f"step in {title}", [s["title"] for s in template["steps"]])
+        check(f"kick-off field in {title}", [p["label"] for p in template["prerun"]])
+        check(f"rule in {title}", [r["automated_alias"] for r in template["automated_actions"]])
+        labels = [(s["title"], c["label"]) for s in template["steps"] for c in s["captures"]]
+        check(f"form field in {title}", labels)
+    check("tag", [t["title"].lower() for t in state["tags"].values()])
+    check("tag attachment", [(x["subject_id"], x["tag_id"]) for x in state["tag_links"]])
+    check("folder", [(f["name"], f.get("parent_id")) for f in state["folders"].values()])
+    check("custom-field key", [(k["key"], k["applies_to"]) for k in state["custom_field_keys"]])
+    return found
+
+
+def faulty_org(seed: int, rate: float) -> tuple[Emulator, TallyfyClient]:
+    emulator = Emulator(
+        faults=FaultSettings(
+            fail_rate=rate, seed=seed, kinds=("error", "error_after", "drop", "drop_after")
+        )
+    )
+    client = TallyfyClient(
+        org_id=emulator.org_id,
+        base_url=IN_PROCESS_URL,
+        transport=EmulatorTransport(emulator),
+        credentials=StaticToken(DEFAULT_TOKEN, "TEST"),
+        retry=RetryPolicy(base=0, cap=0, jitter=0),
+        sleep=lambda seconds: None,
+        seed=seed,
+    )
+    return emulator, client
+
+
+def plan_until_read(client: TallyfyClient, templates: list[Template]) -> Any:
+    """A plan; a read that runs out of retries is read again (it changes nothing)."""
+    for _ in range(20):
+        try:
+            return make_plan(client, "local", templates)
+        except TallyfyError:
+            continue
+    raise AssertionError("the org could not be read in 20 tries")
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_apply_converges_in_three_runs_without_duplicates(seed: int) -> None:
+    templates = example_templates()
+    emulator, client = faulty_org(seed, 0.2)
+    applies = 0
+    while True:
+        result = plan_until_read(client, templates)
+        assert result.plan is not None and result.org is not None
+        assert not result.plan.conflicts, [c.message() for c in result.plan.conflicts]
+        if result.plan.empty:
+            break
+        applies += 1
+        assert applies <= MAX_APPLIES, [c.name for c in result.plan.changes]
+        with contextlib.suppress(TallyfyError):  # an org-wide change failed: the next one mends it
+            apply_plan(client, result.org, result.plan, result.states)
+    emulator.faults = FaultSettings()
+    emulator._injector = FaultInjector(emulator.faults)
+    final = make_plan(client, "local", templates)
+    assert final.plan is not None and final.plan.empty
+    assert duplicates(emulator.state) == []
+    live = [t for t in emulator.state["checklists"].values() if t["archived_at"] is None]
+    assert sorted(t["title"] for t in live) == sorted(t.title for t in templates)

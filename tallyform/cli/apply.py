@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import click
 
@@ -125,29 +126,41 @@ def org_lock(
 # -- Ctrl-C -------------------------------------------------------------------------------------
 
 
-@contextmanager
-def first_interrupt_stops(stop: threading.Event) -> Iterator[None]:
-    """The first SIGINT sets ``stop``; a second ends the process at once with 130."""
+class InterruptGuard:
+    """Once armed, the first SIGINT sets ``stop`` and a second ends the process at once (130).
 
-    def on_interrupt(signum: int, frame: FrameType | None) -> None:
-        if stop.is_set():
+    It stays armed until the block ends, so a Ctrl-C while the report is printed or the
+    lock released is handled the same way.
+    """
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self._previous: Any = None
+        self._armed = False
+
+    def arm(self) -> None:
+        try:
+            self._previous = signal.signal(signal.SIGINT, self._on_interrupt)
+            self._armed = True
+        except ValueError:  # not the main thread: signals stay as they are
+            pass
+
+    def _on_interrupt(self, signum: int, frame: FrameType | None) -> None:
+        if self.stop.is_set():
             os._exit(INTERRUPTED)
-        stop.set()
+        self.stop.set()
         click.echo(
             "\nInterrupted: finishing the changes under way and starting no new ones "
             "(press Ctrl-C again to quit at once).",
             err=True,
         )
 
-    try:
-        previous = signal.signal(signal.SIGINT, on_interrupt)
-    except ValueError:  # not the main thread: no signal handling to change
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    def __enter__(self) -> InterruptGuard:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._armed:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 # -- reporting ----------------------------------------------------------------------------------
@@ -266,8 +279,9 @@ def apply(
     saved = _load(planfile, org_name)
     org, templates = load_repo(app, org_name or (saved.org if saved else None))
     project = app.project()
+    interrupts = InterruptGuard()
     try:
-        with embedded_guard(org), connect(app, org, parallelism) as client:
+        with interrupts, embedded_guard(org), connect(app, org, parallelism) as client:
             if saved is not None:
                 _check_org(saved, org.name, client.org_id, planfile)
             with org_lock(client, org, project.root, lock_timeout, break_lock):
@@ -294,10 +308,11 @@ def apply(
                 )
                 if saved is None:
                     _confirm(yes)
-                stop = threading.Event()
                 before = client.stats.writes
-                with first_interrupt_stops(stop):
-                    report = apply_plan(client, result.org, plan, result.states, _progress, stop)
+                interrupts.arm()
+                report = apply_plan(
+                    client, result.org, plan, result.states, _progress, interrupts.stop
+                )
                 _report(report, client, client.stats.writes - before)
     except (KeySetupRefused, TallyfyError) as error:
         raise click.ClickException(str(error)) from None

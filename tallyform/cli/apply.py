@@ -34,7 +34,7 @@ from tallyform.engine.changes import Change, Plan
 from tallyform.engine.lock import ApplyLock, OrgLocked, acquire, break_lock, lock_tags
 from tallyform.engine.planfile import PlanFileError, SavedPlan, load_plan
 from tallyform.render import render_text
-from tallyform.render.common import subject, verb
+from tallyform.render.common import progress_line
 
 INTERRUPTED = 130
 SHOWN_NOT_DONE = 20
@@ -167,7 +167,7 @@ class InterruptGuard:
 
 
 def _progress(change: Change) -> None:
-    click.echo(f"  {change.name}: {subject(change)} {verb(change)}", err=True)
+    click.echo(f"  {progress_line(change)}", err=True)
 
 
 def _report(report: ApplyReport, client: TallyfyClient, writes: int) -> None:
@@ -187,7 +187,7 @@ def _report(report: ApplyReport, client: TallyfyClient, writes: int) -> None:
         label = "Interrupted" if report.stopped else "Stopped"
         click.echo(f"{label}: {len(not_done)} change(s) not done:", err=True)
         for change in not_done[:SHOWN_NOT_DONE]:
-            click.echo(f"  {change.name}: {subject(change)} not {verb(change)}", err=True)
+            click.echo(f"  {progress_line(change, done=False)}", err=True)
         if len(not_done) > SHOWN_NOT_DONE:
             click.echo(f"  ... and {len(not_done) - SHOWN_NOT_DONE} more", err=True)
         click.echo("Run `tallyform apply` again to finish; it plans only what is left.", err=True)

@@ -85,6 +85,24 @@ def subject(change: Change) -> str:
     return f'{KIND_LABELS[change.kind]} "{change.path[-1]}"'
 
 
+def progress_line(change: Change, done: bool = True) -> str:
+    """One line per change as apply carries it out: '+ field purchase-request/quote created'."""
+    noun = "tallyform key for" if change.kind == "key" else KIND_LABELS[change.kind]
+    if change.action == "reorder":
+        noun = "order of"
+        path = "/".join(change.path[:-1]) if change.kind == "field" else change.path[0]
+        if change.kind == "kickoff":
+            path += " kick-off fields"
+        elif change.kind == "step":
+            path += " steps"
+        else:
+            path += " fields"
+    else:
+        path = change.name
+    said = verb(change) if done else f"not {verb(change)}"
+    return f"{SYMBOLS[change.action]} {noun} {path} {said}"
+
+
 def role(action: str) -> str:
     return ROLES.get(action, action)
 

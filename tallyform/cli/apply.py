@@ -18,6 +18,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -74,21 +75,50 @@ def _lock_record(org: OrgSettings, root: Path) -> Path:
     return root / ".tallyform" / "locks" / f"{org.name}.json"
 
 
-def _holder_gone(record: Path, tag_id: str) -> bool:
-    """Whether the lock tag was taken by an apply on this machine that no longer runs."""
+PENDING = "pending"  # the record of an apply that was still taking the lock
+TAKING_SECONDS = 120.0  # how long after its record a lock tag counts as that apply's
+
+
+def _write_record(record: Path, tag_id: str) -> None:
+    record.parent.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).isoformat()
+    record.write_text(f"{socket.gethostname()} {os.getpid()} {tag_id} {stamp}\n", "utf-8")
+
+
+def _holder_gone(text: str, locked: OrgLocked) -> bool:
+    """Whether the lock tag was taken by an apply on this machine that no longer runs.
+
+    The record is written before the lock is taken, so an apply killed while taking it
+    is known too: its tag is the one made within moments of its record.
+    """
     try:
-        host, pid, held = record.read_text("utf-8").split()
-    except (OSError, ValueError):
+        host, pid, held, stamp = text.split()
+        started = datetime.fromisoformat(stamp)
+    except ValueError:
         return False
-    if host != socket.gethostname() or held != tag_id:
+    if host != socket.gethostname() or not _dead(int(pid)):
         return False
+    if held == locked.tag_id:
+        return True
+    return held == PENDING and _made_soon_after(locked.since, started)
+
+
+def _dead(pid: int) -> bool:
     try:
-        os.kill(int(pid), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return True
-    except (PermissionError, ValueError):
+    except PermissionError:
         return False
     return False
+
+
+def _made_soon_after(since: str | None, started: datetime) -> bool:
+    try:
+        made = datetime.fromisoformat(str(since).replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return -5.0 <= (made - started).total_seconds() <= TAKING_SECONDS
 
 
 @contextmanager
@@ -101,18 +131,21 @@ def org_lock(
         for tag in lock_tags(client):
             break_lock(client, str(tag["id"]))
         click.echo("Removed the org's apply lock (--break-lock).", err=True)
+    previous = record.read_text("utf-8") if record.exists() else None
+    _write_record(record, PENDING)
     try:
         lock = acquire(client, wait)
     except OrgLocked as locked:
-        if not _holder_gone(record, locked.tag_id):
+        gone = previous is not None and _holder_gone(previous, locked)
+        if not gone:
+            record.unlink(missing_ok=True)
             raise click.ClickException(str(locked)) from None
         click.echo(
             "Removed the apply lock left by an apply on this machine that was stopped.", err=True
         )
         break_lock(client, locked.tag_id)
         lock = acquire(client, wait)
-    record.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(f"{socket.gethostname()} {os.getpid()} {lock.tag_id}\n", "utf-8")
+    _write_record(record, lock.tag_id)
     try:
         yield lock
     finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +26,15 @@ def _state(root: Path) -> Path:
     return root / ".tallyform/local-org.json"
 
 
-@contextmanager
-def live_api(root: Path) -> Iterator[httpx.Client]:
+def live_api(root: Path) -> AbstractContextManager[httpx.Client]:
     """Change the embedded org behind tallyform's back, as a user of the Tallyfy UI would."""
-    emulator = Emulator(state_file=_state(root))
+    return org_api(_state(root))
+
+
+@contextmanager
+def org_api(path: Path) -> Iterator[httpx.Client]:
+    """The raw API of the embedded org kept in ``path`` (any org of a project)."""
+    emulator = Emulator(state_file=path)
     with httpx.Client(
         transport=EmulatorTransport(emulator),
         base_url=f"{IN_PROCESS_URL}/organizations/{emulator.org_id}",

@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -16,11 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tallyform.emulator import IN_PROCESS_URL, Emulator, EmulatorTransport
 from tallyform.engine.lock import LOCK_TITLE
 from tests.conftest import run_cli
-from tests.emulator_helpers import auth
-from tests.test_plan_apply import apply, assert_no_changes, edit, live_api, plan_json
+from tests.test_plan_apply import apply, assert_no_changes, edit, live_api, org_api, plan_json
 
 TWO_ORGS = """\
 version: 1
@@ -60,18 +56,6 @@ def org_contents(path: Path) -> dict[str, Any]:
     """The emulator's state without the bookkeeping that moves when nothing changes."""
     data: dict[str, Any] = json.loads(path.read_text("utf-8"))
     return {k: v for k, v in data.items() if k not in VOLATILE}
-
-
-@contextmanager
-def org_api(path: Path) -> Iterator[httpx.Client]:
-    """The raw API of the embedded org kept in ``path`` (any org of a project)."""
-    emulator = Emulator(state_file=path)
-    with httpx.Client(
-        transport=EmulatorTransport(emulator),
-        base_url=f"{IN_PROCESS_URL}/organizations/{emulator.org_id}",
-        headers=auth(),
-    ) as client:
-        yield client
 
 
 def cli(root: Path, *args: str) -> tuple[int, str]:

@@ -192,8 +192,10 @@ class InterruptGuard:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._armed:
+        if self._armed and not self.stop.is_set():
             signal.signal(signal.SIGINT, self._previous)
+        # Interrupted: the command is ending with 130; a second Ctrl-C until the process
+        # is gone still exits at once with 130 rather than a KeyboardInterrupt.
 
 
 # -- reporting ----------------------------------------------------------------------------------

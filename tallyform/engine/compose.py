@@ -18,7 +18,7 @@ the same rules apply follows (see :func:`count_writes`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from tallyform.engine.changes import AttrChange, Change, Kind
@@ -30,7 +30,7 @@ KICKOFF_FORM = "kickoff"  # the reorder path of a template's kick-off fields
 FORM_CHANGES = ("template", "kickoff")
 
 
-def _created(kind: Kind, path: tuple[str, ...], attrs: dict[str, Any], desired: Any) -> Change:
+def _created(kind: Kind, path: tuple[str, ...], attrs: Mapping[str, Any], desired: Any) -> Change:
     return Change(
         "create", kind, path, [AttrChange(k, None, v) for k, v in attrs.items()], desired=desired
     )
@@ -40,7 +40,7 @@ def _updated(
     kind: Kind,
     path: tuple[str, ...],
     found: TemplateState | StepState | FieldState,
-    attrs: dict[str, Any],
+    attrs: Mapping[str, Any],
     wanted: Any,
     what: str,
 ) -> Change | None:
@@ -68,6 +68,12 @@ def _reorder(
     if not moves:
         return None
     return Change("reorder", kind, path, [AttrChange("order", live, wanted)], moves=tuple(moves))
+
+
+def _anchor(step: StepState) -> str | None:
+    """The step a step's deadline counts from, if any."""
+    deadline = step.attrs["deadline"]
+    return deadline["step"] if deadline else None
 
 
 def _step_fields(state: TemplateState | None, step_key: str) -> list[str]:
@@ -142,9 +148,9 @@ class _Composer:
         updates = []
         for key, wanted in self.desired.fields.items():  # moves first: creates then append
             found = live_fields.get(key)
-            if found is None or found.attrs["step"] == wanted.attrs["step"]:
+            if found is None or found.step == wanted.step:
                 continue
-            old_step, new_step = found.attrs["step"], wanted.attrs["step"]
+            old_step, new_step = str(found.step), str(wanted.step)
             self.lists[old_step].remove(key)
             self.lists[new_step].append(key)
             self.add(
@@ -162,14 +168,15 @@ class _Composer:
         for key, wanted in self.desired.fields.items():
             found = live_fields.get(key)
             if found is None:
-                step_list = self.lists[wanted.attrs["step"]]
+                step_list = self.lists[str(wanted.step)]
                 step_list.append(key)
-                new = _created("field", self.path(key), wanted.attrs, wanted)
+                new = _created(
+                    "field", self.path(key), {**wanted.attrs, "step": wanted.step}, wanted
+                )
                 new.position = len(step_list)
                 self.add(new)
                 continue
-            attrs = {**wanted.attrs, "step": found.attrs["step"]}  # the move is its own change
-            updates.append(_updated("field", self.path(key), found, attrs, wanted, "label"))
+            updates.append(_updated("field", self.path(key), found, wanted.attrs, wanted, "label"))
         for update in updates:
             self.add(update)
 
@@ -206,7 +213,7 @@ class _Composer:
             return
         for key, found in live.fields.items():
             if key not in self.desired.fields:
-                self.lists[found.attrs["step"]].remove(key)
+                self.lists[str(found.step)].remove(key)
                 self.add(
                     Change("delete", "field", self.path(key), live_id=found.live_id, live=found)
                 )
@@ -217,7 +224,7 @@ class _Composer:
                 )
         doomed = [k for k in live.steps if k not in self.desired.steps]
         while doomed:  # a step another doomed step counts its deadline from goes after it
-            anchors = {(live.steps[k].attrs["deadline"] or {}).get("step") for k in doomed}
+            anchors = {_anchor(live.steps[k]) for k in doomed}
             key = next((k for k in doomed if k not in anchors), doomed[0])
             doomed.remove(key)
             found_step = live.steps[key]

@@ -9,6 +9,7 @@ becomes tallyform's own :class:`~tallyform.engine.changes.AttrChange` with its
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from deepdiff import DeepDiff
@@ -19,10 +20,12 @@ _INDEX = re.compile(r"^root((?:\['[^']*'\])*)\[(\d+)\]$")
 _KEY = re.compile(r"\['([^']*)'\]")
 
 
-def attr_changes(old: dict[str, Any], new: dict[str, Any]) -> list[AttrChange]:
+def attr_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[AttrChange]:
     """Every top-level attribute whose value differs, in the declared order."""
     roots = set(
-        DeepDiff(old, new, ignore_order=False, ignore_numeric_type_changes=True).affected_root_keys
+        DeepDiff(
+            dict(old), dict(new), ignore_order=False, ignore_numeric_type_changes=True
+        ).affected_root_keys
     )
     order = [*new, *(k for k in old if k not in new)]
     return [

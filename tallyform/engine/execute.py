@@ -327,7 +327,9 @@ class TemplateRun:
         self.step_ids[key] = str(created["id"])
         self.write_key(self.step_url(key), "step", created, key)
         if step_deadline(wanted, self.step_ids) is False:
-            self.waiting.setdefault(wanted.attrs["deadline"]["step"], []).append(key)
+            deadline = wanted.attrs["deadline"]
+            assert deadline is not None  # only a deadline can wait for its step
+            self.waiting.setdefault(str(deadline["step"]), []).append(key)
         for waiting in self.waiting.pop(key, []):  # their deadline counts from this step
             self.client.put(self.step_url(waiting), self.step_body(waiting))
 
@@ -348,7 +350,7 @@ class TemplateRun:
     # -- form fields --------------------------------------------------------------------------
 
     def field_url(self, key: str) -> str:
-        step = self.wanted.fields[key].attrs["step"]
+        step = str(self.wanted.fields[key].step)
         return f"{self.step_url(step)}/captures/{self.field_ids[key]}"
 
     def captures_of(self, step_key: str) -> list[dict[str, Any]]:
@@ -358,7 +360,7 @@ class TemplateRun:
     def create_field(self, change: Change) -> None:
         key = change.path[-1]
         wanted = self.wanted.fields[key]
-        step_key, label = wanted.attrs["step"], wanted.attrs["label"]
+        step_key, label = str(wanted.step), wanted.attrs["label"]
         known = set(self.field_ids.values())
 
         def lookup() -> Any:
@@ -403,7 +405,7 @@ class TemplateRun:
     def delete_field(self, change: Change) -> None:
         found = change.live
         assert isinstance(found, FieldState)
-        step_id = self.step_ids[found.attrs["step"]]
+        step_id = self.step_ids[str(found.step)]
         self.client.delete(f"{self.base}/steps/{step_id}/captures/{change.live_id}")
 
     def reorder_fields(self, change: Change) -> None:

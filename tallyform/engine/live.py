@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from tallyform.client import TallyfyClient
 from tallyform.engine.changes import Conflict
@@ -25,11 +25,16 @@ from tallyform.engine.state import (
     RECORD_KINDS,
     STEP_SETTINGS,
     TEMPLATE_SETTINGS,
+    FieldAttrs,
     FieldState,
     MatchedBy,
+    RuleAttrs,
     RuleState,
+    StepAttrs,
     StepState,
+    TemplateAttrs,
     TemplateState,
+    assignees,
     people,
     statement,
     text,
@@ -172,7 +177,7 @@ def _assign_keys(
     return sorted(result, key=lambda row: order[id(row[1])])
 
 
-def _field_attrs(raw: dict[str, Any]) -> dict[str, Any]:
+def _field_attrs(raw: dict[str, Any]) -> FieldAttrs:
     attrs: dict[str, Any] = {
         "label": raw.get("label"),
         "type": raw.get("field_type"),
@@ -186,7 +191,7 @@ def _field_attrs(raw: dict[str, Any]) -> dict[str, Any]:
         attrs[name] = text(value) if name == "guidance" else value
     if not attrs["validation"]:
         attrs["validation"] = []
-    return attrs
+    return cast(FieldAttrs, attrs)
 
 
 def _deadline(raw: Any, step_keys: dict[str, str]) -> dict[str, Any] | None:
@@ -202,13 +207,13 @@ def _deadline(raw: Any, step_keys: dict[str, str]) -> dict[str, Any] | None:
     }
 
 
-def _step_attrs(raw: dict[str, Any], org: LiveOrg, step_keys: dict[str, str]) -> dict[str, Any]:
+def _step_attrs(raw: dict[str, Any], org: LiveOrg, step_keys: dict[str, str]) -> StepAttrs:
     start = raw.get("start_date")
     attrs: dict[str, Any] = {
         "title": raw.get("title"),
         "type": raw.get("step_type") or "task",
         "summary": text(raw.get("summary")),
-        "assignees": people(
+        "assignees": assignees(
             [org.user_email(u) for u in raw.get("assignees") or []],
             [org.group_name(g) for g in raw.get("groups") or []],
             list(raw.get("guests") or []),
@@ -221,10 +226,10 @@ def _step_attrs(raw: dict[str, Any], org: LiveOrg, step_keys: dict[str, str]) ->
     for name, default in STEP_SETTINGS.items():
         value = raw.get(name)
         attrs[name] = default if value is None else value
-    return attrs
+    return cast(StepAttrs, attrs)
 
 
-def _rule_attrs(raw: dict[str, Any], org: LiveOrg, ids: dict[str, str]) -> dict[str, Any]:
+def _rule_attrs(raw: dict[str, Any], org: LiveOrg, ids: dict[str, str]) -> RuleAttrs:
     conditions = sorted(raw.get("conditions") or [], key=lambda c: c.get("position") or 0)
     when = []
     for condition in conditions:
@@ -246,7 +251,7 @@ def _rule_attrs(raw: dict[str, Any], org: LiveOrg, ids: dict[str, str]) -> dict[
         entry = {"verb": verb, "step": ids.get(target, f"#{target}")}
         if verb in ("assign", "assign_only", "unassign"):
             found = action.get("assignees") or {}
-            entry["assignees"] = people(
+            entry["assignees"] = assignees(
                 [org.user_email(u) for u in found.get("users") or []],
                 [org.group_name(g) for g in found.get("groups") or []],
                 list(found.get("guests") or []),
@@ -279,7 +284,7 @@ def _tag_links(raw: dict[str, Any], org: LiveOrg) -> dict[str, int | str | None]
     return links
 
 
-def _template_attrs(raw: dict[str, Any], org: LiveOrg) -> dict[str, Any]:
+def _template_attrs(raw: dict[str, Any], org: LiveOrg) -> TemplateAttrs:
     attrs: dict[str, Any] = {
         "title": raw.get("title"),
         "type": raw.get("type"),
@@ -294,7 +299,7 @@ def _template_attrs(raw: dict[str, Any], org: LiveOrg) -> dict[str, Any]:
         value = raw.get(name)
         value = default if value is None else value
         attrs[name] = text(value) if name in ("guidance", "kickoff_description") else value
-    return attrs
+    return cast(TemplateAttrs, attrs)
 
 
 def live_state(
@@ -341,7 +346,7 @@ def live_state(
         wanted = {
             k: f.attrs["label"]
             for k, f in (desired.fields.items() if desired else [])
-            if f.attrs["step"] == step_key
+            if f.step == step_key
         }
         rows = _assign_keys(
             step_record.get("captures") or [],
@@ -352,7 +357,7 @@ def live_state(
         )
         for k, record, how in rows:
             state.fields[k] = FieldState(
-                k, {**_field_attrs(record), "step": step_key}, record["id"], how, raw=record
+                k, _field_attrs(record), record["id"], how, raw=record, step=step_key
             )
             ids[str(record["id"])] = k
     for step_key, record, how in step_rows:

@@ -93,8 +93,9 @@ def field_body(field: FieldState, live_raw: Mapping[str, Any] | None) -> dict[st
         body["columns"] = [
             {"id": i, "label": t} for i, t in zip(ids, attrs["columns"], strict=True)
         ]
+    settings: Mapping[str, Any] = attrs
     for name, (api_name, _) in FIELD_SETTINGS.items():
-        body[api_name] = attrs[name]
+        body[api_name] = settings[name]
     body["default_value_enabled"] = attrs["default_value"] is not None
     return body
 
@@ -131,8 +132,9 @@ def step_body(
         "deadline": deadline if deadline is not False else None,
         "start_date": attrs["start_date"],
     }
+    settings: Mapping[str, Any] = attrs
     for name in STEP_SETTINGS:
-        body[name] = attrs[name]
+        body[name] = settings[name]
     return body
 
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, cast
 
+from tallyform import model
 from tallyform.engine.changes import Conflict
-from tallyform.model import Assignees, Field, Rule, Step, Template
+from tallyform.model import Field, Rule, Step, Template
 
 KEY_FIELD = "tallyform_key"
 MatchedBy = Literal["key", "title"]  # how a live object was paired with a declared one
@@ -74,20 +75,112 @@ _SINGULAR_UNITS = {
 _WRAPPING_P = re.compile(r"^<p>(.*)</p>$", re.S)
 
 
+class People(TypedDict):
+    users: list[str]  # lowercase emails, sorted
+    groups: list[str]  # names, sorted
+
+
+class Assignees(People):
+    guests: list[str]  # lowercase emails, sorted
+
+
+class DeadlineAttrs(TypedDict):
+    value: Any
+    unit: Any
+    option: str
+    step: str | None  # a step key; None counts from the process launch
+
+
+class StartAttrs(TypedDict):
+    value: Any
+    unit: Any
+
+
+class TemplateAttrs(TypedDict):
+    """A template's attributes as plan compares them (tags are changes of their own)."""
+
+    title: str
+    type: str
+    summary: str | None
+    access: People
+    folder: str | None
+    guidance: str | None
+    icon: str | None
+    webhook: str | None
+    explanation_video: str | None
+    kickoff_title: str | None
+    kickoff_description: str | None
+    default_process_name_format: str | None
+    starred: bool
+    is_public: bool
+    is_public_kickoff: bool
+    is_featured: bool
+    auto_naming: bool
+    folderize_process: bool
+    tag_process: bool
+    allow_launcher_change_name: bool
+    can_add_oot: bool
+
+
+class StepAttrs(TypedDict):
+    title: str
+    type: str
+    summary: str | None
+    assignees: Assignees
+    deadline: DeadlineAttrs | None
+    start_date: StartAttrs | None
+    max_assignable: int | None
+    webhook: str | None
+    allow_guest_owners: bool
+    skip_start_process: bool
+    can_complete_only_assignees: bool
+    everyone_must_complete: bool
+    prevent_guest_comment: bool
+    is_soft_start_date: bool
+    assign_run_starter: bool
+    role_changes_every_time: bool
+    top_secret: bool
+    send_chromeless: bool
+
+
+class FieldAttrs(TypedDict):
+    """A form field's or kick-off field's attributes (which step holds it is not one)."""
+
+    label: str
+    type: str
+    required: bool
+    options: list[str]
+    columns: list[str]
+    guidance: str | None
+    default_value: Any
+    collect_time: bool
+    use_wysiwyg_editor: bool
+    validation: list[Any]
+    prefix: str | None
+    suffix: str | None
+
+
+class RuleAttrs(TypedDict):
+    match: str
+    when: list[dict[str, Any]]
+    then: list[dict[str, Any]]
+
+
 @dataclass
 class FieldState:
     key: str
-    attrs: dict[str, Any]
+    attrs: FieldAttrs
     live_id: str | None = None
     matched_by: MatchedBy | None = None
     source: Field | None = None
     raw: dict[str, Any] | None = None
+    step: str | None = None  # the step holding a form field; None for kick-off fields
 
 
 @dataclass
 class StepState:
     key: str
-    attrs: dict[str, Any]
+    attrs: StepAttrs
     live_id: str | None = None
     matched_by: MatchedBy | None = None
     source: Step | None = None
@@ -97,7 +190,7 @@ class StepState:
 @dataclass
 class RuleState:
     name: str
-    attrs: dict[str, Any]
+    attrs: RuleAttrs
     live_id: str | None = None
     source: Rule | None = None
     raw: dict[str, Any] | None = None
@@ -106,12 +199,12 @@ class RuleState:
 @dataclass
 class TemplateState:
     key: str
-    attrs: dict[str, Any]
+    attrs: TemplateAttrs
     kickoff: dict[str, FieldState] = field(default_factory=dict)  # in order
     steps: dict[str, StepState] = field(default_factory=dict)  # in order
     fields: dict[str, FieldState] = field(
         default_factory=dict
-    )  # step fields; attrs["step"] names the step
+    )  # step fields; each one's ``step`` names its step
     rules: dict[str, RuleState] = field(default_factory=dict)
     tags: dict[str, int | str | None] = field(default_factory=dict)  # title -> association id
     conflicts: list[Conflict] = field(default_factory=list)  # live objects sharing a key
@@ -121,7 +214,7 @@ class TemplateState:
     raw: dict[str, Any] | None = None
 
     def field_order(self, step_key: str) -> list[str]:
-        return [k for k, f in self.fields.items() if f.attrs["step"] == step_key]
+        return [k for k, f in self.fields.items() if f.step == step_key]
 
 
 # -- shared normalisation ----------------------------------------------------------------
@@ -138,13 +231,12 @@ def text(value: Any) -> str | None:
     return cleaned or None
 
 
-def people(
-    users: list[str], groups: list[str], guests: list[str] | None = None
-) -> dict[str, list[str]]:
-    out = {"users": sorted(u.lower() for u in users), "groups": sorted(groups)}
-    if guests is not None:
-        out["guests"] = sorted(g.lower() for g in guests)
-    return out
+def people(users: list[str], groups: list[str]) -> People:
+    return {"users": sorted(u.lower() for u in users), "groups": sorted(groups)}
+
+
+def assignees(users: list[str], groups: list[str], guests: list[str]) -> Assignees:
+    return {**people(users, groups), "guests": sorted(g.lower() for g in guests)}
 
 
 def unit(value: Any) -> Any:
@@ -162,7 +254,7 @@ def statement(value: Any) -> str | None:
 # -- declared side -----------------------------------------------------------------------
 
 
-def _field_attrs(item: Field) -> dict[str, Any]:
+def _field_attrs(item: Field) -> FieldAttrs:
     attrs: dict[str, Any] = {
         "label": item.label,
         "type": item.type,
@@ -173,16 +265,18 @@ def _field_attrs(item: Field) -> dict[str, Any]:
     for name, (_, default) in FIELD_SETTINGS.items():
         value = item.settings.get(name, default)
         attrs[name] = text(value) if name == "guidance" else value
-    return attrs
+    return cast(FieldAttrs, attrs)
 
 
-def _desired_assignees(value: Assignees, with_guests: bool = True) -> dict[str, list[str]]:
-    return people(
-        list(value.users), list(value.groups), list(value.guests) if with_guests else None
-    )
+def _desired_people(value: model.Assignees) -> People:
+    return people(list(value.users), list(value.groups))
 
 
-def _step_attrs(step: Step) -> dict[str, Any]:
+def _desired_assignees(value: model.Assignees) -> Assignees:
+    return assignees(list(value.users), list(value.groups), list(value.guests))
+
+
+def _step_attrs(step: Step) -> StepAttrs:
     deadline = step.deadline
     attrs: dict[str, Any] = {
         "title": step.title,
@@ -203,10 +297,10 @@ def _step_attrs(step: Step) -> dict[str, Any]:
     }
     for name, default in STEP_SETTINGS.items():
         attrs[name] = step.settings.get(name, default)
-    return attrs
+    return cast(StepAttrs, attrs)
 
 
-def _rule_attrs(rule: Rule) -> dict[str, Any]:
+def _rule_attrs(rule: Rule) -> RuleAttrs:
     when = []
     for condition in rule.when:
         entry: dict[str, Any] = {condition.subject: condition.key, "is": condition.operation}
@@ -233,13 +327,13 @@ def desired_state(template: Template) -> TemplateState:
         "title": template.title,
         "type": template.type,
         "summary": text(template.summary),
-        "access": _desired_assignees(template.access, with_guests=False),
+        "access": _desired_people(template.access),
         "folder": template.folder,
     }
     for name, default in TEMPLATE_SETTINGS.items():
         value = template.settings.get(name, default)
         attrs[name] = text(value) if name in ("guidance", "kickoff_description") else value
-    state = TemplateState(key=template.key, attrs=attrs, source=template)
+    state = TemplateState(key=template.key, attrs=cast(TemplateAttrs, attrs), source=template)
     state.tags = dict.fromkeys(sorted(template.tags))
     for item in template.kickoff:
         state.kickoff[item.key] = FieldState(item.key, _field_attrs(item), source=item)
@@ -247,7 +341,7 @@ def desired_state(template: Template) -> TemplateState:
         state.steps[step.key] = StepState(step.key, _step_attrs(step), source=step)
         for item in step.fields:
             state.fields[item.key] = FieldState(
-                item.key, {**_field_attrs(item), "step": step.key}, source=item
+                item.key, _field_attrs(item), source=item, step=step.key
             )
     for rule in template.rules:
         state.rules[rule.name] = RuleState(rule.name, _rule_attrs(rule), source=rule)

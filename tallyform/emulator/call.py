@@ -16,12 +16,14 @@ class Call:
     params: dict[str, str] = field(default_factory=dict)
 
     def body(self) -> dict[str, Any]:
+        """The JSON body, with empty strings read as null, as Laravel's default middleware
+        (ConvertEmptyStringsToNull) does: so ``""`` is how a client clears a value."""
         data = self.request.json()
         if not isinstance(data, dict):
             raise ApiError(
                 400, {"error": True, "message": "The request body must be a JSON object."}
             )
-        return data
+        return dict_of(empty_strings_to_null(data))
 
     @property
     def is_admin(self) -> bool:
@@ -50,6 +52,16 @@ class Call:
             if capture["id"] == self.params["capture"]:
                 return dict_of(capture)
         raise not_found()
+
+
+def empty_strings_to_null(value: Any) -> Any:
+    if value == "":
+        return None
+    if isinstance(value, dict):
+        return {k: empty_strings_to_null(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [empty_strings_to_null(v) for v in value]
+    return value
 
 
 def dict_of(value: Any) -> dict[str, Any]:

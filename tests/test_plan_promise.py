@@ -101,6 +101,12 @@ CASES: list[tuple[str, Edit, list[tuple[str, str]], int]] = [
         1,
     ),
     (
+        "template summary cleared (sent as an empty string, never null)",
+        replace(PR, "summary: Ask for approval of any purchase over 500 USD.\n", ""),
+        [("template", "update")],
+        1,
+    ),
+    (
         "template moved to a new folder",
         replace(PR, "folder: Finance/Purchasing", "folder: Finance/Buying"),
         [("folder", "create"), ("template", "update")],

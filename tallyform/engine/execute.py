@@ -192,7 +192,7 @@ class TemplateRun:
 
     def body(self) -> dict[str, Any]:
         return {
-            **template_body(self.wanted.attrs, self.org, self.folder_id()),
+            **template_body(self.wanted.attrs, self.org, self.folder_id(), _raw(self.live)),
             "prerun": self.prerun(),
         }
 
@@ -304,7 +304,10 @@ class TemplateRun:
     # -- steps ---------------------------------------------------------------------------------
 
     def step_body(self, key: str) -> dict[str, Any]:
-        return step_body(self.wanted.steps[key], self.org, self.step_ids, str(self.template_id))
+        found = self.live.steps.get(key) if self.live else None
+        return step_body(
+            self.wanted.steps[key], self.org, self.step_ids, str(self.template_id), _raw(found)
+        )
 
     def create_step(self, change: Change) -> None:
         key = change.path[-1]

@@ -5,6 +5,10 @@ keys to live ids), and every update carries what the API wants on every call: a
 template's ``title`` and its ``users``/``groups`` (absent lists would be cleared), a
 step's ``title`` and its ``assignees``/``guests``/``groups``, a field's ``label``,
 ``field_type`` and ``required`` with its options or columns.
+
+No body holds a null, as none of Tallyfy's own clients send one: a value the YAML leaves
+out is left out of the request, and one that is set in the org is cleared with an empty
+string (Tallyfy's API is Laravel, whose default middleware reads ``""`` as null).
 """
 
 from __future__ import annotations
@@ -23,18 +27,34 @@ from tallyform.engine.state import (
 from tallyform.model import Option
 
 
-def template_body(attrs: Mapping[str, Any], org: LiveOrg, folder_id: str | None) -> dict[str, Any]:
+def without_nulls(body: dict[str, Any], live: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``body`` with each None left out, or sent as "" where ``live`` holds a value to clear."""
+    out: dict[str, Any] = {}
+    for key, value in body.items():
+        if value is not None:
+            out[key] = value
+        elif live is not None and live.get(key) not in (None, "", [], {}):
+            out[key] = ""
+    return out
+
+
+def template_body(
+    attrs: Mapping[str, Any],
+    org: LiveOrg,
+    folder_id: str | None,
+    live: Mapping[str, Any] | None,
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "title": attrs["title"],
         "type": attrs["type"],
-        "summary": attrs["summary"] or "",
+        "summary": attrs["summary"],
         "users": [org.user_id(e) for e in attrs["access"]["users"]],
         "groups": [org.group_id(g) for g in attrs["access"]["groups"]],
         "folder_id": folder_id,
     }
     for name in TEMPLATE_SETTINGS:
         body[name] = attrs[name]
-    return body
+    return without_nulls(body, live)
 
 
 def _ids(texts: list[str], pinned: Mapping[str, int], existing: Mapping[str, int]) -> list[int]:
@@ -97,7 +117,7 @@ def field_body(field: FieldState, live_raw: Mapping[str, Any] | None) -> dict[st
     for name, (api_name, _) in FIELD_SETTINGS.items():
         body[api_name] = settings[name]
     body["default_value_enabled"] = attrs["default_value"] is not None
-    return body
+    return without_nulls(body, live_raw)
 
 
 def step_deadline(step: StepState, ids: Mapping[str, str]) -> dict[str, Any] | None | bool:
@@ -117,7 +137,11 @@ def step_deadline(step: StepState, ids: Mapping[str, str]) -> dict[str, Any] | N
 
 
 def step_body(
-    step: StepState, org: LiveOrg, ids: Mapping[str, str], template_id: str
+    step: StepState,
+    org: LiveOrg,
+    ids: Mapping[str, str],
+    template_id: str,
+    live: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
     attrs = step.attrs
     deadline = step_deadline(step, ids)
@@ -125,7 +149,7 @@ def step_body(
         "checklist_id": template_id,
         "title": attrs["title"],
         "step_type": attrs["type"],
-        "summary": attrs["summary"] or "",
+        "summary": attrs["summary"],
         "assignees": [org.user_id(e) for e in attrs["assignees"]["users"]],
         "guests": list(attrs["assignees"]["guests"]),
         "groups": [org.group_id(g) for g in attrs["assignees"]["groups"]],
@@ -135,7 +159,7 @@ def step_body(
     settings: Mapping[str, Any] = attrs
     for name in STEP_SETTINGS:
         body[name] = settings[name]
-    return body
+    return without_nulls(body, live)
 
 
 def _people_body(people: Mapping[str, list[str]], org: LiveOrg) -> dict[str, Any]:
@@ -177,9 +201,10 @@ def rule_body(
             "conditionable_id": ids[target],
             "conditionable_type": kind,
             "operation": condition["is"],
-            "statement": statement,
             "logic": logic,
         }
+        if statement is not None:
+            entry["statement"] = statement
         if condition.get("column"):
             entry["column_contains_name"] = condition["column"]
         conditions.append(entry)

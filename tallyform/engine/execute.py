@@ -19,7 +19,7 @@ from typing import Any
 from tallyform.client import TallyfyClient, TallyfyError
 from tallyform.engine.changes import Change
 from tallyform.engine.compose import needs_form_write
-from tallyform.engine.live import LiveOrg, key_of
+from tallyform.engine.live import LiveOrg, key_of, read_folders
 from tallyform.engine.payloads import field_body, rule_body, step_body, step_deadline, template_body
 from tallyform.engine.state import KEY_FIELD, FieldState, TemplateState
 
@@ -83,7 +83,7 @@ def create_folder(context: ApplyContext, change: Change) -> None:
         body["parent_id"] = parent
 
     def lookup() -> Any:
-        rows = client.list_all("/folders", {"folder_type": "checklist"})
+        rows = read_folders(client).values()
         return next(
             (f for f in rows if f.get("name") == name and _same_id(f.get("parent_id"), parent)),
             None,

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from tallyform.client import TallyfyClient
+from tallyform.client import TallyfyClient, unwrap
 from tallyform.engine.changes import Conflict
 from tallyform.engine.state import (
     FIELD_SETTINGS,
@@ -104,7 +104,7 @@ def read_org(client: TallyfyClient) -> LiveOrg:
         "users": lambda: client.list_all("/users"),
         "groups": lambda: client.list_all("/groups"),
         "tags": lambda: client.list_all("/tags"),
-        "folders": lambda: client.list_all("/folders", {"folder_type": "checklist"}),
+        "folders": lambda: read_folders(client),
         "keys": lambda: client.list_all("/custom-field-keys", {"is_active": "true"}),
         "templates": lambda: client.list_all("/checklists"),
         "archived": lambda: client.list_all("/checklists", {"archived": "only"}),
@@ -116,12 +116,31 @@ def read_org(client: TallyfyClient) -> LiveOrg:
         users={u["id"]: str(u.get("email", "")).lower() for u in results["users"]},
         groups={str(g["id"]): g["name"] for g in results["groups"]},
         tags={str(t["id"]): t["title"] for t in results["tags"]},
-        folders={str(f["id"]): f for f in results["folders"]},
+        folders=results["folders"],
         key_kinds={k["applies_to"] for k in results["keys"] if k.get("key") == KEY_FIELD},
         templates=list(results["templates"]),
         archived=list(results["archived"]),
         key_defs=list(results["keys"]),
     )
+
+
+def read_folders(client: TallyfyClient) -> dict[str, dict[str, Any]]:
+    """Every template folder by id, however deep: Tallyfy's list may hold only the top
+    level, with each folder's ``children`` nested (as its SDK and n8n node read them), or
+    every folder flat; both are walked, and each folder gets its ``parent_id``."""
+    rows = client.list_all("/folders", {"folder_type": "checklist", "with": "children"})
+    folders: dict[str, dict[str, Any]] = {}
+    pending: list[tuple[Any, str | None]] = [(row, None) for row in rows]
+    while pending:
+        row, parent = pending.pop()
+        if not isinstance(row, dict) or row.get("id") is None:
+            continue
+        folder_id = str(row["id"])
+        known = row.get("parent_id")
+        parent_id = str(known) if known not in (None, "") else parent
+        folders.setdefault(folder_id, {**row, "parent_id": parent_id})
+        pending += [(child, folder_id) for child in unwrap(row.get("children")) or []]
+    return folders
 
 
 def key_of(record: dict[str, Any]) -> str | None:

@@ -315,3 +315,22 @@ def test_the_safety_share_refuses_from_delete_share_minimum_on(examples_copy: Pa
     assert "safety share" in output and "3 of 6 managed templates" in output
     assert org_contents(state_file(examples_copy)) == before
     assert damaged(examples_copy) == THREE, "nothing was changed"
+
+
+# -- the custom-field vocabulary ------------------------------------------------------------------
+
+
+def test_an_applies_to_value_tallyfy_refuses_names_the_setting(examples_copy: Path) -> None:
+    config = examples_copy / "tallyform.yaml"
+    config.write_text(
+        config.read_text().replace(
+            "    emulator: .tallyform/local-org.json\n",
+            "    emulator: .tallyform/local-org.json\n    applies_to: {field: form_field}\n",
+        )
+    )
+    code, output = cli(examples_copy, "apply", "--yes")
+    assert code == 1, output
+    assert "applies_to 'form_field'" in output and "applies_to: {field: VALUE}" in output
+    with live_api(examples_copy) as api:
+        templates = api.get("/checklists").json()["data"]
+    assert templates == [], "nothing but the keys before it was changed"

@@ -58,7 +58,7 @@ def plan_for(
     only: tuple[str, ...],
 ) -> PlanResult:
     """Read the org and plan; unknown people and key conflicts end the command (exit 1)."""
-    result = make_plan(client, org.name, templates, list(only) or None)
+    result = make_plan(client, org.name, templates, list(only) or None, org.applies_to)
     if result.plan is None:
         app.report(result.problems)
         raise SystemExit(1)

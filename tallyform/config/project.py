@@ -41,6 +41,7 @@ class OrgSettings:
     client_secret_env: str | None = None
     token_url: str | None = None
     requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE
+    applies_to: dict[str, str] = field(default_factory=dict)  # record kind -> API value
 
     @property
     def is_emulated(self) -> bool:
@@ -151,6 +152,7 @@ def _org_settings(name: str, data: dict[str, Any], root: Path) -> OrgSettings:
         client_secret_env=data.get("client_secret_env"),
         token_url=data.get("token_url"),
         requests_per_minute=data.get("requests_per_minute", DEFAULT_REQUESTS_PER_MINUTE) or None,
+        applies_to=dict(data.get("applies_to") or {}),
     )
 
 

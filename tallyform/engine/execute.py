@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tallyform.client import TallyfyClient, TallyfyError
+from tallyform.client import TallyfyClient, TallyfyError, ValidationFailed
 from tallyform.engine.changes import Change
 from tallyform.engine.compose import needs_form_write
 from tallyform.engine.live import LiveOrg, key_of, read_folders
@@ -35,6 +35,16 @@ KEY_SETUP_ADVICE = (
 )
 
 
+def applies_to_advice(record: str, kind: str, error: ValidationFailed) -> str:
+    said = "; ".join(error.field_errors.get("applies_to", []))
+    return (
+        f"Tallyfy refused the custom field key for {record}s with applies_to '{kind}' ({said}). "
+        "tallyform guessed that value (Tallyfy lists them only in its live API reference); "
+        f"set the right one in tallyform.yaml under the org, e.g. `applies_to: {{{record}: VALUE}}`, "
+        "and run apply again. Nothing else was changed."
+    )
+
+
 @dataclass
 class ApplyContext:
     """What every executor shares: the client, the org as read, and who is applying."""
@@ -49,7 +59,8 @@ class ApplyContext:
 
 
 def create_key(context: ApplyContext, change: Change) -> None:
-    client, kind = context.client, str(change.desired)
+    client, record = context.client, str(change.desired)
+    kind = context.org.applies_to[record]
     body = {
         "key": KEY_FIELD,
         "label": "tallyform key",
@@ -65,6 +76,10 @@ def create_key(context: ApplyContext, change: Change) -> None:
 
     try:
         created = client.create("/custom-field-keys", body, lookup)
+    except ValidationFailed as error:
+        if "applies_to" in error.field_errors:
+            raise KeySetupRefused(applies_to_advice(record, kind, error)) from None
+        raise
     except TallyfyError as error:
         if error.status == 403:
             raise KeySetupRefused(KEY_SETUP_ADVICE) from None
@@ -160,10 +175,10 @@ class TemplateRun:
         ids.update({k: v for k, v in self.kickoff_ids.items() if k in self.wanted.kickoff})
         return ids
 
-    def write_key(self, path: str, kind: str, raw: dict[str, Any] | None, key: str) -> None:
+    def write_key(self, path: str, record: str, raw: dict[str, Any] | None, key: str) -> None:
         """The full-replace custom-field PUT: other writable values are sent back as they were."""
         current = (raw or {}).get("custom_fields") or {}
-        writable = self.org.writable_keys(kind)
+        writable = self.org.writable_keys(record)
         values = {k: v for k, v in current.items() if k in writable and k != KEY_FIELD}
         self.client.put(f"{path}/custom-fields", {"custom_fields": {**values, KEY_FIELD: key}})
 
@@ -262,14 +277,14 @@ class TemplateRun:
             self.client.put(
                 self.base, self.body()
             )  # the kick-off texts are only writable on update
-        self.write_key(self.base, "checklist", record, wanted.key)
+        self.write_key(self.base, "template", record, wanted.key)
 
     def update_template(self, change: Change) -> None:
         if needs_form_write(change):
             self.write_form()
         if change.attribute("key") is not None:
             assert self.live is not None
-            self.write_key(self.base, "checklist", self.live.raw, self.wanted.key)
+            self.write_key(self.base, "template", self.live.raw, self.wanted.key)
 
     def restore_template(self, change: Change) -> None:
         self.template_id = change.live_id
@@ -286,14 +301,14 @@ class TemplateRun:
     def create_kickoff(self, change: Change) -> None:
         self.write_form()
         key = change.path[-1]
-        self.write_key(self.kickoff_url(key), "prerun", None, key)
+        self.write_key(self.kickoff_url(key), "kickoff", None, key)
 
     def update_kickoff(self, change: Change) -> None:
         if needs_form_write(change):
             self.write_form()
         if change.attribute("key") is not None:
             key = change.path[-1]
-            self.write_key(self.kickoff_url(key), "prerun", _raw(change.live), key)
+            self.write_key(self.kickoff_url(key), "kickoff", _raw(change.live), key)
 
     def reorder_kickoff(self, change: Change) -> None:
         self.write_form()
@@ -379,7 +394,7 @@ class TemplateRun:
         body = {**field_body(wanted, None), "position": change.position}
         created = self.client.create(f"{self.step_url(step_key)}/captures", body, lookup)
         self.field_ids[key] = str(created["id"])
-        self.write_key(self.field_url(key), "capture", created, key)
+        self.write_key(self.field_url(key), "field", created, key)
 
     def move_field(self, change: Change) -> None:
         key = change.path[-1]
@@ -403,7 +418,7 @@ class TemplateRun:
         if change.changes_more_than("key"):
             self.client.put(self.field_url(key), field_body(self.wanted.fields[key], _raw(found)))
         if change.attribute("key") is not None:
-            self.write_key(self.field_url(key), "capture", _raw(found), key)
+            self.write_key(self.field_url(key), "field", _raw(found), key)
 
     def delete_field(self, change: Change) -> None:
         found = change.live

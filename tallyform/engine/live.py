@@ -20,9 +20,10 @@ from typing import Any, cast
 from tallyform.client import TallyfyClient, unwrap
 from tallyform.engine.changes import Conflict
 from tallyform.engine.state import (
+    DEFAULT_APPLIES_TO,
     FIELD_SETTINGS,
     KEY_FIELD,
-    RECORD_KINDS,
+    KEY_RECORDS,
     STEP_SETTINGS,
     TEMPLATE_SETTINGS,
     FieldAttrs,
@@ -51,13 +52,15 @@ class LiveOrg:
     groups: dict[str, str] = field(default_factory=dict)  # id -> name
     tags: dict[str, str] = field(default_factory=dict)  # id -> title
     folders: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> folder
-    key_kinds: set[str] = field(default_factory=set)  # record kinds with tallyform_key defined
+    key_kinds: set[str] = field(default_factory=set)  # applies_to values with tallyform_key
+    applies_to: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_APPLIES_TO))
     templates: list[dict[str, Any]] = field(default_factory=list)  # the list, not archived
     archived: list[dict[str, Any]] = field(default_factory=list)  # archived templates
     key_defs: list[dict[str, Any]] = field(default_factory=list)  # active custom-field keys
 
-    def writable_keys(self, kind: str) -> set[str]:
+    def writable_keys(self, record: str) -> set[str]:
         """Custom-field keys of a record kind that a PUT may carry (system keys may not)."""
+        kind = self.applies_to[record]
         return {
             k["key"]
             for k in self.key_defs
@@ -89,7 +92,8 @@ class LiveOrg:
 
     @property
     def missing_key_kinds(self) -> list[str]:
-        return [kind for kind in RECORD_KINDS if kind not in self.key_kinds]
+        """The record kinds (template, step, field, kickoff) whose tallyform_key is missing."""
+        return [r for r in KEY_RECORDS if self.applies_to[r] not in self.key_kinds]
 
     def user_email(self, user_id: Any) -> str:
         return self.users.get(user_id, f"#{user_id}") if isinstance(user_id, int) else str(user_id)
@@ -98,7 +102,7 @@ class LiveOrg:
         return self.groups.get(str(group_id), f"#{group_id}")
 
 
-def read_org(client: TallyfyClient) -> LiveOrg:
+def read_org(client: TallyfyClient, applies_to: dict[str, str] | None = None) -> LiveOrg:
     """Everything but the templates' contents, read in parallel."""
     readers: dict[str, Callable[[], Any]] = {
         "users": lambda: client.list_all("/users"),
@@ -121,6 +125,7 @@ def read_org(client: TallyfyClient) -> LiveOrg:
         templates=list(results["templates"]),
         archived=list(results["archived"]),
         key_defs=list(results["keys"]),
+        applies_to={**DEFAULT_APPLIES_TO, **(applies_to or {})},
     )
 
 

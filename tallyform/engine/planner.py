@@ -40,10 +40,10 @@ from tallyform.model import Assignees, Origin, Template
 log = logging.getLogger("tallyform.engine")
 
 KIND_NAMES = {
-    "checklist": "templates",
+    "template": "templates",
     "step": "steps",
-    "capture": "form fields",
-    "prerun": "kick-off fields",
+    "field": "form fields",
+    "kickoff": "kick-off fields",
 }  # how the plan names each record kind's tallyform_key
 
 
@@ -136,9 +136,13 @@ def make_plan(
     org_name: str,
     templates: list[Template],
     only: list[str] | None = None,
+    applies_to: dict[str, str] | None = None,
 ) -> PlanResult:
-    """The plan that makes the org match ``templates`` (restricted to ``only`` globs)."""
-    org = read_org(client)
+    """The plan that makes the org match ``templates`` (restricted to ``only`` globs).
+
+    ``applies_to`` overrides the custom-field ``applies_to`` value of a record kind.
+    """
+    org = read_org(client, applies_to)
     chosen = [t for t in templates if selected(t.key, only)]
     problems = unknown_people(chosen, org)
     if problems:

@@ -21,7 +21,16 @@ from tallyform.model import Field, Rule, Step, Template
 
 KEY_FIELD = "tallyform_key"
 MatchedBy = Literal["key", "title"]  # how a live object was paired with a declared one
-RECORD_KINDS = ("checklist", "step", "capture", "prerun")
+# The record kinds that carry a tallyform_key, and the API's ``applies_to`` value for each.
+# Tallyfy's reference lists the values only in its live API docs (reference 3.9, audit 10.6):
+# these are the likeliest (the API's own names for the records); an org may set others.
+KEY_RECORDS = ("template", "step", "field", "kickoff")
+DEFAULT_APPLIES_TO = {
+    "template": "checklist",
+    "step": "step",
+    "field": "capture",
+    "kickoff": "prerun",
+}
 
 TEMPLATE_SETTINGS: dict[str, Any] = {
     "guidance": None,

@@ -143,6 +143,11 @@ def test_request_log_has_one_json_line_per_request(tmp_path: Path, mode: str) ->
     org = emulator.org_id
     assert lines == [
         {"method": "GET", "path": f"/api/organizations/{org}/users", "status": 200},
-        {"method": "POST", "path": f"/api/organizations/{org}/checklists", "status": 422},
+        {
+            "method": "POST",
+            "path": f"/api/organizations/{org}/checklists",
+            "status": 422,
+            "body": {"title": "T"},
+        },
     ]
     assert emulator.requests == lines

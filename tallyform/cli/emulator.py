@@ -73,7 +73,7 @@ def emulator() -> None:
 @click.option(
     "--request-log",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Append one JSON line per request.",
+    help="Append one JSON line per request (a write's with its body, secrets masked).",
 )
 @click.option("--latency-ms", type=click.FloatRange(0), default=0, help="Added to every request.")
 @click.option(

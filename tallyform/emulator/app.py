@@ -18,6 +18,7 @@ from typing import Any
 from tallyform.emulator import oauth, routes
 from tallyform.emulator.call import Call
 from tallyform.emulator.faults import FaultInjector, FaultSettings, RateLimiter, retry_after_header
+from tallyform.emulator.masking import logged_body
 from tallyform.emulator.state import (
     APP_TOKEN_LIFETIME,
     DEFAULT_MEMBER_TOKEN,
@@ -152,7 +153,13 @@ class Emulator:
             return response
 
     def _record(self, request: Request, response: Response) -> None:
-        entry = {"method": request.method, "path": request.path, "status": response.status}
+        entry: dict[str, Any] = {
+            "method": request.method,
+            "path": request.path,
+            "status": response.status,
+        }
+        if request.method != "GET":
+            entry["body"] = logged_body(request)
         with self._log_lock:
             self.requests.append(entry)
             if self._request_log is not None:

@@ -13,11 +13,36 @@ says which it took. Summary: nested ``steps`` on template create are ignored; ki
 entries omitted from a PUT are kept; custom-field ``applies_to`` values are ``checklist``,
 ``step``, ``capture``, ``prerun``; a 422 carries ``error``, ``message`` and ``errors``;
 captures inside steps are bare arrays while ``with=steps`` and ``with=tags`` are wrapped;
-deletes answer 200 with a message.
+deletes answer 200 with a message; ``GET /folders`` lists every folder flat, and honours
+``parent_id`` (direct children) and ``with=children`` (nested ``{"data": [...]}``); nulls
+in write bodies are accepted; an unpositioned new form field goes last; list rows and
+nested objects carry ``custom_fields``; ``field_type`` may change in place.
+
+Each of those open questions (reference sections 9 and 10) can take its pessimistic
+answer instead, alone or all at once (``Emulator(quirks=Quirks.strict())``,
+``tallyform emulator serve --strict`` or ``--quirk NAME``); :mod:`.quirks` says what
+each switch does and why:
+
+- ``top_level_folders``: ``GET /folders`` lists top-level folders only (10.1);
+- ``nulls_refused``: a ``null`` anywhere in a write body is a 422, except a rule
+  condition's documented-nullable ``statement`` (10.2, 4.5);
+- ``prerun_omitted_deleted``: a template PUT deletes the kick-off fields its ``prerun``
+  leaves out, and is a 422 if a rule uses one (9.4, 10.3);
+- ``unpositioned_first``: a form field created without ``position`` goes first (10.4);
+- ``no_custom_fields_in_lists``: only a direct read carries ``custom_fields``: the
+  template and its kick-off fields on its GET, a step and its form fields on its GET (10.6);
+- ``bodiless_deletes``: deletes of form fields, kick-off fields, steps, rules and tag
+  links answer 204 with no body (9.20, 10.8);
+- ``field_type_immutable``: changing a form or kick-off field's ``field_type`` is a 422
+  (9.8, 10.10).
+
+The request log (``Emulator.requests``, ``--request-log``) keeps each write's body,
+parsed, with secrets masked (:mod:`.masking`).
 """
 
 from tallyform.emulator.app import Emulator
 from tallyform.emulator.faults import FAULT_KINDS, FaultSettings
+from tallyform.emulator.quirks import QUIRK_HELP, QUIRK_NAMES, Quirks
 from tallyform.emulator.server import EmulatorServer
 from tallyform.emulator.state import (
     DEFAULT_CLIENT_ID,
@@ -38,10 +63,13 @@ __all__ = [
     "DEFAULT_TOKEN",
     "FAULT_KINDS",
     "IN_PROCESS_URL",
+    "QUIRK_HELP",
+    "QUIRK_NAMES",
     "SEED_GROUPS",
     "SEED_USERS",
     "Emulator",
     "EmulatorServer",
     "EmulatorTransport",
     "FaultSettings",
+    "Quirks",
 ]

@@ -19,6 +19,7 @@ from tallyform.emulator import oauth, routes
 from tallyform.emulator.call import Call
 from tallyform.emulator.faults import FaultInjector, FaultSettings, RateLimiter, retry_after_header
 from tallyform.emulator.masking import logged_body
+from tallyform.emulator.quirks import Quirks, null_errors
 from tallyform.emulator.state import (
     APP_TOKEN_LIFETIME,
     DEFAULT_MEMBER_TOKEN,
@@ -28,7 +29,14 @@ from tallyform.emulator.state import (
     fresh_state,
     new_id,
 )
-from tallyform.emulator.wire import ApiError, Request, Response, endpoint_not_found, forbidden
+from tallyform.emulator.wire import (
+    ApiError,
+    Request,
+    Response,
+    endpoint_not_found,
+    forbidden,
+    invalid,
+)
 
 log = logging.getLogger("tallyform.emulator")
 
@@ -54,6 +62,7 @@ class Emulator:
         sleep: Callable[[float], None] = time.sleep,
         wall_clock: Callable[[], float] = time.time,
         app_token_lifetime: int = APP_TOKEN_LIFETIME,
+        quirks: Quirks | None = None,
     ) -> None:
         self._store = StateFile(state_file) if state_file else None
         loaded = self._store.load() if self._store else None
@@ -61,6 +70,7 @@ class Emulator:
         if self._store and loaded is None:
             self._store.save(self.state)
         self.faults = faults or FaultSettings()
+        self.quirks = quirks or Quirks()
         self._injector = FaultInjector(self.faults)
         self._limiter = RateLimiter(rate_limit, rate_window, clock) if rate_limit else None
         self._sleep = sleep
@@ -145,12 +155,21 @@ class Emulator:
                 return _error(forbidden("You don't have permissions for this organization."))
             user = next(u for u in self.state["users"] if u["id"] == self.state["tokens"][token])
             try:
-                response = route.handler(Call(request, self.state, user, params))
+                if route.writes:
+                    self._refuse_nulls(request)
+                response = route.handler(Call(request, self.state, user, params, self.quirks))
             except ApiError as error:
                 return _error(error)
             if route.writes and response.status < 400 and self._store:
                 self._store.save(self.state)
             return response
+
+    def _refuse_nulls(self, request: Request) -> None:
+        """The ``nulls_refused`` quirk: a null anywhere in a write body is a 422."""
+        if self.quirks.nulls_refused:
+            errors = null_errors(request.json())
+            if errors:
+                raise invalid(errors)
 
     def _record(self, request: Request, response: Response) -> None:
         entry: dict[str, Any] = {

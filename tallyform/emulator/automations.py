@@ -106,4 +106,4 @@ def delete_automation(call: Call) -> Response:
     rule = _find(template, call.params["automation"])
     template["automated_actions"].remove(rule)
     template["last_updated"] = now()
-    return Response(200, {"message": "Automation deleted."})
+    return call.deleted("Automation deleted.")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tallyform.emulator.wire import ApiError, Request, forbidden, not_found
+from tallyform.emulator.quirks import Quirks
+from tallyform.emulator.wire import ApiError, Request, Response, forbidden, not_found
 
 
 @dataclass
@@ -14,6 +15,7 @@ class Call:
     state: dict[str, Any]
     user: dict[str, Any]
     params: dict[str, str] = field(default_factory=dict)
+    quirks: Quirks = field(default_factory=Quirks)
 
     def body(self) -> dict[str, Any]:
         """The JSON body, with empty strings read as null, as Laravel's default middleware
@@ -24,6 +26,12 @@ class Call:
                 400, {"error": True, "message": "The request body must be a JSON object."}
             )
         return dict_of(empty_strings_to_null(data))
+
+    @property
+    def includes(self) -> set[str]:
+        """The relations named in the ``with`` query parameter (comma-separated)."""
+        raw = self.request.query.get("with", "")
+        return {part.strip() for part in raw.split(",") if part.strip()}
 
     @property
     def is_admin(self) -> bool:
@@ -52,6 +60,13 @@ class Call:
             if capture["id"] == self.params["capture"]:
                 return dict_of(capture)
         raise not_found()
+
+    def deleted(self, message: str) -> Response:
+        """The answer to a delete of a field, step, rule or tag link: 200 with a message,
+        or 204 with no body when the ``bodiless_deletes`` quirk is on (Swagger, 10.8)."""
+        if self.quirks.bodiless_deletes:
+            return Response(204)
+        return Response(200, {"message": message})
 
 
 def empty_strings_to_null(value: Any) -> Any:

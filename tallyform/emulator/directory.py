@@ -12,7 +12,7 @@ from urllib.parse import unquote
 
 from tallyform.emulator.call import Call
 from tallyform.emulator.state import new_id, now
-from tallyform.emulator.wire import Response, invalid, item, not_found, page_of
+from tallyform.emulator.wire import Response, invalid, item, not_found, page_of, wrapped
 
 TAG_TITLE_MAX = 30
 FOLDER_NAME_MAX = 32
@@ -181,7 +181,7 @@ def detach_tag(call: Call) -> Response:
     for link in call.state["tag_links"]:
         if link["id"] == link_id:
             call.state["tag_links"].remove(link)
-            return Response(200, {"message": "Tag removed."})
+            return call.deleted("Tag removed.")
     raise not_found()
 
 
@@ -192,21 +192,49 @@ def _folder(call: Call) -> dict[str, Any]:
     return _row(call, "folders", "folder")
 
 
-def list_folders(call: Call) -> Response:
+def _in_folder_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(rows, key=lambda f: (f["position"], f["name"].lower()))
+
+
+def _children(call: Call, folder_id: str) -> list[dict[str, Any]]:
+    return _in_folder_order(
+        [f for f in call.state["folders"].values() if f["parent_id"] == folder_id]
+    )
+
+
+def _render_folder(call: Call, folder: dict[str, Any]) -> dict[str, Any]:
+    """A folder as read; with ``with=children`` its subfolders nest as {"data": [...]}."""
+    out = copy.deepcopy(folder)
+    if "children" in call.includes:
+        out["children"] = wrapped([_render_folder(call, c) for c in _children(call, folder["id"])])
+    return out
+
+
+def _listed_folders(call: Call) -> list[dict[str, Any]]:
+    """The rows of ``GET /folders``: X's direct children with ``parent_id=X``; otherwise
+    every folder, or only top-level ones with the ``top_level_folders`` quirk (10.1)."""
     query = call.request.query
     rows = [
         f
         for f in call.state["folders"].values()
         if not query.get("folder_type") or f["folder_type"] == query["folder_type"]
     ]
-    rows = copy.deepcopy(sorted(rows, key=lambda f: (f["position"], f["name"].lower())))
-    if query.get("pagination") == "false":
+    if query.get("parent_id"):
+        rows = [f for f in rows if f["parent_id"] == query["parent_id"]]
+    elif call.quirks.top_level_folders:
+        rows = [f for f in rows if f["parent_id"] is None]
+    return _in_folder_order(rows)
+
+
+def list_folders(call: Call) -> Response:
+    rows = [_render_folder(call, f) for f in _listed_folders(call)]
+    if call.request.query.get("pagination") == "false":
         return Response(200, {"data": rows})
     return page_of(call.request, rows)
 
 
 def get_folder(call: Call) -> Response:
-    return item(copy.deepcopy(_folder(call)))
+    return item(_render_folder(call, _folder(call)))
 
 
 def _check_folder(call: Call, body: dict[str, Any], folder_type: str, creating: bool) -> None:

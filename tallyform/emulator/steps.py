@@ -2,7 +2,11 @@
 
 Choices where the reference is uncertain: a step create answers 201 and appends the
 step whatever ``position`` says (9.5); a capture create honours ``position`` (the SDK
-sends one) while a capture update ignores it: order changes go through the reorder call.
+sends one) and appends without one (first under the ``unpositioned_first`` quirk), while
+a capture update ignores it: order changes go through the reorder call. A capture update
+may change ``field_type`` (a 422 under ``field_type_immutable``). A step's GET carries its
+own ``custom_fields`` and its captures' (captures have no route of their own); the steps
+list under ``no_custom_fields_in_lists`` carries neither.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from tallyform.emulator.call import Call, move, pick, renumber
 from tallyform.emulator.state import new_id, now
 from tallyform.emulator.templates import (
     FIELD_KEYS,
+    FIELD_TYPE_FIXED,
     alias_for,
     field_record,
     render_step,
@@ -107,7 +112,10 @@ def _touch(template: dict[str, Any], stamp: str) -> None:
 
 
 def list_steps(call: Call) -> Response:
-    return page_of(call.request, [render_step(s) for s in call.template()["steps"]])
+    hide_values = call.quirks.no_custom_fields_in_lists
+    return page_of(
+        call.request, [render_step(s, hide_values=hide_values) for s in call.template()["steps"]]
+    )
 
 
 def get_step(call: Call) -> Response:
@@ -175,7 +183,7 @@ def delete_step(call: Call) -> Response:
     template["steps"].remove(step)
     renumber(template["steps"])
     _touch(template, now())
-    return Response(200, {"message": "Step deleted."})
+    return call.deleted("Step deleted.")
 
 
 def reorder_step(call: Call) -> Response:
@@ -195,11 +203,23 @@ def create_capture(call: Call) -> Response:
     stamp = now()
     capture = field_record(body, {"step_id": step["id"]}, stamp)
     step["captures"].append(capture)
-    if "position" in body:
-        move(step["captures"], capture, body["position"])
-    renumber(step["captures"])
+    move(step["captures"], capture, _new_capture_position(call, body, step))
     _touch(template, stamp)
     return item(copy.deepcopy(capture), 201)
+
+
+def _new_capture_position(call: Call, body: dict[str, Any], step: dict[str, Any]) -> int:
+    """Where a new form field goes: its ``position``, else last (first under the
+    ``unpositioned_first`` quirk, 10.4)."""
+    if "position" in body:
+        return int(body["position"])
+    return 1 if call.quirks.unpositioned_first else len(step["captures"])
+
+
+def _check_field_type_kept(call: Call, capture: dict[str, Any], body: dict[str, Any]) -> None:
+    """Under ``field_type_immutable`` (9.8), a changed ``field_type`` is a 422."""
+    if call.quirks.field_type_immutable and body.get("field_type") != capture["field_type"]:
+        raise invalid({"field_type": [FIELD_TYPE_FIXED]})
 
 
 def update_capture(call: Call) -> Response:
@@ -207,6 +227,7 @@ def update_capture(call: Call) -> Response:
     capture = call.capture()
     body = pick(call.body(), FIELD_KEYS)
     rules.raise_if(rules.check_field_definition(body))
+    _check_field_type_kept(call, capture, body)
     stamp = now()
     update_field_record(capture, body, stamp)
     _touch(template, stamp)
@@ -222,7 +243,7 @@ def delete_capture(call: Call) -> Response:
     step["captures"].remove(capture)
     renumber(step["captures"])
     _touch(template, now())
-    return Response(200, {"message": "Form field deleted."})
+    return call.deleted("Form field deleted.")
 
 
 def reorder_capture(call: Call) -> Response:

@@ -4,7 +4,12 @@ Choices where the reference is uncertain (section 9):
 - ``POST /checklists`` ignores a nested ``steps`` array (9.3): steps are created one by one.
 - ``kickoff_title``/``kickoff_description`` are writable only on update (4.1 lists them there).
 - On a PUT, ``prerun`` entries with a known ``id`` are updated, others created, and entries
-  left out are kept (9.4): deleting one takes ``DELETE .../preruns/{id}``.
+  left out are kept (9.4): deleting one takes ``DELETE .../preruns/{id}``. With the
+  ``prerun_omitted_deleted`` quirk they are deleted instead (a 422 if a rule uses one), and
+  with ``field_type_immutable`` an entry changing a field's type is a 422.
+- With ``no_custom_fields_in_lists``, list rows (and their kick-off fields) and steps under
+  ``with=steps`` carry no ``custom_fields``; the template's own GET still carries its
+  values and its kick-off fields' (they have no route of their own).
 - An absent ``prerun`` on a PUT leaves kick-off fields alone; absent ``users``/``groups`` clear
   them (6.2).
 """
@@ -74,6 +79,7 @@ FIELD_KEYS = frozenset(
         "settings",
     }
 )
+FIELD_TYPE_FIXED = "The field type of an existing field cannot be changed."
 _DEFAULTS: dict[str, Any] = {
     "summary": None,
     "starred": False,
@@ -157,6 +163,58 @@ def update_field_record(record: dict[str, Any], entry: dict[str, Any], stamp: st
     record["last_updated"] = stamp
 
 
+def _sent_ids(entries: list[dict[str, Any]]) -> set[str]:
+    return {e["id"] for e in entries if isinstance(e.get("id"), str)}
+
+
+def _omitted_prerun(
+    template: dict[str, Any], entries: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Kick-off fields a PUT's ``prerun`` array leaves out."""
+    sent = _sent_ids(entries)
+    return [p for p in template["prerun"] if p["id"] not in sent]
+
+
+def _omitted_in_rules(template: dict[str, Any], entries: list[dict[str, Any]]) -> rules.Errors:
+    """Under ``prerun_omitted_deleted``: left-out kick-off fields a rule still uses."""
+    used = [
+        p for p in _omitted_prerun(template, entries) if rules_using(template, "Prerun", p["id"])
+    ]
+    if not used:
+        return {}
+    labels = ", ".join(repr(p["label"]) for p in used)
+    return {"prerun": [f"Cannot delete a form field that is being used in a rule: {labels}."]}
+
+
+def _field_type_changes(template: dict[str, Any], entries: list[dict[str, Any]]) -> rules.Errors:
+    """Under ``field_type_immutable``: entries that change a kick-off field's type."""
+    existing = {p["id"]: p for p in template["prerun"]}
+    errors: rules.Errors = {}
+    for index, entry in enumerate(entries):
+        known = existing.get(entry["id"]) if isinstance(entry.get("id"), str) else None
+        if known is not None and entry.get("field_type") != known["field_type"]:
+            errors[f"prerun.{index}.field_type"] = [FIELD_TYPE_FIXED]
+    return errors
+
+
+def _check_prerun_change(
+    call: Call, template: dict[str, Any], entries: list[dict[str, Any]]
+) -> None:
+    """The 422s a PUT's ``prerun`` meets under the quirks, before anything changes."""
+    errors: rules.Errors = {}
+    if call.quirks.field_type_immutable:
+        errors.update(_field_type_changes(template, entries))
+    if call.quirks.prerun_omitted_deleted:
+        errors.update(_omitted_in_rules(template, entries))
+    rules.raise_if(errors)
+
+
+def _delete_omitted_prerun(template: dict[str, Any], entries: list[dict[str, Any]]) -> None:
+    for entry in _omitted_prerun(template, entries):
+        template["prerun"].remove(entry)
+    renumber(template["prerun"])
+
+
 def _apply_prerun(template: dict[str, Any], entries: list[dict[str, Any]], stamp: str) -> None:
     existing = {p["id"]: p for p in template["prerun"]}
     for entry in entries:
@@ -184,15 +242,19 @@ def _check_folder(call: Call, body: dict[str, Any]) -> None:
         raise invalid({"folder_id": ["The selected folder id is invalid."]})
 
 
-def render(template: dict[str, Any], call: Call) -> dict[str, Any]:
-    """A template as GET returns it, with the includes named in ``with``."""
-    include = {
-        part.strip() for part in call.request.query.get("with", "").split(",") if part.strip()
-    }
+def render(template: dict[str, Any], call: Call, *, listed: bool = False) -> dict[str, Any]:
+    """A template as GET returns it, with the includes named in ``with``; ``listed`` for a
+    row of the list, which carries no custom-field values under ``no_custom_fields_in_lists``."""
+    include = call.includes
+    hide_values = call.quirks.no_custom_fields_in_lists
     out = {k: copy.deepcopy(v) for k, v in template.items() if k != "steps"}
     out["steps_count"] = len(template["steps"])
+    if listed and hide_values:
+        drop_values(out)
+        for entry in out["prerun"]:
+            drop_values(entry)
     if "steps" in include:
-        out["steps"] = wrapped([render_step(s) for s in template["steps"]])
+        out["steps"] = wrapped([render_step(s, hide_values=hide_values) for s in template["steps"]])
     if "tags" in include:
         out["tags"] = wrapped(tags_of(call.state, template["id"]))
     if "folder" in include:
@@ -201,9 +263,20 @@ def render(template: dict[str, Any], call: Call) -> dict[str, Any]:
     return out
 
 
-def render_step(step: dict[str, Any]) -> dict[str, Any]:
-    """A step with its captures as a bare array (reference 5.1 and 9.24)."""
-    return copy.deepcopy(step)
+def render_step(step: dict[str, Any], *, hide_values: bool = False) -> dict[str, Any]:
+    """A step with its captures as a bare array (reference 5.1 and 9.24); with
+    ``hide_values`` neither the step nor its captures carry ``custom_fields``."""
+    out = copy.deepcopy(step)
+    if hide_values:
+        drop_values(out)
+        for capture in out["captures"]:
+            drop_values(capture)
+    return out
+
+
+def drop_values(record: dict[str, Any]) -> None:
+    """Take the ``custom_fields`` key out of a rendered record (quirk 10.6)."""
+    record.pop("custom_fields", None)
 
 
 def tags_of(state: dict[str, Any], subject_id: str) -> list[dict[str, Any]]:
@@ -240,7 +313,7 @@ def list_templates(call: Call) -> Response:
             rows = [t for t in rows if t[field] == query[key]]
     rows.sort(key=lambda t: t["last_updated"], reverse=True)
     rows.sort(key=lambda t: not t["is_pinned"])
-    return page_of(call.request, [render(t, call) for t in rows])
+    return page_of(call.request, [render(t, call, listed=True) for t in rows])
 
 
 def get_template(call: Call) -> Response:
@@ -280,12 +353,17 @@ def update_template(call: Call) -> Response:
     body = pick(call.body(), _UPDATE)
     rules.check_template(body, call.state, creating=False)
     _check_folder(call, body)
+    entries = body.get("prerun") or []
+    if "prerun" in body:
+        _check_prerun_change(call, template, entries)
     stamp = now()
     body.setdefault("users", [])  # absent permission lists clear them (reference 6.2)
     body.setdefault("groups", [])
     template.update({k: v for k, v in body.items() if k != "prerun"})
     if "prerun" in body:
-        _apply_prerun(template, body["prerun"] or [], stamp)
+        if call.quirks.prerun_omitted_deleted:
+            _delete_omitted_prerun(template, entries)
+        _apply_prerun(template, entries, stamp)
     template["last_updated"] = stamp
     template["last_updated_by"] = call.user["id"]
     return item(render(template, call))
@@ -348,4 +426,4 @@ def delete_prerun(call: Call) -> Response:
     template["prerun"].remove(entry)
     renumber(template["prerun"])
     template["last_updated"] = now()
-    return Response(200, {"message": "Kick-off field deleted."})
+    return call.deleted("Kick-off field deleted.")

@@ -21,6 +21,7 @@ from tallyform.emulator import (
     EmulatorTransport,
     Quirks,
 )
+from tests.conftest import run_cli
 from tests.emulator_helpers import auth, connect, data, errors, new_capture, new_step, new_template
 from tests.test_emulator_served import served
 
@@ -432,6 +433,53 @@ def test_field_type_immutable_refuses_a_type_change(mode: str) -> None:
         )
         assert list(refused) == ["prerun.1.field_type"]
         assert [p["field_type"] for p in data(api.get(base))["prerun"]] == ["text", "text"]
+
+
+# The CLI ---------------------------------------------------------------------------------
+
+
+def test_serve_help_lists_every_quirk() -> None:
+    result = run_cli("emulator", "serve", "--help")
+    assert result.exit_code == 0
+    assert "--strict" in result.stdout and "--quirk NAME" in result.stdout
+    for name in QUIRK_NAMES:
+        assert name in result.stdout
+
+
+def test_serve_refuses_an_unknown_quirk() -> None:
+    result = run_cli("emulator", "serve", "--quirk", "optimistic")
+    assert result.exit_code != 0
+    assert "optimistic" in result.output and "top_level_folders" in result.output
+
+
+def test_served_strict_takes_every_pessimistic_answer() -> None:
+    with served("--strict", "--rate-limit", "0") as (process, url):
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith("organization ")
+        assert process.stdout.readline().strip() == "pessimistic answers: " + ", ".join(QUIRK_NAMES)
+        with httpx.Client(base_url=url, headers=auth(), timeout=10) as api:
+            top = _folder(api, "Top")
+            _folder(api, "Inner", top)
+            assert _names(data(api.get("/folders"))) == ["Top"]
+            assert "webhook" in errors(
+                api.post("/checklists", json={"title": "T", "type": "form", "webhook": None})
+            )
+            template = new_template(api)
+            step = new_step(api, template["id"])
+            assert api.delete(f"/checklists/{template['id']}/steps/{step['id']}").status_code == 204
+
+
+def test_served_quirk_turns_on_only_that_answer() -> None:
+    with (
+        served("--quirk", "bodiless_deletes", "--rate-limit", "0") as (_, url),
+        httpx.Client(base_url=url, headers=auth(), timeout=10) as api,
+    ):
+        top = _folder(api, "Top")
+        _folder(api, "Inner", top)
+        assert sorted(_names(data(api.get("/folders")))) == ["Inner", "Top"]
+        template = new_template(api, webhook=None)
+        step = new_step(api, template["id"])
+        assert api.delete(f"/checklists/{template['id']}/steps/{step['id']}").status_code == 204
 
 
 # The request log -------------------------------------------------------------------------

@@ -10,11 +10,14 @@ from tallyform.emulator import (
     DEFAULT_MEMBER_TOKEN,
     DEFAULT_ORG_ID,
     DEFAULT_TOKEN,
+    QUIRK_HELP,
+    QUIRK_NAMES,
     SEED_GROUPS,
     SEED_USERS,
     Emulator,
     EmulatorServer,
     FaultSettings,
+    Quirks,
 )
 
 _PEOPLE = "\n".join(
@@ -22,6 +25,7 @@ _PEOPLE = "\n".join(
     for uid, email, first, last, role in SEED_USERS
 )
 _GROUPS = ", ".join(name for name, _ in SEED_GROUPS)
+_QUIRKS = "\n".join(f"  {name:<26} {QUIRK_HELP[name]}" for name in QUIRK_NAMES)
 
 SERVE_HELP = f"""Serve the Tallyfy API emulator at http://127.0.0.1:PORT/api.
 
@@ -41,6 +45,12 @@ request, as Tallyfy requires. With --state the organization is kept in that file
 and survives restarts; without it, it lives in memory. Faults (--fail-rate) are
 503s, 500s after the change was made, dropped connections and bursts of 429,
 drawn reproducibly from --seed.
+
+Where Tallyfy's behaviour is unconfirmed the emulator takes the likeliest answer;
+--quirk NAME (repeatable) takes the pessimistic one instead, --strict all of them:
+
+\b
+{_QUIRKS}
 """
 
 
@@ -90,6 +100,15 @@ def emulator() -> None:
     help="Share of requests that meet a fault.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fault stream.")
+@click.option("--strict", is_flag=True, help="Take every pessimistic answer (every quirk).")
+@click.option(
+    "--quirk",
+    "quirk_names",
+    type=click.Choice(QUIRK_NAMES),
+    metavar="NAME",
+    multiple=True,
+    help="Take one pessimistic answer (repeatable).",
+)
 def serve(
     port: int,
     state_file: Path | None,
@@ -100,6 +119,8 @@ def serve(
     rate_limit: int,
     fail_rate: float,
     seed: int,
+    strict: bool,
+    quirk_names: tuple[str, ...],
 ) -> None:
     if len(org_id) != 32 or any(c not in "0123456789abcdef" for c in org_id):
         raise click.BadParameter("must be 32 lowercase hex characters", param_hint="--org")
@@ -111,6 +132,7 @@ def serve(
             rate_limit=rate_limit or None,
             faults=FaultSettings(fail_rate=fail_rate, seed=seed, latency_ms=latency_ms),
             request_log=request_log,
+            quirks=Quirks.strict() if strict else Quirks.named(quirk_names),
         )
     except (OSError, ValueError) as error:
         raise click.ClickException(f"cannot load the emulator state: {error}") from None
@@ -123,6 +145,8 @@ def serve(
     shown = token if token == DEFAULT_TOKEN else "the one given with --token"
     click.echo(f"Tallyfy emulator listening on {server.url}", err=False)
     click.echo(f"organization {emulated.org_id}, admin token {shown}; Ctrl-C stops it.")
+    if emulated.quirks.on():
+        click.echo(f"pessimistic answers: {', '.join(emulated.quirks.on())}")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

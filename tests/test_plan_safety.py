@@ -7,12 +7,10 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tallyform.engine.lock import LOCK_TITLE
 from tests.conftest import run_cli
@@ -85,8 +83,8 @@ def copy_with_key(api: httpx.Client, title: str, key: str) -> str:
     return copy_id
 
 
-def take_lock(api: httpx.Client) -> str:
-    created = api.post("/tags", json={"title": LOCK_TITLE})
+def take_lock(api: httpx.Client, color: str = "#000000") -> str:
+    created = api.post("/tags", json={"title": LOCK_TITLE, "color": color})
     assert created.status_code in (200, 201), created.text
     return str(created.json()["data"]["id"])
 
@@ -236,25 +234,36 @@ def _dead_pid() -> int:
     return process.pid
 
 
-@pytest.mark.parametrize("held", ["pending", "tag"])
-def test_a_lock_left_by_a_killed_apply_on_this_machine_is_removed(
-    examples_copy: Path, held: str
-) -> None:
-    """Killed while taking the lock (its record says pending) or while holding it."""
+def test_a_lock_left_by_a_killed_apply_on_this_machine_is_removed(examples_copy: Path) -> None:
+    """The killed apply noted its lock tag's mark here first; the next apply matches it."""
     apply(examples_copy)
     edit(examples_copy / "templates/purchase-request.yaml", "label: Vendor", "label: Supplier")
-    record = examples_copy / ".tallyform/locks/local.json"
-    record.parent.mkdir(parents=True, exist_ok=True)
-    started = datetime.now(timezone.utc).isoformat()
+    records = examples_copy / ".tallyform/locks/local"
+    records.mkdir(parents=True, exist_ok=True)
+    dead = _dead_pid()
     with live_api(examples_copy) as api:
-        tag_id = take_lock(api)
-    holder = "pending" if held == "pending" else tag_id
-    record.write_text(f"{socket.gethostname()} {_dead_pid()} {holder} {started}\n")
+        take_lock(api, color="#123456")
+    (records / f"{dead}.lock").write_text(f"{socket.gethostname()} {dead} #123456\n")
     code, output = cli(examples_copy, "apply", "--yes")
     assert code == 0, output
     assert "left by an apply on this machine that was stopped" in output
     assert_no_changes(examples_copy)
-    assert not record.exists()
+    assert list(records.iterdir()) == []
+
+
+def test_another_machines_lock_is_never_taken_for_a_dead_apply(examples_copy: Path) -> None:
+    """A record of a dead apply here does not match a lock tag with another mark."""
+    apply(examples_copy)
+    records = examples_copy / ".tallyform/locks/local"
+    records.mkdir(parents=True, exist_ok=True)
+    dead = _dead_pid()
+    (records / f"{dead}.lock").write_text(f"{socket.gethostname()} {dead} #123456\n")
+    with live_api(examples_copy) as api:
+        take_lock(api, color="#abcdef")
+    code, output = cli(examples_copy, "apply", "--yes")
+    assert code == 1 and "another tallyform apply" in output, output
+    with live_api(examples_copy) as api:
+        assert LOCK_TITLE in tag_titles(api), "the other apply keeps its lock"
 
 
 def test_a_successful_apply_leaves_no_lock(examples_copy: Path) -> None:

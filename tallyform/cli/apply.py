@@ -11,6 +11,7 @@ finish, reports what was and was not done and exits 130; a second exits at once.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -18,7 +19,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -32,7 +32,15 @@ from tallyform.client import TallyfyClient, TallyfyError
 from tallyform.config import OrgSettings
 from tallyform.engine.apply import ApplyReport, KeySetupRefused, apply_plan
 from tallyform.engine.changes import Change, Plan
-from tallyform.engine.lock import ApplyLock, OrgLocked, acquire, break_lock, lock_tags
+from tallyform.engine.lock import (
+    ApplyLock,
+    OrgLocked,
+    acquire,
+    break_lock,
+    lock_tags,
+    marked,
+    new_mark,
+)
 from tallyform.engine.planfile import PlanFileError, SavedPlan, load_plan
 from tallyform.render import render_text
 from tallyform.render.common import progress_line
@@ -71,36 +79,23 @@ def _confirm(yes: bool) -> None:
 # -- the org's lock ---------------------------------------------------------------------------
 
 
-def _lock_record(org: OrgSettings, root: Path) -> Path:
-    return root / ".tallyform" / "locks" / f"{org.name}.json"
+def _lock_records(org: OrgSettings, root: Path) -> Path:
+    """Where applies on this machine note the mark of the lock tag they take, one file each."""
+    return root / ".tallyform" / "locks" / org.name
 
 
-PENDING = "pending"  # the record of an apply that was still taking the lock
-TAKING_SECONDS = 120.0  # how long after its record a lock tag counts as that apply's
-
-
-def _write_record(record: Path, tag_id: str) -> None:
-    record.parent.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).isoformat()
-    record.write_text(f"{socket.gethostname()} {os.getpid()} {tag_id} {stamp}\n", "utf-8")
-
-
-def _holder_gone(text: str, locked: OrgLocked) -> bool:
-    """Whether the lock tag was taken by an apply on this machine that no longer runs.
-
-    The record is written before the lock is taken, so an apply killed while taking it
-    is known too: its tag is the one made within moments of its record.
-    """
-    try:
-        host, pid, held, stamp = text.split()
-        started = datetime.fromisoformat(stamp)
-    except ValueError:
-        return False
-    if host != socket.gethostname() or not _dead(int(pid)):
-        return False
-    if held == locked.tag_id:
-        return True
-    return held == PENDING and _made_soon_after(locked.since, started)
+def _left_by_dead_apply(records: Path, holder: dict[str, Any]) -> Path | None:
+    """The record of an apply on this machine, no longer running, whose mark the holding
+    lock tag carries: that lock is left over and may be removed."""
+    color = str(holder.get("color") or "").lower()
+    for record in sorted(records.glob("*.lock")):
+        try:
+            host, pid, mark = record.read_text("utf-8").split()
+        except (OSError, ValueError):
+            continue
+        if host == socket.gethostname() and mark == color and _dead(int(pid)):
+            return record
+    return None
 
 
 def _dead(pid: int) -> bool:
@@ -113,39 +108,49 @@ def _dead(pid: int) -> bool:
     return False
 
 
-def _made_soon_after(since: str | None, started: datetime) -> bool:
+def _take(client: TallyfyClient, mark: str, wait: float, records: Path) -> ApplyLock:
     try:
-        made = datetime.fromisoformat(str(since).replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return -5.0 <= (made - started).total_seconds() <= TAKING_SECONDS
+        return acquire(client, mark, wait)
+    except OrgLocked as locked:
+        holder = next((t for t in lock_tags(client) if str(t.get("id")) == locked.tag_id), None)
+        left = _left_by_dead_apply(records, holder) if holder else None
+        if left is None:
+            raise click.ClickException(str(locked)) from None
+        click.echo(
+            "Removed the apply lock left by an apply on this machine that was stopped.", err=True
+        )
+        break_lock(client, str(locked.tag_id))
+        left.unlink(missing_ok=True)
+        return acquire(client, mark, wait)
 
 
 @contextmanager
 def org_lock(
     client: TallyfyClient, org: OrgSettings, root: Path, wait: float, break_it: bool
 ) -> Iterator[ApplyLock]:
-    """Hold the org's apply lock for the block; released however the block ends."""
-    record = _lock_record(org, root)
+    """Hold the org's apply lock for the block; released however the block ends.
+
+    The lock tag's mark is noted on this machine before the tag is made, so an apply
+    killed at any moment leaves a record the next apply here can match it by.
+    """
     if break_it:
         for tag in lock_tags(client):
             break_lock(client, str(tag["id"]))
         click.echo("Removed the org's apply lock (--break-lock).", err=True)
-    previous = record.read_text("utf-8") if record.exists() else None
-    _write_record(record, PENDING)
+    mark = new_mark()
+    records = _lock_records(org, root)
+    records.mkdir(parents=True, exist_ok=True)
+    record = records / f"{os.getpid()}.lock"
+    record.write_text(f"{socket.gethostname()} {os.getpid()} {mark}\n", "utf-8")
     try:
-        lock = acquire(client, wait)
-    except OrgLocked as locked:
-        gone = previous is not None and _holder_gone(previous, locked)
-        if not gone:
-            record.unlink(missing_ok=True)
-            raise click.ClickException(str(locked)) from None
-        click.echo(
-            "Removed the apply lock left by an apply on this machine that was stopped.", err=True
-        )
-        break_lock(client, locked.tag_id)
-        lock = acquire(client, wait)
-    _write_record(record, lock.tag_id)
+        lock = _take(client, mark, wait, records)
+    except BaseException:
+        with contextlib.suppress(TallyfyError):  # interrupted while taking it: let it go
+            ours = marked(client, mark)
+            if ours is not None:
+                break_lock(client, str(ours["id"]))
+        record.unlink(missing_ok=True)
+        raise
     try:
         yield lock
     finally:
@@ -282,6 +287,7 @@ def _past(counts: dict[str, int]) -> str:
 )
 @click.option(
     "--break-lock",
+    "break_first",
     is_flag=True,
     help="Remove the org's apply lock first (only when no other apply is running).",
 )
@@ -302,7 +308,7 @@ def apply(
     force: bool,
     only: tuple[str, ...],
     lock_timeout: float,
-    break_lock: bool,
+    break_first: bool,
     parallelism: int,
 ) -> None:
     """Make the live org match the repository.
@@ -311,7 +317,38 @@ def apply(
     PLANFILE saved by `plan --out`, it checks that the plan was made for this org and that
     nothing changed since, then carries out exactly that plan, or refuses and changes nothing.
     """
+    try:
+        _apply(
+            app,
+            planfile,
+            org_name,
+            yes,
+            allow_delete,
+            force,
+            only,
+            lock_timeout,
+            break_first,
+            parallelism,
+        )
+    except KeyboardInterrupt:
+        click.echo("\nInterrupted before any change was made; nothing was changed.", err=True)
+        raise SystemExit(INTERRUPTED) from None
+
+
+def _apply(
+    app: App,
+    planfile: Path | None,
+    org_name: str | None,
+    yes: bool,
+    allow_delete: bool,
+    force: bool,
+    only: tuple[str, ...],
+    lock_timeout: float,
+    break_first: bool,
+    parallelism: int,
+) -> None:
     saved = _load(planfile, org_name)
+    only = _only(saved, only)
     org, templates = load_repo(app, org_name or (saved.org if saved else None))
     project = app.project()
     interrupts = InterruptGuard()
@@ -319,7 +356,7 @@ def apply(
         with interrupts, embedded_guard(org), connect(app, org, parallelism) as client:
             if saved is not None:
                 _check_org(saved, org.name, client.org_id, planfile)
-            with org_lock(client, org, project.root, lock_timeout, break_lock):
+            with org_lock(client, org, project.root, lock_timeout, break_first):
                 result = plan_for(app, client, org, templates, only)
                 plan = result.plan
                 assert plan is not None and result.org is not None
@@ -367,6 +404,18 @@ def _load(planfile: Path | None, org_name: str | None) -> SavedPlan | None:
     if org_name is not None and org_name != saved.org:
         raise click.ClickException(f"{planfile}: {saved.made_for(org_name, saved.org_id)}")
     return saved
+
+
+def _only(saved: SavedPlan | None, only: tuple[str, ...]) -> tuple[str, ...]:
+    """The templates to plan: a saved plan's own --only, which the command line may repeat."""
+    if saved is None:
+        return only
+    if only and list(only) != saved.only:
+        shown = " ".join(f"--only {p}" for p in saved.only) or "no --only"
+        raise click.ClickException(
+            f"the saved plan was made with {shown}; apply it without --only, or make a new plan"
+        )
+    return tuple(saved.only)
 
 
 def _check_org(saved: SavedPlan, org_name: str, org_id: str, planfile: Path | None) -> None:

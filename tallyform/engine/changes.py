@@ -161,6 +161,7 @@ class Plan:
     conflicts: list[Conflict] = field(default_factory=list)
     snapshots: dict[str, dict[str, Any]] = field(default_factory=dict)  # template key -> seen
     partial: bool = False
+    only: list[str] = field(default_factory=list)  # the --only patterns a partial plan used
 
     @property
     def empty(self) -> bool:

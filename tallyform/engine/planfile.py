@@ -31,6 +31,7 @@ class SavedPlan:
     org: str
     org_id: str
     partial: bool
+    only: list[str]
     changes: list[dict[str, Any]]
     snapshots: dict[str, dict[str, Any]]
 
@@ -56,6 +57,7 @@ def plan_record(plan: Plan) -> dict[str, Any]:
         "org": plan.org,
         "org_id": plan.org_id,
         "partial": plan.partial,
+        "only": plan.only,
         "changes": [c.as_dict() for c in plan.changes],
         "snapshots": plan.snapshots,
     }
@@ -84,6 +86,7 @@ def load_plan(path: Path) -> SavedPlan:
             org=str(document["org"]),
             org_id=str(document["org_id"]),
             partial=bool(document.get("partial")),
+            only=[str(p) for p in document.get("only") or []],
             changes=list(document["changes"]),
             snapshots=dict(document["snapshots"]),
         )

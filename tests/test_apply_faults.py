@@ -16,7 +16,13 @@ import pytest
 
 from tallyform.client import RetryPolicy, StaticToken, TallyfyClient, TallyfyError
 from tallyform.config import find_config, load_project, load_templates
-from tallyform.emulator import DEFAULT_TOKEN, IN_PROCESS_URL, Emulator, EmulatorTransport
+from tallyform.emulator import (
+    DEFAULT_TOKEN,
+    IN_PROCESS_URL,
+    Emulator,
+    EmulatorTransport,
+    Quirks,
+)
 from tallyform.emulator.faults import FaultInjector, FaultSettings
 from tallyform.engine import make_plan
 from tallyform.engine.apply import apply_plan
@@ -57,11 +63,12 @@ def duplicates(state: dict[str, Any]) -> list[str]:
     return found
 
 
-def faulty_org(seed: int, rate: float) -> tuple[Emulator, TallyfyClient]:
+def faulty_org(seed: int, rate: float, quirks: Quirks) -> tuple[Emulator, TallyfyClient]:
     emulator = Emulator(
         faults=FaultSettings(
             fail_rate=rate, seed=seed, kinds=("error", "error_after", "drop", "drop_after")
-        )
+        ),
+        quirks=quirks,
     )
     client = TallyfyClient(
         org_id=emulator.org_id,
@@ -85,10 +92,13 @@ def plan_until_read(client: TallyfyClient, templates: list[Template]) -> Any:
     raise AssertionError("the org could not be read in 20 tries")
 
 
+@pytest.mark.parametrize("answers", ["likeliest", "strict"])
 @pytest.mark.parametrize("seed", range(10))
-def test_apply_converges_in_three_runs_without_duplicates(seed: int) -> None:
+def test_apply_converges_in_three_runs_without_duplicates(seed: int, answers: str) -> None:
+    """Whichever way Tallyfy answers the open questions (the emulator's strict mode)."""
     templates = example_templates()
-    emulator, client = faulty_org(seed, 0.2)
+    quirks = Quirks.strict() if answers == "strict" else Quirks()
+    emulator, client = faulty_org(seed, 0.2, quirks)
     applies = 0
     while True:
         result = plan_until_read(client, templates)

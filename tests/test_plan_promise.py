@@ -15,7 +15,13 @@ import pytest
 
 from tallyform.client import StaticToken, TallyfyClient
 from tallyform.config import find_config, load_project, load_templates
-from tallyform.emulator import DEFAULT_TOKEN, IN_PROCESS_URL, Emulator, EmulatorTransport
+from tallyform.emulator import (
+    DEFAULT_TOKEN,
+    IN_PROCESS_URL,
+    Emulator,
+    EmulatorTransport,
+    Quirks,
+)
 from tallyform.engine import make_plan
 from tallyform.engine.apply import apply_plan
 from tallyform.model import Template
@@ -27,9 +33,9 @@ Edit = Callable[[Path], None]
 class Org:
     """The examples applied to an in-process emulator, with the repository to edit."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, quirks: Quirks | None = None) -> None:
         self.root = root
-        self.emulator = Emulator()
+        self.emulator = Emulator(quirks=quirks)
         self.client = TallyfyClient(
             org_id=self.emulator.org_id,
             base_url=IN_PROCESS_URL,
@@ -53,11 +59,9 @@ class Org:
         report = apply_plan(self.client, result.org, result.plan, result.states)
         assert not report.failed and not report.not_done, [o.error for o in report.failed]
         assert report.counts() == result.plan.summary()
-        sent = [
-            f"{r['method']} {r['path']}"
-            for r in self.emulator.requests[before:]
-            if r["method"] != "GET"
-        ]
+        writes = [r for r in self.emulator.requests[before:] if r["method"] != "GET"]
+        assert [r["path"] for r in writes if holds_null(r.get("body"))] == [], "no nulls sent"
+        sent = [f"{r['method']} {r['path']}" for r in writes]
         changes = [(c.kind, c.action, c.name) for c in result.plan.changes]
         return changes, result.plan.writes, sent
 
@@ -65,6 +69,16 @@ class Org:
         again = make_plan(self.client, "local", self.templates())
         assert again.plan is not None
         assert again.plan.empty, [(c.name, c.action, c.attributes) for c in again.plan.changes]
+
+
+def holds_null(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, dict):
+        return any(holds_null(v) for v in value.values())
+    if isinstance(value, list):
+        return any(holds_null(v) for v in value)
+    return False
 
 
 @pytest.fixture
@@ -239,3 +253,27 @@ def test_a_returning_template_is_restored_with_its_ids(org: Org) -> None:
     org.assert_converged()
     live = [t for t in org.emulator.state["checklists"].values() if t["title"] == "Content review"]
     assert len(live) == 1 and live[0]["archived_at"] is None, "restored, not made again"
+
+
+def test_a_new_type_refused_in_place_replaces_the_field_and_its_rules_follow(
+    tmp_path: Path,
+) -> None:
+    """Tallyfy may refuse to change a field's type in place (the emulator's strict answer):
+    the field is made anew, the rules that name it are pointed at it, the old one goes."""
+    root = tmp_path / "repo"
+    shutil.copytree(EXAMPLES, root, ignore=shutil.ignore_patterns(".tallyform"))
+    org = Org(root, Quirks.strict())
+    org.apply()
+    replace(IR, "    type: radio\n", "    type: dropdown\n")(root)  # severity, used by a rule
+    replace(PR, "        type: dropdown\n", "        type: radio\n")(root)  # category, too
+    changes, _, sent = org.apply()
+    assert {(kind, action) for kind, action, _ in changes} == {
+        ("kickoff", "update"),
+        ("field", "update"),
+    }
+    assert sum(1 for line in sent if "/automated-actions/" in line) >= 2, "rules re-pointed"
+    org.assert_converged()
+    template = next(
+        t for t in org.emulator.state["checklists"].values() if t["title"] == "Incident response"
+    )
+    assert [p["field_type"] for p in template["prerun"] if p["label"] == "Severity"] == ["dropdown"]

@@ -60,20 +60,25 @@ def _carry_out(
     execute: Callable[[Change], None],
     progress: Progress,
     stop: threading.Event,
+    finish: Callable[[], None] = lambda: None,
 ) -> Outcome:
     outcome = Outcome(scope)
     for index, change in enumerate(changes):
         if stop.is_set():
             outcome.not_done = changes[index:]
-            break
+            return outcome
         try:
             execute(change)
         except TallyfyError as error:
             outcome.error = str(error)
             outcome.not_done = changes[index:]
-            break
+            return outcome
         outcome.done.append(change)
         progress(change)
+    try:
+        finish()
+    except TallyfyError as error:
+        outcome.error = str(error)
     return outcome
 
 
@@ -107,7 +112,7 @@ def apply_plan(
     def run(key: str) -> Outcome:
         desired, live = states[key]
         template = TemplateRun(context, desired, live)
-        return _carry_out(key, grouped[key], template.execute, progress, stop)
+        return _carry_out(key, grouped[key], template.execute, progress, stop, template.finish)
 
     outcomes = client.map(run, list(grouped))
     return ApplyReport([first, *outcomes], stopped=stop.is_set())

@@ -23,7 +23,7 @@ from typing import Any
 
 from tallyform.engine.changes import AttrChange, Change, Kind
 from tallyform.engine.diff import attr_changes
-from tallyform.engine.state import FieldState, StepState, TemplateState
+from tallyform.engine.state import FieldState, RuleAttrs, StepState, TemplateState
 
 TITLE_MATCH_NOTE = "matched by {what} (it had no tallyform key); the key will be written"
 KICKOFF_FORM = "kickoff"  # the reorder path of a template's kick-off fields
@@ -68,6 +68,10 @@ def _reorder(
     if not moves:
         return None
     return Change("reorder", kind, path, [AttrChange("order", live, wanted)], moves=tuple(moves))
+
+
+def _rule_fields(attrs: RuleAttrs) -> set[str]:
+    return {str(c["field"]) for c in attrs["when"] if "field" in c}
 
 
 def _anchor(step: StepState) -> str | None:
@@ -187,9 +191,19 @@ class _Composer:
         for name, found_rule in live_rules.items():
             if name not in self.desired.rules:
                 self.add(Change("delete", "rule", self.path(name), live_id=found_rule.live_id))
+        remade = self.remade_fields()
         for name, rule in self.desired.rules.items():
             found = live_rules.get(name)
-            if found is not None and (attributes := attr_changes(found.attrs, rule.attrs)):
+            if found is None:
+                continue
+            attributes = attr_changes(found.attrs, rule.attrs)
+            moved = sorted(remade & _rule_fields(rule.attrs))
+            if attributes or moved:
+                note = (
+                    f"it is sent again to name {', '.join(moved)} where it is made anew"
+                    if moved
+                    else None
+                )
                 self.add(
                     Change(
                         "update",
@@ -197,6 +211,7 @@ class _Composer:
                         self.path(name),
                         attributes,
                         found.live_id,
+                        note,
                         desired=rule,
                         live=found,
                     )
@@ -204,6 +219,16 @@ class _Composer:
         for name, rule in self.desired.rules.items():
             if name not in live_rules:
                 self.add(_created("rule", self.path(name), rule.attrs, rule))
+
+    def remade_fields(self) -> set[str]:
+        """Keys that move between the kick-off form and a step: deleted in one, made in the
+        other, so a rule naming them must point at the new object before the old one goes."""
+        live = self.live
+        if live is None:
+            return set()
+        to_steps = {k for k in self.desired.fields if k in live.kickoff}
+        to_kickoff = {k for k in self.desired.kickoff if k in live.fields}
+        return to_steps | to_kickoff
 
     # -- 6: deletes --------------------------------------------------------------------------
 
@@ -378,10 +403,8 @@ def _writes(change: Change, form_owner: bool, created_later: set[str]) -> int:
         )
     if action == "create":
         if kind == "template":
-            kickoff_text = change.attribute("kickoff_title") or change.attribute(
-                "kickoff_description"
-            )
-            return 2 + (1 if kickoff_text is not None and kickoff_text.new else 0)
+            texts = [change.attribute(n) for n in ("kickoff_title", "kickoff_description")]
+            return 2 + (1 if any(t is not None and t.new for t in texts) else 0)
         if kind == "kickoff":
             return 1 + (1 if form_owner else 0)  # its key, and the PUT that adds it
         if kind in ("step", "field"):

@@ -14,6 +14,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from tallyform.client import TallyfyClient, TallyfyError, ValidationFailed
@@ -151,6 +152,7 @@ class TemplateRun:
         self.step_ids = {k: str(s.live_id) for k, s in (live.steps if live else {}).items()}
         self.field_ids = {k: str(f.live_id) for k, f in (live.fields if live else {}).items()}
         self.form_written = live is None
+        self.after: list[Callable[[], None]] = []  # writes due once every change is made
         self.waiting: dict[str, list[str]] = {}  # anchor step -> new steps whose deadline waits
 
     @property
@@ -230,12 +232,61 @@ class TemplateRun:
                 known.add(entry_id)
 
     def write_form(self) -> None:
-        """The template PUT, once per apply, by the first change that needs it."""
+        """The template PUT, once per apply, by the first change that needs it.
+
+        Should Tallyfy refuse a kick-off field's new type in place (reference 9.8), that
+        field is replaced: the old entry stays while a new one is made, rules are pointed
+        at the new one, and the old one is deleted once every change is made.
+        """
         if self.form_written:
             return
         body = self.body()
+        try:
+            self.send_form(body)
+        except ValidationFailed as refusal:
+            retyped = _retyped_entries(refusal)
+            if not retyped:
+                raise
+            self.replace_kickoff(body, retyped)
+
+    def replace_kickoff(self, body: dict[str, Any], retyped: set[int]) -> None:
+        live_kickoff = self.live.kickoff if self.live else {}
+        keys = [k for k in self.wanted.kickoff if k in live_kickoff]
+        by_id = {self.kickoff_ids[k]: k for k in keys}
+        replaced = {
+            by_id[str(entry["id"])]
+            for n, entry in enumerate(body["prerun"])
+            if n in retyped and str(entry.get("id")) in by_id
+        }
+        old_ids = {k: self.kickoff_ids.pop(k) for k in replaced}
+        retired = set(old_ids.values())
+        known = {*self.kickoff_ids.values(), *retired}
+        prerun = [  # each retyped field sent as a new one, the old one kept beside it
+            {k: v for k, v in e.items() if k != "id"} if str(e.get("id")) in retired else e
+            for e in body["prerun"]
+        ]
+        prerun += [
+            {**field_body(live_kickoff[k], live_kickoff[k].raw), "id": i}
+            for k, i in old_ids.items()
+        ]  # the old fields stay until no rule names them
+        numbered = [{**e, "position": n} for n, e in enumerate(prerun, start=1)]
+        self.send_form({**body, "prerun": numbered}, known)
+        self.repoint_rules(replaced)
+        for key, old in old_ids.items():
+            if self.doomed_rules_naming({key}):
+                self.after.append(partial(self.retire_kickoff, key, old))
+            else:
+                self.retire_kickoff(key, old)
+
+    def retire_kickoff(self, key: str, old_id: str) -> None:
+        """Delete a replaced kick-off field (no rule names it now), then key its successor."""
+        self.client.delete(f"{self.base}/preruns/{old_id}")
+        if key in self.kickoff_ids:
+            self.write_key(self.kickoff_url(key), "kickoff", None, key)
+
+    def send_form(self, body: dict[str, Any], known: set[str] | None = None) -> None:
         new_labels = Counter(e["label"] for e in body["prerun"] if "id" not in e)
-        known = set(self.kickoff_ids.values())
+        known = set(self.kickoff_ids.values()) if known is None else known
         if not new_labels:
             self.client.put(self.base, body)
             self.form_written = True
@@ -253,6 +304,24 @@ class TemplateRun:
         if not isinstance(record, dict) or "prerun" not in record:
             record = self.fresh()
         self.learn_kickoff_ids(record, known)
+
+    def doomed_rules_naming(self, keys: set[str]) -> list[str]:
+        """Live rules this plan deletes that name one of ``keys``."""
+        return [
+            name
+            for name, found in (self.live.rules if self.live else {}).items()
+            if name not in self.wanted.rules
+            and {str(c.get("field")) for c in found.attrs["when"]} & keys
+        ]
+
+    def repoint_rules(self, keys: set[str]) -> None:
+        """Send again each live rule that names one of ``keys``, so it names the new object."""
+        for name, found in (self.live.rules if self.live else {}).items():
+            wanted = self.wanted.rules.get(name)
+            named = {str(c.get("field")) for c in wanted.attrs["when"]} if wanted else set()
+            if named & keys:
+                url = f"{self.base}/automated-actions/{found.live_id}"
+                self.client.put(url, self.rule_body(name))
 
     def create_template(self, change: Change) -> None:
         wanted = self.wanted
@@ -416,9 +485,62 @@ class TemplateRun:
         key = change.path[-1]
         found = change.live
         if change.changes_more_than("key"):
-            self.client.put(self.field_url(key), field_body(self.wanted.fields[key], _raw(found)))
+            body = field_body(self.wanted.fields[key], _raw(found))
+            try:
+                self.client.put(self.field_url(key), body)
+            except ValidationFailed as refusal:
+                if "field_type" not in refusal.field_errors:
+                    raise
+                self.replace_field(key)
+                return
         if change.attribute("key") is not None:
             self.write_key(self.field_url(key), "field", _raw(found), key)
+
+    def replace_field(self, key: str) -> None:
+        """Tallyfy refused the field's new type in place (reference 9.8): make it anew where
+        the old one stands and point rules at it; once every change is made, the old one is
+        deleted and the new one gets its key."""
+        wanted = self.wanted.fields[key]
+        step_key = str(wanted.step)
+        old_id = self.field_ids[key]
+        captures = self.captures_of(step_key)
+        position = next(
+            (n for n, c in enumerate(captures, 1) if str(c.get("id")) == old_id), len(captures)
+        )
+        known = {str(c.get("id")) for c in captures}
+
+        def lookup() -> Any:
+            return next(
+                (
+                    c
+                    for c in self.captures_of(step_key)
+                    if str(c.get("id")) not in known and c.get("label") == wanted.attrs["label"]
+                ),
+                None,
+            )
+
+        body = {**field_body(wanted, None), "position": position}
+        created = self.client.create(f"{self.step_url(step_key)}/captures", body, lookup)
+        self.field_ids[key] = str(created["id"])
+        self.repoint_rules({key})
+        if not self.doomed_rules_naming({key}):
+            self.retire_field(key, step_key, old_id, created)
+            return
+        # A rule this plan deletes still names the old field: it goes last, once that rule
+        # is gone; moved to the end meanwhile, so the planned moves of the others hold.
+        body = {"capture_id": old_id, "position": len(captures) + 1}
+        self.client.put(f"{self.step_url(step_key)}/captures", body)
+        self.after.append(partial(self.retire_field, key, step_key, old_id, created))
+
+    def retire_field(self, key: str, step_key: str, old_id: str, created: dict[str, Any]) -> None:
+        """Delete a replaced form field (no rule names it now), then key its successor."""
+        self.client.delete(f"{self.step_url(step_key)}/captures/{old_id}")
+        self.write_key(self.field_url(key), "field", created, key)
+
+    def finish(self) -> None:
+        """What is due once every change is made: the old halves of replaced fields."""
+        while self.after:
+            self.after.pop(0)()
 
     def delete_field(self, change: Change) -> None:
         found = change.live
@@ -478,6 +600,21 @@ class TemplateRun:
 
     def execute(self, change: Change) -> None:
         TEMPLATE_EXECUTORS[(change.kind, change.action)](self, change)
+
+
+def _retyped_entries(refusal: ValidationFailed) -> set[int]:
+    """Kick-off entries (by index) whose new type Tallyfy refused in place."""
+    found = set()
+    for name in refusal.field_errors:
+        parts = name.split(".")
+        if (
+            len(parts) == 3
+            and parts[0] == "prerun"
+            and parts[2] == "field_type"
+            and parts[1].isdigit()
+        ):
+            found.add(int(parts[1]))
+    return found
 
 
 def _raw(state: Any) -> dict[str, Any] | None:

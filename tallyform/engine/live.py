@@ -148,6 +148,29 @@ def read_folders(client: TallyfyClient) -> dict[str, dict[str, Any]]:
     return folders
 
 
+def read_template(client: TallyfyClient, template_id: str) -> dict[str, Any]:
+    """A live template whole, with the tallyform keys of its steps and form fields.
+
+    Where the template's steps come without their custom fields (Tallyfy may show those
+    only on a direct read), each step is read on its own, with its form fields.
+    """
+    raw = client.get_template(template_id)
+    steps = raw.get("steps") or []
+    if all("custom_fields" in s for s in steps):
+        return raw
+    full = client.map(lambda s: client.get(f"/checklists/{template_id}/steps/{s['id']}"), steps)
+    for step, read in zip(steps, full, strict=True):
+        if not isinstance(read, dict):
+            continue
+        step["custom_fields"] = read.get("custom_fields")
+        by_id = {str(c.get("id")): c for c in unwrap(read.get("captures")) or []}
+        for capture in step.get("captures") or []:
+            found = by_id.get(str(capture.get("id")))
+            if found is not None and "custom_fields" in found:
+                capture["custom_fields"] = found["custom_fields"]
+    return raw
+
+
 def key_of(record: dict[str, Any]) -> str | None:
     """The ``tallyform_key`` value of a live record, if it has one."""
     values = record.get("custom_fields")
@@ -354,7 +377,12 @@ def live_state(
     )
     ids = {str(record["id"]): k for k, record, _ in step_rows}
 
-    field_taken: set[str] = set()
+    # A key both a kick-off field and a form field carry (a field moving between them, cut
+    # off halfway) belongs to the kind the repository declares it as.
+    declared_in_steps = set(desired.fields) if desired else set()
+    field_taken = {
+        k for s in raw.get("steps") or [] for c in s.get("captures") or [] if (k := key_of(c))
+    } & declared_in_steps
     wanted_kickoff = {k: f.attrs["label"] for k, f in desired.kickoff.items()} if desired else {}
     for k, record, how in _assign_keys(
         raw.get("prerun") or [],
@@ -365,6 +393,7 @@ def live_state(
     ):
         state.kickoff[k] = FieldState(k, _field_attrs(record), record["id"], how, raw=record)
         ids[str(record["id"])] = k
+    field_taken = set(state.kickoff)
     for step_key, step_record, _ in step_rows:
         # A label matches a declared field of the same step; keys match template-wide.
         wanted = {

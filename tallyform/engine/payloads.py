@@ -202,9 +202,8 @@ def rule_body(
             "conditionable_type": kind,
             "operation": condition["is"],
             "logic": logic,
+            "statement": "" if statement is None else statement,  # must be present; "" is none
         }
-        if statement is not None:
-            entry["statement"] = statement
         if condition.get("column"):
             entry["column_contains_name"] = condition["column"]
         conditions.append(entry)

@@ -33,6 +33,7 @@ from tallyform.engine.live import (
     live_state,
     match_templates,
     read_org,
+    read_template,
 )
 from tallyform.engine.state import TemplateState, desired_state
 from tallyform.model import Assignees, Origin, Template
@@ -149,13 +150,13 @@ def make_plan(
         return PlanResult(None, problems, {}, org)
     _ensure_keys_listed(client, org)
     declared = {t.key: t for t in chosen}
-    plan = Plan(org=org_name, org_id=client.org_id, partial=bool(only))
+    plan = Plan(org=org_name, org_id=client.org_id, partial=bool(only), only=list(only or []))
     matched = [
         row
         for row in match_templates(org, {k: t.title for k, t in declared.items()}, plan.conflicts)
         if selected(row[0], only)
     ]
-    records = client.map(lambda row: client.get_template(row[1]["id"]), matched)
+    records = client.map(lambda row: read_template(client, str(row[1]["id"])), matched)
     plan.changes = _org_wide(org, chosen)
     states: dict[str, tuple[TemplateState | None, TemplateState | None]] = {}
     live_by_key: dict[str, TemplateState] = {}

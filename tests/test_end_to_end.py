@@ -5,13 +5,14 @@ The token must not appear in any output, log line or saved plan.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tallyform.emulator import DEFAULT_TOKEN, Emulator, EmulatorServer
+from tallyform.emulator import DEFAULT_TOKEN, Emulator, EmulatorServer, Quirks
 from tests.conftest import EXAMPLES, run_cli
 
 TOKEN_ENV = "TALLYFORM_E2E_TOKEN"
@@ -63,3 +64,35 @@ def test_plan_apply_plan_over_http_never_shows_the_token(
         assert all(secret not in text for text in texts)
     titles = sorted(t["title"] for t in emulator.state["checklists"].values())
     assert len(titles) == 6 and len(set(titles)) == 6
+
+
+@pytest.mark.parametrize("answers", ["likeliest", "strict"])
+def test_served_bootstrap_and_edits_converge_whichever_way_tallyfy_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answers: str
+) -> None:
+    """The examples, then edits to every kind of object, against a served emulator."""
+    emulator = Emulator(quirks=Quirks.strict() if answers == "strict" else Quirks())
+    with EmulatorServer(emulator) as server:
+        root = _project(tmp_path, server.url, emulator.org_id)
+        monkeypatch.setenv(TOKEN_ENV, DEFAULT_TOKEN)
+        assert run_cli("-C", str(root), "apply", "--yes").exit_code == 0
+        template = root / "templates/incident-response.yaml"
+        text = template.read_text()
+        for old, new in EDITS:
+            assert old in text, old
+            text = text.replace(old, new, 1)
+        template.write_text(text)
+        applied = run_cli("-C", str(root), "apply", "--yes")
+        assert applied.exit_code == 0, applied.output
+        again = run_cli("-C", str(root), "plan", "--detailed-exitcode")
+    assert again.exit_code == 0, again.output
+    bodies = [r.get("body") for r in emulator.requests if r["method"] != "GET"]
+    assert not any("null" in json.dumps(b) for b in bodies), "no write body holds a null"
+
+
+EDITS = [
+    ("    type: radio\n", "    type: dropdown\n"),  # a kick-off field's type (a rule names it)
+    ("title: Contain the impact", "title: Contain it"),
+    ("columns: [Time, Action, By]", "columns: [Time, Action, Owner]"),
+    ("tags: [engineering, incidents]", "tags: [engineering]"),
+]

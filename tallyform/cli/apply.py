@@ -216,6 +216,7 @@ def _report(report: ApplyReport, client: TallyfyClient, writes: int) -> None:
     click.echo(
         f"Applied: {_past(counts)} ({writes} write{'s' if writes != 1 else ''}, "
         f"{client.stats.requests} requests"
+        + (f", {client.stats.retries} retried" if client.stats.retries else "")
         + (f", {waited:.1f} s waiting for the rate limit" if waited >= 0.05 else "")
         + ")."
     )

@@ -106,6 +106,7 @@ class TallyfyClient:
         self.stats = ClientStats()
         self._sleep = sleep
         self._rng = random.Random(seed)
+        self._attempts = threading.local()  # this thread's tries of its latest request
         self._rng_lock = threading.Lock()
 
     # -- plumbing ---------------------------------------------------------------------
@@ -157,6 +158,7 @@ class TallyfyClient:
         idempotent = method in IDEMPOTENT if repeatable is None else repeatable
         renewed = False
         for attempt in range(1, self.retry.attempts + 1):
+            self._attempts.count = attempt
             last = attempt == self.retry.attempts
             self.stats.add(waited=self.pacer.acquire())
             started = time.monotonic()
@@ -373,11 +375,10 @@ class TallyfyClient:
 
     def delete(self, path: str) -> None:
         """Delete (or archive); a 404 after a retried attempt means it is already gone."""
-        retries_before = self.stats.retries
         try:
             self.call("DELETE", path)
         except NotFound:
-            if self.stats.retries == retries_before:
+            if self._attempts.count <= 1:
                 raise
 
     def create(

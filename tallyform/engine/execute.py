@@ -365,6 +365,12 @@ class TemplateRun:
     # -- kick-off fields --------------------------------------------------------------------
 
     def kickoff_url(self, key: str) -> str:
+        if key not in self.kickoff_ids:
+            raise TallyfyError(
+                f"the new kick-off field '{key}' was not in Tallyfy's answer (it is found by "
+                "its label, which Tallyfy may have changed); run apply again to finish",
+                path=self.base,
+            )
         return f"{self.base}/preruns/{self.kickoff_ids[key]}"
 
     def create_kickoff(self, change: Change) -> None:

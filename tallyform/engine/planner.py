@@ -157,6 +157,7 @@ def make_plan(
         if selected(row[0], only)
     ]
     records = client.map(lambda row: read_template(client, str(row[1]["id"])), matched)
+    conflicted = {c.key for c in plan.conflicts}  # templates: nothing is planned for them
     plan.changes = _org_wide(org, chosen)
     states: dict[str, tuple[TemplateState | None, TemplateState | None]] = {}
     live_by_key: dict[str, TemplateState] = {}
@@ -164,6 +165,8 @@ def make_plan(
         wanted = desired_state(declared[key]) if key in declared else None
         live_by_key[key] = live_state(raw, key, how, org, wanted)
         plan.conflicts += live_by_key[key].conflicts
+        if live_by_key[key].conflicts:
+            conflicted.add(key)
         plan.snapshots[key] = {
             "id": raw["id"],
             "last_updated": raw.get("last_updated"),
@@ -174,7 +177,8 @@ def make_plan(
         found = live_by_key.get(key)
         states[key] = (wanted, found)
         archived = archived_with_key(org, key) if found is None else None
-        plan.changes += template_changes(wanted, found, archived)
+        if key not in conflicted:
+            plan.changes += template_changes(wanted, found, archived)
         if found is None:
             plan.snapshots[key] = {"id": None}
     if only:

@@ -38,6 +38,18 @@ each switch does and why:
 
 The request log (``Emulator.requests``, ``--request-log``) keeps each write's body,
 parsed, with secrets masked (:mod:`.masking`).
+
+How tallyform copes with either answer (its property, fault and end-to-end tests run
+against both): it reads folders with ``with=children`` and walks the tree, flat or
+nested (:func:`tallyform.engine.live.read_folders`); it never sends ``null``, leaving
+absent values out and clearing set ones with ``""``, which Laravel (and this emulator,
+:meth:`.call.Call.body`) reads as null (:mod:`tallyform.engine.payloads`); every
+template PUT carries the whole current kick-off array, and removed entries are deleted
+after the rules naming them; new form fields are sent with their ``position``; steps and
+form fields whose keys a template read leaves out are read step by step
+(:func:`tallyform.engine.live.read_template`); a new type refused in place replaces the
+field (:meth:`tallyform.engine.execute.TemplateRun.replace_field`); deletes accept 200
+or 204; a move of a form field is looked for before it is sent again.
 """
 
 from tallyform.emulator.app import Emulator

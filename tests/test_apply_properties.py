@@ -22,6 +22,7 @@ from tallyform.emulator import (
     DEFAULT_TOKEN,
     IN_PROCESS_URL,
     Emulator,
+    EmulatorServer,
     EmulatorTransport,
     Quirks,
 )
@@ -123,10 +124,11 @@ def client_on(emulator: Emulator, token: str) -> TallyfyClient:
     )
 
 
-def converge(client: TallyfyClient, template: Template) -> None:
+def converge(client: TallyfyClient, template: Template, emulator: Emulator | None = None) -> None:
     result = make_plan(client, "prop", [template])
     assert result.plan is not None and result.org is not None
-    emulator = client.http._transport.emulator  # type: ignore[attr-defined]
+    emulator = emulator or client.http._transport.emulator  # type: ignore[attr-defined]
+    assert emulator is not None
     before = len(emulator.requests)
     report = apply_plan(client, result.org, result.plan, result.states)
     assert not report.failed, [o.error for o in report.failed]
@@ -157,6 +159,27 @@ def test_apply_then_plan_is_empty_for_random_templates_and_edits(
     converge(client, as_template(second))
     live = [t for t in emulator.state["checklists"].values() if t["archived_at"] is None]
     assert len(live) == 1
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=template_data(), second=template_data())
+@pytest.mark.parametrize("answers", list(QUIRKS))
+def test_the_same_over_a_socket(
+    answers: str, first: dict[str, Any], second: dict[str, Any]
+) -> None:
+    """A few of the same cases against a served emulator, through a real HTTP transport."""
+    emulator = Emulator(quirks=QUIRKS[answers])
+    with (
+        EmulatorServer(emulator) as server,
+        TallyfyClient(
+            org_id=emulator.org_id,
+            base_url=server.url,
+            credentials=StaticToken(DEFAULT_TOKEN, "TEST"),
+            timeout=10,
+        ) as client,
+    ):
+        converge(client, as_template(first), emulator)
+        converge(client, as_template(second), emulator)
 
 
 def test_a_member_token_cannot_define_the_keys() -> None:

@@ -19,6 +19,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -300,18 +301,7 @@ def _past(counts: dict[str, int]) -> str:
     help="Requests at once (templates are applied in parallel).",
 )
 @pass_app
-def apply(
-    app: App,
-    planfile: Path | None,
-    org_name: str | None,
-    yes: bool,
-    allow_delete: bool,
-    force: bool,
-    only: tuple[str, ...],
-    lock_timeout: float,
-    break_first: bool,
-    parallelism: int,
-) -> None:
+def apply(app: App, /, **given: Any) -> None:
     """Make the live org match the repository.
 
     Without PLANFILE it plans, shows the plan and asks before changing anything. With a
@@ -319,45 +309,39 @@ def apply(
     nothing changed since, then carries out exactly that plan, or refuses and changes nothing.
     """
     try:
-        _apply(
-            app,
-            planfile,
-            org_name,
-            yes,
-            allow_delete,
-            force,
-            only,
-            lock_timeout,
-            break_first,
-            parallelism,
-        )
+        _apply(app, ApplyOptions(**given))
     except KeyboardInterrupt:
         click.echo("\nInterrupted before any change was made; nothing was changed.", err=True)
         raise SystemExit(INTERRUPTED) from None
 
 
-def _apply(
-    app: App,
-    planfile: Path | None,
-    org_name: str | None,
-    yes: bool,
-    allow_delete: bool,
-    force: bool,
-    only: tuple[str, ...],
-    lock_timeout: float,
-    break_first: bool,
-    parallelism: int,
-) -> None:
+@dataclass(frozen=True)
+class ApplyOptions:
+    """The command line of ``apply``, as click reads it."""
+
+    planfile: Path | None
+    org_name: str | None
+    yes: bool
+    allow_delete: bool
+    force: bool
+    only: tuple[str, ...]
+    lock_timeout: float
+    break_first: bool
+    parallelism: int
+
+
+def _apply(app: App, options: ApplyOptions) -> None:
+    planfile, org_name, only = options.planfile, options.org_name, options.only
     saved = _load(planfile, org_name)
     only = _only(saved, only)
     org, templates = load_repo(app, org_name or (saved.org if saved else None))
     project = app.project()
     interrupts = InterruptGuard()
     try:
-        with interrupts, embedded_guard(org), connect(app, org, parallelism) as client:
+        with interrupts, embedded_guard(org), connect(app, org, options.parallelism) as client:
             if saved is not None:
                 _check_org(saved, org.name, client.org_id, planfile)
-            with org_lock(client, org, project.root, lock_timeout, break_first):
+            with org_lock(client, org, project.root, options.lock_timeout, options.break_first):
                 result = plan_for(app, client, org, templates, only)
                 plan = result.plan
                 assert plan is not None and result.org is not None
@@ -376,11 +360,11 @@ def _apply(
                     plan,
                     project.max_delete_share,
                     project.delete_share_minimum,
-                    allow_delete,
-                    force,
+                    options.allow_delete,
+                    options.force,
                 )
                 if saved is None:
-                    _confirm(yes)
+                    _confirm(options.yes)
                 before = client.stats.writes
                 interrupts.arm()
                 report = apply_plan(

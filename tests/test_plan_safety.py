@@ -288,7 +288,7 @@ def test_a_renamed_option_and_an_added_assignee_are_shown_as_items(examples_copy
     assert options["items"] == [{"action": "rename", "old": "Services", "new": "Consulting"}]
     code, output = cli(examples_copy, "plan")
     assert code == 0, output
-    assert '~ "Services" -> "Consulting"' in output  # strings are shown as JSON, quoted
+    assert "~ Services -> Consulting" in output
     edit(
         template,
         "{users: [alice@example.com], groups: [Finance]}",

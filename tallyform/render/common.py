@@ -109,15 +109,18 @@ def role(action: str) -> str:
 
 def item_lines(attribute: AttrChange) -> list[str]:
     """One line per element added, removed or renamed in a list attribute."""
+    def bare(element: Any) -> str:
+        return element if isinstance(element, str) else value(element)
+
     lines = []
     for item in attribute.items:
         where = f"{item.at}: " if item.at else ""
         if item.action == "add":
-            lines.append(f"+ {where}{value(item.new)}")
+            lines.append(f"+ {where}{bare(item.new)}")
         elif item.action == "remove":
-            lines.append(f"- {where}{value(item.old)}")
+            lines.append(f"- {where}{bare(item.old)}")
         else:
-            lines.append(f"~ {where}{value(item.old)} -> {value(item.new)}")
+            lines.append(f"~ {where}{bare(item.old)} -> {bare(item.new)}")
     return lines
 
 

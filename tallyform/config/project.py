@@ -40,6 +40,7 @@ class OrgSettings:
     client_id_env: str | None = None
     client_secret_env: str | None = None
     token_url: str | None = None
+    act_as: str | None = None  # an application acts as this member (email), reference 2.4
     requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE
     applies_to: dict[str, str] = field(default_factory=dict)  # record kind -> API value
 
@@ -122,6 +123,15 @@ def _project_problems(document: Document, data: dict[str, Any], root: Path) -> l
                     f"org '{name}' needs either `emulator: FILE` (the embedded emulator) or `org_id:` (a Tallyfy org)",
                 )
             )
+        if "act_as" in org and "client_id_env" not in org:
+            problems.append(
+                Problem(
+                    document.key_at(("orgs", name, "act_as")),
+                    f"org '{name}' sets `act_as:` without an application: an application's "
+                    "token mints the user's token, so set `client_id_env:` and "
+                    "`client_secret_env:` too (a personal access token already acts as its owner)",
+                )
+            )
     default = data.get("default_org")
     if default is not None and default not in orgs:
         problems.append(
@@ -151,6 +161,7 @@ def _org_settings(name: str, data: dict[str, Any], root: Path) -> OrgSettings:
         client_id_env=data.get("client_id_env"),
         client_secret_env=data.get("client_secret_env"),
         token_url=data.get("token_url"),
+        act_as=data.get("act_as"),
         requests_per_minute=data.get("requests_per_minute", DEFAULT_REQUESTS_PER_MINUTE) or None,
         applies_to=dict(data.get("applies_to") or {}),
     )

@@ -7,10 +7,25 @@ Tallyfy documents the mint (``POST /applications/{org}/users/{email}/token``, re
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
+
+from tallyform.emulator import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_MEMBER_TOKEN,
+    DEFAULT_TOKEN,
+    IN_PROCESS_URL,
+    Emulator,
+    EmulatorServer,
+    EmulatorTransport,
+)
+from tests.client_helpers import FakeTime
 from tests.conftest import run_cli
+from tests.emulator_helpers import HEADERS
 
 ORG_ID = "1505bb7b9ba5f8972ffd3fe1ca18ec0c"
 
@@ -59,3 +74,102 @@ def test_act_as_must_be_an_email(project: Callable[..., Path]) -> None:
     assert "tallyform.yaml:6:13: error: 'alice' must be the email address of a member" in (
         result.output
     )
+
+
+# The emulator's mint ----------------------------------------------------------------------
+
+
+@contextmanager
+def _api_root(emulator: Emulator, mode: str) -> Iterator[httpx.Client]:
+    """An httpx client at the API root (``.../api``), no token of its own."""
+    if mode == "in_process":
+        with httpx.Client(transport=EmulatorTransport(emulator), base_url=IN_PROCESS_URL) as raw:
+            yield raw
+        return
+    with EmulatorServer(emulator) as server, httpx.Client(base_url=server.url, timeout=10) as raw:
+        yield raw
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {**HEADERS, "Authorization": f"Bearer {token}"}
+
+
+def _app_token(raw: httpx.Client) -> str:
+    granted = raw.post(
+        str(raw.base_url).rstrip("/").removesuffix("/api") + "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": DEFAULT_CLIENT_ID,
+            "client_secret": DEFAULT_CLIENT_SECRET,
+            "scope": "*",
+        },
+    )
+    assert granted.status_code == 200, granted.text
+    return str(granted.json()["access_token"])
+
+
+def _mint(raw: httpx.Client, token: str, email: str, org: str) -> httpx.Response:
+    return raw.post(f"/applications/{org}/users/{email}/token", headers=_bearer(token))
+
+
+def test_an_application_mints_a_token_that_acts_as_the_member(mode: str) -> None:
+    emulator = Emulator()
+    with _api_root(emulator, mode) as raw:
+        app = _app_token(raw)
+        minted = _mint(raw, app, "Bob@Example.com", emulator.org_id)
+        assert minted.status_code == 200, minted.text
+        body = minted.json()
+        assert body["token_type"] == "Bearer" and body["expires_in"] == 7776000
+        user_token = body["access_token"]
+        assert user_token not in (app, DEFAULT_TOKEN, DEFAULT_MEMBER_TOKEN)
+        me = raw.get("/me", headers=_bearer(user_token))
+        assert me.json()["data"]["email"] == "bob@example.com"
+        listed = raw.get(f"/organizations/{emulator.org_id}/users", headers=_bearer(user_token))
+        assert listed.status_code == 200
+        again = _mint(raw, app, "bob@example.com", emulator.org_id).json()["access_token"]
+        assert again != user_token, "each mint is a new token"
+        by_default = raw.get("/me", headers=_bearer(app))
+        assert by_default.json()["data"]["email"] == "alice@example.com", (
+            "by default the application's own token acts for its user"
+        )
+
+
+def test_only_an_application_mints_and_only_for_a_member_of_its_org(mode: str) -> None:
+    emulator = Emulator()
+    with _api_root(emulator, mode) as raw:
+        app = _app_token(raw)
+        user_token = _mint(raw, app, "carol@example.com", emulator.org_id).json()["access_token"]
+        for token in (DEFAULT_TOKEN, DEFAULT_MEMBER_TOKEN, user_token):
+            refused = _mint(raw, token, "carol@example.com", emulator.org_id)
+            assert refused.status_code == 403, token
+            assert "application" in refused.json()["message"]
+        stranger = _mint(raw, app, "mallory@example.com", emulator.org_id)
+        assert stranger.status_code == 404
+        elsewhere = _mint(raw, app, "carol@example.com", "0" * 32)
+        assert elsewhere.status_code == 403
+        assert elsewhere.json()["message"] == (
+            "You don't have application's permissions for this organization!"
+        )
+        anonymous = raw.post(
+            f"/applications/{emulator.org_id}/users/carol@example.com/token", headers=HEADERS
+        )
+        assert anonymous.status_code == 401
+    statuses = [r["status"] for r in emulator.requests if "/applications/" in r["path"]]
+    assert statuses == [200, 403, 403, 403, 404, 403, 401]
+
+
+def test_a_minted_token_expires_after_its_lifetime_and_is_kept_in_the_state_file(
+    tmp_path: Path,
+) -> None:
+    wall = FakeTime(start=5_000_000.0)
+    state = tmp_path / "org.json"
+    emulator = Emulator(state_file=state, wall_clock=wall)
+    with _api_root(emulator, "in_process") as raw:
+        user_token = _mint(raw, _app_token(raw), "dave@example.com", emulator.org_id).json()[
+            "access_token"
+        ]
+    reopened = Emulator(state_file=state, wall_clock=wall)
+    with _api_root(reopened, "in_process") as raw:
+        assert raw.get("/me", headers=_bearer(user_token)).status_code == 200
+        wall.sleep(7776000)
+        assert raw.get("/me", headers=_bearer(user_token)).status_code == 401

@@ -5,6 +5,10 @@ Same paths under ``/api/organizations/{org}/...``, headers, ``data`` envelopes a
 absent assignee and permission lists clear them, step ``position`` ignored on create,
 archive then 404), rate limiting (429 with ``Retry-After``) and seeded fault injection.
 
+Applications get a token at ``/oauth/token`` (client credentials) that acts for the
+application's user, and mint a member's token with it at
+``POST /api/applications/{org}/users/{email}/token`` (3 months), as :mod:`.oauth` describes.
+
 Use it in-process through :class:`EmulatorTransport` (the embedded default, fast tests)
 or over HTTP through :class:`EmulatorServer` (``tallyform emulator serve``).
 

@@ -25,6 +25,7 @@ from tallyform.emulator.state import (
     DEFAULT_MEMBER_TOKEN,
     DEFAULT_ORG_ID,
     DEFAULT_TOKEN,
+    USER_TOKEN_LIFETIME,
     StateFile,
     fresh_state,
     new_id,
@@ -62,6 +63,7 @@ class Emulator:
         sleep: Callable[[float], None] = time.sleep,
         wall_clock: Callable[[], float] = time.time,
         app_token_lifetime: int = APP_TOKEN_LIFETIME,
+        user_token_lifetime: int = USER_TOKEN_LIFETIME,
         quirks: Quirks | None = None,
     ) -> None:
         self._store = StateFile(state_file) if state_file else None
@@ -76,6 +78,7 @@ class Emulator:
         self._sleep = sleep
         self._wall_clock = wall_clock
         self._app_token_lifetime = app_token_lifetime
+        self._user_token_lifetime = user_token_lifetime
         self._lock = threading.RLock()
         self._log_lock = threading.Lock()
         self._request_log = request_log
@@ -146,6 +149,9 @@ class Emulator:
         return response
 
     def _dispatch(self, request: Request, token: str) -> Response:
+        minting = routes.match_user_token(request.method, request.path)
+        if minting is not None:
+            return self._mint_user_token(token, minting)
         found = routes.match(request.method, request.path)
         if found is None:
             return _error(endpoint_not_found())
@@ -163,6 +169,23 @@ class Emulator:
             if route.writes and response.status < 400 and self._store:
                 self._store.save(self.state)
             return response
+
+    def _mint_user_token(self, token: str, params: dict[str, str]) -> Response:
+        with self._lock:
+            try:
+                answer = oauth.mint_user_token(
+                    self.state,
+                    token,
+                    params["org"],
+                    params["email"],
+                    self._user_token_lifetime,
+                    self._wall_clock,
+                )
+            except ApiError as error:
+                return _error(error)
+            if self._store:
+                self._store.save(self.state)
+            return answer
 
     def _refuse_nulls(self, request: Request) -> None:
         """The ``nulls_refused`` quirk: a null anywhere in a write body is a 422."""

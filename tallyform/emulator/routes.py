@@ -1,6 +1,7 @@
 """The emulator's URL map: every path of the reference's emulator checklist (section 7).
 
-Paths are matched below ``/api``; org-scoped ones below ``/api/organizations/{org}``.
+Paths are matched below ``/api``; org-scoped ones below ``/api/organizations/{org}``;
+an application's user-token mint at ``/api/applications/{org}/users/{email}/token``.
 More specific paths come first (``/checklists/tags`` before ``/checklists/{id}``).
 """
 
@@ -106,6 +107,18 @@ _ROOT_ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/me", directory.me),
     ("GET", "/me/organizations", directory.my_organizations),
 ]
+
+
+#: Minting a user's token with an application's token (reference 2.4): below ``/api`` but
+#: outside the org prefix, like ``/me``. Answered by :func:`.oauth.mint_user_token`, which
+#: needs the caller's token, so it is matched apart from the handlers above.
+USER_TOKEN = re.compile(r"^/api/applications/(?P<org>[^/]+)/users/(?P<email>[^/]+)/token/?$")
+
+
+def match_user_token(method: str, path: str) -> dict[str, str] | None:
+    """The ``org`` and ``email`` of a user-token mint, or None for any other request."""
+    found = USER_TOKEN.match(path) if method == "POST" else None
+    return found.groupdict() if found else None
 
 
 def _compile(prefix: str, rows: list[tuple[str, str, Handler]], org_scoped: bool) -> list[Route]:

@@ -23,6 +23,7 @@ DEFAULT_MEMBER_TOKEN = "emulator-member-token"
 DEFAULT_CLIENT_ID = "1"
 DEFAULT_CLIENT_SECRET = "emulator-client-secret"
 APP_TOKEN_LIFETIME = 604800  # seconds: client-credentials tokens last 7 days
+USER_TOKEN_LIFETIME = 7776000  # seconds: user tokens minted by an application last 3 months
 STATE_VERSION = 1
 
 # (id, email, first name, last name, role)
@@ -100,6 +101,8 @@ def fresh_state(
         "tokens": {admin_token: 1, member_token: 2},
         # OAuth applications (client credentials); their tokens act for the admin.
         "applications": {DEFAULT_CLIENT_ID: {"secret": DEFAULT_CLIENT_SECRET, "user_id": 1}},
+        # Tokens issued by /oauth/token, and the application (client id) each belongs to.
+        "app_tokens": {},
         "token_expiry": {},
         "users": [_seed_user(*row) for row in SEED_USERS],
         "groups": groups,

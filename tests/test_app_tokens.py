@@ -22,6 +22,7 @@ from tallyform.emulator import (
     Emulator,
     EmulatorServer,
     EmulatorTransport,
+    Quirks,
 )
 from tests.client_helpers import FakeTime
 from tests.conftest import run_cli
@@ -173,3 +174,37 @@ def test_a_minted_token_expires_after_its_lifetime_and_is_kept_in_the_state_file
         assert raw.get("/me", headers=_bearer(user_token)).status_code == 200
         wall.sleep(7776000)
         assert raw.get("/me", headers=_bearer(user_token)).status_code == 401
+
+
+def test_the_quirk_refuses_an_application_token_but_not_the_tokens_it_mints(mode: str) -> None:
+    emulator = Emulator(quirks=Quirks.named(["app_tokens_cannot_act"]))
+    assert Quirks.strict().app_tokens_cannot_act
+    org = f"/organizations/{emulator.org_id}"
+    with _api_root(emulator, mode) as raw:
+        app = _app_token(raw)
+        refused = [
+            raw.get("/me", headers=_bearer(app)),
+            raw.get("/me/organizations", headers=_bearer(app)),
+            raw.get(f"{org}/checklists", headers=_bearer(app)),
+            raw.post(
+                f"{org}/checklists", json={"title": "T", "type": "form"}, headers=_bearer(app)
+            ),
+            raw.post(
+                f"{org}/custom-field-keys",
+                json={"key": "k", "applies_to": "checklist"},
+                headers=_bearer(app),
+            ),
+        ]
+        for answer in refused:
+            assert answer.status_code == 403, answer.request.url
+            assert answer.json()["message"] == (
+                "You don't have application's permissions for this organization!"
+            )
+        user_token = _mint(raw, app, "alice@example.com", emulator.org_id).json()["access_token"]
+        assert raw.get("/me", headers=_bearer(user_token)).json()["data"]["id"] == 1
+        made = raw.post(
+            f"{org}/checklists", json={"title": "T", "type": "form"}, headers=_bearer(user_token)
+        )
+        assert made.status_code == 201
+        assert raw.get("/me", headers=_bearer(DEFAULT_TOKEN)).status_code == 200
+    assert [t["title"] for t in emulator.state["checklists"].values()] == ["T"]

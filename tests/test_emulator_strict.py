@@ -80,6 +80,7 @@ def test_quirks_default_to_the_likeliest_answers_and_strict_turns_all_on() -> No
         "no_custom_fields_in_lists",
         "bodiless_deletes",
         "field_type_immutable",
+        "app_tokens_cannot_act",
     }
 
 

@@ -20,7 +20,8 @@ captures inside steps are bare arrays while ``with=steps`` and ``with=tags`` are
 deletes answer 200 with a message; ``GET /folders`` lists every folder flat, and honours
 ``parent_id`` (direct children) and ``with=children`` (nested ``{"data": [...]}``); nulls
 in write bodies are accepted; an unpositioned new form field goes last; list rows and
-nested objects carry ``custom_fields``; ``field_type`` may change in place.
+nested objects carry ``custom_fields``; ``field_type`` may change in place; an
+application's own token acts for the application's user.
 
 Each of those open questions (reference sections 9 and 10) can take its pessimistic
 answer instead, alone or all at once (``Emulator(quirks=Quirks.strict())``,
@@ -39,6 +40,8 @@ each switch does and why:
   links answer 204 with no body (9.20, 10.8);
 - ``field_type_immutable``: changing a form or kick-off field's ``field_type`` is a 422
   (9.8, 10.10).
+- ``app_tokens_cannot_act``: an application's own token is refused (403) on ``/me`` and
+  every org route; only the member tokens it mints act (2.4, 10.7).
 
 The request log (``Emulator.requests``, ``--request-log``) keeps each write's body,
 parsed, with secrets masked (:mod:`.masking`).

@@ -157,6 +157,8 @@ class Emulator:
             return _error(endpoint_not_found())
         route, params = found
         with self._lock:
+            if self.quirks.app_tokens_cannot_act and oauth.is_app_token(self.state, token):
+                return _error(forbidden(oauth.NO_APPLICATION_PERMISSION))
             if route.org_scoped and params.get("org") != self.org_id:
                 return _error(forbidden("You don't have permissions for this organization."))
             user = next(u for u in self.state["users"] if u["id"] == self.state["tokens"][token])

@@ -33,6 +33,12 @@ instead, so a client can be shown to converge whichever way Tallyfy turns out to
   field, a step, a rule or a tag link answers 204 with no body.
 - ``field_type_immutable`` (9.8, 10.10, n8n): changing a form field's or kick-off field's
   ``field_type`` answers 422.
+- ``app_tokens_cannot_act`` (2.4, 10.7, client-credentials-flow.mdx): an application's
+  own token (from ``/oauth/token``) answers 403 "You don't have application's permissions
+  for this organization!" (Tallyfy's words for an app token where it has no permission) on
+  ``/me``, ``/me/organizations`` and every org route; it can only mint member tokens at
+  ``POST /applications/{org}/users/{email}/token``, and those act as usual. By default an
+  application's token acts for the application's user, as a personal token does.
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ class Quirks:
     no_custom_fields_in_lists: bool = False
     bodiless_deletes: bool = False
     field_type_immutable: bool = False
+    app_tokens_cannot_act: bool = False
 
     @classmethod
     def strict(cls) -> Quirks:
@@ -88,6 +95,7 @@ QUIRK_HELP: dict[str, str] = {
     "no_custom_fields_in_lists": "lists and nested objects carry no custom_fields",
     "bodiless_deletes": "field, step, rule, tag-link deletes answer 204",
     "field_type_immutable": "changing a field's field_type is a 422",
+    "app_tokens_cannot_act": "an app's own token is a 403; tokens it mints act",
 }
 
 # The one key whose null the reference documents as allowed: a rule condition's statement (4.5).

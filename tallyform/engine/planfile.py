@@ -14,12 +14,13 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from tallyform import __version__
-from tallyform.engine.changes import Plan
+from tallyform.engine.changes import ACTIONS, KINDS, ItemAction, Plan
 
 PLANFILE_VERSION = 2
+MAX_PLANFILE_BYTES = 64 << 20  # a plan of a thousand templates is a few MB
 
 
 class PlanFileError(Exception):
@@ -72,23 +73,156 @@ def save_plan(plan: Plan, path: Path) -> None:
     os.replace(temp, path)
 
 
+class _Damaged(Exception):
+    """What is wrong with the shape of a saved plan (a message for PlanFileError)."""
+
+
+def _require(ok: bool, what: str) -> None:
+    if not ok:
+        raise _Damaged(what)
+
+
+def _text(value: Any, what: str) -> str:
+    _require(isinstance(value, str), f"{what} must be text")
+    return str(value)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+CHANGE_ENTRIES = {"path", "kind", "action", "id", "changes", "moves", "position", "note", "writes"}
+ATTRIBUTE_ENTRIES = {"field", "old", "new", "items"}
+ITEM_ENTRIES = {"action", "in", "old", "new"}
+SNAPSHOT_ENTRIES = {"id", "last_updated", "fingerprint"}
+
+
+def _check_change(number: int, change: Any) -> None:
+    """A change as :meth:`Change.as_dict` writes it, or _Damaged."""
+    what = f"change {number}"
+    _require(isinstance(change, dict), f"{what} is not an object")
+    unknown = sorted(str(k) for k in change if k not in CHANGE_ENTRIES)
+    _require(not unknown, f"{what} has unknown entries ({', '.join(unknown)})")
+    for entry in ("path", "kind", "action", "writes"):
+        _require(entry in change, f"{what} has no '{entry}'")
+    _text(change["path"], f"{what}'s path")
+    _require(
+        change["kind"] in KINDS, f"{what}'s kind {change['kind']!r} is not one tallyform knows"
+    )
+    _require(
+        change["action"] in ACTIONS,
+        f"{what}'s action {change['action']!r} is not one tallyform knows",
+    )
+    _require(_whole(change["writes"]) and change["writes"] >= 0, f"{what}'s writes must be a count")
+    for entry in ("id", "note"):
+        if entry in change:
+            _text(change[entry], f"{what}'s {entry}")
+    if "position" in change:
+        _require(_whole(change["position"]), f"{what}'s position must be a whole number")
+    for attribute in _list(change.get("changes", []), f"{what}'s changes"):
+        _require(
+            isinstance(attribute, dict)
+            and isinstance(attribute.get("field"), str)
+            and {"old", "new"} <= set(attribute)
+            and set(attribute) <= ATTRIBUTE_ENTRIES,
+            f"{what} has an attribute that is not {{field, old, new}}",
+        )
+        for item in _list(attribute.get("items", []), f"{what}'s list changes"):
+            _require(
+                isinstance(item, dict)
+                and item.get("action") in get_args(ItemAction)
+                and set(item) <= ITEM_ENTRIES,
+                f"{what} has a list change that is not {{action, old, new}}",
+            )
+    for move in _list(change.get("moves", []), f"{what}'s moves"):
+        _require(
+            isinstance(move, dict)
+            and set(move) == {"key", "position"}
+            and isinstance(move["key"], str)
+            and _whole(move["position"]),
+            f"{what} has a move that is not {{key, position}}",
+        )
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    _require(isinstance(value, list), f"{what} must be a list")
+    return list(value)
+
+
+def _check_snapshot(key: Any, seen: Any) -> dict[str, Any]:
+    what = f"the snapshot of template {key!r}"
+    _require(isinstance(key, str), f"{what} is not named by a template key")
+    _require(isinstance(seen, dict), f"{what} is not an object")
+    unknown = sorted(str(k) for k in seen if k not in SNAPSHOT_ENTRIES)
+    _require(not unknown, f"{what} has unknown entries ({', '.join(unknown)})")
+    _require("id" in seen, f"{what} has no 'id'")
+    _require(
+        seen["id"] is None or isinstance(seen["id"], str) or _whole(seen["id"]),
+        f"{what}'s id must be text or null",
+    )
+    if "fingerprint" in seen:
+        _text(seen["fingerprint"], f"{what}'s fingerprint")
+    last = seen.get("last_updated")
+    _require(last is None or isinstance(last, (str, int, float)), f"{what}'s last_updated")
+    return dict(seen)
+
+
+def _saved(document: dict[str, Any]) -> SavedPlan:
+    """The saved plan in ``document``, every part of it checked; _Damaged if any is wrong."""
+    for entry in ("org", "org_id", "changes", "snapshots"):
+        _require(entry in document, f"it has no '{entry}'")
+    org = _text(document["org"], "'org'")
+    _require(bool(org.strip()), "'org' is empty")
+    org_id = _text(document["org_id"], "'org_id'")
+    partial = document.get("partial", False)
+    _require(isinstance(partial, bool), "'partial' must be true or false")
+    only = _list(document.get("only", []), "'only'")
+    _require(all(isinstance(p, str) for p in only), "'only' must list text patterns")
+    _require(partial == bool(only), "'partial' does not agree with 'only'")
+    changes = _list(document["changes"], "'changes'")
+    for number, change in enumerate(changes, 1):
+        _check_change(number, change)
+    snapshots = document["snapshots"]
+    _require(isinstance(snapshots, dict), "'snapshots' must be an object")
+    return SavedPlan(
+        org=org,
+        org_id=org_id,
+        partial=partial,
+        only=[str(p) for p in only],
+        changes=changes,
+        snapshots={key: _check_snapshot(key, seen) for key, seen in snapshots.items()},
+    )
+
+
 def load_plan(path: Path) -> SavedPlan:
+    """The saved plan in ``path``; PlanFileError naming the file if it is not one, whole."""
     try:
+        size = path.stat().st_size
+        if size > MAX_PLANFILE_BYTES:
+            raise PlanFileError(
+                f"{path}: not a plan saved by `tallyform plan --out`, or damaged: it is "
+                f"{size / 2**20:.0f} MB, more than a saved plan's {MAX_PLANFILE_BYTES >> 20} MB; "
+                "make a new one"
+            )
         document = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError) as error:
-        raise PlanFileError(f"{path}: not a readable saved plan ({error})") from None
-    if not isinstance(document, dict) or document.get("planfile_version") != PLANFILE_VERSION:
+    except (OSError, ValueError, RecursionError) as error:
+        raise PlanFileError(
+            f"{path}: not a plan saved by `tallyform plan --out`, or damaged: not readable "
+            f"as JSON ({error}); make a new one"
+        ) from None
+    if not isinstance(document, dict) or "planfile_version" not in document:
+        raise PlanFileError(
+            f"{path}: not a plan saved by `tallyform plan --out`, or damaged: it has no "
+            "planfile_version; make a new one"
+        )
+    if document.get("planfile_version") != PLANFILE_VERSION:
         raise PlanFileError(
             f"{path}: not a saved plan of this tallyform version; make a new one with `plan --out`"
         )
     try:
-        return SavedPlan(
-            org=str(document["org"]),
-            org_id=str(document["org_id"]),
-            partial=bool(document.get("partial")),
-            only=[str(p) for p in document.get("only") or []],
-            changes=list(document["changes"]),
-            snapshots=dict(document["snapshots"]),
-        )
-    except (KeyError, TypeError, ValueError):
-        raise PlanFileError(f"{path}: a saved plan with parts missing; make a new one") from None
+        return _saved(document)
+    except _Damaged as damage:
+        raise PlanFileError(
+            f"{path}: not a plan saved by `tallyform plan --out`, or damaged: {damage}; "
+            "make a new one"
+        ) from None

@@ -5,12 +5,17 @@ saved plan), help for every option, and honest numbers in apply's closing line."
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 
+from tallyform.cli import cli
+from tallyform.cli.app import hoist_global_options
+from tallyform.client.redact import register_secret
 from tests.conftest import run_cli
 
 CLAIM = "title: Claim\nsteps:\n  - key: submit\n    title: Submit\n"
@@ -19,6 +24,156 @@ REQUEST_LOG = "tallyform.client: GET /organizations/"
 
 def _state(root: Path) -> Path:
     return root / ".tallyform/local-org.json"
+
+
+# -- 1. global options after the command ---------------------------------------------------
+
+
+def test_verbose_and_no_color_after_the_command(project: Callable[..., Path]) -> None:
+    root = project({"claim.yaml": CLAIM})
+    before = run_cli("-v", "--no-color", "-C", str(root), "plan")
+    after = run_cli("-C", str(root), "plan", "-v", "--no-color")
+    assert after.exit_code == 0, after.output
+    assert after.stdout == before.stdout
+    assert REQUEST_LOG in before.stderr
+    assert REQUEST_LOG in after.stderr, "plan -v shows each request, as -v plan does"
+    assert "\x1b[" not in after.output
+    assert run_cli("-C", str(root), "plan").stderr.count(REQUEST_LOG) == 0
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        ("-C", "{root}"),
+        ("-C{root}",),
+        ("--config", "{root}/tallyform.yaml"),
+        ("--config={root}/tallyform.yaml",),
+    ],
+    ids=["-C DIR", "-CDIR", "--config FILE", "--config=FILE"],
+)
+def test_project_options_after_the_command(project: Callable[..., Path], where: tuple[str]) -> None:
+    root = project({"claim.yaml": CLAIM})
+    given = [part.format(root=root) for part in where]
+    result = run_cli("validate", "--no-color", *given)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "1 template valid.\n"
+
+
+def test_apply_takes_the_project_directory_after_the_command(
+    project: Callable[..., Path],
+) -> None:
+    root = project({"claim.yaml": CLAIM})
+    result = run_cli("apply", "--yes", "-C", str(root), "-v")
+    assert result.exit_code == 0, result.output
+    assert "Applied:" in result.stdout
+    assert "tallyform.client: POST /organizations/" in result.stderr
+
+
+def test_a_value_that_looks_like_a_flag_stays_with_its_option(
+    project: Callable[..., Path],
+) -> None:
+    root = project({"claim.yaml": CLAIM})
+    result = run_cli("plan", "--only", "-v", "-C", str(root), "--no-color")
+    assert result.exit_code == 0, result.output
+    assert "this plan covers only templates matching -v;" in result.stdout
+    assert REQUEST_LOG not in result.stderr, "-v was the pattern, not --verbose"
+
+
+def test_nothing_after_double_dash_moves(project: Callable[..., Path]) -> None:
+    root = project({"claim.yaml": CLAIM})
+    result = run_cli("fmt", "-C", str(root), "--", "-v")
+    assert result.exit_code == 1
+    assert "File '-v' does not exist" in result.output
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (["plan", "-vv"], ["-vv", "plan"]),
+        (["-v", "plan", "-v", "--out", "-C"], ["-v", "-v", "plan", "--out", "-C"]),
+        (["plan", "--only=-v", "--verbose"], ["--verbose", "plan", "--only=-v"]),
+        (
+            ["emulator", "serve", "--port", "0", "-v", "--no-color"],
+            ["-v", "--no-color", "emulator", "serve", "--port", "0"],
+        ),
+        (["--config", "x.yaml", "validate"], ["--config", "x.yaml", "validate"]),
+        (["nosuch", "-v"], ["nosuch", "-v"]),
+        (["--help"], ["--help"]),
+    ],
+)
+def test_where_global_options_are_moved(given: list[str], expected: list[str]) -> None:
+    assert isinstance(cli, click.Group)
+    assert hoist_global_options(cli, click.Context(cli), given) == expected
+
+
+# -- 2. no traceback, ever ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def crash_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Crash reports go here instead of the system's temp folder."""
+    folder = tmp_path / "crashes"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def test_an_unexpected_error_is_one_message_and_a_report_file(
+    project: Callable[..., Path], crash_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "tok-3f9a8b7c6d5e4f"
+    register_secret(secret)
+
+    def broken(*args: Any) -> Any:
+        raise KeyError(f"unit (token {secret})")
+
+    monkeypatch.setattr("tallyform.cli.files.load_templates", broken)
+    root = project({"claim.yaml": CLAIM})
+    result = run_cli("-C", str(root), "validate")
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert secret not in result.output
+    assert "tallyform stopped unexpectedly (KeyError: " in result.stderr
+    assert "This is a bug in tallyform" in result.stderr
+    assert "report it" in result.stderr
+    [report] = list(crash_dir.glob("tallyform-crash-*.txt"))
+    assert str(report) in result.stderr
+    text = report.read_text()
+    assert "Traceback (most recent call last)" in text and "KeyError" in text
+    assert secret not in text and "***" in text
+    assert f"command: tallyform -C {root} validate" in text
+    assert len(result.stderr.splitlines()) <= 4
+
+
+def test_a_crash_report_masks_secret_options(
+    crash_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(**options: Any) -> Any:
+        raise RuntimeError("cannot start")
+
+    monkeypatch.setattr("tallyform.cli.emulator.Emulator", broken)
+    result = run_cli("emulator", "serve", "--token", "my-own-admin-token", "--port", "0")
+    assert result.exit_code == 1
+    assert "RuntimeError: cannot start" in result.stderr
+    [report] = list(crash_dir.glob("tallyform-crash-*.txt"))
+    text = report.read_text()
+    assert "my-own-admin-token" not in text
+    assert "--token *** --port 0" in text
+
+
+def test_a_crash_report_that_cannot_be_written_still_explains(
+    crash_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(crash_dir / "missing"))
+
+    def broken(name: str) -> str:
+        raise AttributeError("'NoneType' object has no attribute 'get'")
+
+    monkeypatch.setattr("tallyform.cli.files.schema_text", broken)
+    result = run_cli("schema")
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "AttributeError" in result.stderr and "could not be written" in result.stderr
 
 
 # -- 4. a damaged saved plan ----------------------------------------------------------------------------

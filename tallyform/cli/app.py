@@ -3,13 +3,23 @@
 Exit codes follow Terraform: 0 success, 1 any error (bad input, API failure, usage
 errors included), 2 only for ``plan --detailed-exitcode`` when there are changes. click's
 own exit code 2 for usage errors is therefore mapped to 1.
+
+The global options (``-C DIR``, ``--config FILE``, ``--no-color``, ``-v``) are accepted
+before or after the command: ``tallyform plan -v`` is ``tallyform -v plan``. No Python
+traceback reaches a user: an unexpected exception is reported in one short message, and
+its traceback, secrets masked, goes to a file the message names.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import platform
 import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +27,7 @@ from typing import Any
 import click
 
 from tallyform import __version__
-from tallyform.client.redact import install_log_redaction
+from tallyform.client.redact import MASK, install_log_redaction, redact
 from tallyform.config import ConfigError, Problem, Project, find_config, load_project
 
 
@@ -73,8 +83,141 @@ def _setup_logging(verbose: int) -> None:
     install_log_redaction()
 
 
+GLOBAL_FLAGS = ("--no-color", "--verbose")  # the global options that take no value
+GLOBAL_VALUED = ("-C", "--config")  # those that take one: `-C DIR`, `-CDIR`, `--config=FILE`
+SECRET_OPTIONS = ("--token",)  # options whose value a crash report must not show
+REPORT_HINT = (
+    "Please report it to the tallyform maintainers with that file attached "
+    "(read it first: it holds the command line and the traceback, secrets masked)."
+)
+
+
+def _global_width(token: str) -> int:
+    """How many arguments a global option at ``token`` spans (0: not a global option)."""
+    if token in GLOBAL_FLAGS or (len(token) > 1 and token[0] == "-" and set(token[1:]) == {"v"}):
+        return 1
+    if token in GLOBAL_VALUED:
+        return 2
+    if token.startswith("--config=") or (token.startswith("-C") and not token.startswith("--")):
+        return 1
+    return 0
+
+
+def _value_options(command: click.Command) -> tuple[set[str], set[str]]:
+    """A command's own option names: those that take a value, and flags."""
+    valued: set[str] = set()
+    flags: set[str] = set()
+    for param in command.params:
+        if isinstance(param, click.Option):
+            names = {*param.opts, *param.secondary_opts}
+            (flags if param.is_flag or param.count else valued).update(names)
+    return valued, flags
+
+
+def hoist_global_options(group: click.Group, ctx: click.Context, args: Sequence[str]) -> list[str]:
+    """``args`` with the global options found after the command moved before it.
+
+    The command's own options keep their values (`--only -v` stays the command's), an
+    option the command defines itself stays with it, and nothing after ``--`` moves.
+    """
+    args = list(args)
+    index = 0
+    while index < len(args):  # past the global options already in front
+        token = args[index]
+        if token == "--" or not token.startswith("-") or token == "-":
+            break
+        index += _global_width(token) or 1
+    if index >= len(args) or args[index] == "--":
+        return args
+    command: click.Command | None = group.get_command(ctx, args[index])
+    if command is None:
+        return args
+    hoisted: list[str] = []
+    kept: list[str] = []
+    rest = args[index + 1 :]
+    position = 0
+    while position < len(rest):
+        token = rest[position]
+        if token == "--":
+            kept += rest[position:]
+            break
+        valued, flags = _value_options(command)
+        name = token.split("=", 1)[0]
+        if token in valued:
+            kept += rest[position : position + 2]
+            position += 2
+            continue
+        if name in valued or name in flags:
+            kept.append(token)
+            position += 1
+            continue
+        width = _global_width(token)
+        if width:
+            hoisted += rest[position : position + width]
+            position += width
+            continue
+        if isinstance(command, click.Group) and not token.startswith("-"):
+            command = command.get_command(ctx, token) or command
+        kept.append(token)
+        position += 1
+    return [*args[:index], *hoisted, args[index], *kept]
+
+
+def _shown_arguments(args: Sequence[str]) -> str:
+    """The command line for a crash report, with the values of secret options masked."""
+    shown: list[str] = []
+    for position, token in enumerate(args):
+        name = token.split("=", 1)[0]
+        if name in SECRET_OPTIONS and "=" in token:
+            token = f"{name}={MASK}"
+        elif position and args[position - 1] in SECRET_OPTIONS:
+            token = MASK
+        shown.append(token)
+    return redact(" ".join(shown))
+
+
+def write_crash_report(error: BaseException, args: Sequence[str]) -> Path:
+    """Write the traceback of an unexpected ``error``, secrets masked, to a new file; its path."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    text = "\n".join(
+        [
+            f"tallyform {__version__}, Python {platform.python_version()}, {platform.platform()}",
+            f"command: tallyform {_shown_arguments(args)}",
+            "",
+            "".join(traceback.format_exception(type(error), error, error.__traceback__)),
+        ]
+    )
+    handle, name = tempfile.mkstemp(prefix=f"tallyform-crash-{stamp}-", suffix=".txt")
+    with os.fdopen(handle, "w", encoding="utf-8", errors="replace") as out:
+        out.write(redact(text))
+    return Path(name)
+
+
+def report_crash(error: BaseException, args: Sequence[str]) -> None:
+    """Tell the user, in a few lines, that tallyform failed unexpectedly and what to do."""
+    detail = redact(str(error)).strip().splitlines()
+    what = type(error).__name__ + (f": {detail[0][:300]}" if detail else "")
+    try:
+        where = f"The full traceback is in {write_crash_report(error, args)}."
+    except OSError as unwritable:
+        where = (
+            f"The traceback could not be written to a file ({unwritable.strerror or unwritable})."
+        )
+    click.echo(
+        f"Error: tallyform stopped unexpectedly ({what}).\n"
+        f"This is a bug in tallyform. {where}\n{REPORT_HINT}",
+        err=True,
+    )
+
+
 class TallyformGroup(click.Group):
-    """A click group whose every failure exits 1 with a one-line message, never a traceback."""
+    """A click group whose every failure exits 1 with a short message, never a traceback.
+
+    Global options may follow the command name; they are moved before it first.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(self, ctx, args))
 
     def main(
         self,
@@ -90,6 +233,7 @@ class TallyformGroup(click.Group):
         return code
 
     def _exit_code(self, args: Any, prog_name: str, extra: dict[str, Any]) -> int:
+        arguments = list(sys.argv[1:] if args is None else args)
         try:
             result = super().main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
         except click.exceptions.Abort:
@@ -103,6 +247,9 @@ class TallyformGroup(click.Group):
             return 1
         except SystemExit as stop:
             return stop.code if isinstance(stop.code, int) else 1
+        except Exception as error:  # the last resort: a bug, reported without a traceback
+            report_crash(error, arguments)
+            return 1
         return result if isinstance(result, int) else 0
 
 
@@ -139,6 +286,7 @@ def cli(
 
     Templates, their steps, form fields and kick-off forms are declared in YAML next to a
     tallyform.yaml. Start with `tallyform init`, check files with `tallyform validate`.
+    The options below may also follow the command: `tallyform plan -v --no-color`.
     """
     color = _color_choice(no_color)
     ctx.color = color

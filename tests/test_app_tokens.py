@@ -7,12 +7,24 @@ Tallyfy documents the mint (``POST /applications/{org}/users/{email}/token``, re
 
 from __future__ import annotations
 
+import json
+import logging
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
+from tallyform.client import (
+    ActAsUser,
+    AuthError,
+    ClientCredentials,
+    TallyfyClient,
+    install_log_redaction,
+    redact,
+)
 from tallyform.emulator import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -24,8 +36,8 @@ from tallyform.emulator import (
     EmulatorTransport,
     Quirks,
 )
-from tests.client_helpers import FakeTime
-from tests.conftest import run_cli
+from tests.client_helpers import FakeTime, Recording
+from tests.conftest import EXAMPLES, run_cli
 from tests.emulator_helpers import HEADERS
 
 ORG_ID = "1505bb7b9ba5f8972ffd3fe1ca18ec0c"
@@ -208,3 +220,231 @@ def test_the_quirk_refuses_an_application_token_but_not_the_tokens_it_mints(mode
         assert made.status_code == 201
         assert raw.get("/me", headers=_bearer(DEFAULT_TOKEN)).status_code == 200
     assert [t["title"] for t in emulator.state["checklists"].values()] == ["T"]
+
+
+# The client ------------------------------------------------------------------------------
+
+SOURCE = "APP_ID/APP_SECRET"
+
+
+@contextmanager
+def _acting(
+    emulator: Emulator,
+    mode: str,
+    email: str = "bob@example.com",
+    clock: Callable[[], float] | None = None,
+    secret: str = DEFAULT_CLIENT_SECRET,
+) -> Iterator[tuple[TallyfyClient, ActAsUser, Recording]]:
+    """A TallyfyClient acting as ``email`` through the application, in-process or served."""
+    with _api_root(emulator, mode) as raw:
+        inner = raw._transport
+        recording = Recording(inner)
+        base = str(raw.base_url).rstrip("/")
+        http = httpx.Client(transport=recording, timeout=10)
+        timing = {"clock": clock} if clock is not None else {}
+        app = ClientCredentials(
+            DEFAULT_CLIENT_ID,
+            secret,
+            base.removesuffix("/api") + "/oauth/token",
+            http,
+            SOURCE,
+            **timing,
+        )
+        credentials = ActAsUser(app, base, emulator.org_id, email, http, **timing)
+        with TallyfyClient(
+            org_id=emulator.org_id,
+            org_name="prod",
+            base_url=base,
+            credentials=credentials,
+            http=http,
+        ) as client:
+            yield client, credentials, recording
+
+
+def test_act_as_mints_a_member_token_and_acts_with_it_where_app_tokens_cannot(
+    mode: str,
+) -> None:
+    emulator = Emulator(quirks=Quirks.named(["app_tokens_cannot_act"]))
+    with _acting(emulator, mode) as (client, credentials, recording):
+        assert client.check_credentials()["email"] == "bob@example.com"
+        made = client.create("/checklists", {"title": "Acted", "type": "form"})
+        assert client.get(f"/checklists/{made['id']}")["title"] == "Acted"
+        assert credentials.minted == 1 and credentials.app.fetched == 1
+        assert credentials.source == "APP_ID/APP_SECRET acting as bob@example.com"
+        grant, mint, *rest = recording.requests
+    assert grant.url.path == "/oauth/token"
+    assert mint.method == "POST"
+    assert mint.url.path == f"/api/applications/{emulator.org_id}/users/bob@example.com/token"
+    assert mint.headers["accept"] == "application/json"
+    assert mint.headers["x-tallyfy-client"] == "APIClient"
+    app_token = mint.headers["authorization"].removeprefix("Bearer ")
+    assert emulator.state["app_tokens"].get(app_token) == DEFAULT_CLIENT_ID
+    used = {r.headers["authorization"] for r in rest}
+    assert len(used) == 1 and app_token not in used.pop(), "the API sees only the member token"
+
+
+def test_the_bare_application_token_is_refused_under_the_quirk(mode: str) -> None:
+    emulator = Emulator(quirks=Quirks.strict())
+    with _api_root(emulator, mode) as raw:
+        base = str(raw.base_url).rstrip("/")
+        http = httpx.Client(transport=raw._transport, timeout=10)
+        app = ClientCredentials(
+            DEFAULT_CLIENT_ID,
+            DEFAULT_CLIENT_SECRET,
+            base.removesuffix("/api") + "/oauth/token",
+            http,
+            SOURCE,
+        )
+        client = TallyfyClient(
+            org_id=emulator.org_id, org_name="prod", base_url=base, credentials=app, http=http
+        )
+        with pytest.raises(AuthError) as raised:
+            client.get("/checklists")
+    assert raised.value.status == 403
+    assert "credentials from APP_ID/APP_SECRET are not allowed" in str(raised.value)
+    assert "You don't have application's permissions for this organization!" in str(raised.value)
+
+
+def test_the_member_token_is_minted_again_before_it_expires_and_after_a_401() -> None:
+    wall = FakeTime(start=5_000_000.0)
+    emulator = Emulator(wall_clock=wall, user_token_lifetime=1000, app_token_lifetime=100_000)
+    with _acting(emulator, "in_process", clock=wall) as (client, credentials, _):
+        client.get("/users")
+        client.get("/users")
+        assert (credentials.minted, credentials.app.fetched) == (1, 1), "a fresh token is reused"
+        wall.sleep(800)  # within five minutes of expiry
+        client.get("/users")
+        assert (credentials.minted, credentials.app.fetched) == (2, 1), "minted again in time"
+        wall.sleep(2000)  # expired: minted again, the application's token is still good
+        client.get("/users")
+        assert (credentials.minted, credentials.app.fetched) == (3, 1)
+        user_tokens = [t for t in emulator.state["tokens"] if t.startswith("user-")]
+        for token in user_tokens:
+            del emulator.state["tokens"][token]  # revoked on the server
+        client.get("/users")
+        assert (credentials.minted, credentials.app.fetched) == (4, 1), "minted after a 401"
+        emulator.state["tokens"].clear()  # both revoked: the mint's 401 renews the app token
+        client.get("/users")
+        assert (credentials.minted, credentials.app.fetched) == (5, 2)
+    statuses = [r["status"] for r in emulator.requests]
+    assert statuses.count(401) == 3, "the API's 401 twice, and the mint's once"
+
+
+def test_a_stranger_or_a_bad_secret_is_a_clear_error_without_secrets(mode: str) -> None:
+    emulator = Emulator()
+    with (
+        _acting(emulator, mode, email="mallory@example.com") as (client, _, _),
+        pytest.raises(AuthError) as stranger,
+    ):
+        client.check_credentials()
+    message = str(stranger.value)
+    assert stranger.value.status == 404
+    assert "no member mallory@example.com in org" in message and SOURCE in message
+    assert "`act_as` must be the email of a member" in message
+    with (
+        _acting(emulator, mode, secret="wrong-secret-value") as (client, _, _),
+        pytest.raises(AuthError) as refused,
+    ):
+        client.check_credentials()
+    assert SOURCE in str(refused.value) and "wrong-secret-value" not in str(refused.value)
+    minted = [t for t in emulator.state["tokens"] if t.startswith(("app-", "user-"))]
+    assert all(token not in message for token in [*minted, DEFAULT_CLIENT_SECRET])
+
+
+def test_minted_tokens_are_masked_in_logs(caplog: pytest.LogCaptureFixture) -> None:
+    install_log_redaction()
+    caplog.set_level(logging.INFO, logger="tallyform")
+    emulator = Emulator()
+    with _acting(emulator, "in_process") as (client, _, recording):
+        client.get("/users")
+        member = recording.requests[-1].headers["authorization"].removeprefix("Bearer ")
+        logging.getLogger("tallyform.client").info("oops: %s", member)
+    assert member.startswith("user-") and redact(f"token {member}") == "token ***"
+    lines = [r.getMessage() for r in caplog.records]
+    assert "oops: ***" in lines and all(member not in line for line in lines)
+
+
+def test_open_client_acts_as_the_configured_member() -> None:
+    from tallyform.cli.connect import open_client
+    from tallyform.config import OrgSettings
+
+    emulator = Emulator(quirks=Quirks.named(["app_tokens_cannot_act"]))
+    org = OrgSettings(
+        name="app",
+        org_id=emulator.org_id,
+        api_url="https://go.tallyfy.com/api",
+        client_id_env="ID",
+        client_secret_env="SECRET",
+        act_as="carol@example.com",
+    )
+    env = {"ID": DEFAULT_CLIENT_ID, "SECRET": DEFAULT_CLIENT_SECRET}
+    with open_client(org, env=env, transport=EmulatorTransport(emulator)) as client:
+        assert isinstance(client.credentials, ActAsUser)
+        assert client.check_credentials()["email"] == "carol@example.com"
+    with pytest.raises(AuthError, match="set SECRET in the environment"):
+        open_client(org, env={"ID": DEFAULT_CLIENT_ID})
+
+
+# End to end: the CLI against a served emulator ---------------------------------------------
+
+ID_ENV = "TALLYFORM_E2E_APP_ID"
+SECRET_ENV = "TALLYFORM_E2E_APP_SECRET"
+
+
+def _served_project(tmp_path: Path, url: str, org_id: str, act_as: str | None) -> Path:
+    root = tmp_path / "project"
+    if not root.exists():
+        shutil.copytree(EXAMPLES / "templates", root / "templates")
+    (root / "tallyform.yaml").write_text(
+        "version: 1\n"
+        "default_org: served\n"
+        "orgs:\n"
+        "  served:\n"
+        f"    org_id: {org_id}\n"
+        f"    api_url: {url}\n"
+        f"    client_id_env: {ID_ENV}\n"
+        f"    client_secret_env: {SECRET_ENV}\n"
+        + (f"    act_as: {act_as}\n" if act_as else "")
+        + "    requests_per_minute: 0\n"
+    )
+    return root
+
+
+def test_plan_and_apply_act_as_a_member_where_the_app_token_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="tallyform")
+    emulator = Emulator(quirks=Quirks.strict())
+    monkeypatch.setenv(ID_ENV, DEFAULT_CLIENT_ID)
+    monkeypatch.setenv(SECRET_ENV, DEFAULT_CLIENT_SECRET)
+    with EmulatorServer(emulator) as server:
+        bare = _served_project(tmp_path, server.url, emulator.org_id, act_as=None)
+        refused = run_cli("-C", str(bare), "plan")
+        root = _served_project(tmp_path, server.url, emulator.org_id, act_as="alice@example.com")
+        saved = root / "plan.json"
+        outputs = [
+            run_cli("-v", "-C", str(root), "plan", "--out", str(saved)),
+            run_cli("-v", "-C", str(root), "apply", str(saved)),
+            run_cli("-v", "-C", str(root), "plan", "--detailed-exitcode"),
+        ]
+        stranger = _served_project(tmp_path, server.url, emulator.org_id, "zoe@example.com")
+        unknown = run_cli("-C", str(stranger), "plan")
+    assert refused.exit_code == 1
+    assert "You don't have application's permissions for this organization!" in refused.output
+    assert f"{ID_ENV}/{SECRET_ENV}" in refused.output
+    assert [r.exit_code for r in outputs] == [0, 0, 0], [r.output for r in outputs]
+    assert "No changes." in outputs[2].stdout
+    assert unknown.exit_code == 1 and "no member zoe@example.com in org" in unknown.output
+    titles = sorted(t["title"] for t in emulator.state["checklists"].values())
+    assert len(titles) == 6 and len(set(titles)) == 6
+    minted = [t for t in emulator.state["tokens"] if t.startswith("user-")]
+    app_tokens = list(emulator.state["app_tokens"])
+    assert minted and app_tokens
+    texts = [r.output for r in [refused, *outputs, unknown]]
+    texts += [saved.read_text(), *(record.getMessage() for record in caplog.records)]
+    for secret in [*minted, *app_tokens, DEFAULT_CLIENT_SECRET]:
+        assert all(secret not in text for text in texts)
+    mints = [r for r in emulator.requests if "/applications/" in r["path"]]
+    assert [r["status"] for r in mints] == [200, 200, 200, 404], "one mint a command"
+    nulls = [r for r in emulator.requests if "body" in r and "null" in json.dumps(r["body"])]
+    assert not nulls, nulls

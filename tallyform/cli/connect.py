@@ -3,6 +3,7 @@
 Secrets come only from the environment: the personal access token from ``token_env``
 (``TALLYFY_API_TOKEN`` by default), or an application's id and secret from
 ``client_id_env``/``client_secret_env``. A missing variable is an AuthError that names it.
+An application with ``act_as: EMAIL`` sends that member's token, minted with its own.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import click
 import httpx
 
 from tallyform.client import (
+    ActAsUser,
     AuthError,
     ClientCredentials,
     Credentials,
@@ -55,7 +57,10 @@ def _credentials(org: OrgSettings, env: Mapping[str, str], http: httpx.Client) -
                 f"org '{org.name}' uses an application: set {' and '.join(missing)} in the environment"
             )
         source = f"{org.client_id_env}/{secret_env}"
-        return ClientCredentials(client_id, secret, token_url_for(org), http, source)
+        app = ClientCredentials(client_id, secret, token_url_for(org), http, source)
+        if org.act_as and org.org_id:
+            return ActAsUser(app, org.api_url, org.org_id, org.act_as, http)
+        return app
     token = env.get(org.token_env, "")
     if not token:
         raise AuthError(

@@ -5,7 +5,7 @@ data and gives it changes; its exceptions are tallyform's own (:mod:`.errors`).
 """
 
 from tallyform.client.api import ClientStats, TallyfyClient, unwrap
-from tallyform.client.auth import ClientCredentials, Credentials, StaticToken
+from tallyform.client.auth import ActAsUser, ClientCredentials, Credentials, StaticToken
 from tallyform.client.errors import (
     AuthError,
     NotFound,
@@ -20,6 +20,7 @@ from tallyform.client.redact import install_log_redaction, redact, register_secr
 from tallyform.client.retry import RetryPolicy
 
 __all__ = [
+    "ActAsUser",
     "AuthError",
     "ClientCredentials",
     "ClientStats",

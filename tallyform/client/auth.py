@@ -4,6 +4,10 @@ A personal access token is read from the environment (``TALLYFY_API_TOKEN`` unle
 org says otherwise) and used as it is. An application exchanges its client id and secret
 (also from the environment) for a token at the OAuth endpoint (client-credentials grant,
 reference 2.4), renews it before it expires, and once more if the API answers 401.
+
+An application that acts as a member (``act_as: EMAIL``) sends that member's token
+instead, minted with the application's token as Tallyfy documents (:class:`ActAsUser`):
+whether an application's own token may act at all is undocumented (reference 10.7).
 """
 
 from __future__ import annotations
@@ -11,12 +15,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
+from urllib.parse import quote
 
 import httpx
 
 from tallyform.client.errors import AuthError
-from tallyform.client.redact import register_secret
+from tallyform.client.redact import redact, register_secret
 
 RENEW_MARGIN = 300.0  # seconds before expiry when a token is renewed
 
@@ -116,3 +121,119 @@ class ClientCredentials:
         self._token = token
         self._expires_at = self._clock() + float(body.get("expires_in") or 3600)
         self.fetched += 1
+
+
+class ActAsUser:
+    """A member's token, minted with an application's token and kept fresh (reference 2.4).
+
+    ``POST {api_url}/applications/{org_id}/users/{email}/token`` with the application's
+    token (from ``app``) answers ``{token_type, expires_in, access_token}``; the token acts
+    as that member for ``expires_in`` seconds (Tallyfy documents 3 months). It is minted
+    again shortly before it expires and after a 401; a mint refused with 401 gets the
+    application a new token once and tries again.
+    """
+
+    def __init__(
+        self,
+        app: ClientCredentials,
+        api_url: str,
+        org_id: str,
+        email: str,
+        http: httpx.Client,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.app = app
+        self.email = email
+        self._org_id = org_id
+        self._url = (
+            f"{api_url.rstrip('/')}/applications/{org_id}/users/{quote(email, safe='@+')}/token"
+        )
+        self._http = http
+        self._clock = clock
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._lock = threading.Lock()
+        self.source = f"{app.source} acting as {email}"
+        self.minted = 0
+
+    def token(self) -> str:
+        with self._lock:
+            if self._token is None or self._clock() >= self._expires_at - RENEW_MARGIN:
+                self._mint()
+            assert self._token is not None
+            return self._token
+
+    def renew(self) -> bool:
+        with self._lock:
+            self._mint()
+        return True
+
+    def _mint(self) -> None:
+        response = self._post(self.app.token())
+        if response.status_code == 401:  # the application's token is gone: get a new one
+            self.app.renew()
+            response = self._post(self.app.token())
+        if response.status_code != 200:
+            raise self._refused(response)
+        body = _json_object(response)
+        if "access_token" not in body and isinstance(body.get("data"), dict):
+            body = body["data"]
+        token = str(body.get("access_token") or "")
+        if not token:
+            raise AuthError(
+                f"{self._url} answered without an access_token for {self.email}",
+                method="POST",
+                path=self._url,
+                status=response.status_code,
+            )
+        register_secret(token)
+        self._token = token
+        self._expires_at = self._clock() + float(body.get("expires_in") or 3600)
+        self.minted += 1
+
+    def _post(self, app_token: str) -> httpx.Response:
+        try:
+            return self._http.post(
+                self._url,
+                headers={
+                    "Authorization": f"Bearer {app_token}",
+                    "Accept": "application/json",
+                    "X-Tallyfy-Client": "APIClient",
+                },
+            )
+        except httpx.HTTPError as error:
+            raise AuthError(
+                f"cannot reach {self._url} to get a token acting as {self.email}: "
+                f"{type(error).__name__}"
+            ) from None
+
+    def _refused(self, response: httpx.Response) -> AuthError:
+        status = response.status_code
+        said = redact(str(_json_object(response).get("message") or response.reason_phrase))
+        app = f"the application in {self.app.source}"
+        if status == 401:
+            advice = (
+                f"Tallyfy refused {app} when asked for a token acting as {self.email} ({said}); "
+                "check the client id and secret"
+            )
+        elif status == 403:
+            advice = (
+                f"{app} may not act as {self.email} in org {self._org_id} ({said}); "
+                "the application must belong to this org and be allowed to act for its members"
+            )
+        elif status == 404:
+            advice = (
+                f"no member {self.email} in org {self._org_id} for {app} to act as ({said}); "
+                "`act_as` must be the email of a member of the org"
+            )
+        else:
+            advice = f"{app} could not get a token acting as {self.email}: {said}"
+        return AuthError(advice, method="POST", path=self._url, status=status)
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

@@ -56,7 +56,9 @@ after the rules naming them; new form fields are sent with their ``position``; s
 form fields whose keys a template read leaves out are read step by step
 (:func:`tallyform.engine.live.read_template`); a new type refused in place replaces the
 field (:meth:`tallyform.engine.execute.TemplateRun.replace_field`); deletes accept 200
-or 204; a move of a form field is looked for before it is sent again.
+or 204; a move of a form field is looked for before it is sent again; an application
+that must act as a member sets ``act_as`` and sends the member token it mints
+(:class:`tallyform.client.auth.ActAsUser`), never its own.
 """
 
 from tallyform.emulator.app import Emulator

@@ -176,6 +176,42 @@ def test_a_crash_report_that_cannot_be_written_still_explains(
     assert "AttributeError" in result.stderr and "could not be written" in result.stderr
 
 
+# -- 3. --only that matches nothing -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("output", ["text", "json", "markdown"])
+def test_an_only_pattern_that_matches_nothing_is_a_warning(
+    project: Callable[..., Path], output: str
+) -> None:
+    root = project({"claim.yaml": CLAIM, "leave.yaml": "title: Leave\n"})
+    assert run_cli("-C", str(root), "apply", "--yes").exit_code == 0
+    result = run_cli(
+        "-C", str(root), "plan", "--only", "nonexistent*", "--format", output, "--detailed-exitcode"
+    )
+    assert result.exit_code == 0, result.output
+    expected = (
+        "--only 'nonexistent*' matches no template in the repository or the org "
+        "(template keys: claim, leave)"
+    )
+    if output == "json":
+        assert expected in json.loads(result.stdout)["warnings"]
+    else:
+        assert expected in result.stdout
+
+
+def test_only_knows_live_keys_and_lists_a_few(project: Callable[..., Path]) -> None:
+    root = project({f"t{n:02d}.yaml": f"title: T {n}\n" for n in range(12)})
+    assert run_cli("-C", str(root), "apply", "--yes").exit_code == 0
+    (root / "templates/t00.yaml").unlink()
+    live_only = run_cli("-C", str(root), "plan", "--only", "t00", "--format", "json")
+    document = json.loads(live_only.stdout)
+    assert not any("matches no template" in w for w in document["warnings"])
+    assert [c["action"] for c in document["changes"]] == ["archive"]
+    missing = run_cli("-C", str(root), "plan", "--only", "t0", "--only", "t1*")
+    assert "(template keys: t00, t01, t02, t03, t04, t05, t06, t07, ...)" in missing.stdout
+    assert "--only 't1*'" not in missing.stdout
+
+
 # -- 4. a damaged saved plan ----------------------------------------------------------------------------
 
 
@@ -266,3 +302,47 @@ def test_a_saved_plan_still_applies(project: Callable[..., Path]) -> None:
     result = run_cli("-C", str(root), "apply", str(saved))
     assert result.exit_code == 0, result.output
     assert "Applied: " in result.stdout
+
+
+# -- 5. a renamed template file ---------------------------------------------------------------------
+
+
+def test_a_renamed_template_file_gets_a_hint(project: Callable[..., Path]) -> None:
+    root = project({"old-name.yaml": CLAIM})
+    assert run_cli("-C", str(root), "apply", "--yes").exit_code == 0
+    (root / "templates/old-name.yaml").rename(root / "templates/new-name.yaml")
+    result = run_cli("-C", str(root), "plan", "--format", "json")
+    changes = json.loads(result.stdout)["changes"]
+    created = next(c for c in changes if c["path"] == "new-name" and c["action"] == "create")
+    assert created["note"] == (
+        "its key 'new-name' comes from its file name; if it replaces 'old-name', add "
+        "`key: old-name` to keep that template, its ids and history"
+    )
+    assert "its key 'new-name' comes from its file name" in run_cli("-C", str(root), "plan").stdout
+
+
+def test_two_archived_templates_name_both(project: Callable[..., Path]) -> None:
+    root = project({"first.yaml": CLAIM, "second.yaml": "title: Second\n"})
+    assert run_cli("-C", str(root), "apply", "--yes").exit_code == 0
+    (root / "templates/first.yaml").unlink()
+    (root / "templates/second.yaml").rename(root / "templates/merged.yaml")
+    changes = json.loads(run_cli("-C", str(root), "plan", "--format", "json").stdout)["changes"]
+    created = next(c for c in changes if c["path"] == "merged" and c["action"] == "create")
+    assert "if it replaces one of 'first', 'second', add `key:` with that" in created["note"]
+
+
+def test_no_hint_when_the_key_is_written(project: Callable[..., Path]) -> None:
+    root = project({"old-name.yaml": CLAIM})
+    assert run_cli("-C", str(root), "apply", "--yes").exit_code == 0
+    (root / "templates/old-name.yaml").unlink()
+    (root / "templates/new.yaml").write_text("key: brand-new\n" + CLAIM)
+    changes = json.loads(run_cli("-C", str(root), "plan", "--format", "json").stdout)["changes"]
+    created = next(c for c in changes if c["path"] == "brand-new" and c["action"] == "create")
+    assert "note" not in created
+
+
+def test_init_writes_the_starter_key(tmp_path: Path) -> None:
+    assert run_cli("init", str(tmp_path)).exit_code == 0
+    text = (tmp_path / "templates/expense-claim.yaml").read_text()
+    assert "\nkey: expense-claim " in text
+    assert run_cli("-C", str(tmp_path), "fmt", "--check").exit_code == 0

@@ -26,6 +26,7 @@ orgs:
 
 STARTER_TEMPLATE = """\
 # yaml-language-server: $schema=../schemas/template.schema.json
+key: expense-claim               # keeps the template when the file or the title is renamed
 title: Expense claim
 type: procedure
 summary: Claim back money spent for work.

@@ -151,11 +151,8 @@ def make_plan(
     _ensure_keys_listed(client, org)
     declared = {t.key: t for t in chosen}
     plan = Plan(org=org_name, org_id=client.org_id, partial=bool(only), only=list(only or []))
-    matched = [
-        row
-        for row in match_templates(org, {k: t.title for k, t in declared.items()}, plan.conflicts)
-        if selected(row[0], only)
-    ]
+    every_match = match_templates(org, {k: t.title for k, t in declared.items()}, plan.conflicts)
+    matched = [row for row in every_match if selected(row[0], only)]
     records = client.map(lambda row: read_template(client, str(row[1]["id"])), matched)
     conflicted = {c.key for c in plan.conflicts}  # templates: nothing is planned for them
     plan.changes = _org_wide(org, chosen)
@@ -181,13 +178,55 @@ def make_plan(
             plan.changes += template_changes(wanted, found, archived)
         if found is None:
             plan.snapshots[key] = {"id": None}
+    explain_renamed_templates(plan.changes)
     if only:
         plan.warnings.append(
             "this plan covers only templates matching "
             + ", ".join(only)
             + "; other changes may be pending"
         )
+        known = {t.key for t in templates} | {row[0] for row in every_match}
+        plan.warnings += unmatched_only(only, known)
     return PlanResult(plan, [], states, org)
+
+
+SHOWN_KEYS = 8  # known keys listed when an --only pattern matches none
+
+
+def unmatched_only(only: list[str], known: set[str]) -> list[str]:
+    """A warning for each --only pattern that matches no template key, declared or live."""
+    listed = sorted(known)[:SHOWN_KEYS]
+    keys = ", ".join(listed) + (", ..." if len(known) > SHOWN_KEYS else "")
+    return [
+        f"--only '{pattern}' matches no template in the repository or the org "
+        + (f"(template keys: {keys})" if known else "(there are no templates)")
+        for pattern in only
+        if not any(fnmatch.fnmatchcase(key, pattern) for key in known)
+    ]
+
+
+def explain_renamed_templates(changes: list[Change]) -> None:
+    """A template archived and another created whose key came from its file name is most
+    likely a renamed file: say on the create how to keep the template."""
+    archived = [c.path[0] for c in changes if c.kind == "template" and c.action == "archive"]
+    if not archived:
+        return
+    for change in changes:
+        source = getattr(change.desired, "source", None)
+        if change.kind != "template" or change.action != "create" or source is None:
+            continue
+        if source.key_written:
+            continue
+        key = change.path[0]
+        if len(archived) == 1:
+            keep = f"if it replaces '{archived[0]}', add `key: {archived[0]}`"
+        else:
+            names = ", ".join(f"'{k}'" for k in archived)
+            keep = f"if it replaces one of {names}, add `key:` with that template's key"
+        change.note = (
+            f"its key '{key}' comes from its file name; {keep} "
+            "to keep that template, its ids and history"
+        )
 
 
 __all__ = ["PlanResult", "make_plan", "selected"]

@@ -16,7 +16,7 @@ import pytest
 from tallyform.cli import cli
 from tallyform.cli.app import hoist_global_options
 from tallyform.client.redact import register_secret
-from tests.conftest import run_cli
+from tests.conftest import EXAMPLES, REPO, run_cli
 
 CLAIM = "title: Claim\nsteps:\n  - key: submit\n    title: Submit\n"
 REQUEST_LOG = "tallyform.client: GET /organizations/"
@@ -346,3 +346,53 @@ def test_init_writes_the_starter_key(tmp_path: Path) -> None:
     text = (tmp_path / "templates/expense-claim.yaml").read_text()
     assert "\nkey: expense-claim " in text
     assert run_cli("-C", str(tmp_path), "fmt", "--check").exit_code == 0
+
+
+# -- 6. help, and the demo ---------------------------------------------------------------------------
+
+
+def _options(command: click.Command, name: str) -> list[tuple[str, click.Option]]:
+    found = [(name, p) for p in command.params if isinstance(p, click.Option)]
+    if isinstance(command, click.Group):
+        for sub, child in command.commands.items():
+            found += _options(child, f"{name} {sub}")
+    return found
+
+
+def test_every_option_has_a_description() -> None:
+    missing = [
+        f"{where} {opt.opts[0]}" for where, opt in _options(cli, "tallyform") if not opt.help
+    ]
+    assert missing == []
+
+
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_only_says_that_it_repeats(command: str) -> None:
+    shown = " ".join(run_cli(command, "--help").stdout.split())
+    assert "--only KEY Only templates whose key matches KEY" in shown
+    assert "Repeat for more: --only a --only 'b*'" in shown
+
+
+def test_validate_help_shows_the_message_shape_of_the_readme() -> None:
+    shape = "FILE:LINE:COLUMN: error: message"
+    assert shape in run_cli("validate", "--help").stdout
+    assert shape in (REPO / "README.md").read_text()
+
+
+def test_main_help_says_global_options_may_follow_the_command() -> None:
+    assert "may also follow the command" in run_cli("--help").stdout
+
+
+def test_applying_a_saved_plan_does_not_print_the_plan_again(examples_copy: Path) -> None:
+    saved = examples_copy / ".tallyform/demo.plan.json"
+    planned = run_cli("-C", str(examples_copy), "plan", "--out", str(saved))
+    assert planned.exit_code == 0
+    applied = run_cli("-C", str(examples_copy), "apply", str(saved))
+    assert applied.exit_code == 0, applied.output
+    assert applied.stdout.startswith("Applied: 107 created"), applied.stdout[:200]
+    assert len(applied.stdout.splitlines()) == 1
+    assert "will be created" not in applied.output
+    demo = (REPO / "scripts/demo").read_text()
+    assert 'plan --out "$saved"' in demo and 'apply "$saved"' in demo
+    assert "--detailed-exitcode" in demo
+    assert not list(EXAMPLES.glob("demo.plan.json")), "the demo keeps its plan in .tallyform/"

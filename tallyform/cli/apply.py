@@ -278,7 +278,8 @@ def _past(counts: dict[str, int]) -> str:
     "--only",
     multiple=True,
     metavar="KEY",
-    help="Only templates whose key matches (globs allowed; repeatable).",
+    help="Only templates whose key matches KEY, a glob such as 'hr-*'. Repeat for more: "
+    "--only a --only 'b*'.",
 )
 @click.option(
     "--lock-timeout",

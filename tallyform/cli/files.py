@@ -36,8 +36,12 @@ def init(directory: Path) -> None:
 def validate(app: App) -> None:
     """Check tallyform.yaml and every template file, offline.
 
-    Every problem is reported at once as FILE:LINE:COLUMN: message. Exits 1 if there
-    is any, 0 when all files are valid.
+    Every problem is reported at once, one line each, as
+
+    \b
+      FILE:LINE:COLUMN: error: message
+
+    Exits 1 if there is any, 0 when all files are valid. Nothing is sent to Tallyfy.
     """
     project = app.project()
     templates, problems = load_templates(project)

@@ -106,6 +106,7 @@ def styled(app: App) -> Styler:
     type=click.Choice(["text", "json", "markdown"]),
     default="text",
     show_default=True,
+    help="text for people, json for programs (format_version 1), markdown for pull requests.",
 )
 @click.option(
     "--detailed-exitcode",
@@ -116,10 +117,15 @@ def styled(app: App) -> Styler:
     "--only",
     multiple=True,
     metavar="KEY",
-    help="Only templates whose key matches (globs allowed; repeatable).",
+    help="Only templates whose key matches KEY, a glob such as 'hr-*'. Repeat for more: "
+    "--only a --only 'b*'.",
 )
 @click.option(
-    "--parallelism", type=click.IntRange(1, 64), default=8, show_default=True, help="Reads at once."
+    "--parallelism",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Requests at once while reading the org (within its rate limit).",
 )
 @pass_app
 def plan(

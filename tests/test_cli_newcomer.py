@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,11 @@ import pytest
 
 from tallyform.cli import cli
 from tallyform.cli.app import hoist_global_options
+from tallyform.client import Pacer
+from tallyform.client.api import ClientStats
 from tallyform.client.redact import register_secret
+from tallyform.emulator import Emulator
+from tests.client_helpers import client_for
 from tests.conftest import EXAMPLES, REPO, run_cli
 
 CLAIM = "title: Claim\nsteps:\n  - key: submit\n    title: Submit\n"
@@ -396,3 +401,38 @@ def test_applying_a_saved_plan_does_not_print_the_plan_again(examples_copy: Path
     assert 'plan --out "$saved"' in demo and 'apply "$saved"' in demo
     assert "--detailed-exitcode" in demo
     assert not list(EXAMPLES.glob("demo.plan.json")), "the demo keeps its plan in .tallyform/"
+
+
+# -- 7. time spent waiting for the rate limit -------------------------------------------------------
+
+
+def test_waits_side_by_side_count_once() -> None:
+    stats = ClientStats()
+    for _ in range(8):  # eight workers held back by one Retry-After of 10 s
+        stats.waited_for(10.0, ended=110.0)
+    stats.waited_for(2.0, ended=200.0)  # later, one more
+    assert stats.waited == pytest.approx(12.0)
+    assert stats.waits == 9 and stats.longest_wait == pytest.approx(10.0)
+    stats.waited_for(0.0, ended=300.0)
+    assert stats.waits == 9, "a request that did not wait is not a wait"
+
+
+def test_a_long_run_of_waits_stays_exact_and_small() -> None:
+    stats = ClientStats()
+    for second in range(20_000):  # a paced run: two workers waiting half of every second
+        stats.waited_for(0.5, ended=second + 0.5)
+        stats.waited_for(0.25, ended=second + 0.5)
+    assert stats.waited == pytest.approx(10_000.0)
+    assert stats.waits == 40_000
+    assert len(stats._spans) <= 4096
+
+
+def test_the_wait_reported_never_exceeds_the_run() -> None:
+    emulator = Emulator(rate_limit=4, rate_window=1.0)
+    started = time.monotonic()
+    with client_for(emulator, pacer=Pacer(None), parallelism=8) as client:
+        client.map(lambda n: client.get("/users"), list(range(12)))
+    elapsed = time.monotonic() - started
+    assert client.stats.rate_limited >= 2
+    assert client.stats.waits >= 2
+    assert 0.5 <= client.stats.waited <= elapsed

@@ -109,6 +109,7 @@ def role(action: str) -> str:
 
 def item_lines(attribute: AttrChange) -> list[str]:
     """One line per element added, removed or renamed in a list attribute."""
+
     def bare(element: Any) -> str:
         return element if isinstance(element, str) else value(element)
 

@@ -436,3 +436,10 @@ def test_the_wait_reported_never_exceeds_the_run() -> None:
     assert client.stats.rate_limited >= 2
     assert client.stats.waits >= 2
     assert 0.5 <= client.stats.waited <= elapsed
+
+
+def test_apply_only_matching_nothing_warns_too(examples_copy: Path) -> None:
+    run_cli("-C", str(examples_copy), "apply", "--yes")
+    result = run_cli("-C", str(examples_copy), "apply", "--yes", "--only", "nonexistent*")
+    assert result.exit_code == 0, result.output
+    assert "nonexistent*" in result.stderr and "No changes." in result.stdout

@@ -353,6 +353,8 @@ def _apply(app: App, options: ApplyOptions) -> None:
                 if saved is not None:
                     _check_fresh(saved, plan)
                 if plan.empty:
+                    for warning in plan.warnings:
+                        click.echo(app.style(f"Warning: {warning}", fg="yellow"), err=True)
                     click.echo("No changes. The org matches the repository.")
                     return
                 if saved is None:

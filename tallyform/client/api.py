@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import httpx
 
 from tallyform import __version__
-from tallyform.client.auth import Credentials
+from tallyform.client.auth import ClientCredentials, Credentials
 from tallyform.client.errors import (
     AuthError,
     NotFound,
@@ -326,13 +326,22 @@ class TallyfyClient:
             if self.org_name == self.org_id
             else f"org '{self.org_name}' ({self.org_id})"
         )
+        application = isinstance(self.credentials, ClientCredentials)
+        message = message.rstrip(".")  # Tallyfy's own end in a full stop
         if status == 401:
-            return (
-                f"Tallyfy refused the credentials from {self.credentials.source} for {org}: {message}. "
-                "Personal access tokens last 6 months and end when you log out of the web app; "
-                "get a new one under Settings > Integrations > REST API."
+            advice = (
+                "Check the application's client id and secret."
+                if application
+                else "Personal access tokens last 6 months and end when you log out of the web "
+                "app; get a new one under Settings > Integrations > REST API."
             )
-        return f"the credentials from {self.credentials.source} are not allowed to do this in {org}: {message}"
+            return f"Tallyfy refused the credentials from {self.credentials.source} for {org}: {message}. {advice}"
+        hint = (
+            " An application may need to act as a member: set `act_as: EMAIL` under the org."
+            if application
+            else ""
+        )
+        return f"the credentials from {self.credentials.source} are not allowed to do this in {org}: {message}.{hint}"
 
     def call(
         self,

@@ -3,15 +3,26 @@
 Keys unique at every level, choice and table fields complete, references (deadlines,
 rules) pointing at steps and fields that exist, people named by valid emails. Each check
 returns problems located at the exact key or value; none stops at the first.
+
+:func:`check_template_document` runs the schema and these checks in one pass: what the
+schema refuses (a setting of the template or a step, a whole field or rule) is left out
+of the semantic checks, whose answers about it would be guesses, while the keys of every
+part still count for references. Where
+a key may be hidden from view (an unknown key at the top or in a step, which may be a
+misspelt ``steps`` or ``fields``, or a part whose key cannot be read), a reference to an
+unknown key is not reported: it may be right once the schema problems are fixed.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import Any
 
-from tallyform.config.source import Location, Problem
+from tallyform.config.schema import SchemaError, schema_errors
+from tallyform.config.source import DataPath, Document, Location, Problem
+from tallyform.model.build import DeclaredKeys, build_template, declared_keys
 from tallyform.model.template import (
     ACTION_VERBS,
     CHOICE_TYPES,
@@ -145,7 +156,7 @@ def check_people(people: Assignees, origin: Origin | None, *path: str | int) -> 
                 )
 
 
-def check_step(step: Step, step_keys: set[str]) -> Iterator[Problem]:
+def check_step(step: Step, names: DeclaredKeys) -> Iterator[Problem]:
     yield from _check_empty_key(step.key, step.origin, "step", "title")
     yield from check_people(step.assignees, step.origin, "assignees")
     deadline = step.deadline
@@ -155,18 +166,16 @@ def check_step(step: Step, step_keys: set[str]) -> Iterator[Problem]:
                 _where(step.origin, "deadline", "step"),
                 "a step's deadline cannot count from itself",
             )
-        elif deadline.step not in step_keys:
+        elif deadline.step not in names.steps and names.steps_known:
             yield Problem(
                 _where(step.origin, "deadline", "step"),
-                f"no step has the key '{deadline.step}'; steps here: {', '.join(sorted(step_keys))}",
+                f"no step has the key '{deadline.step}'; steps here: {', '.join(sorted(names.steps))}",
             )
     for item in step.fields:
         yield from check_field(item)
 
 
-def _check_condition(
-    rule: Rule, index: int, step_keys: set[str], field_keys: set[str]
-) -> Iterator[Problem]:
+def _check_condition(rule: Rule, index: int, names: DeclaredKeys) -> Iterator[Problem]:
     condition = rule.when[index]
     raw = _raw(rule.origin, "when", index)
     here = _where(rule.origin, "when", index)
@@ -174,8 +183,12 @@ def _check_condition(
         yield Problem(here, "a condition names exactly one `field:` or one `step:`")
         return
     subject = condition.subject
-    known = field_keys if subject == "field" else step_keys
-    if condition.key not in known:
+    known, complete = (
+        (names.fields, names.fields_known)
+        if subject == "field"
+        else (names.steps, names.steps_known)
+    )
+    if condition.key not in known and complete:
         yield Problem(
             _where(rule.origin, "when", index, subject),
             f"no {subject} has the key '{condition.key}'",
@@ -196,7 +209,7 @@ def _raw(origin: Origin | None, *path: str | int) -> Any:
     return origin.data(*path)
 
 
-def _check_action(rule: Rule, index: int, step_keys: set[str]) -> Iterator[Problem]:
+def _check_action(rule: Rule, index: int, names: DeclaredKeys) -> Iterator[Problem]:
     action = rule.then[index]
     raw = _raw(rule.origin, "then", index)
     here = _where(rule.origin, "then", index)
@@ -206,7 +219,7 @@ def _check_action(rule: Rule, index: int, step_keys: set[str]) -> Iterator[Probl
             f"an action names exactly one of: {', '.join(ACTION_VERBS)} (with the target step's key)",
         )
         return
-    if action.step not in step_keys:
+    if action.step not in names.steps and names.steps_known:
         yield Problem(
             _where(rule.origin, "then", index, action.verb), f"no step has the key '{action.step}'"
         )
@@ -230,36 +243,99 @@ def _check_action(rule: Rule, index: int, step_keys: set[str]) -> Iterator[Probl
         )
 
 
-def check_rules(template: Template) -> Iterator[Problem]:
-    step_keys = {s.key for s in template.steps}
-    field_keys = {f.key for f in template.all_fields()}
-    names: dict[str, Location] = {}
+def check_rules(template: Template, names: DeclaredKeys) -> Iterator[Problem]:
+    seen: dict[str, Location] = {}
     for rule in template.rules:
         here = _where(rule.origin, "name")
-        if rule.name in names:
+        if rule.name in seen:
             yield Problem(
-                here, f"rule name '{rule.name}' is already used on line {names[rule.name].line}"
+                here, f"rule name '{rule.name}' is already used on line {seen[rule.name].line}"
             )
-        names.setdefault(rule.name, here)
+        seen.setdefault(rule.name, here)
         for index in range(len(rule.when)):
-            yield from _check_condition(rule, index, step_keys, field_keys)
+            yield from _check_condition(rule, index, names)
         for index in range(len(rule.then)):
-            yield from _check_action(rule, index, step_keys)
+            yield from _check_action(rule, index, names)
 
 
-def check_template(template: Template) -> list[Problem]:
-    """Every semantic problem of one template, sorted by location."""
+def check_template(template: Template, names: DeclaredKeys | None = None) -> list[Problem]:
+    """Every semantic problem of one template, sorted by location.
+
+    ``names`` are the keys references may name (by default, the template's own).
+    """
+    names = names or DeclaredKeys.of(template)
     problems: list[Problem] = []
-    step_keys = {s.key for s in template.steps}
     problems += _duplicates(((s.key, s.origin) for s in template.steps), "step", "title")
     problems += _duplicates(((f.key, f.origin) for f in template.all_fields()), "field", "label")
     problems += check_people(template.access, template.origin, "access")
     for item in template.kickoff:
         problems += check_field(item)
     for step in template.steps:
-        problems += check_step(step, step_keys)
-    problems += check_rules(template)
+        problems += check_step(step, names)
+    problems += check_rules(template, names)
     return sorted(set(problems))
+
+
+def _part(error: SchemaError) -> DataPath | None:
+    """What a schema error makes unusable: a whole field or rule, or one setting of a step
+    or of the template; None for unknown keys of a step or the template (nothing reads them).
+    """
+    path = error.path
+    if (
+        error.keyword == "additionalProperties"
+        and (path == () or path[:1] == ("steps",))
+        and len(path) <= 2
+    ):
+        return None
+    if len(path) >= 4 and path[0] == "steps" and path[2] == "fields" and isinstance(path[3], int):
+        return path[:4]
+    if len(path) >= 2 and path[0] in ("kickoff", "rules") and isinstance(path[1], int):
+        return path[:2]
+    if len(path) >= 2 and path[0] == "steps" and isinstance(path[1], int):
+        return path[:3]
+    return path[:1]
+
+
+def _hidden_kinds(error: SchemaError) -> set[str]:
+    """The kinds of key ('steps', 'fields') a schema error may hide from view."""
+    path = error.path
+    if error.keyword == "additionalProperties":  # a misspelt `steps:`, `kickoff:`, `fields:`
+        if path == ():
+            return {"steps", "fields"}
+        return {"fields"} if len(path) == 2 and path[0] == "steps" else set()
+    if path[-1:] not in (("key",), ("title",), ("label",)):
+        return set()
+    if len(path) == 3 and path[0] == "steps":
+        return {"steps"}
+    in_step = len(path) == 5 and path[0] == "steps" and path[2] == "fields"
+    return {"fields"} if in_step or (len(path) == 3 and path[0] == "kickoff") else set()
+
+
+def _names(data: dict[str, Any], errors: list[SchemaError]) -> DeclaredKeys:
+    """The keys references may name, and whether schema errors may hide some of them."""
+    hidden = set().union(*(_hidden_kinds(error) for error in errors))
+    declared = declared_keys(data)
+    return replace(
+        declared,
+        steps_known=declared.steps_known and "steps" not in hidden,
+        fields_known=declared.fields_known and "fields" not in hidden,
+    )
+
+
+def check_template_document(
+    document: Document, default_key: str
+) -> tuple[Template | None, list[Problem]]:
+    """Schema and semantic problems of one template document, all in one pass.
+
+    The template comes back only when there is no problem at all.
+    """
+    errors = schema_errors(document, "template")
+    parts = (_part(error) for error in errors)
+    broken = frozenset(part for part in parts if part is not None)
+    template = build_template(document, default_key, broken)
+    problems = [e.problem for e in errors]
+    problems += check_template(template, _names(document.data, errors))
+    return (None if problems else template), sorted(set(problems))
 
 
 def check_template_keys(templates: list[Template]) -> list[Problem]:

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tallyform.config.checks import check_template, check_template_keys
+from tallyform.config.checks import check_template_document, check_template_keys
 from tallyform.config.schema import check_against_schema
 from tallyform.config.source import Document, Location, Problem, load_file
-from tallyform.model import Template, build_template, slugify
+from tallyform.model import Template, slugify
 
 CONFIG_NAME = "tallyform.yaml"
 DEFAULT_API_URL = "https://go.tallyfy.com/api"
@@ -235,20 +235,17 @@ def load_template_file(path: Path) -> tuple[Template | None, list[Problem]]:
                 f"a template file must be a mapping with at least `title:`; this one {got}",
             )
         ]
-    problems = check_against_schema(document, "template")
-    if problems:
-        return None, problems
     default_key = slugify(path.stem)
+    template, problems = check_template_document(document, default_key)
     if not default_key and "key" not in document.data:
         return None, [
             Problem(
                 Location(display, 1, 1),
                 f"cannot make a key from the file name {path.name!r}; add `key:`",
-            )
+            ),
+            *problems,
         ]
-    template = build_template(document, default_key)
-    problems = check_template(template)
-    return (None if problems else template), problems
+    return template, problems
 
 
 def load_templates(project: Project) -> tuple[list[Template], list[Problem]]:

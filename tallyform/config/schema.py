@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -116,16 +117,33 @@ def _message(error: ValidationError) -> str:
     return error.message
 
 
-def check_against_schema(document: Document, name: str) -> list[Problem]:
-    """Every way ``document`` breaks schema ``name``, each at its key or value."""
-    problems: list[Problem] = []
+@dataclass(frozen=True)
+class SchemaError:
+    """One way a document breaks its schema: the value concerned, the keyword, the problem."""
+
+    path: DataPath
+    keyword: str
+    problem: Problem
+
+
+def schema_errors(document: Document, name: str) -> list[SchemaError]:
+    """Every way ``document`` breaks schema ``name``, each with the path of its value."""
+    found: list[SchemaError] = []
     for error in _validator(name).iter_errors(document.data):
         if error.validator in ("anyOf", "oneOf"):
             error = _branch_error(error)
         path: DataPath = tuple(error.absolute_path)
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            problems.extend(_unknown_key_problems(document, error, path))
+        keyword = str(error.validator)
+        if keyword == "additionalProperties" and isinstance(error.instance, dict):
+            found += (
+                SchemaError(path, keyword, p) for p in _unknown_key_problems(document, error, path)
+            )
             continue
-        where = document.key_at(path) if error.validator in ("required",) else document.at(path)
-        problems.append(Problem(where, _message(error)))
-    return sorted(set(problems))
+        where = document.key_at(path) if keyword == "required" else document.at(path)
+        found.append(SchemaError(path, keyword, Problem(where, _message(error))))
+    return found
+
+
+def check_against_schema(document: Document, name: str) -> list[Problem]:
+    """Every way ``document`` breaks schema ``name``, each at its key or value."""
+    return sorted({error.problem for error in schema_errors(document, name)})

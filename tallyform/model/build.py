@@ -1,11 +1,17 @@
-"""Turning a schema-valid template document into :class:`~tallyform.model.template.Template`.
+"""Turning a template document into :class:`~tallyform.model.template.Template`.
 
-The input has already passed the JSON Schema, so shapes are trusted; defaults (keys from
-titles and labels, field type ``text``, step type ``task``) are filled in here, once.
+The parts that are built have passed the JSON Schema, so their shapes are trusted;
+defaults (keys from titles and labels, field type ``text``, step type ``task``) are filled
+in here, once. What the schema refused is named in ``broken`` and left out, so that
+``validate`` can still check the rest in the same run: a setting of the template or of a
+step (by its path), or a whole kick-off field, step, form field or rule (a step whose key
+or title is refused is left out whole). :func:`declared_keys` reads the keys of every
+part, broken or not, for checking references.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tallyform.model.template import (
@@ -41,6 +47,25 @@ _TEMPLATE_OWN = {
 }
 _STEP_OWN = {"key", "title", "type", "summary", "assignees", "deadline", "start_date", "fields"}
 _FIELD_OWN = {"key", "label", "type", "required", "options", "columns"}
+
+Broken = frozenset["DataPath"]  # paths of the parts the schema refused
+
+
+@dataclass(frozen=True)
+class DeclaredKeys:
+    """Step and field keys a template declares, and whether every one of them could be read."""
+
+    steps: frozenset[str]
+    fields: frozenset[str]
+    steps_known: bool = True
+    fields_known: bool = True
+
+    @classmethod
+    def of(cls, template: Template) -> DeclaredKeys:
+        return cls(
+            frozenset(s.key for s in template.steps),
+            frozenset(f.key for f in template.all_fields()),
+        )
 
 
 def assignees_from(data: dict[str, Any] | None) -> Assignees:
@@ -82,13 +107,23 @@ def build_field(data: dict[str, Any], origin: Origin) -> Field:
     )
 
 
+def _listed(
+    data: dict[str, Any], name: str, path: DataPath, broken: Broken
+) -> list[tuple[int, Any]]:
+    """``(index, item)`` of the list ``data[name]`` whose items are not broken."""
+    items = data.get(name, ())
+    if (*path, name) in broken or not isinstance(items, list):
+        return []
+    return [(i, item) for i, item in enumerate(items) if (*path, name, i) not in broken]
+
+
 def _deadline(data: dict[str, Any] | None) -> Deadline | None:
     if data is None:
         return None
     return Deadline(data["value"], data["unit"], data.get("option", "from"), data.get("step"))
 
 
-def build_step(data: dict[str, Any], origin: Origin) -> Step:
+def build_step(data: dict[str, Any], origin: Origin, broken: Broken = frozenset()) -> Step:
     start = data.get("start_date")
     return Step(
         key=step_key(data),
@@ -101,7 +136,7 @@ def build_step(data: dict[str, Any], origin: Origin) -> Step:
         start_date=(start["value"], start["unit"]) if start else None,
         fields=[
             build_field(f, Origin(origin.document, (*origin.path, "fields", i)))
-            for i, f in enumerate(data.get("fields", ()))
+            for i, f in _listed(data, "fields", origin.path, broken)
         ],
         settings={k: v for k, v in data.items() if k not in _STEP_OWN},
         origin=origin,
@@ -115,8 +150,11 @@ def action_verb(data: dict[str, Any]) -> str | None:
 
 def _action(data: dict[str, Any]) -> Action:
     verb = action_verb(data) or ""
+    # A missing value or unit is a problem checks.py reports; it must not stop the build.
     deadline = (
-        (data["value"], data["unit"], data.get("option", "from")) if verb == "deadline" else None
+        (data.get("value", 0), data.get("unit", ""), data.get("option", "from"))
+        if verb == "deadline"
+        else None
     )
     return Action(verb, data.get(verb, ""), assignees_from(data.get("assignees")), deadline)
 
@@ -138,9 +176,25 @@ def build_rule(data: dict[str, Any], origin: Origin) -> Rule:
     )
 
 
-def build_template(document: Document, default_key: str) -> Template:
-    """The template a schema-valid document declares."""
-    data: dict[str, Any] = document.data
+def _usable(data: dict[str, Any], path: DataPath, broken: Broken) -> dict[str, Any]:
+    """``data`` without the keys of its own that the schema refused."""
+    return {k: v for k, v in data.items() if (*path, k) not in broken}
+
+
+def _steps(document: Document, broken: Broken) -> list[Step]:
+    """The steps that can be built: whole, with a readable key and title."""
+    steps = []
+    for i, data in _listed(document.data, "steps", (), broken):
+        path: DataPath = ("steps", i)
+        if {path, (*path, "key"), (*path, "title")} & broken:
+            continue
+        steps.append(build_step(_usable(data, path, broken), Origin(document, path), broken))
+    return steps
+
+
+def build_template(document: Document, default_key: str, broken: Broken = frozenset()) -> Template:
+    """The template a document declares, leaving out the ``broken`` parts."""
+    data = _usable(document.data, (), broken)
 
     def at(*path: str | int) -> Origin:
         full: DataPath = path
@@ -149,15 +203,50 @@ def build_template(document: Document, default_key: str) -> Template:
     return Template(
         key=data.get("key") or default_key,
         key_written="key" in data,
-        title=data["title"],
+        title=data.get("title", ""),  # only a broken template has none
         type=data.get("type", "procedure"),
         summary=data.get("summary"),
         settings={k: v for k, v in data.items() if k not in _TEMPLATE_OWN},
         access=assignees_from(data.get("access")),
-        kickoff=[build_field(f, at("kickoff", i)) for i, f in enumerate(data.get("kickoff", ()))],
-        steps=[build_step(s, at("steps", i)) for i, s in enumerate(data.get("steps", ()))],
+        kickoff=[build_field(f, at("kickoff", i)) for i, f in _listed(data, "kickoff", (), broken)],
+        steps=_steps(document, broken),
         tags=tuple(data.get("tags", ())),
         folder=data.get("folder"),
-        rules=[build_rule(r, at("rules", i)) for i, r in enumerate(data.get("rules", ()))],
+        rules=[build_rule(r, at("rules", i)) for i, r in _listed(data, "rules", (), broken)],
         origin=at(),
+    )
+
+
+def _loose_key(item: Any, named_by: str) -> str | None:
+    """The key an object of any shape declares, or None when it cannot be read."""
+    if not isinstance(item, dict):
+        return None
+    key = item.get("key")
+    if isinstance(key, str | int) and not isinstance(key, bool):
+        return str(key)
+    name = item.get(named_by)
+    return slugify(name) if key is None and isinstance(name, str) else None
+
+
+def _loose_list(data: dict[str, Any], name: str) -> list[Any] | None:
+    items = data.get(name, [])
+    return items if isinstance(items, list) else None
+
+
+def declared_keys(data: dict[str, Any]) -> DeclaredKeys:
+    """The step and field keys of a template's data, read from parts of any shape."""
+    steps = _loose_list(data, "steps")
+    fields = list(_loose_list(data, "kickoff") or [])
+    fields_known = steps is not None and _loose_list(data, "kickoff") is not None
+    for step in steps or []:
+        own = _loose_list(step, "fields") if isinstance(step, dict) else []
+        fields_known = fields_known and own is not None
+        fields += own or []
+    step_keys = [_loose_key(s, "title") for s in steps or []]
+    field_keys = [_loose_key(f, "label") for f in fields]
+    return DeclaredKeys(
+        steps=frozenset(k for k in step_keys if k is not None),
+        fields=frozenset(k for k in field_keys if k is not None),
+        steps_known=steps is not None and None not in step_keys,
+        fields_known=fields_known and None not in field_keys,
     )

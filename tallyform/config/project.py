@@ -141,7 +141,15 @@ def _project_problems(document: Document, data: dict[str, Any], root: Path) -> l
             )
         )
     templates = root / data.get("templates", "templates")
-    if not templates.is_dir():
+    if not _inside(templates, root):
+        problems.append(
+            Problem(
+                document.at(("templates",)),
+                f"the templates folder must be inside the project; {display_path(templates)} "
+                f"is {os.path.realpath(templates)}, outside {os.path.realpath(root)}",
+            )
+        )
+    elif not templates.is_dir():
         problems.append(
             Problem(
                 document.at(("templates",)),
@@ -208,11 +216,61 @@ def load_project(config_file: Path) -> tuple[Project | None, list[Problem]]:
     return project, []
 
 
+def _inside(path: Path, root: Path) -> bool:
+    """Whether ``path``, symlinks followed, is inside the folder ``root``."""
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root))
+
+
+def _refused(path: Path, why: str) -> Problem:
+    return Problem(Location(display_path(path), 1, 1), why)
+
+
+def _scan_templates(project: Project) -> tuple[list[Path], list[Problem]]:
+    """Template files in the templates folder and its subfolders, and what was refused.
+
+    Folders whose names start with '.' are skipped. A symlink (to a file or a folder)
+    that leads outside the project is refused, never followed; a folder reached twice
+    through symlinks is read once.
+    """
+    found: list[Path] = []
+    refused: list[Problem] = []
+    folders = [project.templates_dir]
+    seen = {os.path.realpath(project.templates_dir)}
+    while folders:
+        folder = folders.pop()
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError as error:
+            refused.append(_refused(folder, f"cannot read the folder: {error.strerror or error}"))
+            continue
+        for entry in entries:
+            if entry.is_symlink() and not _inside(entry, project.root):
+                if entry.is_dir() or entry.suffix in TEMPLATE_SUFFIXES:
+                    refused.append(
+                        _refused(
+                            entry,
+                            f"this symlink leads outside the project (to "
+                            f"{os.path.realpath(entry)}); tallyform reads templates only "
+                            "from inside the project, so it was not followed",
+                        )
+                    )
+            elif entry.is_dir():
+                if not entry.name.startswith(".") and os.path.realpath(entry) not in seen:
+                    seen.add(os.path.realpath(entry))
+                    folders.append(entry)
+            elif entry.suffix in TEMPLATE_SUFFIXES and (entry.is_file() or entry.is_symlink()):
+                found.append(entry)
+    return sorted(found), refused
+
+
 def template_files(project: Project) -> list[Path]:
-    """Template files of the project, in a stable order."""
-    return sorted(
-        p for p in project.templates_dir.iterdir() if p.suffix in TEMPLATE_SUFFIXES and p.is_file()
-    )
+    """Template files of the project, subfolders included, in a stable order."""
+    return _scan_templates(project)[0]
+
+
+def template_folder_problems(project: Project) -> list[Problem]:
+    """Symlinks leading outside the project, and folders that cannot be read."""
+    return _scan_templates(project)[1]
 
 
 def load_template_file(path: Path) -> tuple[Template | None, list[Problem]]:
@@ -251,7 +309,7 @@ def load_template_file(path: Path) -> tuple[Template | None, list[Problem]]:
 def load_templates(project: Project) -> tuple[list[Template], list[Problem]]:
     """Every template of the project, and every problem in any of them."""
     templates: list[Template] = []
-    problems: list[Problem] = []
+    problems: list[Problem] = template_folder_problems(project)
     for path in template_files(project):
         template, found = load_template_file(path)
         problems += found

@@ -28,6 +28,7 @@ from tallyform.client import (
 from tallyform.client.api import DEFAULT_PARALLELISM
 from tallyform.config.project import OrgSettings
 from tallyform.emulator import DEFAULT_TOKEN, IN_PROCESS_URL, Emulator, EmulatorTransport
+from tallyform.emulator.state import StateFileError
 
 try:
     import fcntl
@@ -81,7 +82,10 @@ def open_client(
     """A client for ``org``. An emulator org runs the emulator in-process on its state file."""
     if org.is_emulated:
         assert org.emulator is not None
-        emulator = Emulator(state_file=org.emulator)
+        try:
+            emulator = Emulator(state_file=org.emulator)
+        except StateFileError as error:  # a corrupt state file: one line, no traceback
+            raise click.ClickException(str(error)) from None
         return TallyfyClient(
             org_id=emulator.org_id,
             org_name=org.name,

@@ -12,7 +12,9 @@ Canonical form:
 
 ruamel.yaml is used because it keeps comments on a round trip (PyYAML drops them). A
 comment survives with the key it is written beside; a comment inside a collection keeps
-that collection in block style.
+that collection in block style. A file is read and composed within validate's limits
+(size, nesting, alias expansion, number length) before ruamel.yaml sees it; a file past
+one is left as it is, with the reason.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import CommentMark, YAMLError
@@ -29,6 +32,7 @@ from ruamel.yaml.representer import RoundTripRepresenter
 from ruamel.yaml.tokens import CommentToken
 
 from tallyform.config.schema import load_schema
+from tallyform.config.source import LimitExceeded, compose_limited, read_limited
 
 STRUCTURAL_KEYS = frozenset({"kickoff", "steps", "fields", "rules"})
 MAX_WIDTH = 100
@@ -276,22 +280,43 @@ def format_text(text: str, schema_name: str = "template") -> str:
     return out.getvalue()
 
 
+def _not_yaml(error: Exception) -> str:
+    mark = getattr(error, "problem_mark", None)
+    where = f"{mark.line + 1}:{mark.column + 1}: " if mark else ""
+    return f"{where}not valid YAML, left as it is ({getattr(error, 'problem', None) or error})"
+
+
+def _unsafe(path: Path) -> tuple[str | None, str | None]:
+    """The file's text, or why it is left alone: unreadable, not YAML, or past a limit.
+
+    The file is read and composed within the limits of :mod:`tallyform.config.source`
+    before ruamel.yaml sees it, so a hostile file costs fmt no more than validate.
+    """
+    text, problems = read_limited(path, str(path))
+    if text is None:
+        where = problems[0].location
+        return None, f"{where.line}:{where.column}: {problems[0].message}"
+    try:
+        compose_limited(text)
+    except LimitExceeded as error:
+        return (
+            None,
+            f"{error.mark.line + 1}:{error.mark.column + 1}: {error.message}; left as it is",
+        )
+    except yaml.YAMLError as error:
+        return None, _not_yaml(error)
+    return text, None
+
+
 def format_file(path: Path, check: bool, schema_name: str = "template") -> FmtResult:
     """Format one file in place (or only report, with ``check``)."""
-    try:
-        original = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        return FmtResult(path, False, f"cannot read the file: {error}")
+    original, refused = _unsafe(path)
+    if original is None:
+        return FmtResult(path, False, refused)
     try:
         formatted = format_text(original, schema_name)
     except YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{mark.line + 1}:{mark.column + 1}: " if mark else ""
-        return FmtResult(
-            path,
-            False,
-            f"{where}not valid YAML, left as it is ({getattr(error, 'problem', error)})",
-        )
+        return FmtResult(path, False, _not_yaml(error))
     changed = formatted != original
     if changed and not check:
         path.write_text(formatted, "utf-8")

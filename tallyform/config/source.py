@@ -3,7 +3,15 @@
 PyYAML's composer gives a node tree with marks; this module turns it into plain Python
 data plus a table from each value's path (a tuple of keys and indexes) to its location,
 so later checks can point at ``file:line:column``. It also catches what PyYAML lets
-through silently: duplicate mapping keys and recursive aliases.
+through silently: duplicate mapping keys, recursive aliases, and invisible characters that
+make text display differently from what it is (bidi overrides, control characters).
+
+Hostile input is refused before it costs much, each time as a located problem (the
+README's "Limits"): a file over :data:`MAX_FILE_BYTES` is never read (a stat says so);
+the composer stops at the first node nested deeper than :data:`MAX_DEPTH` levels, or
+that would make the document, aliases expanded, hold more than :data:`MAX_VALUES` values
+(sizes are counted on the node graph, so an alias bomb is never expanded); a number
+written with more than :data:`MAX_NUMBER_DIGITS` digits is never converted.
 
 Scalars follow YAML 1.2's core schema rather than PyYAML's YAML 1.1: only
 ``true``/``false`` are booleans (so an option ``No`` stays the text "No") and dates
@@ -12,6 +20,10 @@ stay strings. ``fmt`` (ruamel.yaml) reads files the same way.
 
 from __future__ import annotations
 
+import math
+import re
+import stat
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +32,15 @@ from typing import Any
 import yaml
 
 DataPath = tuple[str | int, ...]
+
+MAX_FILE_BYTES = 1_000_000  # 1 MB per file
+MAX_DEPTH = 64  # levels of nesting, aliases expanded
+MAX_VALUES = 50_000  # keys and values of one document, aliases expanded
+MAX_NUMBER_DIGITS = 100
+
+_DECIMAL = re.compile(r"[-+]?[0-9][0-9_]*")
+# Bidi embeddings, overrides and isolates ("Trojan Source"), and control characters.
+_HIDDEN = re.compile("[\u202a-\u202e\u2066-\u2069\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 _BOOL_WORDS = {"true": True, "false": False}
 _BOOL_TAG = "tag:yaml.org,2002:bool"
@@ -73,6 +94,112 @@ class Document:
         return self.keys.get(path) or self.at(path)
 
 
+class LimitExceeded(Exception):
+    """A document passes one of the limits; ``mark`` is where (0-based, as PyYAML's)."""
+
+    def __init__(self, mark: yaml.Mark, message: str) -> None:
+        super().__init__(message)
+        self.mark = mark
+        self.message = message
+
+    def problem(self, file: str) -> Problem:
+        return Problem(Location(file, self.mark.line + 1, self.mark.column + 1), self.message)
+
+
+class _LimitedLoader(yaml.SafeLoader):
+    """PyYAML's safe composer, stopped at the first node that passes a limit.
+
+    It keeps a running count of values with every alias counted at its full expanded
+    size (recorded once per node), so the check costs one step per node written, never
+    one per node expanded.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._total = 0
+        self._aliases = False
+        self._sizes: dict[int, tuple[int, int]] = {}  # id(node) -> (values, levels)
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        mark: yaml.Mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+        if self.check_event(yaml.AliasEvent):
+            self._aliases = True
+            target = super().compose_node(parent, index)
+            # An alias to a node still open is a loop, which the builder reports.
+            size, height = self._sizes.get(id(target), (1, 1))
+            self._count(size, mark)
+            if self._depth + height > MAX_DEPTH:
+                raise LimitExceeded(mark, _too_deep(self._aliases))
+            return target
+        if self._depth >= MAX_DEPTH:
+            raise LimitExceeded(mark, _too_deep(self._aliases))
+        self._count(1, mark)
+        self._depth += 1
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        if node is not None:
+            self._measure(node)
+        return node
+
+    def _count(self, values: int, mark: yaml.Mark) -> None:
+        self._total += values
+        if self._total > MAX_VALUES:
+            expanded = " once its aliases are expanded" if self._aliases else ""
+            raise LimitExceeded(
+                mark,
+                f"the file holds more than {MAX_VALUES:,} values{expanded}; tallyform "
+                f"reads at most {MAX_VALUES:,} (see Limits in the README)",
+            )
+
+    def _measure(self, node: yaml.Node) -> None:
+        if isinstance(node, yaml.ScalarNode):
+            _check_number(node)
+            children: list[yaml.Node] = []
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        else:
+            children = list(node.value)
+        measured = [self._sizes.get(id(child), (1, 1)) for child in children]
+        size = 1 + sum(values for values, _ in measured)
+        height = 1 + max((levels for _, levels in measured), default=0)
+        self._sizes[id(node)] = (size, height)
+
+
+def _too_deep(aliases: bool) -> str:
+    expanded = " once its aliases are expanded" if aliases else ""
+    return (
+        f"nested more than {MAX_DEPTH} levels deep{expanded}; tallyform reads at most "
+        f"{MAX_DEPTH} levels (see Limits in the README)"
+    )
+
+
+def _check_number(node: yaml.ScalarNode) -> None:
+    if node.style is None and _DECIMAL.fullmatch(node.value):
+        digits = sum(c.isdigit() for c in node.value)
+        if digits > MAX_NUMBER_DIGITS:
+            raise LimitExceeded(
+                node.start_mark,
+                f"this number has {digits:,} digits; tallyform reads numbers of at most "
+                f"{MAX_NUMBER_DIGITS} digits (quote it if it is text)",
+            )
+
+
+def compose_limited(text: str) -> yaml.Node | None:
+    """The node tree of one YAML document within the limits.
+
+    Raises :class:`LimitExceeded`, or PyYAML's ``YAMLError`` when the text is not YAML.
+    """
+    loader = _LimitedLoader(text)
+    try:
+        node: yaml.Node | None = loader.get_single_node()
+        return node
+    finally:
+        loader.dispose()
+
+
 class _Builder:
     """Walks a composed node tree into data, locations and problems."""
 
@@ -105,12 +232,37 @@ class _Builder:
             self._active.discard(id(node))
 
     def build_scalar(self, node: yaml.Node) -> Any:
+        value = self.construct_scalar(node)
+        if isinstance(value, str):
+            self.check_text(value, node)
+        elif isinstance(value, float) and not math.isfinite(value):
+            self.problems.append(
+                Problem(self.location(node), f"{node.value!r} is not a finite number")
+            )
+        return value
+
+    def construct_scalar(self, node: yaml.Node) -> Any:
         text = node.value
         if node.tag == _BOOL_TAG:
             return _BOOL_WORDS.get(text.lower(), text)
         if node.tag == _TIMESTAMP_TAG or (node.tag == _INT_TAG and ":" in text):
             return text
         return self.constructor.construct_object(node, deep=True)
+
+    def check_text(self, text: str, node: yaml.Node) -> None:
+        """Refuse characters that make text display differently from what it is."""
+        found = _HIDDEN.search(text)
+        if found is None:
+            return
+        char = found.group()
+        name = unicodedata.name(char, "a control character")
+        self.problems.append(
+            Problem(
+                self.location(node),
+                f"contains U+{ord(char):04X} ({name}), an invisible character that can make "
+                "text display differently from what it is; remove it",
+            )
+        )
 
     def build_mapping(self, node: yaml.MappingNode, path: DataPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -134,11 +286,28 @@ class _Builder:
             result[key] = self.build(value_node, (*path, key))
         return result
 
-    def flatten_merges(self, node: yaml.MappingNode) -> Iterator[tuple[yaml.Node, yaml.Node]]:
+    def flatten_merges(
+        self, node: yaml.MappingNode, chain: frozenset[int] = frozenset()
+    ) -> Iterator[tuple[yaml.Node, yaml.Node]]:
         """Yield a mapping's pairs with ``<<: *anchor`` merges expanded (own keys win)."""
         own = [(k, v) for k, v in node.value if k.tag != _MERGE_TAG]
         own_keys = {k.value for k, _ in own if isinstance(k, yaml.ScalarNode)}
         yield from own
+        chain = chain | {id(node)}
+        for source in self.merge_sources(node):
+            if id(source) in chain or id(source) in self._active:
+                self.problems.append(
+                    Problem(self.location(source), "an alias refers to itself; remove the loop")
+                )
+                continue
+            for pair in self.flatten_merges(source, chain):
+                name = pair[0].value if isinstance(pair[0], yaml.ScalarNode) else None
+                if name is None or name not in own_keys:
+                    own_keys.add(name)
+                    yield pair
+
+    def merge_sources(self, node: yaml.MappingNode) -> Iterator[yaml.MappingNode]:
+        """The mappings a mapping's ``<<`` keys merge, in order; others are problems."""
         for key_node, value_node in node.value:
             if key_node.tag != _MERGE_TAG:
                 continue
@@ -146,15 +315,12 @@ class _Builder:
                 value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
             )
             for source in sources:
-                if not isinstance(source, yaml.MappingNode):
+                if isinstance(source, yaml.MappingNode):
+                    yield source
+                else:
                     self.problems.append(
                         Problem(self.location(source), "'<<' must merge a mapping")
                     )
-                    continue
-                for pair in self.flatten_merges(source):
-                    if pair[0].value not in own_keys:
-                        own_keys.add(pair[0].value)
-                        yield pair
 
 
 def _utf8_problem(file: str, raw: bytes, error: UnicodeDecodeError) -> Problem:
@@ -191,7 +357,9 @@ def parse_text(text: str, file: str) -> tuple[Document, list[Problem]]:
     """Parse YAML text; the document's data is None when the text holds nothing."""
     document = Document(file=file, data=None)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = compose_limited(text)
+    except LimitExceeded as error:
+        return document, [error.problem(file)]
     except yaml.YAMLError as error:
         return document, [_yaml_problem(file, error)]
     if root is None:
@@ -204,18 +372,54 @@ def parse_text(text: str, file: str) -> tuple[Document, list[Problem]]:
     return builder.document, sorted(builder.problems)
 
 
+def read_limited(path: Path, file: str) -> tuple[str | None, list[Problem]]:
+    """A file's text, or why it cannot be read; one stat refuses a file over the size limit."""
+    problems = _unreadable(path, file)
+    if problems:
+        return None, problems
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)  # the file may have grown since the stat
+    except OSError as error:
+        return None, [_cannot_read(file, error)]
+    if len(raw) > MAX_FILE_BYTES:
+        return None, [_too_large(file, None)]
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff"), []
+    except UnicodeDecodeError as error:
+        return None, [_utf8_problem(file, raw, error)]
+
+
+def _unreadable(path: Path, file: str) -> list[Problem]:
+    try:
+        info = path.stat()
+    except OSError as error:
+        return [_cannot_read(file, error)]
+    if not stat.S_ISREG(info.st_mode):
+        return [Problem(Location(file, 1, 1), "cannot read the file: not a regular file")]
+    if info.st_size > MAX_FILE_BYTES:
+        return [_too_large(file, info.st_size)]
+    return []
+
+
+def _cannot_read(file: str, error: OSError) -> Problem:
+    return Problem(Location(file, 1, 1), f"cannot read the file: {error.strerror or error}")
+
+
+def _too_large(file: str, size: int | None) -> Problem:
+    """``size`` None: the file grew past the limit after it was measured."""
+    what = "the file" if size is None else f"the file of {size:,} bytes"
+    return Problem(
+        Location(file, 1, 1),
+        f"{what} is over the limit of {MAX_FILE_BYTES:,} bytes a file (1 MB, see Limits "
+        "in the README); it was not read",
+    )
+
+
 def load_file(path: Path, display: str | None = None) -> tuple[Document, list[Problem]]:
     """Read and parse one YAML file; problems come back instead of exceptions."""
     file = display or str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        reason = error.strerror or str(error)
-        return Document(file=file, data=None), [
-            Problem(Location(file, 1, 1), f"cannot read the file: {reason}")
-        ]
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        return Document(file=file, data=None), [_utf8_problem(file, raw, error)]
-    return parse_text(text.removeprefix("\ufeff"), file)
+    text, problems = read_limited(path, file)
+    if text is None:
+        return Document(file=file, data=None), problems
+    return parse_text(text, file)

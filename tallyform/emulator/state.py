@@ -116,6 +116,10 @@ def fresh_state(
     }
 
 
+class StateFileError(ValueError):
+    """The state file exists but cannot be used; the message names it and what to do."""
+
+
 class StateFile:
     """Keeps the state in a JSON file, replaced atomically on every save.
 
@@ -128,14 +132,30 @@ class StateFile:
         self.path = path
 
     def load(self) -> dict[str, Any] | None:
+        """The saved state, None if there is none yet; StateFileError if it cannot be used."""
         try:
             text = self.path.read_text("utf-8")
         except FileNotFoundError:
             return None
-        data: dict[str, Any] = json.loads(text)
+        except (OSError, UnicodeDecodeError) as error:
+            raise self._unusable(f"cannot be read ({error})") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise self._unusable(
+                f"is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
+            ) from None
+        if not isinstance(data, dict) or not isinstance(data.get("org"), dict):
+            raise self._unusable("does not hold an emulated organization")
         if data.get("version") != STATE_VERSION:
-            raise ValueError(f"{self.path}: unknown emulator state version {data.get('version')!r}")
+            raise self._unusable(f"has an unknown version {data.get('version')!r}")
         return data
+
+    def _unusable(self, what: str) -> StateFileError:
+        return StateFileError(
+            f"the emulator's state file {self.path} {what}; move it aside (or delete it) "
+            "to start a fresh emulated organization"
+        )
 
     def save(self, data: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -4,11 +4,15 @@ Secrets come only from the environment: the personal access token from ``token_e
 (``TALLYFY_API_TOKEN`` by default), or an application's id and secret from
 ``client_id_env``/``client_secret_env``. A missing variable is an AuthError that names it.
 An application with ``act_as: EMAIL`` sends that member's token, minted with its own.
+A value is used with surrounding whitespace removed (a secret pasted with its line
+break); one holding a space, a control character or anything but ASCII inside is an
+AuthError naming the variable and what is wrong, never the value.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
@@ -43,11 +47,37 @@ def token_url_for(org: OrgSettings) -> str:
     return org.api_url.removesuffix("/api") + "/oauth/token"
 
 
+_NOT_IN_A_TOKEN = re.compile(r"[^\x21-\x7e]")
+
+
+def _secret(env: Mapping[str, str], name: str) -> str:
+    """The variable's value without surrounding whitespace; "" if unset or empty."""
+    value = env.get(name, "").strip()
+    bad = _NOT_IN_A_TOKEN.search(value)
+    if bad:
+        char = bad.group()
+        what = (
+            "a line break"
+            if char in "\r\n"
+            else "a space"
+            if char.isspace()
+            else "a control character"
+            if ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0
+            else "a character that is not ASCII"
+        )
+        raise AuthError(
+            f"{name} holds {what} (at character {bad.start() + 1} of {len(value)}); a token "
+            "or secret is one word of ASCII letters, digits and punctuation: set it again, "
+            "copied exactly"
+        )
+    return value
+
+
 def _credentials(org: OrgSettings, env: Mapping[str, str], http: httpx.Client) -> Credentials:
     if org.client_id_env:
-        client_id = env.get(org.client_id_env, "")
+        client_id = _secret(env, org.client_id_env)
         secret_env = org.client_secret_env or "TALLYFY_CLIENT_SECRET"
-        secret = env.get(secret_env, "")
+        secret = _secret(env, secret_env)
         missing = [
             name
             for name, value in ((org.client_id_env, client_id), (secret_env, secret))
@@ -62,7 +92,7 @@ def _credentials(org: OrgSettings, env: Mapping[str, str], http: httpx.Client) -
         if org.act_as and org.org_id:
             return ActAsUser(app, org.api_url, org.org_id, org.act_as, http)
         return app
-    token = env.get(org.token_env, "")
+    token = _secret(env, org.token_env)
     if not token:
         raise AuthError(
             f"org '{org.name}' needs an API token: set {org.token_env} in the environment "

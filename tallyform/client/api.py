@@ -4,6 +4,11 @@
 org-scoped base URL, through the pacer (no 429s at the default settings) and the retry
 policy (never repeating a write that could duplicate). Reads page at the API maximum
 and run in parallel under a bound. Only :mod:`tallyform.client.errors` exceptions leave it.
+
+Until the API has answered once, a connection that fails is tried only
+:data:`FIRST_CONTACT_ATTEMPTS` times: a refused connection or an unknown host at the start
+is nearly always a wrong ``api_url`` or an emulator not running, not a blip worth seconds
+of backoff. Once the API has answered, the full retry policy applies.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from tallyform.client.retry import IDEMPOTENT, RetryPolicy, parse_retry_after
 log = logging.getLogger("tallyform.client")
 
 PER_PAGE = 100
+FIRST_CONTACT_ATTEMPTS = 2
 DEFAULT_PARALLELISM = 8
 CLIENT_HEADER = "APIClient"
 T = TypeVar("T")
@@ -156,6 +162,9 @@ class TallyfyClient:
         self._rng = random.Random(seed)
         self._attempts = threading.local()  # this thread's tries of its latest request
         self._rng_lock = threading.Lock()
+        self._answered = False  # whether the API has answered any request yet
+        self._membership: str | None = None  # see _membership_hint
+        self._membership_lock = threading.Lock()
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -222,7 +231,7 @@ class TallyfyClient:
                 )
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:
                 self._log(method, path, params, f"not sent ({type(error).__name__})", started)
-                if last:
+                if last or (not self._answered and attempt >= FIRST_CONTACT_ATTEMPTS):
                     raise Unavailable(
                         f"cannot connect to {self.base_url}: {redact(str(error))}",
                         method=method,
@@ -250,6 +259,7 @@ class TallyfyClient:
             finally:
                 self.stats.count(method)
             self._log(method, path, params, str(response.status_code), started)
+            self._answered = True
             status = response.status_code
             if status == 429:
                 self.stats.add(rate_limited=1)
@@ -310,9 +320,10 @@ class TallyfyClient:
         status = response.status_code
         message = _server_message(response)
         if status in (401, 403):
-            return AuthError(
-                self._auth_advice(status, message), method=method, path=path, status=status
-            )
+            advice = self._auth_advice(status, message)
+            if status == 403 and path.startswith(self.org_path("")):
+                advice += self._membership_hint()
+            return AuthError(advice, method=method, path=path, status=status)
         if status == 404:
             return NotFound(message, method=method, path=path, status=status)
         if status in (400, 422):
@@ -342,6 +353,31 @@ class TallyfyClient:
             else ""
         )
         return f"the credentials from {self.credentials.source} are not allowed to do this in {org}: {message}.{hint}"
+
+    def _membership_hint(self) -> str:
+        """After a 403 in the org: the orgs the credentials do belong to, if not this one.
+
+        Asked once per client (``GET /me/organizations``), however many reads were refused.
+        """
+        with self._membership_lock:
+            if self._membership is None:
+                self._membership = self._read_membership()
+            return self._membership
+
+    def _read_membership(self) -> str:
+        try:
+            body = self.call("GET", "/me/organizations", params={"per_page": PER_PAGE}, org=False)
+        except TallyfyError:
+            return ""
+        rows = body.get("data") if isinstance(body, dict) else body
+        orgs = [row for row in rows or [] if isinstance(row, dict)]
+        if not orgs or any(row.get("id") == self.org_id for row in orgs):
+            return ""
+        names = ", ".join(f"{row.get('name', '?')} ({row.get('id')})" for row in orgs[:5])
+        return (
+            f" These credentials belong to {names}, not to {self.org_id}: is `org_id:` "
+            "right? An org's id is shown in Settings > Organization."
+        )
 
     def call(
         self,
@@ -377,8 +413,20 @@ class TallyfyClient:
         return unwrap(self.call("GET", path, params=params, org=org))
 
     def check_credentials(self) -> dict[str, Any]:
-        """``GET /me``: who the credentials belong to; a clear AuthError if they do not work."""
-        me: dict[str, Any] = self.get("/me", org=False)
+        """``GET /me``: who the credentials belong to; a clear AuthError if they do not work.
+
+        A 404 here means ``api_url`` does not lead to the API, which the error says.
+        """
+        try:
+            me: dict[str, Any] = self.get("/me", org=False)
+        except NotFound as error:
+            raise NotFound(
+                f"{error.message}: is `api_url` ({self.base_url}) right? Tallyfy's API is "
+                "https://go.tallyfy.com/api; its path ends in /api",
+                method=error.method,
+                path=error.path,
+                status=error.status,
+            ) from None
         return me
 
     def list_all(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:

@@ -15,6 +15,7 @@ from typing import Any
 from tallyform.config.checks import check_template_document, check_template_keys
 from tallyform.config.schema import check_against_schema
 from tallyform.config.source import Document, Location, Problem, load_file
+from tallyform.config.urls import url_problem
 from tallyform.model import Template, slugify
 
 CONFIG_NAME = "tallyform.yaml"
@@ -123,6 +124,7 @@ def _project_problems(document: Document, data: dict[str, Any], root: Path) -> l
                     f"org '{name}' needs either `emulator: FILE` (the embedded emulator) or `org_id:` (a Tallyfy org)",
                 )
             )
+        problems += _url_problems(document, name, org)
         if "act_as" in org and "client_id_env" not in org:
             problems.append(
                 Problem(
@@ -157,6 +159,17 @@ def _project_problems(document: Document, data: dict[str, Any], root: Path) -> l
             )
         )
     return problems
+
+
+def _url_problems(document: Document, name: str, org: dict[str, Any]) -> list[Problem]:
+    """``api_url`` and ``token_url`` must be URLs that credentials can safely go to."""
+    insecure = org.get("allow_insecure_http") is True
+    return [
+        Problem(document.at(("orgs", name, setting)), problem)
+        for setting in ("api_url", "token_url")
+        if isinstance(org.get(setting), str)
+        and (problem := url_problem(org[setting], setting, insecure)) is not None
+    ]
 
 
 def _org_settings(name: str, data: dict[str, Any], root: Path) -> OrgSettings:

@@ -1,6 +1,6 @@
 """The command line: the only part of tallyform that uses click."""
 
-from tallyform.cli import apply, emulator, files, plan
+from tallyform.cli import apply, emulator, export, files, plan
 from tallyform.cli.app import cli, main
 
 cli.add_command(files.init)
@@ -9,6 +9,7 @@ cli.add_command(files.fmt)
 cli.add_command(files.schema)
 cli.add_command(plan.plan)
 cli.add_command(apply.apply)
+cli.add_command(export.export)
 cli.add_command(emulator.emulator)
 
 __all__ = ["cli", "main"]

@@ -178,7 +178,7 @@ def key_of(record: dict[str, Any]) -> str | None:
     return str(value) if value else None
 
 
-def _assign_keys(
+def assign_keys(
     records: Iterable[dict[str, Any]],
     declared: dict[str, str],
     title_of: Callable[[dict[str, Any]], str],
@@ -368,7 +368,7 @@ def live_state(
             conflict(f"{what} of template {key}", k, group)
         )
 
-    step_rows = _assign_keys(
+    step_rows = assign_keys(
         raw.get("steps") or [],
         wanted_steps,
         lambda r: str(r.get("title") or ""),
@@ -384,7 +384,7 @@ def live_state(
         k for s in raw.get("steps") or [] for c in s.get("captures") or [] if (k := key_of(c))
     } & declared_in_steps
     wanted_kickoff = {k: f.attrs["label"] for k, f in desired.kickoff.items()} if desired else {}
-    for k, record, how in _assign_keys(
+    for k, record, how in assign_keys(
         raw.get("prerun") or [],
         wanted_kickoff,
         lambda r: str(r.get("label") or ""),
@@ -401,7 +401,7 @@ def live_state(
             for k, f in (desired.fields.items() if desired else [])
             if f.step == step_key
         }
-        rows = _assign_keys(
+        rows = assign_keys(
             step_record.get("captures") or [],
             wanted,
             lambda r: str(r.get("label") or ""),
@@ -446,7 +446,7 @@ def match_templates(
     Live templates with neither are not tallyform's and are left out entirely. Two live
     templates with one key (a copy made in Tallyfy, or two applies at once) are a conflict.
     """
-    rows = _assign_keys(
+    rows = assign_keys(
         org.templates,
         declared,
         lambda r: str(r.get("title") or ""),

@@ -64,11 +64,11 @@ class Repository:
     paths: dict[str, Path] = field(default_factory=dict)
 
 
-def read_repository(project: Project) -> Repository:
+def read_repository(project: Project, org: OrgSettings) -> Repository:
     """The repository's templates by key; a file that does not load still claims its key."""
     repo = Repository()
     for path in template_files(project):
-        template, _ = load_template_file(path)
+        template, _ = load_template_file(path, [org])
         key = template.key if template is not None else slugify(path.stem)
         repo.paths.setdefault(key, path)
         if template is not None:
@@ -181,7 +181,7 @@ def export(
     project = app.project()
     org = project.org(org_name)
     folder = directory if directory is not None else project.templates_dir
-    repo = read_repository(project)
+    repo = read_repository(project, org)
     interrupts = InterruptGuard()
     try:
         with interrupts, embedded_guard(org), connect(app, org, parallelism) as client:

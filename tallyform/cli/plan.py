@@ -43,7 +43,7 @@ def load_repo(app: App, org_name: str | None) -> tuple[OrgSettings, list[Templat
     """The org's settings and the repository's templates; bad input ends the command (exit 1)."""
     project = app.project()
     org = project.org(org_name)
-    templates, problems = load_templates(project)
+    templates, problems = load_templates(project, org)
     if problems:
         app.report(problems)
         raise SystemExit(1)

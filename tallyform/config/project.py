@@ -8,6 +8,7 @@ Only a missing ``tallyform.yaml`` is fatal (:class:`ConfigError`).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from tallyform.config.checks import check_template_document, check_template_keys
 from tallyform.config.schema import check_against_schema
 from tallyform.config.source import Document, Location, Problem, load_file
 from tallyform.config.urls import url_problem
+from tallyform.config.variables import substitute
 from tallyform.model import Template, slugify
 
 CONFIG_NAME = "tallyform.yaml"
@@ -44,6 +46,7 @@ class OrgSettings:
     act_as: str | None = None  # an application acts as this member (email), reference 2.4
     requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE
     applies_to: dict[str, str] = field(default_factory=dict)  # record kind -> API value
+    variables: dict[str, str] = field(default_factory=dict)  # ${name} in template values
 
     @property
     def is_emulated(self) -> bool:
@@ -185,7 +188,17 @@ def _org_settings(name: str, data: dict[str, Any], root: Path) -> OrgSettings:
         act_as=data.get("act_as"),
         requests_per_minute=data.get("requests_per_minute", DEFAULT_REQUESTS_PER_MINUTE) or None,
         applies_to=dict(data.get("applies_to") or {}),
+        variables={
+            name: _variable_text(value) for name, value in (data.get("variables") or {}).items()
+        },
     )
+
+
+def _variable_text(value: Any) -> str:
+    """A variable's value as the text put in place of ``${name}`` (true is "true")."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def load_project(config_file: Path) -> tuple[Project | None, list[Problem]]:
@@ -286,12 +299,37 @@ def template_folder_problems(project: Project) -> list[Problem]:
     return _scan_templates(project)[1]
 
 
-def load_template_file(path: Path) -> tuple[Template | None, list[Problem]]:
-    """Read, schema-check and semantically check one template file."""
+def load_template_file(
+    path: Path, orgs: Sequence[OrgSettings] = ()
+) -> tuple[Template | None, list[Problem]]:
+    """Read, schema-check and semantically check one template file.
+
+    A file that holds ``${name}`` is checked once for each of ``orgs`` with that org's
+    variables put in (:mod:`.variables`); the template returned has the first org's.
+    """
     display = display_path(path)
     document, problems = load_file(path, display)
     if problems:
         return None, problems
+    if not orgs:
+        return _checked_template(document, path)
+    first: Template | None = None
+    seen: dict[tuple[Location, str], Problem] = {}
+    for index, org in enumerate(orgs):
+        filled = substitute(document, org.variables, org.name)
+        if index == 0 and not filled.problems and not filled.filled:
+            return _checked_template(document, path)  # no variables in it: check once
+        template, found = _checked_template(filled.document, path)
+        for problem in [*filled.problems, *(filled.explain(p, org.name) for p in found)]:
+            seen.setdefault((problem.location, problem.message), problem)
+        if index == 0:
+            first = template
+    problems = sorted(seen.values())
+    return (first if not problems else None), problems
+
+
+def _checked_template(document: Document, path: Path) -> tuple[Template | None, list[Problem]]:
+    display = document.file
     if not isinstance(document.data, dict):
         got = (
             "is empty"
@@ -319,12 +357,19 @@ def load_template_file(path: Path) -> tuple[Template | None, list[Problem]]:
     return template, problems
 
 
-def load_templates(project: Project) -> tuple[list[Template], list[Problem]]:
-    """Every template of the project, and every problem in any of them."""
+def load_templates(
+    project: Project, org: OrgSettings | None = None
+) -> tuple[list[Template], list[Problem]]:
+    """Every template of the project, and every problem in any of them.
+
+    ``${name}`` takes ``org``'s variables; without an org (``validate``), each file that
+    uses variables is checked for every org of the project.
+    """
+    orgs = [org] if org is not None else list(project.orgs.values())
     templates: list[Template] = []
     problems: list[Problem] = template_folder_problems(project)
     for path in template_files(project):
-        template, found = load_template_file(path)
+        template, found = load_template_file(path, orgs)
         problems += found
         if template is not None:
             templates.append(template)

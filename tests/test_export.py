@@ -267,3 +267,51 @@ def test_the_examples_survive_apply_then_export(tmp_path: Path) -> None:
     assert "people/onboarding/employee-onboarding.yaml" in _files(fresh)
     plan = run_cli("-C", str(fresh), "plan", "--detailed-exitcode")
     assert plan.exit_code == 0, plan.output
+
+
+WEBHOOKS = """\
+key: wh
+title: Webhooks
+webhook: https://hooks.example.com/template
+steps:
+  - key: a
+    title: A
+    webhook: https://hooks.example.com/step
+    fields:
+      - {key: ok, label: OK, type: radio, options: ['Yes', 'No']}
+  - key: b
+    title: B
+rules:
+  - name: Tell the ERP
+    when: [{field: ok, is: equals, value: 'Yes'}]
+    then:
+      - {webhook: b, url: "https://erp.example.com/in"}
+      - {webhook: a, url: "https://other.example.com/in", name: Other}
+"""
+
+
+def test_webhooks_are_sent_as_tallyfy_takes_them_and_export_back(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    (root / "templates").mkdir(parents=True)
+    (root / "tallyform.yaml").write_text(PROJECT_YAML)
+    (root / "templates" / "wh.yaml").write_text(WEBHOOKS)
+    assert run_cli("-C", str(root), "apply", "--yes").exit_code == 0
+    (template,) = Emulator(state_file=root / STATE).state["checklists"].values()
+    assert template["webhook"] == "https://hooks.example.com/template"
+    assert template["steps"][0]["webhook"] == "https://hooks.example.com/step"
+    (rule,) = template["automated_actions"]
+    sent = [
+        (a["action_type"], a["action_verb"], a["webhook_url"], a["alias_name"])
+        for a in rule["then_actions"]
+    ]
+    assert sent == [
+        ("webhook", "emit_webhook", "https://erp.example.com/in", "Tell the ERP"),
+        ("webhook", "emit_webhook", "https://other.example.com/in", "Other"),
+    ]
+    (root / "templates" / "wh.yaml").unlink()
+    exported = run_cli("-C", str(root), "export")
+    assert exported.exit_code == 0, exported.output
+    text = (root / "templates" / "wh.yaml").read_text()
+    assert "url: https://erp.example.com/in" in text and "name: Other" in text
+    assert "name: Tell the ERP\n" in text and text.count("name:") == 2
+    assert run_cli("-C", str(root), "plan", "--detailed-exitcode").exit_code == 0

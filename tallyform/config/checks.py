@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from tallyform.config.schema import SchemaError, schema_errors
 from tallyform.config.source import DataPath, Document, Location, Problem
@@ -231,6 +232,7 @@ def _check_action(rule: Rule, index: int, names: DeclaredKeys) -> Iterator[Probl
             _where(rule.origin, "then", index, "assignees"), f"`{action.verb}` takes no assignees"
         )
     yield from check_people(action.assignees, rule.origin, "then", index, "assignees")
+    yield from _check_webhook_action(rule, index, raw)
     timing = [k for k in ("value", "unit", "option") if k in raw]
     if action.verb == "deadline":
         for missing in ("value", "unit"):
@@ -241,6 +243,36 @@ def _check_action(rule: Rule, index: int, names: DeclaredKeys) -> Iterator[Probl
             _where(rule.origin, "then", index, timing[0]),
             f"`{timing[0]}` belongs to deadline actions only",
         )
+
+
+def _check_webhook_action(rule: Rule, index: int, raw: dict[str, Any]) -> Iterator[Problem]:
+    action = rule.then[index]
+    if action.verb != "webhook":
+        for extra in ("url", "name"):
+            if extra in raw:
+                yield Problem(
+                    _where(rule.origin, "then", index, extra),
+                    f"`{extra}` belongs to webhook actions only",
+                )
+        return
+    if "url" not in raw:
+        yield Problem(_where(rule.origin, "then", index), "a webhook action needs `url:`")
+        return
+    problem = web_address_problem(raw["url"])
+    if problem:
+        yield Problem(_where(rule.origin, "then", index, "url"), problem)
+
+
+def web_address_problem(value: Any) -> str | None:
+    """Why a webhook or video address is not one Tallyfy takes ("must be a valid URL")."""
+    text = str(value)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc or " " in text:
+        return f"'{text}' is not a web address; write it in full, like https://hooks.example.com/tallyfy"
+    return None
 
 
 def check_rules(template: Template, names: DeclaredKeys) -> Iterator[Problem]:
@@ -272,8 +304,24 @@ def check_template(template: Template, names: DeclaredKeys | None = None) -> lis
         problems += check_field(item)
     for step in template.steps:
         problems += check_step(step, names)
+    problems += _web_addresses(template)
     problems += check_rules(template, names)
     return sorted(set(problems))
+
+
+def _web_addresses(template: Template) -> list[Problem]:
+    """Template and step webhooks and the explanation video must be web addresses."""
+    found: list[tuple[Any, Origin | None, tuple[str | int, ...]]] = [
+        (template.settings.get(name), template.origin, (name,))
+        for name in ("webhook", "explanation_video")
+    ]
+    found += [(step.settings.get("webhook"), step.origin, ("webhook",)) for step in template.steps]
+    problems = []
+    for value, origin, path in found:
+        problem = web_address_problem(value) if value not in (None, "") else None
+        if problem and origin is not None:
+            problems.append(Problem(origin.locate(*path), problem))
+    return problems
 
 
 def _part(error: SchemaError) -> DataPath | None:

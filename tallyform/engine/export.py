@@ -165,7 +165,7 @@ def _condition(entry: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _action(entry: Mapping[str, Any], where: str, warnings: list[str]) -> dict[str, Any]:
+def _action(entry: Mapping[str, Any], rule: str, where: str, warnings: list[str]) -> dict[str, Any]:
     verb = str(entry["verb"])
     out: dict[str, Any] = {verb: entry["step"]}
     if "assignees" in entry:
@@ -176,6 +176,11 @@ def _action(entry: Mapping[str, Any], where: str, warnings: list[str]) -> dict[s
         out["unit"] = deadline.get("unit")
         if deadline.get("option"):
             out["option"] = deadline["option"]
+    webhook = entry.get("webhook")
+    if isinstance(webhook, dict):
+        out["url"] = webhook.get("url")
+        if webhook.get("name") and webhook["name"] != rule:
+            out["name"] = webhook["name"]
     return out
 
 
@@ -192,7 +197,7 @@ def _rule_document(rule: RuleState, where: str, warnings: list[str]) -> dict[str
     if attrs["match"] != "all":
         out["match"] = attrs["match"]
     out["when"] = [_condition(c) for c in attrs["when"]]
-    out["then"] = [_action(a, place, warnings) for a in attrs["then"]]
+    out["then"] = [_action(a, rule.name, place, warnings) for a in attrs["then"]]
     return out
 
 

@@ -294,6 +294,7 @@ def _rule_attrs(raw: dict[str, Any], org: LiveOrg, ids: dict[str, str]) -> RuleA
     then = []
     for action in sorted(raw.get("then_actions") or [], key=lambda a: a.get("position") or 0):
         verb = action.get("action_verb")
+        verb = "webhook" if verb == "emit_webhook" else verb  # as the YAML names it
         target = str(action.get("target_step_id"))
         entry = {"verb": verb, "step": ids.get(target, f"#{target}")}
         if verb in ("assign", "assign_only", "unassign"):
@@ -310,6 +311,8 @@ def _rule_attrs(raw: dict[str, Any], org: LiveOrg, ids: dict[str, str]) -> RuleA
                 "unit": deadline.get("unit"),
                 "option": deadline.get("option"),
             }
+        if verb == "webhook":
+            entry["webhook"] = {"url": action.get("webhook_url"), "name": action.get("alias_name")}
         then.append(entry)
     logic = {c.get("logic") for c in conditions}
     match = "any" if len(conditions) > 1 and logic == {"or"} else "all"

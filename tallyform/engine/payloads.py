@@ -179,7 +179,9 @@ _ACTION_TYPES = {
     "assign_only": "assignment",
     "unassign": "assignment",
     "clear_assignees": "assignment",
+    "webhook": "webhook",
 }
+_API_VERBS = {"webhook": "emit_webhook"}  # where the YAML's verb is not the API's
 
 
 def rule_body(
@@ -212,12 +214,15 @@ def rule_body(
         verb = action["verb"]
         entry = {
             "action_type": _ACTION_TYPES[verb],
-            "action_verb": verb,
+            "action_verb": _API_VERBS.get(verb, verb),
             "target_step_id": ids[action["step"]],
         }
         if "assignees" in action:
             entry["assignees"] = _people_body(action["assignees"], org)
         if "deadline" in action:
             entry["deadline"] = dict(action["deadline"])
+        if "webhook" in action:
+            entry["webhook_url"] = action["webhook"]["url"]
+            entry["alias_name"] = action["webhook"]["name"]
         actions.append(entry)
     return {"automated_alias": name, "conditions": conditions, "then_actions": actions}

@@ -326,6 +326,8 @@ def _rule_attrs(rule: Rule) -> RuleAttrs:
         if action.deadline is not None:
             value, unit_name, option = action.deadline
             entry["deadline"] = {"value": value, "unit": unit_name, "option": option}
+        if action.webhook is not None:
+            entry["webhook"] = {"url": action.webhook[0], "name": action.webhook[1]}
         then.append(entry)
     return {"match": rule.match if len(rule.when) > 1 else "all", "when": when, "then": then}
 

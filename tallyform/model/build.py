@@ -148,7 +148,7 @@ def action_verb(data: dict[str, Any]) -> str | None:
     return verbs[0] if len(verbs) == 1 else None
 
 
-def _action(data: dict[str, Any]) -> Action:
+def _action(data: dict[str, Any], rule_name: str) -> Action:
     verb = action_verb(data) or ""
     # A missing value or unit is a problem checks.py reports; it must not stop the build.
     deadline = (
@@ -156,7 +156,14 @@ def _action(data: dict[str, Any]) -> Action:
         if verb == "deadline"
         else None
     )
-    return Action(verb, data.get(verb, ""), assignees_from(data.get("assignees")), deadline)
+    webhook = (
+        (str(data.get("url", "")), str(data.get("name") or rule_name))
+        if verb == "webhook"
+        else None
+    )
+    return Action(
+        verb, data.get(verb, ""), assignees_from(data.get("assignees")), deadline, webhook
+    )
 
 
 def _condition(data: dict[str, Any]) -> Condition:
@@ -171,7 +178,7 @@ def build_rule(data: dict[str, Any], origin: Origin) -> Rule:
         name=data["name"],
         match=data.get("match", "all"),
         when=tuple(_condition(c) for c in data["when"]),
-        then=tuple(_action(a) for a in data["then"]),
+        then=tuple(_action(a, data["name"]) for a in data["then"]),
         origin=origin,
     )
 

@@ -30,6 +30,7 @@ ACTION_VERBS = (
     "assign_only",
     "unassign",
     "deadline",
+    "webhook",
 )
 
 
@@ -132,6 +133,7 @@ class Action:
     step: str
     assignees: Assignees = Assignees()
     deadline: tuple[int, str, str] | None = None  # value, unit, option
+    webhook: tuple[str, str] | None = None  # url, name (the rule's name unless given)
 
 
 @dataclass

@@ -81,6 +81,7 @@ def test_quirks_default_to_the_likeliest_answers_and_strict_turns_all_on() -> No
         "bodiless_deletes",
         "field_type_immutable",
         "app_tokens_cannot_act",
+        "list_without_includes",
     }
 
 

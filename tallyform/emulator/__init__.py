@@ -21,7 +21,8 @@ deletes answer 200 with a message; ``GET /folders`` lists every folder flat, and
 ``parent_id`` (direct children) and ``with=children`` (nested ``{"data": [...]}``); nulls
 in write bodies are accepted; an unpositioned new form field goes last; list rows and
 nested objects carry ``custom_fields``; ``field_type`` may change in place; an
-application's own token acts for the application's user.
+application's own token acts for the application's user; the template list honours
+``with`` as a GET of one template does.
 
 Each of those open questions (reference sections 9 and 10) can take its pessimistic
 answer instead, alone or all at once (``Emulator(quirks=Quirks.strict())``,
@@ -42,6 +43,7 @@ each switch does and why:
   (9.8, 10.10).
 - ``app_tokens_cannot_act``: an application's own token is refused (403) on ``/me`` and
   every org route; only the member tokens it mints act (2.4, 10.7).
+- ``list_without_includes``: ``GET /checklists`` ignores ``with`` (3.1).
 
 The request log (``Emulator.requests``, ``--request-log``) keeps each write's body,
 parsed, with secrets masked (:mod:`.masking`).
@@ -53,7 +55,8 @@ absent values out and clearing set ones with ``""``, which Laravel (and this emu
 :meth:`.call.Call.body`) reads as null (:mod:`tallyform.engine.payloads`); every
 template PUT carries the whole current kick-off array, and removed entries are deleted
 after the rules naming them; new form fields are sent with their ``position``; steps and
-form fields whose keys a template read leaves out are read step by step
+form fields whose keys a template read leaves out are read step by step; a template
+whose list row is not whole is read on its own (:func:`tallyform.engine.live.read_whole`);
 (:func:`tallyform.engine.live.read_template`); a new type refused in place replaces the
 field (:meth:`tallyform.engine.execute.TemplateRun.replace_field`); deletes accept 200
 or 204; a move of a form field is looked for before it is sent again; an application

@@ -39,6 +39,11 @@ instead, so a client can be shown to converge whichever way Tallyfy turns out to
   ``/me``, ``/me/organizations`` and every org route; it can only mint member tokens at
   ``POST /applications/{org}/users/{email}/token``, and those act as usual. By default an
   application's token acts for the application's user, as a personal token does.
+- ``list_without_includes`` (3.1: ``with`` is documented on the template list, but no
+  source shows what a row then carries): ``GET /checklists`` ignores ``with``, so rows
+  carry no steps or tags. By default a row carries the includes a GET of the template
+  would. tallyform reads the list with ``with=steps,tags,folder`` and uses a row as the
+  template only when it is whole, else reads the template on its own.
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ class Quirks:
     bodiless_deletes: bool = False
     field_type_immutable: bool = False
     app_tokens_cannot_act: bool = False
+    list_without_includes: bool = False
 
     @classmethod
     def strict(cls) -> Quirks:
@@ -96,6 +102,7 @@ QUIRK_HELP: dict[str, str] = {
     "bodiless_deletes": "field, step, rule, tag-link deletes answer 204",
     "field_type_immutable": "changing a field's field_type is a 422",
     "app_tokens_cannot_act": "an app's own token is a 403; tokens it mints act",
+    "list_without_includes": "GET /checklists ignores with=steps,tags,folder",
 }
 
 # The one key whose null the reference documents as allowed: a rule condition's statement (4.5).

@@ -244,8 +244,9 @@ def _check_folder(call: Call, body: dict[str, Any]) -> None:
 
 def render(template: dict[str, Any], call: Call, *, listed: bool = False) -> dict[str, Any]:
     """A template as GET returns it, with the includes named in ``with``; ``listed`` for a
-    row of the list, which carries no custom-field values under ``no_custom_fields_in_lists``."""
-    include = call.includes
+    row of the list, which carries no custom-field values under ``no_custom_fields_in_lists``
+    and no includes under ``list_without_includes``."""
+    include = set() if listed and call.quirks.list_without_includes else call.includes
     hide_values = call.quirks.no_custom_fields_in_lists
     out = {k: copy.deepcopy(v) for k, v in template.items() if k != "steps"}
     out["steps_count"] = len(template["steps"])

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from tallyform.client import TallyfyClient, unwrap
+from tallyform.client import TallyfyClient, is_whole, unwrap, whole_template
 from tallyform.engine.changes import Conflict
 from tallyform.engine.state import (
     DEFAULT_APPLIES_TO,
@@ -110,7 +110,7 @@ def read_org(client: TallyfyClient, applies_to: dict[str, str] | None = None) ->
         "tags": lambda: client.list_all("/tags"),
         "folders": lambda: read_folders(client),
         "keys": lambda: client.list_all("/custom-field-keys", {"is_active": "true"}),
-        "templates": lambda: client.list_all("/checklists"),
+        "templates": lambda: client.list_templates(),
         "archived": lambda: client.list_all("/checklists", {"archived": "only"}),
     }
     results = dict(
@@ -148,13 +148,26 @@ def read_folders(client: TallyfyClient) -> dict[str, dict[str, Any]]:
     return folders
 
 
+def read_whole(client: TallyfyClient, row: dict[str, Any]) -> dict[str, Any]:
+    """A live template whole: from its row of the list when the row carries everything
+    (no request), else read on its own (:func:`read_template`)."""
+    if is_whole(row):
+        return with_step_keys(client, whole_template(row))
+    return read_template(client, str(row["id"]))
+
+
 def read_template(client: TallyfyClient, template_id: str) -> dict[str, Any]:
-    """A live template whole, with the tallyform keys of its steps and form fields.
+    """A live template whole, with the tallyform keys of its steps and form fields."""
+    return with_step_keys(client, client.get_template(template_id))
+
+
+def with_step_keys(client: TallyfyClient, raw: dict[str, Any]) -> dict[str, Any]:
+    """``raw`` with the tallyform keys of its steps and form fields.
 
     Where the template's steps come without their custom fields (Tallyfy may show those
     only on a direct read), each step is read on its own, with its form fields.
     """
-    raw = client.get_template(template_id)
+    template_id = raw["id"]
     steps = raw.get("steps") or []
     if all("custom_fields" in s for s in steps):
         return raw

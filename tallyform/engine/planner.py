@@ -33,7 +33,7 @@ from tallyform.engine.live import (
     live_state,
     match_templates,
     read_org,
-    read_template,
+    read_whole,
 )
 from tallyform.engine.state import TemplateState, desired_state
 from tallyform.model import Assignees, Origin, Template
@@ -116,7 +116,7 @@ def _ensure_keys_listed(client: TallyfyClient, org: LiveOrg) -> None:
     log.info(
         "the template list carries no custom fields; reading %d templates one by one", len(missing)
     )
-    full = client.map(lambda t: client.get(f"/checklists/{t['id']}"), missing)
+    full = client.map(lambda t: client.get_template(str(t["id"])), missing)
     by_id = {t["id"]: t for t in full}
     org.templates = [by_id.get(t["id"], t) for t in org.templates]
 
@@ -153,7 +153,7 @@ def make_plan(
     plan = Plan(org=org_name, org_id=client.org_id, partial=bool(only), only=list(only or []))
     every_match = match_templates(org, {k: t.title for k, t in declared.items()}, plan.conflicts)
     matched = [row for row in every_match if selected(row[0], only)]
-    records = client.map(lambda row: read_template(client, str(row[1]["id"])), matched)
+    records = client.map(lambda row: read_whole(client, row[1]), matched)
     conflicted = {c.key for c in plan.conflicts}  # templates: nothing is planned for them
     plan.changes = _org_wide(org, chosen)
     states: dict[str, tuple[TemplateState | None, TemplateState | None]] = {}

@@ -1,0 +1,70 @@
+"""What a plan reads: the template list, asked for whole rows, instead of one read a template.
+
+Against a 1,000-template org the request count is the plan's cost; a list page carries
+100 templates with their steps, fields, kick-off fields, rules and tags, so a plan needs
+a few pages rather than a thousand reads. Where the list leaves the includes out (the
+``list_without_includes`` quirk) each template is read on its own, and the plan is the same.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tallyform.client import StaticToken, TallyfyClient
+from tallyform.config import find_config, load_project, load_templates
+from tallyform.emulator import DEFAULT_TOKEN, IN_PROCESS_URL, Emulator, EmulatorTransport, Quirks
+from tallyform.engine import make_plan
+from tallyform.engine.apply import apply_plan
+from tallyform.model import Template
+from tests.conftest import EXAMPLES
+
+
+def _templates(root: Path) -> list[Template]:
+    project, _ = load_project(find_config(root))
+    assert project is not None
+    templates, problems = load_templates(project)
+    assert not problems
+    return templates
+
+
+def _client(emulator: Emulator) -> TallyfyClient:
+    return TallyfyClient(
+        org_id=emulator.org_id,
+        base_url=IN_PROCESS_URL,
+        transport=EmulatorTransport(emulator),
+        credentials=StaticToken(DEFAULT_TOKEN, "TEST"),
+    )
+
+
+def _template_reads(emulator: Emulator, since: int) -> list[str]:
+    return [
+        r["path"]
+        for r in emulator.requests[since:]
+        if r["method"] == "GET" and "/checklists/" in r["path"]
+    ]
+
+
+@pytest.mark.parametrize("quirks", [[], ["list_without_includes"], ["strict"]])
+def test_a_replan_reads_whole_rows_or_falls_back_to_one_read_each(
+    tmp_path: Path, quirks: list[str]
+) -> None:
+    shutil.copytree(EXAMPLES, tmp_path / "project")
+    templates = _templates(tmp_path / "project")
+    emulator = Emulator(quirks=Quirks.named(quirks))
+    with _client(emulator) as client:
+        first = make_plan(client, "local", templates)
+        assert first.plan is not None and first.org is not None
+        report = apply_plan(client, first.org, first.plan, first.states)
+        assert not report.failed
+        before = len(emulator.requests)
+        again = make_plan(client, "local", templates)
+    assert again.plan is not None and again.plan.empty
+    reads = _template_reads(emulator, before)
+    if not quirks:
+        assert reads == [], "whole list rows need no read of their own"
+    else:
+        read_ids = {path.split("/checklists/")[1].split("/")[0] for path in reads}
+        assert read_ids == set(emulator.state["checklists"]), "each template read once at least"

@@ -28,7 +28,7 @@ import click
 
 from tallyform.cli.app import App, pass_app
 from tallyform.cli.connect import embedded_guard
-from tallyform.cli.plan import connect, load_repo, plan_for, styled
+from tallyform.cli.plan import changed_scope, connect, load_repo, plan_for, styled
 from tallyform.client import TallyfyClient, TallyfyError
 from tallyform.config import OrgSettings
 from tallyform.engine.apply import ApplyReport, KeySetupRefused, apply_plan
@@ -282,6 +282,11 @@ def _past(counts: dict[str, int]) -> str:
     "--only a --only 'b*'.",
 )
 @click.option(
+    "--changed-since",
+    metavar="REF",
+    help="Only templates whose files changed since the git REF (as plan --changed-since).",
+)
+@click.option(
     "--lock-timeout",
     type=click.FloatRange(0),
     default=0,
@@ -326,6 +331,7 @@ class ApplyOptions:
     allow_delete: bool
     force: bool
     only: tuple[str, ...]
+    changed_since: str | None
     lock_timeout: float
     break_first: bool
     parallelism: int
@@ -336,6 +342,11 @@ def _apply(app: App, options: ApplyOptions) -> None:
     saved = _load(planfile, org_name)
     only = _only(saved, only)
     org, templates = load_repo(app, org_name or (saved.org if saved else None))
+    if saved is not None and options.changed_since:
+        raise click.UsageError(
+            "a saved plan already says what it covers; leave out --changed-since"
+        )
+    changed = changed_scope(app, org, options.changed_since, only)
     project = app.project()
     interrupts = InterruptGuard()
     try:
@@ -343,7 +354,7 @@ def _apply(app: App, options: ApplyOptions) -> None:
             if saved is not None:
                 _check_org(saved, org.name, client.org_id, planfile)
             with org_lock(client, org, project.root, options.lock_timeout, options.break_first):
-                result = plan_for(app, client, org, templates, only)
+                result = plan_for(app, client, org, templates, only, changed)
                 plan = result.plan
                 assert plan is not None and result.org is not None
                 if plan.conflicts:

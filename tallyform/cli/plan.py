@@ -11,8 +11,11 @@ from tallyform.cli.app import App, pass_app
 from tallyform.cli.connect import open_client
 from tallyform.client import TallyfyClient, TallyfyError
 from tallyform.config import OrgSettings, load_templates
+from tallyform.config.changed import GitError, changed_templates
+from tallyform.config.project import CONFIG_NAME
 from tallyform.engine import PlanResult, make_plan
 from tallyform.engine.planfile import save_plan
+from tallyform.engine.planner import ChangedScope
 from tallyform.model import Template
 from tallyform.render import Styler, render_json, render_markdown, render_text
 
@@ -50,15 +53,38 @@ def load_repo(app: App, org_name: str | None) -> tuple[OrgSettings, list[Templat
     return org, templates
 
 
+def changed_scope(
+    app: App, org: OrgSettings, ref: str | None, only: tuple[str, ...]
+) -> ChangedScope | None:
+    """What ``--changed-since REF`` covers; None for a plan of every template."""
+    if ref is None:
+        return None
+    if only:
+        raise click.UsageError("use either --changed-since or --only, not both")
+    try:
+        changed = changed_templates(app.project(), ref, org)
+    except GitError as error:
+        raise click.ClickException(f"--changed-since {ref}: {error}") from None
+    if changed.everything:
+        click.echo(
+            f"Note: {CONFIG_NAME} changed since {ref} (or a changed template file does not "
+            "load), so every template is planned.",
+            err=True,
+        )
+        return None
+    return ChangedScope(ref, changed.titles)
+
+
 def plan_for(
     app: App,
     client: TallyfyClient,
     org: OrgSettings,
     templates: list[Template],
     only: tuple[str, ...],
+    changed: ChangedScope | None = None,
 ) -> PlanResult:
     """Read the org and plan; unknown people and key conflicts end the command (exit 1)."""
-    result = make_plan(client, org.name, templates, list(only) or None, org.applies_to)
+    result = make_plan(client, org.name, templates, list(only) or None, org.applies_to, changed)
     if result.plan is None:
         app.report(result.problems)
         raise SystemExit(1)
@@ -66,13 +92,18 @@ def plan_for(
 
 
 def build_plan(
-    app: App, org_name: str | None, only: tuple[str, ...], parallelism: int
+    app: App,
+    org_name: str | None,
+    only: tuple[str, ...],
+    parallelism: int,
+    changed_since: str | None = None,
 ) -> tuple[PlanResult, TallyfyClient]:
     """Validate the repo, read the org and plan; any problem ends the command with exit 1."""
     org, templates = load_repo(app, org_name)
+    changed = changed_scope(app, org, changed_since, only)
     client = connect(app, org, parallelism)
     try:
-        return plan_for(app, client, org, templates, only), client
+        return plan_for(app, client, org, templates, only, changed), client
     except BaseException:
         client.close()
         raise
@@ -121,6 +152,12 @@ def styled(app: App) -> Styler:
     "--only a --only 'b*'.",
 )
 @click.option(
+    "--changed-since",
+    metavar="REF",
+    help="Only templates whose files changed since the git REF (a branch, tag or commit), "
+    "found in the org without reading every template: fast plans of pull requests.",
+)
+@click.option(
     "--parallelism",
     type=click.IntRange(1, 64),
     default=8,
@@ -135,6 +172,7 @@ def plan(
     output: str,
     detailed_exitcode: bool,
     only: tuple[str, ...],
+    changed_since: str | None,
     parallelism: int,
 ) -> None:
     """Show what apply would change in the live org.
@@ -144,7 +182,7 @@ def plan(
     rules to create, update, delete or reorder.
     """
     try:
-        result, client = build_plan(app, org_name, only, parallelism)
+        result, client = build_plan(app, org_name, only, parallelism, changed_since)
         the_plan = result.plan
         assert the_plan is not None
     except TallyfyError as error:

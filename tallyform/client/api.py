@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -235,7 +236,8 @@ class TallyfyClient:
         Returns the final response for any status below 500 other than 429; raises
         RateLimited, Unavailable or OutcomeUnknown when retries run out or must not happen.
         """
-        url = self.base_url + path
+        # Spaces as %20, never '+', which Tallyfy reads as a plus sign (reference 5.2).
+        url = self.base_url + path + (f"?{urlencode(params, quote_via=quote)}" if params else "")
         idempotent = method in IDEMPOTENT if repeatable is None else repeatable
         renewed = False
         for attempt in range(1, self.retry.attempts + 1):
@@ -247,7 +249,6 @@ class TallyfyClient:
                 response = self.http.request(
                     method,
                     url,
-                    params=params,
                     json=json,
                     headers={
                         **self._headers(),

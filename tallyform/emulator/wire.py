@@ -10,7 +10,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, quote, urlencode
 
 DEFAULT_PER_PAGE = 10
 MAX_PER_PAGE = 100
@@ -35,7 +35,9 @@ class Request:
         body: bytes,
         base_url: str,
     ) -> Request:
-        query = {k: v[-1] for k, v in parse_qs(query_string, keep_blank_values=True).items()}
+        # Tallyfy does not read '+' as a space in a query (reference 5.2): only %20 is one.
+        literal = query_string.replace("+", "%2B")
+        query = {k: v[-1] for k, v in parse_qs(literal, keep_blank_values=True).items()}
         lowered = {k.lower(): v for k, v in headers.items()}
         return cls(method.upper(), path, query, lowered, body, base_url)
 
@@ -133,7 +135,7 @@ def page_of(request: Request, rows: list[Any]) -> Response:
 def _page_url(request: Request, number: int) -> str:
     query = dict(request.query, page=str(number))
     path = request.path.removeprefix("/api")
-    return f"{request.base_url}{path}?{urlencode(query)}"
+    return f"{request.base_url}{path}?{urlencode(query, quote_via=quote)}"
 
 
 def _int(raw: str | None, default: int) -> int:

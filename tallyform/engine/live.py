@@ -13,7 +13,7 @@ else matched; the plan says so, and apply writes its key.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -102,20 +102,41 @@ class LiveOrg:
         return self.groups.get(str(group_id), f"#{group_id}")
 
 
-def read_org(client: TallyfyClient, applies_to: dict[str, str] | None = None) -> LiveOrg:
-    """Everything but the templates' contents, read in parallel."""
+def read_org(
+    client: TallyfyClient,
+    applies_to: dict[str, str] | None = None,
+    search: Mapping[str, tuple[str, ...]] | None = None,
+) -> LiveOrg:
+    """Everything but the templates' contents, read in parallel.
+
+    With ``search`` (key -> title, a plan of a few templates), the template list is
+    searched by those titles instead of read whole (:func:`find_templates`); when that
+    cannot find every key, the whole list is read after all.
+    """
     readers: dict[str, Callable[[], Any]] = {
         "users": lambda: client.list_all("/users"),
         "groups": lambda: client.list_all("/groups"),
         "tags": lambda: client.list_all("/tags"),
         "folders": lambda: read_folders(client),
         "keys": lambda: client.list_all("/custom-field-keys", {"is_active": "true"}),
-        "templates": lambda: client.list_templates(),
-        "archived": lambda: client.list_all("/checklists", {"archived": "only"}),
     }
+    if search is not None:
+        readers["found"] = lambda: find_templates(client, search)
     results = dict(
         zip(readers, client.map(lambda name: readers[name](), list(readers)), strict=True)
     )
+    if results.get("found") is not None:
+        results["templates"], results["archived"] = results["found"], []
+    else:
+        lists = client.map(
+            lambda archived: (
+                client.list_all("/checklists", {"archived": "only"})
+                if archived
+                else client.list_templates()
+            ),
+            [False, True],
+        )
+        results["templates"], results["archived"] = lists
     return LiveOrg(
         users={u["id"]: str(u.get("email", "")).lower() for u in results["users"]},
         groups={str(g["id"]): g["name"] for g in results["groups"]},
@@ -127,6 +148,31 @@ def read_org(client: TallyfyClient, applies_to: dict[str, str] | None = None) ->
         key_defs=list(results["keys"]),
         applies_to={**DEFAULT_APPLIES_TO, **(applies_to or {})},
     )
+
+
+def find_templates(
+    client: TallyfyClient, titles: Mapping[str, tuple[str, ...]]
+) -> list[dict[str, Any]] | None:
+    """The live templates that carry each key of ``titles``, found by searching the list
+    for the key's titles (``q``, Tallyfy's case-insensitive title search), whole.
+
+    None unless every key is carried by a row found that way: a key not found (a new
+    template, or one renamed in Tallyfy) could still be carried by a template of another
+    title, and only the whole list can say it is not, so the caller reads the whole list.
+    Rows whose custom fields the list leaves out are read on their own to learn their key.
+    """
+    every = {title for named in titles.values() for title in named}
+    # The search matches part of a title: one for "Intake" finds "Intake (EU)" too.
+    wanted = sorted(t for t in every if not any(o != t and o.lower() in t.lower() for o in every))
+    searches = client.map(lambda title: client.list_templates({"q": title}), wanted)
+    rows = {str(row["id"]): row for found in searches for row in found}
+    unkeyed = [row for row in rows.values() if "custom_fields" not in row]
+    for read in client.map(lambda row: client.get_template(str(row["id"])), unkeyed):
+        rows[str(read["id"])] = read
+    carried = {key_of(row) for row in rows.values()}
+    if not set(titles) <= carried:
+        return None
+    return list(rows.values())
 
 
 def read_folders(client: TallyfyClient) -> dict[str, dict[str, Any]]:

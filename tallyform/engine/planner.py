@@ -48,6 +48,14 @@ KIND_NAMES = {
 }  # how the plan names each record kind's tallyform_key
 
 
+@dataclass(frozen=True)
+class ChangedScope:
+    """The templates a ``--changed-since`` plan covers: key -> titles, and the git ref."""
+
+    ref: str
+    titles: dict[str, tuple[str, ...]]
+
+
 @dataclass
 class PlanResult:
     plan: Plan | None
@@ -138,12 +146,21 @@ def make_plan(
     templates: list[Template],
     only: list[str] | None = None,
     applies_to: dict[str, str] | None = None,
+    changed: ChangedScope | None = None,
 ) -> PlanResult:
     """The plan that makes the org match ``templates`` (restricted to ``only`` globs).
 
     ``applies_to`` overrides the custom-field ``applies_to`` value of a record kind.
+    ``changed`` restricts the plan to the templates changed since a git ref, which are
+    looked for by title instead of reading the whole template list (``--changed-since``).
     """
-    org = read_org(client, applies_to)
+    if changed is not None and not changed.titles:
+        nothing = Plan(org=org_name, org_id=client.org_id, partial=True)
+        nothing.warnings.append(f"no template file changed since {changed.ref}")
+        return PlanResult(nothing, [], {}, LiveOrg())
+    if changed is not None:
+        only = sorted(changed.titles)
+    org = read_org(client, applies_to, changed.titles if changed is not None else None)
     chosen = [t for t in templates if selected(t.key, only)]
     problems = unknown_people(chosen, org)
     if problems:
@@ -179,7 +196,12 @@ def make_plan(
         if found is None:
             plan.snapshots[key] = {"id": None}
     explain_renamed_templates(plan.changes)
-    if only:
+    if changed is not None:
+        plan.warnings.append(
+            f"this plan covers only the {len(changed.titles)} template(s) whose files changed "
+            f"since {changed.ref}; other changes may be pending"
+        )
+    elif only:
         plan.warnings.append(
             "this plan covers only templates matching "
             + ", ".join(only)
@@ -229,4 +251,4 @@ def explain_renamed_templates(changes: list[Change]) -> None:
         )
 
 
-__all__ = ["PlanResult", "make_plan", "selected"]
+__all__ = ["ChangedScope", "PlanResult", "make_plan", "selected"]

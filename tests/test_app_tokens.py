@@ -302,7 +302,8 @@ def test_the_bare_application_token_is_refused_under_the_quirk(mode: str) -> Non
             client.get("/checklists")
     assert raised.value.status == 403
     assert "credentials from APP_ID/APP_SECRET are not allowed" in str(raised.value)
-    assert "You don't have application's permissions for this organization!" in str(raised.value)
+    assert "for this organization. An application may need to act as a member" in str(raised.value)
+    assert "!." not in str(raised.value)
 
 
 def test_the_member_token_is_minted_again_before_it_expires_and_after_a_401() -> None:
@@ -430,7 +431,7 @@ def test_plan_and_apply_act_as_a_member_where_the_app_token_is_refused(
         stranger = _served_project(tmp_path, server.url, emulator.org_id, "zoe@example.com")
         unknown = run_cli("-C", str(stranger), "plan")
     assert refused.exit_code == 1
-    assert "You don't have application's permissions for this organization!" in refused.output
+    assert "You don't have application's permissions for this organization. " in refused.output
     assert f"{ID_ENV}/{SECRET_ENV}" in refused.output
     assert [r.exit_code for r in outputs] == [0, 0, 0], [r.output for r in outputs]
     assert "No changes." in outputs[2].stdout

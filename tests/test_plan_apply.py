@@ -333,3 +333,21 @@ def test_a_relabelled_field_without_a_key_gets_a_hint(project: Any) -> None:
     document = plan_json(root)
     created = next(c for c in document["changes"] if c["action"] == "create")
     assert "add `key: receipts` to update that one in place" in created["note"]
+
+
+@pytest.mark.parametrize(
+    ("link", "found"),
+    [
+        ({"id": 7, "tag_id": "t1"}, True),
+        ({"id": 7, "tag_id": "t2", "title": "finance"}, False),
+        ({"id": 7, "title": "Finance"}, True),
+        ({"id": 7, "title": "hr"}, False),
+    ],
+)
+def test_a_lost_tag_attachment_is_found_by_tag_id_or_by_title(
+    link: dict[str, object], found: bool
+) -> None:
+    """Tag items may carry the tag's id or only its own data (reference 9.21)."""
+    from tallyform.engine.execute import _is_tag
+
+    assert _is_tag(link, "t1", "finance") is found

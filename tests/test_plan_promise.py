@@ -25,7 +25,7 @@ from tallyform.emulator import (
 from tallyform.engine import make_plan
 from tallyform.engine.apply import apply_plan
 from tallyform.model import Template
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, PROJECT_YAML, run_cli
 
 Edit = Callable[[Path], None]
 
@@ -277,3 +277,28 @@ def test_a_new_type_refused_in_place_replaces_the_field_and_its_rules_follow(
         t for t in org.emulator.state["checklists"].values() if t["title"] == "Incident response"
     )
     assert [p["field_type"] for p in template["prerun"] if p["label"] == "Severity"] == ["dropdown"]
+
+
+def test_a_type_change_says_what_it_costs_if_refused_in_place(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    shutil.copytree(EXAMPLES, root, ignore=shutil.ignore_patterns(".tallyform"))
+    org = Org(root)
+    org.apply()
+    replace(PR, "        type: dropdown\n", "        type: radio\n")(root)
+    relabelled = "        label: Vendor\n"
+    replace(PR, relabelled, "        label: Supplier\n")(root)
+    result = make_plan(org.client, "local", org.templates())
+    assert result.plan is not None
+    notes = {c.path[-1]: c.note for c in result.plan.changes}
+    assert notes["category"] is not None and "replaces the field" in notes["category"]
+    assert notes["vendor"] is None, "a change that keeps the type has no such note"
+
+
+def test_a_refused_applies_to_names_whose_value_it_was(project: Callable[..., Path]) -> None:
+    config = PROJECT_YAML + "    applies_to: {field: form_field}\n"
+    root = project({"a.yaml": "title: A\nsteps:\n  - title: S\n"}, config=config)
+    result = run_cli("-C", str(root), "apply", "--yes")
+    assert result.exit_code == 1
+    assert "applies_to 'form_field'" in result.output
+    assert "'form_field' is the value tallyform.yaml sets for this org" in result.output
+    assert "No template was changed." in result.output and "guess" not in result.output

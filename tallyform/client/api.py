@@ -364,7 +364,7 @@ class TallyfyClient:
             else f"org '{self.org_name}' ({self.org_id})"
         )
         application = isinstance(self.credentials, ClientCredentials)
-        message = message.rstrip(".")  # Tallyfy's own end in a full stop
+        message = message.rstrip(".!?")  # Tallyfy's own end in a full stop (or a "!")
         if status == 401:
             advice = (
                 "Check the application's client id and secret."

@@ -24,6 +24,15 @@ nested objects carry ``custom_fields``; ``field_type`` may change in place; an
 application's own token acts for the application's user; the template list honours
 ``with`` as a GET of one template does.
 
+Two more choices have no switch. Custom-field ``applies_to`` values (10.6): Tallyfy's
+custom-fields page says they are listed only in its live API reference, and its one
+example, ``process``, names a run by its API noun; so each template-side record is named
+by its API noun (``checklist``, ``step``, ``capture``, ``prerun``), and an org whose API
+says otherwise sets ``applies_to:`` in ``tallyform.yaml``. Tag items under ``with=tags``
+(9.21): the SDK reads an association ``id`` with ``tag_id``, the documentation's example
+shows the tag's ``id``, ``title`` and ``color``; the emulator sends both (association id,
+``tag_id`` and the tag's data), and tallyform matches by ``tag_id`` and else by title.
+
 Each of those open questions (reference sections 9 and 10) can take its pessimistic
 answer instead, alone or all at once (``Emulator(quirks=Quirks.strict())``,
 ``tallyform emulator serve --strict`` or ``--quirk NAME``); :mod:`.quirks` says what

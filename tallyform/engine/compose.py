@@ -363,7 +363,28 @@ def template_changes(
                 "so run apply again after this one",
             )
         ]
-    return _Composer(desired, live).compose()
+    changes = _Composer(desired, live).compose()
+    note_type_changes(changes)
+    return changes
+
+
+RETYPE_NOTE = (
+    "if Tallyfy refuses the new type in place, apply replaces the field instead: about "
+    "3 more writes than listed, and one for each rule that names it"
+)
+
+
+def note_type_changes(changes: list[Change]) -> None:
+    """Say on a field's change of type what it costs if Tallyfy refuses it in place.
+
+    Whether Tallyfy changes a field's type in place is unconfirmed (reference 9.8); when it
+    refuses, apply makes the field anew and deletes the old one, so the writes it sends
+    exceed the plan's count by what the note says.
+    """
+    for change in changes:
+        retyped = change.action == "update" and change.attribute("type") is not None
+        if change.kind in ("field", "kickoff") and retyped:
+            change.note = f"{change.note}; {RETYPE_NOTE}" if change.note else RETYPE_NOTE
 
 
 # -- writes -----------------------------------------------------------------------------------

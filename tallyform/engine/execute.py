@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -22,7 +22,7 @@ from tallyform.engine.changes import Change
 from tallyform.engine.compose import needs_form_write
 from tallyform.engine.live import LiveOrg, key_of, read_folders
 from tallyform.engine.payloads import field_body, rule_body, step_body, step_deadline, template_body
-from tallyform.engine.state import KEY_FIELD, FieldState, TemplateState
+from tallyform.engine.state import DEFAULT_APPLIES_TO, KEY_FIELD, FieldState, TemplateState
 
 
 class KeySetupRefused(Exception):
@@ -38,11 +38,15 @@ KEY_SETUP_ADVICE = (
 
 def applies_to_advice(record: str, kind: str, error: ValidationFailed) -> str:
     said = "; ".join(error.field_errors.get("applies_to", []))
+    whose = (
+        "the value tallyform.yaml sets for this org"
+        if kind != DEFAULT_APPLIES_TO[record]
+        else "tallyform's default, a guess: Tallyfy lists the values only in its live API reference"
+    )
     return (
-        f"Tallyfy refused the custom field key for {record}s with applies_to '{kind}' ({said}). "
-        "tallyform guessed that value (Tallyfy lists them only in its live API reference); "
-        f"set the right one in tallyform.yaml under the org, e.g. `applies_to: {{{record}: VALUE}}`, "
-        "and run apply again. Nothing else was changed."
+        f"Tallyfy refused the custom field key for {record}s with applies_to '{kind}' ({said}); "
+        f"'{kind}' is {whose}. Set the right one in tallyform.yaml under the org, e.g. "
+        f"`applies_to: {{{record}: VALUE}}`, and run apply again. No template was changed."
     )
 
 
@@ -597,7 +601,7 @@ class TemplateRun:
 
         def lookup() -> Any:  # repeated taggings add rows to Tallyfy's audit trail
             rows = self.fresh()["tags"]
-            return next((t for t in rows if str(t.get("tag_id")) == str(tag_id)), None)
+            return next((t for t in rows if _is_tag(t, tag_id, title)), None)
 
         self.client.create("/checklists/tags", body, lookup)
 
@@ -606,6 +610,14 @@ class TemplateRun:
 
     def execute(self, change: Change) -> None:
         TEMPLATE_EXECUTORS[(change.kind, change.action)](self, change)
+
+
+def _is_tag(link: Mapping[str, Any], tag_id: str | None, title: str) -> bool:
+    """Whether a template's tag item is this tag: by ``tag_id``, else by its title (an item
+    may carry the tag's own data instead, reference 9.21)."""
+    if link.get("tag_id") is not None:
+        return str(link.get("tag_id")) == str(tag_id)
+    return str(link.get("title") or "").lower() == title.lower()
 
 
 def _retyped_entries(refusal: ValidationFailed) -> set[int]:

@@ -27,6 +27,7 @@ from tallyform.emulator.faults import FaultInjector, FaultSettings
 from tallyform.engine import make_plan
 from tallyform.engine.apply import apply_plan
 from tallyform.model import Template
+from tests.client_helpers import DropFirstAnswer
 from tests.conftest import EXAMPLES
 
 MAX_APPLIES = 3
@@ -117,3 +118,44 @@ def test_apply_converges_in_three_runs_without_duplicates(seed: int, answers: st
     assert duplicates(emulator.state) == []
     live = [t for t in emulator.state["checklists"].values() if t["archived_at"] is None]
     assert sorted(t["title"] for t in live) == sorted(t.title for t in templates)
+
+
+def _twin(key: str, step: str) -> Template:
+    from tallyform.model import Step
+
+    return Template(key=key, title="Same", steps=[Step(key=step, title=step.title())])
+
+
+@pytest.mark.parametrize("quirks", [Quirks(), Quirks.strict()], ids=["default", "strict"])
+def test_a_lost_create_never_adopts_another_template_of_the_same_title(quirks: Quirks) -> None:
+    """Two templates titled alike: the look-up after a lost create must not take the other
+    one, even where the list shows no keys (strict)."""
+    emulator = Emulator(quirks=quirks)
+
+    def client(transport: Any) -> TallyfyClient:
+        return TallyfyClient(
+            org_id=emulator.org_id,
+            base_url=IN_PROCESS_URL,
+            transport=transport,
+            credentials=StaticToken(DEFAULT_TOKEN, "TEST"),
+        )
+
+    first, second = _twin("y", "only-y"), _twin("x", "only-x")
+    with client(EmulatorTransport(emulator)) as plain:
+        result = make_plan(plain, "local", [first])
+        assert result.plan is not None and result.org is not None
+        apply_plan(plain, result.org, result.plan, result.states)
+    (y_id,) = list(emulator.state["checklists"])
+    with client(DropFirstAnswer(EmulatorTransport(emulator), "POST")) as lossy:
+        result = make_plan(lossy, "local", [first, second])
+        assert result.plan is not None and result.org is not None
+        report = apply_plan(lossy, result.org, result.plan, result.states)
+        assert not report.failed, [o.error for o in report.failed]
+    with client(EmulatorTransport(emulator)) as plain:
+        again = make_plan(plain, "local", [first, second])
+    assert again.plan is not None and again.plan.empty, [c.name for c in again.plan.changes]
+    keys = {
+        t["custom_fields"].get("tallyform_key"): t["id"]
+        for t in emulator.state["checklists"].values()
+    }
+    assert keys.keys() == {"x", "y"} and keys["y"] == y_id

@@ -240,7 +240,13 @@ def test_deletes_and_reorders_cost_what_the_plan_lists(org: Org) -> None:
     org.assert_converged()
 
 
-def test_a_returning_template_is_restored_with_its_ids(org: Org) -> None:
+@pytest.mark.parametrize("strict", [False, True], ids=["default", "strict"])
+def test_a_returning_template_is_restored_with_its_ids(tmp_path: Path, strict: bool) -> None:
+    """Under strict the archived list shows no keys: the template of the same title is it."""
+    root = tmp_path / "repo"
+    shutil.copytree(EXAMPLES, root, ignore=shutil.ignore_patterns(".tallyform"))
+    org = Org(root, Quirks.strict() if strict else None)
+    org.apply()
     saved = (org.root / "templates" / "content-review.yaml").read_text()
     remove_file("content-review.yaml")(org.root)
     org.apply()

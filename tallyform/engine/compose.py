@@ -353,13 +353,18 @@ def template_changes(
         assert live is not None
         return [Change("archive", "template", (live.key,), live_id=live.live_id)]
     if live is None and archived is not None:
+        how = (
+            "an archived template of the same title (Tallyfy's archived list shows no keys)"
+            if archived.get("matched_by_title")
+            else "it was archived"
+        )
         return [
             Change(
                 "restore",
                 "template",
                 (desired.key,),
                 live_id=str(archived["id"]),
-                note="it was archived; its steps and fields are compared once it is back, "
+                note=f"{how}; its steps and fields are compared once it is back, "
                 "so run apply again after this one",
             )
         ]

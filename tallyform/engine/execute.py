@@ -58,6 +58,22 @@ class ApplyContext:
     org: LiveOrg
     me: Any = None  # the caller's user id: a lost template create is looked for among theirs
     shared: threading.RLock = field(default_factory=threading.RLock)  # org-wide objects
+    claimed: set[str] = field(default_factory=set)  # template ids this apply made
+    _title_locks: dict[str, threading.Lock] = field(default_factory=dict)
+
+    def title_lock(self, title: str) -> threading.Lock:
+        """One lock per template title: two new templates of one title are made one at a
+        time, so the look-up after a lost answer can tell whose template it finds."""
+        with self.shared:
+            return self._title_locks.setdefault(title, threading.Lock())
+
+    def existing_template(self, template_id: str) -> bool:
+        """Whether the id was in the org before this apply, or made by it for another key."""
+        with self.shared:
+            if template_id in self.claimed:
+                return True
+        listed = (*self.org.templates, *self.org.archived)
+        return any(str(row.get("id")) == template_id for row in listed)
 
 
 # -- org-wide objects ---------------------------------------------------------------------
@@ -334,16 +350,23 @@ class TemplateRun:
         me = self.context.me
 
         def lookup() -> Any:
+            """Ours: made since the plan read the org, by us, for no other key of this apply."""
             rows = self.client.list_all("/checklists", {"q": title})
             mine = [
                 r
                 for r in rows
-                if r.get("title") == title and not key_of(r) and r.get("created_by") in (me, None)
+                if r.get("title") == title
+                and not key_of(r)
+                and r.get("created_by") in (me, None)
+                and not self.context.existing_template(str(r.get("id")))
             ]
             return mine[-1] if mine else None
 
-        created = self.client.create("/checklists", body, lookup)
-        self.template_id = str(created["id"])
+        with self.context.title_lock(title):
+            created = self.client.create("/checklists", body, lookup)
+            self.template_id = str(created["id"])
+            with self.context.shared:
+                self.context.claimed.add(self.template_id)
         record = created if "prerun" in created else self.fresh()
         self.learn_kickoff_ids(record, set())
         if wanted.attrs.get("kickoff_title") or wanted.attrs.get("kickoff_description"):

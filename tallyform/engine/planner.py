@@ -190,7 +190,8 @@ def make_plan(
         wanted = desired_state(declared[key]) if key in declared else None
         found = live_by_key.get(key)
         states[key] = (wanted, found)
-        archived = archived_with_key(org, key) if found is None else None
+        title = wanted.attrs["title"] if wanted is not None else None
+        archived = archived_with_key(org, key, title) if found is None else None
         if key not in conflicted:
             plan.changes += template_changes(wanted, found, archived)
         if found is None:

@@ -17,7 +17,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 import click
-import httpx
 
 from tallyform.client import (
     ActAsUser,
@@ -26,8 +25,11 @@ from tallyform.client import (
     Credentials,
     Pacer,
     RetryPolicy,
+    Session,
     StaticToken,
     TallyfyClient,
+    Transport,
+    http_session,
 )
 from tallyform.client.api import DEFAULT_PARALLELISM
 from tallyform.config.project import OrgSettings
@@ -73,7 +75,7 @@ def _secret(env: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _credentials(org: OrgSettings, env: Mapping[str, str], http: httpx.Client) -> Credentials:
+def _credentials(org: OrgSettings, env: Mapping[str, str], http: Session) -> Credentials:
     if org.client_id_env:
         client_id = _secret(env, org.client_id_env)
         secret_env = org.client_secret_env or "TALLYFY_CLIENT_SECRET"
@@ -106,7 +108,7 @@ def open_client(
     *,
     env: Mapping[str, str] | None = None,
     parallelism: int = DEFAULT_PARALLELISM,
-    transport: httpx.BaseTransport | None = None,
+    transport: Transport | None = None,
     retry: RetryPolicy | None = None,
 ) -> TallyfyClient:
     """A client for ``org``. An emulator org runs the emulator in-process on its state file."""
@@ -126,7 +128,7 @@ def open_client(
             retry=retry,
         )
     assert org.org_id is not None
-    http = httpx.Client(transport=transport, timeout=60.0)
+    http = http_session(transport)
     return TallyfyClient(
         org_id=org.org_id,
         org_name=org.name,

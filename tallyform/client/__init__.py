@@ -4,7 +4,16 @@ The only package besides the emulator that imports httpx. Everything else asks i
 data and gives it changes; its exceptions are tallyform's own (:mod:`.errors`).
 """
 
-from tallyform.client.api import ClientStats, TallyfyClient, is_whole, unwrap, whole_template
+from tallyform.client.api import (
+    ClientStats,
+    Session,
+    TallyfyClient,
+    Transport,
+    http_session,
+    is_whole,
+    unwrap,
+    whole_template,
+)
 from tallyform.client.auth import ActAsUser, ClientCredentials, Credentials, StaticToken
 from tallyform.client.errors import (
     AuthError,
@@ -38,6 +47,9 @@ __all__ = [
     "install_log_redaction",
     "redact",
     "register_secret",
+    "Session",
+    "Transport",
+    "http_session",
     "is_whole",
     "unwrap",
     "whole_template",

@@ -124,6 +124,15 @@ def _merged(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return union
 
 
+Transport = httpx.BaseTransport  # what carries requests: real HTTP, or the emulator in-process
+Session = httpx.Client
+
+
+def http_session(transport: Transport | None = None, timeout: float = 60.0) -> Session:
+    """The HTTP session a client and its credentials share (one pool of connections)."""
+    return httpx.Client(transport=transport, timeout=timeout)
+
+
 WHOLE = "steps,tags,folder"  # the includes that make a template read whole
 _WHOLE_PARTS = ("steps", "tags", "prerun", "automated_actions")
 

@@ -1,0 +1,107 @@
+"""The package's layout holds: one package per stage, imports pointing one way.
+
+Read from the source with ``ast``, so a new import that breaks a rule fails here, not in
+a review. Imports under ``if TYPE_CHECKING:`` are for types only and are not counted.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "tallyform"
+
+# The stages each stage may import (the package root, for __version__, is always allowed).
+ALLOWED = {
+    "model": set(),
+    "config": {"model"},
+    "client": set(),
+    "engine": {"config", "model", "client"},
+    "render": {"engine", "model"},
+    "emulator": set(),
+    "cli": {"config", "model", "client", "engine", "render", "emulator"},
+}
+# Third-party libraries that only some modules may use.
+ONLY_IN = {
+    "click": ("cli/",),
+    "httpx": ("client/", "emulator/"),
+    "deepdiff": ("engine/diff.py",),
+    "ruamel": ("config/fmt.py",),
+}
+
+
+def _modules() -> list[Path]:
+    return sorted(
+        p for p in PACKAGE.rglob("*.py") if p.parent != PACKAGE or p.name != "__main__.py"
+    )
+
+
+def _type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _imports(path: Path) -> list[str]:
+    """Every module the file imports at run time."""
+    tree = ast.parse(path.read_text(), str(path))
+    skipped = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and _type_checking(node)
+        for inner in ast.walk(node)
+    }
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append(node.module)
+    return found
+
+
+def _stage(path: Path) -> str | None:
+    relative = path.relative_to(PACKAGE)
+    return relative.parts[0] if len(relative.parts) > 1 else None
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_imports_point_one_way_down_the_pipeline(path: Path) -> None:
+    stage = _stage(path)
+    if stage is None or stage == "schemas":
+        return
+    wrong = [
+        module
+        for module in _imports(path)
+        if module.startswith("tallyform.")
+        and module.split(".")[1] != stage
+        and module.split(".")[1] not in ALLOWED[stage]
+    ]
+    assert not wrong, f"{stage} may import only {sorted(ALLOWED[stage])}, not {wrong}"
+
+
+@pytest.mark.parametrize("library", sorted(ONLY_IN))
+def test_libraries_stay_where_they_belong(library: str) -> None:
+    places = ONLY_IN[library]
+    users = [
+        str(path.relative_to(PACKAGE))
+        for path in _modules()
+        if any(m == library or m.startswith(f"{library}.") for m in _imports(path))
+    ]
+    strays = [u for u in users if not u.startswith(places)]
+    assert users, f"nothing imports {library}: drop the dependency"
+    assert not strays, f"only {', '.join(places)} may import {library}: {strays}"
+
+
+def test_every_module_says_what_it_owns() -> None:
+    bare = [
+        str(path.relative_to(PACKAGE))
+        for path in _modules()
+        if ast.get_docstring(ast.parse(path.read_text())) is None
+    ]
+    assert not bare, f"modules without a docstring: {bare}"

@@ -351,3 +351,23 @@ def test_a_lost_tag_attachment_is_found_by_tag_id_or_by_title(
     from tallyform.engine.execute import _is_tag
 
     assert _is_tag(link, "t1", "finance") is found
+
+
+def test_an_embedded_org_in_use_is_refused_or_waited_for(examples_copy: Path) -> None:
+    """Two processes on one embedded org would overwrite each other's state: the second
+    apply is refused, or waits with --lock-timeout until the first lets go."""
+    import fcntl
+    import threading
+
+    lock_file = examples_copy / ".tallyform" / "local-org.json.lock"
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "a+b") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        refused = run_cli("-C", str(examples_copy), "apply", "--yes")
+        threading.Timer(0.5, fcntl.flock, (held, fcntl.LOCK_UN)).start()
+        waited = run_cli("-C", str(examples_copy), "apply", "--yes", "--lock-timeout", "10")
+    assert refused.exit_code == 1
+    assert "another tallyform apply is running on the embedded org 'local'" in refused.output
+    assert "--lock-timeout" in refused.output
+    assert waited.exit_code == 0, waited.output
+    assert "Applied:" in waited.stdout

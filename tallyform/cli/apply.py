@@ -350,7 +350,8 @@ def _apply(app: App, options: ApplyOptions) -> None:
     project = app.project()
     interrupts = InterruptGuard()
     try:
-        with interrupts, embedded_guard(org), connect(app, org, options.parallelism) as client:
+        guard = embedded_guard(org, options.lock_timeout)
+        with interrupts, guard, connect(app, org, options.parallelism) as client:
             if saved is not None:
                 _check_org(saved, org.name, client.org_id, planfile)
             with org_lock(client, org, project.root, options.lock_timeout, options.break_first):
@@ -359,7 +360,7 @@ def _apply(app: App, options: ApplyOptions) -> None:
                 assert plan is not None and result.org is not None
                 if plan.conflicts:
                     raise click.ClickException(
-                        "; ".join(c.message() for c in plan.conflicts) + " Nothing was changed."
+                        " ".join(c.message() for c in plan.conflicts) + " Nothing was changed."
                     )
                 if saved is not None:
                     _check_fresh(saved, plan)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
@@ -142,8 +143,9 @@ def open_client(
 
 
 @contextmanager
-def embedded_guard(org: OrgSettings) -> Iterator[None]:
-    """For an embedded-emulator org, hold an exclusive lock on its state file for the block.
+def embedded_guard(org: OrgSettings, wait: float = 0.0) -> Iterator[None]:
+    """For an embedded-emulator org, hold an exclusive lock on its state file for the block
+    (waiting up to ``wait`` seconds for another apply to let go).
 
     Each process keeps its own copy of an embedded org's state, so two applies at once
     would overwrite each other's writes: the second is refused instead. Tallyfy orgs need
@@ -155,13 +157,19 @@ def embedded_guard(org: OrgSettings) -> Iterator[None]:
     lock_path = org.emulator.with_name(org.emulator.name + ".lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "a+b") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise click.ClickException(
-                f"another tallyform apply is running on the embedded org '{org.name}' "
-                f"({org.emulator}); nothing was changed. Wait for it to finish."
-            ) from None
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise click.ClickException(
+                        f"another tallyform apply is running on the embedded org '{org.name}' "
+                        f"({org.emulator}); nothing was changed. Wait for it to finish, or "
+                        "pass --lock-timeout SECONDS to wait."
+                    ) from None
+                time.sleep(0.1)
         try:
             yield
         finally:

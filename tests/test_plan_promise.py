@@ -105,6 +105,14 @@ def remove_file(name: str) -> Edit:
     return lambda root: (root / "templates" / name).unlink()
 
 
+def both(*edits: Edit) -> Edit:
+    def edit(root: Path) -> None:
+        for one in edits:
+            one(root)
+
+    return edit
+
+
 PR = "purchase-request.yaml"
 IR = "incident-response.yaml"
 CASES: list[tuple[str, Edit, list[tuple[str, str]], int]] = [
@@ -181,6 +189,97 @@ CASES: list[tuple[str, Edit, list[tuple[str, str]], int]] = [
         "rule updated",
         replace(PR, "is: less_than, value: 100", "is: less_than, value: 250"),
         [("rule", "update")],
+        1,
+    ),
+    (
+        "field created, last in its step",
+        replace(
+            PR,
+            "        label: Purchase order number\n        type: text\n        required: true\n",
+            "        label: Purchase order number\n        type: text\n        required: true\n"
+            "      - key: receipt\n        label: Receipt\n        type: file\n",
+        ),
+        [("field", "create")],
+        2,  # created at its position, then its key
+    ),
+    (
+        "field deleted",
+        replace(
+            PR, "      - key: quote\n        label: Quote or invoice\n        type: file\n", ""
+        ),
+        [("field", "delete")],
+        1,
+    ),
+    (
+        "rule created",
+        replace(
+            PR,
+            "rules:\n",
+            "rules:\n  - name: Urgent orders\n    when: [{field: needed-by, is: is_empty}]\n"
+            "    then: [{show: finance-review}]\n",
+        ),
+        [("rule", "create")],
+        1,
+    ),
+    (
+        "rule deleted",
+        replace(
+            PR,
+            "  - name: Software goes to IT too\n"
+            "    when: [{field: category, is: equals, value: Software}]\n"
+            "    then: [{assign: place-order, assignees: {groups: [IT]}}]\n",
+            "",
+        ),
+        [("rule", "delete")],
+        1,
+    ),
+    (
+        "step deleted",
+        replace(
+            PR,
+            "  - key: finance-review\n    title: Finance review\n    type: approval\n"
+            "    assignees: {groups: [Finance]}\n",
+            "",
+        ),
+        [("step", "delete")],
+        1,
+    ),
+    (
+        "kick-off field deleted",
+        replace(
+            PR,
+            "  - key: needed-by\n    label: Needed by\n    type: date\n",
+            "",
+        ),
+        [("kickoff", "delete")],
+        1,
+    ),
+    (
+        "kick-off fields reordered",
+        both(
+            replace(PR, "  - key: needed-by\n    label: Needed by\n    type: date\n", ""),
+            replace(
+                PR,
+                "kickoff:\n  - key: amount\n",
+                "kickoff:\n  - key: needed-by\n    label: Needed by\n    type: date\n"
+                "  - key: amount\n",
+            ),
+        ),
+        [("kickoff", "reorder")],
+        1,  # the template PUT carries the order
+    ),
+    (
+        "form fields reordered",
+        replace(
+            PR,
+            "      - key: vendor\n        label: Vendor\n        type: text\n        required: true\n"
+            "      - key: category\n        label: Category\n        type: dropdown\n"
+            "        required: true\n        options: [Hardware, Software, Services]\n",
+            "      - key: category\n        label: Category\n        type: dropdown\n"
+            "        required: true\n        options: [Hardware, Software, Services]\n"
+            "      - key: vendor\n        label: Vendor\n        type: text\n        required: true\n",
+        ),
+        [("field", "reorder")],
         1,
     ),
     (

@@ -9,7 +9,9 @@ field, rule, tag, tag attachment, folder and custom-field key.
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -159,3 +161,59 @@ def test_a_lost_create_never_adopts_another_template_of_the_same_title(quirks: Q
         for t in emulator.state["checklists"].values()
     }
     assert keys.keys() == {"x", "y"} and keys["y"] == y_id
+
+
+def _edited_templates(root: Path) -> list[Template]:
+    """The examples with one of most kinds of edit: a move, a reorder, a create, a delete,
+    a rename, a new tag and folder, and one template removed (archived)."""
+    shutil.copytree(EXAMPLES, root, ignore=shutil.ignore_patterns(".tallyform"))
+    folder = root / "templates"
+    (folder / "content-review.yaml").unlink()
+    pr = folder / "purchase-request.yaml"
+    text = pr.read_text()
+    quote = "      - key: quote\n        label: Quote or invoice\n        type: file\n"
+    text = text.replace(quote, "")  # moved to place-order below
+    text = text.replace(
+        "        label: Purchase order number\n        type: text\n        required: true\n",
+        "        label: Purchase order number\n        type: text\n        required: true\n"
+        + quote
+        + "      - key: receipt\n        label: Receipt\n        type: file\n",
+    )
+    text = text.replace("title: Finance review", "title: Finance check")
+    text = text.replace("tags: [finance]", "tags: [finance, capex]")
+    text = text.replace("folder: Finance/Purchasing", "folder: Finance/Purchasing/Capex")
+    pr.write_text(text)
+    project, _ = load_project(find_config(root))
+    assert project is not None
+    templates, problems = load_templates(project)
+    assert not problems, problems
+    return templates
+
+
+@pytest.mark.parametrize("answers", ["likeliest", "strict"])
+@pytest.mark.parametrize("seed", range(5))
+def test_edits_under_faults_converge_without_duplicates(
+    seed: int, answers: str, tmp_path: Path
+) -> None:
+    quirks = Quirks.strict() if answers == "strict" else Quirks()
+    emulator, client = faulty_org(seed, 0.0, quirks)
+    first = make_plan(client, "local", example_templates())
+    assert first.plan is not None and first.org is not None
+    apply_plan(client, first.org, first.plan, first.states)
+    edited = _edited_templates(tmp_path / "repo")
+    emulator.faults = FaultSettings(
+        fail_rate=0.2, seed=seed, kinds=("error", "error_after", "drop", "drop_after")
+    )
+    emulator._injector = FaultInjector(emulator.faults)
+    for _ in range(MAX_APPLIES):
+        result = plan_until_read(client, edited)
+        assert result.plan is not None and result.org is not None
+        if result.plan.empty:
+            break
+        with contextlib.suppress(TallyfyError):
+            apply_plan(client, result.org, result.plan, result.states)
+    emulator.faults = FaultSettings()
+    emulator._injector = FaultInjector(emulator.faults)
+    final = make_plan(client, "local", edited)
+    assert final.plan is not None and final.plan.empty, [c.name for c in final.plan.changes]
+    assert duplicates(emulator.state) == []

@@ -1,10 +1,10 @@
 """The command line: the only part of tallyform that uses click."""
 
-from tallyform.cli import apply, emulator, files, plan
+from tallyform.cli import apply, emulator, files, plan, validate
 from tallyform.cli.app import cli, main
 
 cli.add_command(files.init)
-cli.add_command(files.validate)
+cli.add_command(validate.validate)
 cli.add_command(files.fmt)
 cli.add_command(files.schema)
 cli.add_command(plan.plan)

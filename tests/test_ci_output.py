@@ -187,3 +187,114 @@ def test_apply_without_a_plan_file_keeps_the_plan_on_stdout(examples_copy: Path)
     assert "+ template purchase-request created" not in result.stdout
     assert "  + template purchase-request created\n" in result.stderr
     assert len([line for line in result.stderr.splitlines() if line.startswith("  + ")]) == 107
+
+
+# -- show PLANFILE ---------------------------------------------------------------------------
+
+EDITS = [  # every kind of change, and names holding a '/'
+    ("summary: Ask for approval of any purchase over 500 USD.", "summary: Ask first."),
+    (
+        "options: [Hardware, Software, Services]",
+        "options: [Hardware, Software, Services/consulting, Other]",
+    ),
+    ("      - key: quote\n        label: Quote or invoice\n        type: file\n", ""),
+    ("name: Skip approval for small amounts", "name: Skip approval for A/B amounts"),
+    ("tags: [finance]", "tags: [finance, it/ops]"),
+    ("folder: Finance/Purchasing", "folder: Finance/Purchasing/2025"),
+    (
+        "  - key: finance-review\n    title: Finance review\n    type: approval\n"
+        "    assignees: {groups: [Finance]}\n",
+        "",
+    ),
+]
+
+
+def _edited_and_saved(examples_copy: Path) -> tuple[Path, dict[str, str]]:
+    """The examples applied, then edited; the plan of the edits saved, and as each format printed it."""
+    root = str(examples_copy)
+    assert run_cli("-C", root, "apply", "--yes").exit_code == 0
+    template = examples_copy / "templates/purchase-request.yaml"
+    text = template.read_text()
+    for old, new in EDITS:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    template.write_text(
+        text.replace(
+            "  - key: approve\n",
+            "  - key: place-order-first\n    title: Order first\n  - key: approve\n",
+            1,
+        )
+    )
+    saved = examples_copy / "plan.json"
+    printed = {}
+    for output in ("text", "json", "markdown"):
+        result = run_cli("-C", root, "--no-color", "plan", "--format", output, "--out", str(saved))
+        assert result.exit_code == 0, result.output
+        printed[output] = result.stdout
+    return saved, printed
+
+
+def test_show_prints_a_saved_plan_as_plan_printed_it(
+    examples_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saved, printed = _edited_and_saved(examples_copy)
+    actions = {c["action"] for c in json.loads(printed["json"])["changes"]}
+    assert {"create", "update", "delete", "reorder"} <= actions
+    assert "Services/consulting" in printed["text"] and "A/B amounts" in printed["text"]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # no tallyform.yaml, no org, no token: offline
+    for output, expected in printed.items():
+        shown = run_cli("--no-color", "show", str(saved), "--format", output)
+        assert shown.exit_code == 0, shown.output
+        assert shown.stdout == expected, output
+    assert run_cli("show", str(saved), "--detailed-exitcode").exit_code == 2
+
+
+def test_show_of_a_plan_with_nothing_to_do(project: Callable[..., Path]) -> None:
+    root = project({"claim.yaml": CLAIM})
+    assert run_cli("-C", str(root), "apply", "--yes").exit_code == 0
+    saved = root / "plan.json"
+    assert run_cli("-C", str(root), "plan", "--out", str(saved)).exit_code == 0
+    shown = run_cli("--no-color", "show", str(saved), "--detailed-exitcode")
+    assert shown.exit_code == 0 and "No changes." in shown.stdout
+
+
+@pytest.mark.parametrize(
+    ("damage", "said"),
+    [
+        (lambda text: text[: len(text) // 2], "not readable as JSON"),
+        (
+            lambda text: text.replace('"planfile_version": 2', '"planfile_version": 1'),
+            "not a saved plan of this tallyform version",
+        ),
+        (
+            lambda text: text.replace('"path": "claim/', '"path": "claim', 1),
+            "does not name a",
+        ),
+        (lambda text: text.replace('"writes": 1', '"writes": "one"', 1), "writes must be a count"),
+        (
+            lambda text: text.replace('"warnings": []', '"warnings": [3]', 1),
+            "'warnings' must list text",
+        ),
+    ],
+    ids=["truncated", "old version", "path", "writes", "warnings"],
+)
+def test_show_of_a_damaged_plan_is_one_clear_error(
+    project: Callable[..., Path], damage: Callable[[str], str], said: str
+) -> None:
+    root = project({"claim.yaml": CLAIM})
+    saved = root / "plan.json"
+    assert run_cli("-C", str(root), "plan", "--out", str(saved)).exit_code == 0
+    damaged = saved.with_name("damaged.json")
+    text = saved.read_text()
+    changed = damage(text)
+    assert changed != text
+    damaged.write_text(changed)
+    result = run_cli("show", str(damaged))
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"Error: {damaged}: ") and said in result.stderr
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+    refused = run_cli("-C", str(root), "apply", str(damaged))
+    assert refused.exit_code == 1 and said in refused.stderr, "apply reads it the same way"

@@ -1,6 +1,6 @@
 """The command line: the only part of tallyform that uses click."""
 
-from tallyform.cli import apply, emulator, files, plan, validate
+from tallyform.cli import apply, emulator, files, plan, show, validate
 from tallyform.cli.app import cli, main
 
 cli.add_command(files.init)
@@ -8,6 +8,7 @@ cli.add_command(validate.validate)
 cli.add_command(files.fmt)
 cli.add_command(files.schema)
 cli.add_command(plan.plan)
+cli.add_command(show.show)
 cli.add_command(apply.apply)
 cli.add_command(emulator.emulator)
 

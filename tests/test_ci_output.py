@@ -4,6 +4,7 @@ forced with FORCE_COLOR, and `show PLANFILE` printing a saved plan offline."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from tallyform.config import Location, Problem
 from tallyform.render.problems import annotation, escape_data, escape_property
-from tests.conftest import PROJECT_YAML, run_cli
+from tests.conftest import PROJECT_YAML, REPO, run_cli
 
 CLAIM = "title: Claim\nsteps:\n  - key: submit\n    title: Submit\n"
 BAD = "key: claim\ntitle: 5\nsteps: 3\n"
@@ -298,3 +299,15 @@ def test_show_of_a_damaged_plan_is_one_clear_error(
     assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
     refused = run_cli("-C", str(root), "apply", str(damaged))
     assert refused.exit_code == 1 and said in refused.stderr, "apply reads it the same way"
+
+
+def test_the_readmes_pull_request_comment_is_what_plan_prints(examples_copy: Path) -> None:
+    readme = (REPO / "README.md").read_text()
+    [shown] = re.findall(r"````markdown\n(.*?)````\n", readme, re.S)
+    root = str(examples_copy)
+    assert run_cli("-C", root, "apply", "--yes").exit_code == 0
+    template = examples_copy / "templates/purchase-request.yaml"
+    text = template.read_text().replace("label: Vendor", "label: Supplier")
+    template.write_text(text.replace("Software, Services]", "Software, Services, Other]"))
+    planned = run_cli("-C", root, "plan", "--format", "markdown")
+    assert planned.stdout.replace("`local`", "`production`") == shown

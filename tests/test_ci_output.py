@@ -9,8 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tallyform.config import Location, Problem
+from tallyform.engine.changes import ACTIONS, KINDS, AttrChange, Change, ItemChange, Plan
+from tallyform.engine.planfile import CARRIED_OUT, path_parts, save_plan
 from tallyform.render.problems import annotation, escape_data, escape_property
 from tests.conftest import PROJECT_YAML, REPO, run_cli
 
@@ -311,3 +315,122 @@ def test_the_readmes_pull_request_comment_is_what_plan_prints(examples_copy: Pat
     template.write_text(text.replace("Software, Services]", "Software, Services, Other]"))
     planned = run_cli("-C", root, "plan", "--format", "markdown")
     assert planned.stdout.replace("`local`", "`production`") == shown
+
+
+def _every_kind_of_change() -> Plan:
+    """A plan with one change of every kind apply carries out, paths shaped as plan makes them."""
+    plan = Plan(org="local", org_id="0" * 32, warnings=["--only 'x*' matches no template"])
+    for kind, action in sorted(CARRIED_OUT):
+        parts = ["t", "s", "fields"][: path_parts(kind, action)]
+        if kind in ("folder", "tag", "rule", "tagging"):
+            parts[-1] = "A/B name"
+        attributes = [
+            AttrChange("order", ["a", "b"], ["b", "a"])
+            if action == "reorder"
+            else AttrChange(
+                "options",
+                ["x"],
+                ["y", "z"],
+                (ItemChange("rename", "x", "y"), ItemChange("add", new="z")),
+            )
+        ]
+        plan.changes.append(
+            Change(
+                action,
+                kind,
+                tuple(parts),
+                attributes,
+                live_id="7",
+                note="a note",
+                moves=(("b", 1),) if action == "reorder" else (),
+                position=2 if action == "move" else None,
+            )
+        )
+    return plan
+
+
+def test_show_prints_every_kind_of_change_tallyform_makes(tmp_path: Path) -> None:
+    saved = tmp_path / "plan.json"
+    save_plan(_every_kind_of_change(), saved)
+    for output in ("text", "json", "markdown"):
+        shown = run_cli("--no-color", "show", str(saved), "--format", output)
+        assert shown.exit_code == 0, shown.output
+    text = run_cli("--no-color", "show", str(saved)).stdout
+    assert 'rule "A/B name"' in text and "--only 'x*' matches no template" in text
+
+
+def test_show_refuses_a_change_tallyform_never_makes(tmp_path: Path) -> None:
+    plan = Plan(org="local", org_id="0" * 32, changes=[Change("reorder", "template", ("t",))])
+    saved = tmp_path / "plan.json"
+    save_plan(plan, saved)
+    shown = run_cli("show", str(saved))
+    assert shown.exit_code == 1
+    assert "change 1 would reorder a template, which is no change tallyform makes" in shown.stderr
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+ENTRIES = st.fixed_dictionaries(
+    {
+        "path": st.text(alphabet="ab/", max_size=6),
+        "kind": st.sampled_from(KINDS),
+        "action": st.sampled_from(ACTIONS),
+        "writes": st.integers(-1, 3),
+    },
+    optional={
+        "changes": st.lists(
+            st.fixed_dictionaries(
+                {"field": st.text(max_size=4), "old": JSON_VALUES, "new": JSON_VALUES},
+                optional={
+                    "items": st.lists(
+                        st.fixed_dictionaries(
+                            {"action": st.sampled_from(["add", "remove", "rename", "drop"])},
+                            optional={"old": JSON_VALUES, "new": JSON_VALUES, "in": JSON_VALUES},
+                        ),
+                        max_size=2,
+                    )
+                },
+            ),
+            max_size=2,
+        ),
+        "moves": st.lists(
+            st.fixed_dictionaries({"key": st.text(max_size=2), "position": st.integers(0, 3)}),
+            max_size=2,
+        ),
+        "id": JSON_VALUES,
+        "note": JSON_VALUES,
+        "position": JSON_VALUES,
+    },
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(changes=st.lists(ENTRIES, max_size=3))
+def test_show_of_any_hand_edited_plan_is_a_plan_or_one_error(
+    tmp_path: Path, changes: list[dict[str, object]]
+) -> None:
+    saved = tmp_path / "plan.json"
+    saved.write_text(
+        json.dumps(
+            {
+                "planfile_version": 2,
+                "org": "local",
+                "org_id": "0",
+                "changes": changes,
+                "snapshots": {},
+            }
+        )
+    )
+    for output in ("text", "markdown"):
+        shown = run_cli("--no-color", "show", str(saved), "--format", output)
+        assert shown.exit_code in (0, 1)
+        assert "stopped unexpectedly" not in shown.stderr and "Traceback" not in shown.output
+        if shown.exit_code:
+            assert len(shown.stderr.splitlines()) == 1

@@ -35,6 +35,7 @@ from tallyform.engine.changes import (
     Kind,
     Plan,
 )
+from tallyform.engine.execute import ORG_EXECUTORS, TEMPLATE_EXECUTORS
 
 PLANFILE_VERSION = 2
 MAX_PLANFILE_BYTES = 64 << 20  # a plan of a thousand templates is a few MB
@@ -161,6 +162,7 @@ def _whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+CARRIED_OUT = {*ORG_EXECUTORS, *TEMPLATE_EXECUTORS}  # (kind, action): what apply can do
 CHANGE_ENTRIES = {"path", "kind", "action", "id", "changes", "moves", "position", "note", "writes"}
 ATTRIBUTE_ENTRIES = {"field", "old", "new", "items"}
 ITEM_ENTRIES = {"action", "in", "old", "new"}
@@ -182,6 +184,10 @@ def _check_change(number: int, change: Any) -> None:
     _require(
         change["action"] in ACTIONS,
         f"{what}'s action {change['action']!r} is not one tallyform knows",
+    )
+    _require(
+        (change["kind"], change["action"]) in CARRIED_OUT,
+        f"{what} would {change['action']} a {change['kind']}, which is no change tallyform makes",
     )
     parts = split_path(path, change["kind"], change["action"])
     _require(

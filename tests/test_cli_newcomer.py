@@ -132,7 +132,7 @@ def test_an_unexpected_error_is_one_message_and_a_report_file(
     def broken(*args: Any) -> Any:
         raise KeyError(f"unit (token {secret})")
 
-    monkeypatch.setattr("tallyform.cli.files.load_templates", broken)
+    monkeypatch.setattr("tallyform.cli.validate.load_templates", broken)
     root = project({"claim.yaml": CLAIM})
     result = run_cli("-C", str(root), "validate")
     assert result.exit_code == 1

@@ -245,8 +245,10 @@ def test_an_unknown_person_is_an_error_at_its_line(examples_copy: Path) -> None:
 def test_markdown_plan_has_a_summary_table_and_folded_templates(examples_copy: Path) -> None:
     result = run_cli("-C", str(examples_copy), "plan", "--format", "markdown")
     assert result.exit_code == 0
-    assert "| Create | Update | Delete | Reorder | Writes |" in result.stdout
-    assert "| 107 | 0 | 0 | 0 | 162 |" in result.stdout
+    assert "**6 templates** with changes, and 19 org-wide changes" in result.stdout
+    assert ": 162 writes." in result.stdout
+    assert "| Action | Objects | Templates |" in result.stdout
+    assert "| Create | 107 | 6 |\n| Update | 0 | 0 |" in result.stdout
     assert result.stdout.count("<details>") == 7, "the org-wide changes, then each template"
     assert len(result.stdout) < 60_000
 

@@ -67,10 +67,18 @@ class App:
 pass_app = click.make_pass_decorator(App)
 
 
-def _color_choice(no_color: bool) -> bool | None:
+NOT_FORCED = ("", "0", "false")  # FORCE_COLOR values that force nothing, as Node's tools read them
+
+
+def color_choice(no_color: bool) -> bool | None:
+    """Whether to colour output: False with --no-color or NO_COLOR (they win), True with
+    FORCE_COLOR (CI logs show colour without a terminal), else None: click colours only
+    a terminal."""
     if no_color or os.environ.get("NO_COLOR"):
         return False
-    return None  # let click decide from the terminal
+    if os.environ.get("FORCE_COLOR", "").strip().lower() not in NOT_FORCED:
+        return True
+    return None
 
 
 def _setup_logging(verbose: int) -> None:
@@ -272,7 +280,11 @@ class TallyformGroup(click.Group):
     help="Use this project file instead of looking for tallyform.yaml.",
     metavar="FILE",
 )
-@click.option("--no-color", is_flag=True, help="Plain output (also when NO_COLOR is set).")
+@click.option(
+    "--no-color",
+    is_flag=True,
+    help="Plain output (also when NO_COLOR is set); FORCE_COLOR colours output without a terminal.",
+)
 @click.option("-v", "--verbose", count=True, help="Log more: -v requests, -vv everything.")
 @click.pass_context
 def cli(
@@ -288,7 +300,7 @@ def cli(
     tallyform.yaml. Start with `tallyform init`, check files with `tallyform validate`.
     The options below may also follow the command: `tallyform plan -v --no-color`.
     """
-    color = _color_choice(no_color)
+    color = color_choice(no_color)
     ctx.color = color
     _setup_logging(verbose)
     ctx.obj = App(directory=directory, config_file=config_file, color=color, verbose=verbose)

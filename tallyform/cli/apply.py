@@ -17,7 +17,7 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +28,7 @@ import click
 
 from tallyform.cli.app import App, pass_app
 from tallyform.cli.connect import embedded_guard
-from tallyform.cli.plan import changed_scope, connect, load_repo, plan_for, styled
+from tallyform.cli.plan import ROLES, changed_scope, connect, load_repo, plan_for, styled
 from tallyform.client import TallyfyClient, TallyfyError
 from tallyform.config import OrgSettings
 from tallyform.engine.apply import ApplyReport, KeySetupRefused, apply_plan
@@ -44,7 +44,7 @@ from tallyform.engine.lock import (
 )
 from tallyform.engine.planfile import PlanFileError, SavedPlan, load_plan
 from tallyform.render import render_text
-from tallyform.render.common import progress_line
+from tallyform.render.common import progress_line, role
 
 INTERRUPTED = 130
 SHOWN_NOT_DONE = 20
@@ -207,8 +207,23 @@ class InterruptGuard:
 # -- reporting ----------------------------------------------------------------------------------
 
 
-def _progress(change: Change) -> None:
-    click.echo(f"  {progress_line(change)}", err=True)
+def progress_printer(app: App) -> Callable[[Change], None]:
+    """What apply calls as each change is done: one line on stderr, so that stdout holds
+    only the plan and the closing line, and a CI log shows every change as it happens.
+
+    Templates run in worker threads, where click knows no context: the colour choice is
+    passed explicitly, and a lock keeps two lines from interleaving.
+    """
+    lock = threading.Lock()
+
+    def show(change: Change) -> None:
+        line = progress_line(change)
+        symbol, rest = line.split(" ", 1)
+        styled_line = app.style(symbol, **ROLES.get(role(change.action), {})) + " " + rest
+        with lock:
+            click.echo(f"  {styled_line}", err=True, color=app.color)
+
+    return show
 
 
 def _report(report: ApplyReport, client: TallyfyClient, writes: int) -> None:
@@ -383,7 +398,7 @@ def _apply(app: App, options: ApplyOptions) -> None:
                 before = client.stats.writes
                 interrupts.arm()
                 report = apply_plan(
-                    client, result.org, plan, result.states, _progress, interrupts.stop
+                    client, result.org, plan, result.states, progress_printer(app), interrupts.stop
                 )
                 _report(report, client, client.stats.writes - before)
     except (KeySetupRefused, TallyfyError) as error:

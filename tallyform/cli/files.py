@@ -1,4 +1,4 @@
-"""Commands that work on the user's files only, offline: init, validate, fmt, schema."""
+"""Commands that work on the user's files only, offline: init, fmt, schema (validate: validate.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from tallyform.cli.app import App, pass_app
-from tallyform.config import display_path, load_templates, template_files
+from tallyform.config import display_path, template_files
 from tallyform.config.fmt import format_file
 from tallyform.config.schema import SCHEMA_NAMES
 from tallyform.config.starter import schema_text, write_starter
@@ -29,27 +29,6 @@ def init(directory: Path) -> None:
         click.echo(f"created {display_path(path.resolve())}")
     where = "" if directory == Path(".") else f" -C {directory}"
     click.echo(f"\nNext: tallyform{where} validate")
-
-
-@click.command()
-@pass_app
-def validate(app: App) -> None:
-    """Check tallyform.yaml and every template file, offline.
-
-    Every problem is reported at once, one line each, as
-
-    \b
-      FILE:LINE:COLUMN: error: message
-
-    Exits 1 if there is any, 0 when all files are valid. Nothing is sent to Tallyfy.
-    """
-    project = app.project()
-    templates, problems = load_templates(project)
-    if problems:
-        app.report(problems)
-        raise SystemExit(1)
-    count = len(templates)
-    click.echo(f"{count} template{'s' if count != 1 else ''} valid.")
 
 
 @click.command()

@@ -14,6 +14,7 @@ from tallyform.config import OrgSettings, load_templates
 from tallyform.config.changed import GitError, changed_templates
 from tallyform.config.project import CONFIG_NAME
 from tallyform.engine import PlanResult, make_plan
+from tallyform.engine.changes import Plan
 from tallyform.engine.planfile import save_plan
 from tallyform.engine.planner import ChangedScope
 from tallyform.model import Template
@@ -118,6 +119,19 @@ def styled(app: App) -> Styler:
     return style
 
 
+PLAN_FORMATS = ("text", "json", "markdown")
+FORMAT_HELP = "text for people, json for programs (format_version 1), markdown for pull requests."
+
+
+def render_plan(app: App, plan: Plan, output: str) -> str:
+    """``plan`` in one of PLAN_FORMATS (text styled as the App says)."""
+    if output == "json":
+        return render_json(plan)
+    if output == "markdown":
+        return render_markdown(plan)
+    return render_text(plan, styled(app))
+
+
 @click.command()
 @click.option(
     "--org",
@@ -134,10 +148,10 @@ def styled(app: App) -> Styler:
 @click.option(
     "--format",
     "output",
-    type=click.Choice(["text", "json", "markdown"]),
+    type=click.Choice(PLAN_FORMATS),
     default="text",
     show_default=True,
-    help="text for people, json for programs (format_version 1), markdown for pull requests.",
+    help=FORMAT_HELP,
 )
 @click.option(
     "--detailed-exitcode",
@@ -188,12 +202,7 @@ def plan(
     except TallyfyError as error:
         raise click.ClickException(str(error)) from None
     with client:
-        if output == "json":
-            click.echo(render_json(the_plan), nl=False)
-        elif output == "markdown":
-            click.echo(render_markdown(the_plan), nl=False)
-        else:
-            click.echo(render_text(the_plan, styled(app)), nl=False)
+        click.echo(render_plan(app, the_plan, output), nl=False)
         if the_plan.conflicts:
             raise click.ClickException(
                 f"{len(the_plan.conflicts)} conflict(s) above: live objects share a tallyform "

@@ -3,8 +3,14 @@
 A saved plan is the plan's changes in their own serialisation (:meth:`Change.as_dict`,
 every attribute in full; not a rendering), the org it was made for (name and id), and,
 for every live template the plan looked at, what it saw (id, last update, a digest of
-the whole template); for templates to be created, that none existed. It never holds a
-token: the client keeps credentials to itself.
+the whole template); for templates to be created, that none existed, and the plan's
+warnings. It never holds a token: the client keeps credentials to itself.
+
+:meth:`SavedPlan.plan` turns a saved plan back into a :class:`Plan` that every renderer
+shows exactly as ``plan`` showed it (``tallyform show``). A change's path is saved as one
+text, its keys joined by ``/``; keys never hold a ``/``, but a folder's path, a tag's or
+a rule's name may, so the path is split back by the number of parts its kind has
+(:func:`path_parts`), the last part taking the rest.
 """
 
 from __future__ import annotations
@@ -12,12 +18,24 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
 
 from tallyform import __version__
-from tallyform.engine.changes import ACTIONS, KINDS, ItemAction, Plan
+from tallyform.engine.changes import (
+    ACTIONS,
+    KINDS,
+    ORG_KINDS,
+    Action,
+    AttrChange,
+    Change,
+    ItemAction,
+    ItemChange,
+    Kind,
+    Plan,
+)
+from tallyform.engine.execute import ORG_EXECUTORS, TEMPLATE_EXECUTORS
 
 PLANFILE_VERSION = 2
 MAX_PLANFILE_BYTES = 64 << 20  # a plan of a thousand templates is a few MB
@@ -35,6 +53,19 @@ class SavedPlan:
     only: list[str]
     changes: list[dict[str, Any]]
     snapshots: dict[str, dict[str, Any]]
+    warnings: list[str] = field(default_factory=list)
+
+    def plan(self) -> Plan:
+        """The saved plan as the plan it was, for the renderers (no live objects in it)."""
+        return Plan(
+            org=self.org,
+            org_id=self.org_id,
+            changes=[saved_change(entry) for entry in self.changes],
+            warnings=list(self.warnings),
+            snapshots=dict(self.snapshots),
+            partial=self.partial,
+            only=list(self.only),
+        )
 
     def made_for(self, org_name: str, org_id: str) -> str | None:
         """Why this plan may not be applied to that org (None: it may)."""
@@ -61,7 +92,47 @@ def plan_record(plan: Plan) -> dict[str, Any]:
         "only": plan.only,
         "changes": [c.as_dict() for c in plan.changes],
         "snapshots": plan.snapshots,
+        "warnings": plan.warnings,
     }
+
+
+def path_parts(kind: Kind, action: Action) -> int:
+    """How many keys a change's path has: one for org-wide objects and templates, three
+    for the order of a step's form fields (template, step, "fields"), else two."""
+    if kind in ORG_KINDS or kind == "template":
+        return 1
+    if kind == "field" and action == "reorder":
+        return 3
+    return 2
+
+
+def split_path(path: str, kind: Kind, action: Action) -> tuple[str, ...]:
+    """A saved path back as its keys (the last may hold a ``/``)."""
+    return tuple(path.split("/", path_parts(kind, action) - 1))
+
+
+def saved_change(entry: dict[str, Any]) -> Change:
+    """A change as :meth:`Change.as_dict` saved it (and :func:`load_plan` checked it)."""
+    kind, action = entry["kind"], entry["action"]
+    return Change(
+        action,
+        kind,
+        split_path(entry["path"], kind, action),
+        [_saved_attribute(a) for a in entry.get("changes", [])],
+        live_id=entry.get("id"),
+        note=entry.get("note"),
+        writes=entry["writes"],
+        moves=tuple((m["key"], m["position"]) for m in entry.get("moves", [])),
+        position=entry.get("position"),
+    )
+
+
+def _saved_attribute(entry: dict[str, Any]) -> AttrChange:
+    items = tuple(
+        ItemChange(i["action"], i.get("old"), i.get("new"), i.get("in", ""))
+        for i in entry.get("items", [])
+    )
+    return AttrChange(entry["field"], entry["old"], entry["new"], items)
 
 
 def save_plan(plan: Plan, path: Path) -> None:
@@ -91,6 +162,7 @@ def _whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+CARRIED_OUT = {*ORG_EXECUTORS, *TEMPLATE_EXECUTORS}  # (kind, action): what apply can do
 CHANGE_ENTRIES = {"path", "kind", "action", "id", "changes", "moves", "position", "note", "writes"}
 ATTRIBUTE_ENTRIES = {"field", "old", "new", "items"}
 ITEM_ENTRIES = {"action", "in", "old", "new"}
@@ -105,13 +177,22 @@ def _check_change(number: int, change: Any) -> None:
     _require(not unknown, f"{what} has unknown entries ({', '.join(unknown)})")
     for entry in ("path", "kind", "action", "writes"):
         _require(entry in change, f"{what} has no '{entry}'")
-    _text(change["path"], f"{what}'s path")
+    path = _text(change["path"], f"{what}'s path")
     _require(
         change["kind"] in KINDS, f"{what}'s kind {change['kind']!r} is not one tallyform knows"
     )
     _require(
         change["action"] in ACTIONS,
         f"{what}'s action {change['action']!r} is not one tallyform knows",
+    )
+    _require(
+        (change["kind"], change["action"]) in CARRIED_OUT,
+        f"{what} would {change['action']} a {change['kind']}, which is no change tallyform makes",
+    )
+    parts = split_path(path, change["kind"], change["action"])
+    _require(
+        len(parts) == path_parts(change["kind"], change["action"]) and all(parts),
+        f"{what}'s path {path!r} does not name a {change['kind']}",
     )
     _require(_whole(change["writes"]) and change["writes"] >= 0, f"{what}'s writes must be a count")
     for entry in ("id", "note"):
@@ -131,7 +212,8 @@ def _check_change(number: int, change: Any) -> None:
             _require(
                 isinstance(item, dict)
                 and item.get("action") in get_args(ItemAction)
-                and set(item) <= ITEM_ENTRIES,
+                and set(item) <= ITEM_ENTRIES
+                and isinstance(item.get("in", ""), str),
                 f"{what} has a list change that is not {{action, old, new}}",
             )
     for move in _list(change.get("moves", []), f"{what}'s moves"):
@@ -184,6 +266,8 @@ def _saved(document: dict[str, Any]) -> SavedPlan:
         _check_change(number, change)
     snapshots = document["snapshots"]
     _require(isinstance(snapshots, dict), "'snapshots' must be an object")
+    warnings = _list(document.get("warnings", []), "'warnings'")
+    _require(all(isinstance(w, str) for w in warnings), "'warnings' must list text")
     return SavedPlan(
         org=org,
         org_id=org_id,
@@ -191,6 +275,7 @@ def _saved(document: dict[str, Any]) -> SavedPlan:
         only=[str(p) for p in only],
         changes=changes,
         snapshots={key: _check_snapshot(key, seen) for key, seen in snapshots.items()},
+        warnings=[str(w) for w in warnings],
     )
 
 

@@ -244,7 +244,7 @@ def explain_renamed_templates(changes: list[Change]) -> None:
         if len(archived) == 1:
             keep = f"if it replaces '{archived[0]}', add `key: {archived[0]}`"
         else:
-            names = ", ".join(f"'{k}'" for k in archived)
+            names = ", ".join(f"'{k}'" for k in sorted(archived))
             keep = f"if it replaces one of {names}, add `key:` with that template's key"
         change.note = (
             f"its key '{key}' comes from its file name; {keep} "

@@ -1,32 +1,40 @@
-"""Plans as Markdown for a pull-request comment: a summary table, then one folded section per template.
+"""Plans as Markdown for a pull-request comment: a summary, then one folded section per template.
+
+The summary says how many templates change and, for each action, how many objects and how
+many templates it touches. The first :data:`FULL_TEMPLATES` (20) templates with changes,
+in plan order, get a folded section each with every change as a diff; a bigger plan lists
+the others in one folded table (template, and its count of each action) instead of
+hundreds of sections, which a reviewer could not read anyway.
 
 The comment stays under a size limit (60,000 characters by default; GitHub refuses
-comments over 65,536): when it would not, the largest templates' details are cut, each
-replaced by a line saying what was left out.
+comments over 65,536, and the CI workflows add a few lines of their own). When it would
+not fit, the largest sections lose their details first (each then says how many changes
+it holds), then the table loses its last rows, and a closing line says what was left out
+and how to see everything.
 """
 
 from __future__ import annotations
 
-from tallyform.engine.changes import Change, Plan
+import re
+from dataclasses import dataclass
+
+from tallyform.engine.changes import ACTIONS, Action, Change, Plan, count_actions
 from tallyform.render.common import SUMMARY_ACTIONS, setup_text
 from tallyform.render.text import org_lines, template_lines
 
 DEFAULT_LIMIT = 60_000
+FULL_TEMPLATES = 20  # templates shown change by change; the rest are one table row each
+NOTE_ROOM = 500  # characters kept free for the line saying what was left out
+GITHUB_LIMIT = 65_536
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _counts(changes: list[Change]) -> str:
-    parts = []
-    for action in ("create", "update", "move", "delete", "reorder", "archive", "restore"):
-        count = sum(1 for c in changes if c.action == action)
-        if count:
-            parts.append(f"{count} to {action}")
-    return ", ".join(parts)
-
-
-def _section(key: str, changes: list[Change]) -> str:
-    lines = template_lines(key, changes, lambda text, role: text)
-    diff = "\n".join(_diff_line(line) for line in lines)
-    return f"<details><summary><code>{key}</code>: {_counts(changes)}</summary>\n\n```diff\n{diff}\n```\n\n</details>\n"
+    counts = count_actions(changes)
+    return ", ".join(f"{n} to {action}" for action, n in counts.items() if n)
 
 
 def _diff_line(line: str) -> str:
@@ -39,61 +47,176 @@ def _diff_line(line: str) -> str:
     return " " + line
 
 
-def _cut(key: str, changes: list[Change]) -> str:
-    return (
-        f"<details><summary><code>{key}</code>: {_counts(changes)}</summary>\n\n"
-        f"Details left out to keep this comment short ({len(changes)} changes). "
-        "Run `tallyform plan` to see them.\n\n</details>\n"
-    )
+def _fenced(lines: list[str]) -> str:
+    """A diff block whose fence is longer than any run of backticks inside it, so no
+    value in a template can end the block early."""
+    body = "\n".join(_diff_line(line) for line in lines)
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}diff\n{body}\n{fence}"
 
 
-def _table(plan: Plan) -> list[str]:
-    counts = plan.summary()
-    shown = [a for a in counts if a in SUMMARY_ACTIONS or counts[a]]
+@dataclass
+class Section:
+    """One folded section: its title, its diff, and whether the diff was left out."""
+
+    title: str
+    changes: list[Change]
+    diff: str
+    cut: bool = False
+
+    @property
+    def full(self) -> str:
+        return f"<details><summary>{self.title}</summary>\n\n{self.diff}\n\n</details>\n"
+
+    @property
+    def short(self) -> str:
+        return (
+            f"<details><summary>{self.title}</summary>\n\n"
+            f"Details left out to keep this comment short ({_plural(len(self.changes), 'change')}). "
+            "Run `tallyform plan` to see them.\n\n</details>\n"
+        )
+
+    @property
+    def text(self) -> str:
+        return self.short if self.cut else self.full
+
+
+def _template_section(key: str, changes: list[Change]) -> Section:
+    lines = template_lines(key, changes, lambda text, role: text)
+    return Section(f"<code>{key}</code>: {_counts(changes)}", changes, _fenced(lines))
+
+
+def _org_section(changes: list[Change]) -> Section:
+    lines = org_lines(changes, lambda text, role: text)
+    return Section(f"org: {_counts(changes)}", changes, _fenced(lines))
+
+
+@dataclass
+class Tail:
+    """The templates past the first FULL_TEMPLATES: one row each, in a folded table."""
+
+    keys: list[str]
+    actions: list[Action]  # the columns: the four main actions, and the others when used
+    rows: list[str]
+
+    @classmethod
+    def of(cls, grouped: dict[str, list[Change]], keys: list[str]) -> Tail:
+        counts = {key: count_actions(grouped[key]) for key in keys}
+        actions = [a for a in ACTIONS if a in SUMMARY_ACTIONS or any(c[a] for c in counts.values())]
+        rows = [
+            f"| `{key}` | " + " | ".join(str(counts[key][a]) for a in actions) + " |\n"
+            for key in keys
+        ]
+        return cls(keys, actions, rows)
+
+    def opening(self) -> str:
+        return (
+            f"<details><summary>{_plural(len(self.keys), 'more template')} with changes "
+            "(counts only)</summary>\n\n"
+            "| Template | " + " | ".join(a.capitalize() for a in self.actions) + " |\n"
+            "|:---|" + "---:|" * len(self.actions) + "\n"
+        )
+
+    CLOSING = "\n</details>\n"
+
+    def text(self, rows: int) -> str:
+        if not self.keys:
+            return ""
+        return self.opening() + "".join(self.rows[:rows]) + self.CLOSING
+
+    def size(self, rows: int) -> int:
+        if not self.keys:
+            return 0
+        return len(self.opening()) + sum(len(r) for r in self.rows[:rows]) + len(self.CLOSING)
+
+
+def _notes(plan: Plan) -> list[str]:
+    lines: list[str] = []
+    for warning in plan.warnings:
+        lines += [f"> **Warning:** {warning}", ""]
+    for conflict in plan.conflicts:
+        lines += [f"> **Conflict:** {conflict.message()}", ""]
+    if plan.setup:
+        lines += [f"> **Setup:** {setup_text(plan)}", ""]
+    return lines
+
+
+def summary(plan: Plan) -> list[str]:
+    """How many templates change, and each action's count of objects and of templates."""
+    grouped = plan.by_template()
+    org_wide = len(plan.org_changes())
+    said = f"**{_plural(len(grouped), 'template')}** with changes"
+    if org_wide:
+        said += f", and {_plural(org_wide, 'org-wide change')} (tallyform keys, folders, tags)"
+    said += f": {_plural(plan.writes, 'write')}."
+    objects = plan.summary()
+    templates = dict.fromkeys(ACTIONS, 0)
+    for changes in grouped.values():
+        for action in {c.action for c in changes}:
+            templates[action] += 1
+    shown = [a for a in ACTIONS if a in SUMMARY_ACTIONS or objects[a]]
     return [
-        "| " + " | ".join(a.capitalize() for a in shown) + " | Writes |",
-        "|" + "---:|" * (len(shown) + 1),
-        "| " + " | ".join(str(counts[a]) for a in shown) + f" | {plan.writes} |",
+        said,
+        "",
+        "| Action | Objects | Templates |",
+        "|:---|---:|---:|",
+        *(f"| {a.capitalize()} | {objects[a]} | {templates[a]} |" for a in shown),
         "",
     ]
 
 
-def render_markdown(plan: Plan, limit: int = DEFAULT_LIMIT) -> str:
-    head = [f"### tallyform plan for `{plan.org}`", ""]
-    for warning in plan.warnings:
-        head += [f"> **Warning:** {warning}", ""]
-    for conflict in plan.conflicts:
-        head += [f"> **Conflict:** {conflict.message()}", ""]
-    if plan.setup:
-        head += [f"> **Setup:** {setup_text(plan)}", ""]
+def _fit(top: str, sections: list[Section], tail: Tail, limit: int) -> str:
+    """The comment, shortened if it would be longer than ``limit`` characters."""
+
+    def size(rows: int) -> int:
+        return len(top) + sum(len(s.text) + 1 for s in sections) + tail.size(rows)
+
+    rows = len(tail.rows)
+    if size(rows) > limit:
+        budget = limit - NOTE_ROOM
+        for section in sorted(sections, key=lambda s: len(s.full), reverse=True):
+            if size(rows) <= budget:
+                break
+            section.cut = True
+        while rows and size(rows) > budget:
+            rows -= 1
+    text = top + "\n".join(s.text for s in sections)
+    if tail.keys:
+        text += "\n" + tail.text(rows)
+    note = _shortened_note(sum(s.cut for s in sections), len(tail.rows) - rows, limit)
+    if len(text) + len(note) > limit:  # the summary and notes alone are too long
+        text = text[: limit - len(note)].rsplit("\n", 1)[0] + "\n"
+    return text + note
+
+
+def _shortened_note(cut: int, unlisted: int, limit: int) -> str:
+    if not cut and not unlisted:
+        return ""
+    left_out = []
+    if cut:
+        left_out.append(f"{_plural(cut, 'section')} without details")
+    if unlisted:
+        left_out.append(f"{_plural(unlisted, 'template')} not listed")
+    return (
+        f"\n_Shortened to stay under {limit:,} characters (GitHub allows {GITHUB_LIMIT:,} in a "
+        f"comment): {' and '.join(left_out)}. Run `tallyform plan`, or `tallyform show` on the "
+        "saved plan, to see everything._\n"
+    )
+
+
+def render_markdown(
+    plan: Plan, limit: int = DEFAULT_LIMIT, full_templates: int = FULL_TEMPLATES
+) -> str:
+    head = [f"### tallyform plan for `{plan.org}`", "", *_notes(plan)]
     if not plan.changes:
         if plan.conflicts:
             return "\n".join(head)
         return "\n".join([*head, "**No changes.** The org matches the repository.", ""])
-    head += _table(plan)
-    org = org_lines(plan.org_changes(), lambda text, role: text)
-    if org:
-        diff = "\n".join(_diff_line(line) for line in org)
-        head += [
-            f"<details><summary>org: {_counts(plan.org_changes())}</summary>\n\n```diff\n{diff}\n```\n\n</details>",
-            "",
-        ]
+    head += summary(plan)
+    sections = [_org_section(plan.org_changes())] if plan.org_changes() else []
     grouped = plan.by_template()
-    sections = {key: _section(key, changes) for key, changes in grouped.items()}
-    top = "\n".join(head) + "\n"
-
-    def size() -> int:
-        return len(top) + sum(len(s) + 1 for s in sections.values())
-
-    cut = 0
-    for key in sorted(sections, key=lambda k: len(sections[k]), reverse=True):
-        if size() <= limit:
-            break
-        sections[key] = _cut(key, grouped[key])
-        cut += 1
-    note = (
-        f"\n_{cut} template section(s) shortened to stay under {limit:,} characters._\n"
-        if cut
-        else ""
-    )
-    return top + "\n".join(sections.values()) + note
+    keys = list(grouped)
+    sections += [_template_section(key, grouped[key]) for key in keys[:full_templates]]
+    tail = Tail.of(grouped, keys[full_templates:])
+    return _fit("\n".join(head) + "\n", sections, tail, limit)

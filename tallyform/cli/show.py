@@ -1,0 +1,50 @@
+"""``tallyform show PLANFILE``: a plan saved by ``plan --out``, printed offline.
+
+The saved plan is read with every check ``apply PLANFILE`` makes of the file (a damaged
+or hand-edited file is one error naming it) and printed in any plan format, exactly as
+``plan`` printed it when it was saved. Nothing is read from the org, so no credentials
+are needed: whether the plan still fits the org is ``apply``'s question, which it asks
+before changing anything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tallyform.cli.app import App, pass_app
+from tallyform.cli.plan import FORMAT_HELP, PLAN_FORMATS, render_plan
+from tallyform.engine.planfile import PlanFileError, load_plan
+
+
+@click.command()
+@click.argument("planfile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(PLAN_FORMATS),
+    default="text",
+    show_default=True,
+    help=FORMAT_HELP,
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when the saved plan changes nothing, 2 when it does, 1 on error.",
+)
+@pass_app
+def show(app: App, planfile: Path, output: str, detailed_exitcode: bool) -> None:
+    """Print PLANFILE, a plan saved by `plan --out`, without contacting the org.
+
+    It is shown as it was when saved; `apply PLANFILE` checks that the org has not
+    changed since before it changes anything.
+    """
+    try:
+        saved = load_plan(planfile)
+    except PlanFileError as error:
+        raise click.ClickException(str(error)) from None
+    plan = saved.plan()
+    click.echo(render_plan(app, plan, output), nl=False)
+    if detailed_exitcode and not plan.empty:
+        raise SystemExit(2)

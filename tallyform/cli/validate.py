@@ -1,0 +1,133 @@
+"""``tallyform validate``: every problem in the project's files, offline, in one run.
+
+Three formats: ``text`` (``FILE:LINE:COLUMN: error: message``, for people), ``github``
+(GitHub Actions annotations, so each problem shows on its line of a pull request's diff;
+paths relative to the repository's root) and ``json`` (one document, for programs). The
+exit code is the same in all three: 1 if there is any problem, else 0.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import click
+
+from tallyform.cli.app import App, pass_app
+from tallyform.config import (
+    ConfigError,
+    Location,
+    Problem,
+    find_config,
+    load_project,
+    load_templates,
+    template_files,
+)
+from tallyform.render.problems import Report, render_github, render_problems_json
+
+
+def check_project(app: App) -> Report:
+    """Read tallyform.yaml and every template file; what is wrong with any of them."""
+    try:
+        config = find_config(app.directory, app.config_file)
+    except ConfigError as error:
+        return Report(problems=[], unplaced=[str(error)], templates=0)
+    project, problems = load_project(config)
+    if project is None:
+        return Report(problems=problems, unplaced=[], templates=0)
+    _, problems = load_templates(project)
+    return Report(problems=problems, unplaced=[], templates=len(template_files(project)))
+
+
+def repository_root(start: Path) -> Path | None:
+    """The root of the repository holding ``start``: GitHub's checkout (GITHUB_WORKSPACE)
+    when ``start`` is inside it, else the nearest folder above with a ``.git`` (a folder,
+    or a file in a git worktree); None outside any repository."""
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    if workspace:
+        root = Path(os.path.realpath(workspace))
+        if root == start or root in start.parents:
+            return root
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def from_repository_root(file: str, root: Path | None) -> str:
+    """``file`` (as problems name it: relative to the working directory, or absolute)
+    relative to the repository's root, with forward slashes; unchanged outside it."""
+    if root is None:
+        return file
+    absolute = Path(os.path.abspath(file))
+    for base in (root, Path(os.path.abspath(root))):
+        if base in absolute.parents:
+            return absolute.relative_to(base).as_posix()
+    return file
+
+
+def in_repository(report: Report) -> Report:
+    """The report with every problem's file relative to the repository's root."""
+    root = repository_root(Path(os.path.realpath(Path.cwd())))
+
+    def moved(problem: Problem) -> Problem:
+        where = problem.location
+        file = from_repository_root(where.file, root)
+        return dataclasses.replace(problem, location=Location(file, where.line, where.column))
+
+    return dataclasses.replace(report, problems=[moved(p) for p in report.problems])
+
+
+def summary_line(report: Report) -> str:
+    if report.count == 0:
+        count = report.templates
+        return f"{count} template{'s' if count != 1 else ''} valid."
+    files = report.files
+    return f"{report.count} problem{'s' if report.count != 1 else ''} in {files} file{'s' if files != 1 else ''}."
+
+
+def print_text(app: App, report: Report) -> None:
+    """As people read it: `FILE:LINE:COLUMN: error: message` lines on stderr."""
+    for message in report.unplaced:
+        click.echo(f"Error: {message}", err=True)
+    app.report(report.problems)
+    if report.count == 0:
+        click.echo(summary_line(report))
+
+
+@click.command()
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "github", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people; github: GitHub Actions annotations on each problem's line; "
+    "json: one document for programs.",
+)
+@pass_app
+def validate(app: App, output: str) -> None:
+    """Check tallyform.yaml and every template file, offline.
+
+    Every problem is reported at once, one line each, as
+
+    \b
+      FILE:LINE:COLUMN: error: message
+
+    or, with --format github, as `::error file=...,line=...,col=...::message` lines that
+    GitHub shows on the pull request's diff (paths from the repository's root), or, with
+    --format json, as one document listing every problem and a summary.
+
+    Exits 1 if there is any problem, 0 when all files are valid. Nothing is sent to Tallyfy.
+    """
+    report = check_project(app)
+    if output == "json":
+        click.echo(render_problems_json(report), nl=False)
+    elif output == "github":
+        click.echo(render_github(in_repository(report)), nl=False)
+        click.echo(summary_line(report), err=report.count > 0)
+    else:
+        print_text(app, report)
+    if report.count:
+        raise SystemExit(1)

@@ -19,7 +19,7 @@ ALLOWED = {
     "config": {"model"},
     "client": set(),
     "engine": {"config", "model", "client"},
-    "render": {"engine", "model"},
+    "render": {"config", "engine", "model"},
     "emulator": set(),
     "cli": {"config", "model", "client", "engine", "render", "emulator"},
 }

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tallyform.client import StaticToken, TallyfyClient
@@ -146,8 +146,55 @@ def converge(client: TallyfyClient, template: Template, emulator: Emulator | Non
     assert again.plan.empty, [(c.name, c.action, c.attributes) for c in again.plan.changes]
 
 
+def _alpha(
+    kickoff: list[dict[str, Any]], steps: list[dict[str, Any]], rule: dict[str, Any]
+) -> dict[str, Any]:
+    hide = {"name": "Hide the last step", **rule}
+    return {
+        "key": "random",
+        "title": "Random Alpha",
+        "kickoff": kickoff,
+        "steps": steps,
+        "rules": [hide],
+    }
+
+
+def _step(key: str, *fields: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "key": key,
+        "title": "Alpha step",
+        "type": "task",
+        **({"fields": list(fields)} if fields else {}),
+    }
+
+
+def _field(key: str, kind: str = "text") -> dict[str, Any]:
+    return {"key": key, "label": f"Alpha {key}", "type": kind}
+
+
+_FIRST = _alpha(
+    [_field("f1")],
+    [_step("s1", _field("f2")), _step("s2", _field("f3"))],
+    {"when": [{"field": "f1", "is": "is_not_empty"}], "then": [{"hide": "s2"}]},
+)
+# Found by hypothesis under strict: a kick-off field retyped (so replaced) whose rule, in
+# the repository, names a step not made yet, or names another field by then.
+_RETYPED_RULE_NAMES_A_NEW_STEP = _alpha(
+    [_field("f1", "textarea")],
+    [_step("s1"), _step("s2"), _step("s3")],
+    {"when": [{"field": "f1", "is": "is_not_empty"}], "then": [{"hide": "s3"}]},
+)
+_RETYPED_RULE_MOVES_TO_ANOTHER_FIELD = _alpha(
+    [_field("f2"), _field("f1", "textarea")],
+    [_step("s1"), _step("s2")],
+    {"when": [{"field": "f2", "is": "is_not_empty"}], "then": [{"hide": "s2"}]},
+)
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(first=template_data(), second=template_data())
+@example(first=_FIRST, second=_RETYPED_RULE_NAMES_A_NEW_STEP)
+@example(first=_FIRST, second=_RETYPED_RULE_MOVES_TO_ANOTHER_FIELD)
 @pytest.mark.parametrize("answers", list(QUIRKS))
 def test_apply_then_plan_is_empty_for_random_templates_and_edits(
     answers: str, first: dict[str, Any], second: dict[str, Any]

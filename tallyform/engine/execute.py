@@ -335,13 +335,21 @@ class TemplateRun:
         ]
 
     def repoint_rules(self, keys: set[str]) -> None:
-        """Send again each live rule that names one of ``keys``, so it names the new object."""
+        """Send again each live rule that names one of ``keys``, as it stands, so it names
+        the new object and the old one can go.
+
+        The rule is sent as it is live, not as the repository wants it: a replacement may
+        run before the steps or fields the wanted rule names exist, and a rule that will
+        name another field still names the old one now. Its planned update, if any, comes
+        later with the other rules.
+        """
+        live_kickoff = set(self.live.kickoff) if self.live else set()
         for name, found in (self.live.rules if self.live else {}).items():
-            wanted = self.wanted.rules.get(name)
-            named = {str(c.get("field")) for c in wanted.attrs["when"]} if wanted else set()
+            named = {str(c.get("field")) for c in found.attrs["when"]}
             if named & keys:
                 url = f"{self.base}/automated-actions/{found.live_id}"
-                self.client.put(url, self.rule_body(name))
+                body = rule_body(name, found.attrs, self.org, self.object_ids(), live_kickoff)
+                self.client.put(url, body)
 
     def create_template(self, change: Change) -> None:
         wanted = self.wanted

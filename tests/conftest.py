@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from tallyform.cli import cli
 from tallyform.emulator import Emulator
+from tallyform.emulator.state import StateFile
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -25,6 +26,13 @@ orgs:
   local:
     emulator: .tallyform/local-org.json
 """
+
+
+@pytest.fixture(autouse=True)
+def _state_files_reload_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every write to an emulator's state file, in every test, is checked: the file
+    reloads as the state in memory (so a change a handler forgets to journal fails)."""
+    monkeypatch.setattr(StateFile, "verify_writes", True)
 
 
 @dataclass

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tallyform.emulator import Emulator, FaultSettings
+from tallyform.emulator.state import StateFile
 from tests.emulator_helpers import connect, data, new_template
 
 
@@ -108,7 +109,8 @@ def test_state_persists_in_its_file(tmp_path: Path, mode: str) -> None:
     path = tmp_path / "org.json"
     with connect(Emulator(state_file=path), mode) as api:
         template = new_template(api, title="Kept")
-    assert json.loads(path.read_text())["checklists"][template["id"]]["title"] == "Kept"
+    saved = StateFile(path).load()
+    assert saved is not None and saved["checklists"][template["id"]]["title"] == "Kept"
     assert not [p for p in tmp_path.iterdir() if p.name != "org.json"], (
         "no temporary files are left behind"
     )

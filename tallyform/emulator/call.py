@@ -1,10 +1,12 @@
-"""What a handler receives: the request, the org's state, the caller and the path parameters."""
+"""What a handler receives: the request, the org's state, the caller and the path parameters,
+and where it says what it changed (:class:`~tallyform.emulator.journal.Changes`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from tallyform.emulator.journal import Changes
 from tallyform.emulator.quirks import Quirks
 from tallyform.emulator.wire import ApiError, Request, Response, forbidden, not_found
 
@@ -16,6 +18,7 @@ class Call:
     user: dict[str, Any]
     params: dict[str, str] = field(default_factory=dict)
     quirks: Quirks = field(default_factory=Quirks)
+    changes: Changes = field(default_factory=Changes)
 
     def body(self) -> dict[str, Any]:
         """The JSON body, with empty strings read as null, as Laravel's default middleware
@@ -42,16 +45,20 @@ class Call:
             raise forbidden(f"Only an administrator can {what}.")
 
     def template(self, *, archived: bool = False) -> dict[str, Any]:
-        """The template named in the path; archived ones are 404 unless asked for."""
+        """The template named in the path; archived ones are 404 unless asked for.
+        A write's handler may change it: it is marked changed."""
         found: dict[str, Any] | None = self.state["checklists"].get(self.params["checklist"])
         if found is None or (found["archived_at"] is not None and not archived):
             raise not_found()
+        self.changes.template(found)
         return found
 
     def step(self) -> dict[str, Any]:
+        """The step named in the path (marked changed, with its template)."""
         template = self.template()
         for step in template["steps"]:
             if step["id"] == self.params["step"]:
+                self.changes.step(template, step["id"])
                 return dict_of(step)
         raise not_found()
 

@@ -77,6 +77,8 @@ def create_key(call: Call) -> Response:
         "created_at": now(),
     }
     call.state["custom_field_keys"].append(record)
+    call.changes.doc("custom_field_keys")
+    call.changes.doc("counters")
     return item(copy.deepcopy(record), 201)
 
 

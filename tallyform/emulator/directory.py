@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 from tallyform.emulator.call import Call
 from tallyform.emulator.state import new_id, now
+from tallyform.emulator.templates import drop_links
 from tallyform.emulator.wire import Response, invalid, item, not_found, page_of, wrapped
 
 TAG_TITLE_MAX = 30
@@ -125,11 +126,13 @@ def create_tag(call: Call) -> Response:
         "custom_fields": {},
     }
     call.state["tags"][tag["id"]] = tag
+    call.changes.row("tags", tag["id"])
     return item(copy.deepcopy(tag), 201)
 
 
 def update_tag(call: Call) -> Response:
     tag = _tag(call)
+    call.changes.row("tags", tag["id"])
     body = call.body()
     if "title" in body:
         _check_tag_title(call, body["title"], except_id=tag["id"])
@@ -142,7 +145,8 @@ def update_tag(call: Call) -> Response:
 def delete_tag(call: Call) -> Response:
     tag = _tag(call)
     del call.state["tags"][tag["id"]]
-    call.state["tag_links"] = [x for x in call.state["tag_links"] if x["tag_id"] != tag["id"]]
+    call.changes.row("tags", tag["id"])
+    call.state["tag_links"] = drop_links(call, lambda x: x["tag_id"] == tag["id"])
     return Response(200, {"message": "Tag deleted."})
 
 
@@ -164,6 +168,7 @@ def attach_tag(call: Call) -> Response:
         if link["subject_id"] == body["subject_id"] and link["tag_id"] == body["tag_id"]:
             return item(copy.deepcopy(link), 200)  # unique on subject + tag
     call.state["counters"]["tag_link"] += 1
+    call.changes.doc("counters")
     link = {
         "id": call.state["counters"]["tag_link"],
         "tag_id": body["tag_id"],
@@ -172,6 +177,7 @@ def attach_tag(call: Call) -> Response:
         "created_at": now(),
     }
     call.state["tag_links"].append(link)
+    call.changes.link(link["id"])
     return item(copy.deepcopy(link), 201)
 
 
@@ -181,6 +187,7 @@ def detach_tag(call: Call) -> Response:
     for link in call.state["tag_links"]:
         if link["id"] == link_id:
             call.state["tag_links"].remove(link)
+            call.changes.link(link_id)
             return call.deleted("Tag removed.")
     raise not_found()
 
@@ -273,6 +280,7 @@ def create_folder(call: Call) -> Response:
         "custom_fields": {},
     }
     call.state["folders"][folder["id"]] = folder
+    call.changes.row("folders", folder["id"])
     return item(copy.deepcopy(folder), 201)
 
 
@@ -280,6 +288,7 @@ def update_folder(call: Call) -> Response:
     folder = _folder(call)
     body = call.body()
     _check_folder(call, body, folder["folder_type"], creating=False)
+    call.changes.row("folders", folder["id"])
     for key in ("name", "parent_id"):
         if key in body:
             folder[key] = body[key]
@@ -289,10 +298,13 @@ def update_folder(call: Call) -> Response:
 def delete_folder(call: Call) -> Response:
     folder = _folder(call)
     del call.state["folders"][folder["id"]]
+    call.changes.row("folders", folder["id"])
     for child in call.state["folders"].values():
         if child["parent_id"] == folder["id"]:
+            call.changes.row("folders", child["id"])
             child["parent_id"] = folder["parent_id"]
     for template in call.state["checklists"].values():
         if template["folder_id"] == folder["id"]:
+            call.changes.template(template)
             template["folder_id"] = None  # contents are moved out, not deleted
     return Response(200, {"message": "Folder deleted."})

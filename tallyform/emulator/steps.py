@@ -85,6 +85,7 @@ def _remember_guests(call: Call, emails: list[str]) -> None:
     known = {g["email"] for g in call.state["guests"]}
     for email in emails:
         if email not in known:
+            call.changes.doc("guests")
             call.state["guests"].append(
                 {
                     "email": email,
@@ -272,6 +273,7 @@ def move_capture_out(call: Call) -> Response:
     step["captures"].remove(capture)
     renumber(step["captures"])
     capture["step_id"] = target["id"]
+    call.changes.step(template, target["id"])
     target["captures"].append(capture)
     move(target["captures"], capture, position)
     _touch(template, now())

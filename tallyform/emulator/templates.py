@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from typing import Any
 
 from tallyform.emulator import rules
@@ -296,6 +297,17 @@ def tags_of(state: dict[str, Any], subject_id: str) -> list[dict[str, Any]]:
     return rows
 
 
+def drop_links(call: Call, doomed: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+    """The tag links without those ``doomed`` picks, which are marked deleted."""
+    kept = []
+    for link in call.state["tag_links"]:
+        if doomed(link):
+            call.changes.link(link["id"])
+        else:
+            kept.append(link)
+    return kept
+
+
 def list_templates(call: Call) -> Response:
     query = call.request.query
     archived = query.get("archived", "")
@@ -345,6 +357,8 @@ def create_template(call: Call) -> Response:
     template.update({k: v for k, v in body.items() if k != "prerun"})
     _apply_prerun(template, body.get("prerun") or [], stamp)
     call.state["checklists"][template["id"]] = template
+    call.changes.template(template)
+    call.changes.doc("counters")
     return item(render(template, call), 201)
 
 
@@ -394,9 +408,7 @@ def delete_template_forever(call: Call) -> Response:
     if template["archived_at"] is None:
         raise invalid({"checklist": ["Archive the template before deleting it permanently."]})
     del call.state["checklists"][template["id"]]
-    call.state["tag_links"] = [
-        x for x in call.state["tag_links"] if x["subject_id"] != template["id"]
-    ]
+    call.state["tag_links"] = drop_links(call, lambda x: x["subject_id"] == template["id"])
     return Response(200, {"message": "The Template was permanently deleted."})
 
 

@@ -66,7 +66,10 @@ class Emulator:
         app_token_lifetime: int = APP_TOKEN_LIFETIME,
         user_token_lifetime: int = USER_TOKEN_LIFETIME,
         quirks: Quirks | None = None,
+        keep_requests: int | None = None,
     ) -> None:
+        """``keep_requests``: how many of the latest requests :attr:`requests` keeps (all
+        unless told; the CLI's own emulators keep none, the request log file has them)."""
         self._store = StateFile(state_file) if state_file else None
         loaded = self._store.load() if self._store else None
         self.state: dict[str, Any] = loaded or fresh_state(org_id, token, member_token)
@@ -84,6 +87,7 @@ class Emulator:
         self._changes = Changes()  # made by writes, not yet in the state file
         self._log_lock = threading.Lock()
         self._request_log = request_log
+        self._keep_requests = keep_requests
         self.requests: list[dict[str, Any]] = []
 
     @property
@@ -215,6 +219,10 @@ class Emulator:
                 raise invalid(errors)
 
     def _record(self, request: Request, response: Response) -> None:
+        keep = self._keep_requests
+        if keep == 0 and self._request_log is None:
+            log.debug("%s %s -> %s", request.method, request.path, response.status or "dropped")
+            return
         entry: dict[str, Any] = {
             "method": request.method,
             "path": request.path,
@@ -223,7 +231,10 @@ class Emulator:
         if request.method != "GET":
             entry["body"] = logged_body(request)
         with self._log_lock:
-            self.requests.append(entry)
+            if keep != 0:
+                self.requests.append(entry)
+                if keep is not None and len(self.requests) > 2 * keep:
+                    del self.requests[:-keep]  # now and then: O(1) a request, amortized
             if self._request_log is not None:
                 with self._request_log.open("a", encoding="utf-8") as out:
                     out.write(json.dumps(entry) + "\n")

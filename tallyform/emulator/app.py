@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tallyform.emulator import oauth, routes
-from tallyform.emulator.call import Call
+from tallyform.emulator.call import Call, LinkIndex
 from tallyform.emulator.faults import FaultInjector, FaultSettings, RateLimiter, retry_after_header
 from tallyform.emulator.journal import Changes
 from tallyform.emulator.masking import logged_body
@@ -85,6 +85,7 @@ class Emulator:
         self._user_token_lifetime = user_token_lifetime
         self._lock = threading.RLock()
         self._changes = Changes()  # made by writes, not yet in the state file
+        self._links = LinkIndex()
         self._log_lock = threading.Lock()
         self._request_log = request_log
         self._keep_requests = keep_requests
@@ -175,7 +176,7 @@ class Emulator:
                 if route.writes:
                     self._refuse_nulls(request)
                 response = route.handler(
-                    Call(request, self.state, user, params, self.quirks, changes)
+                    Call(request, self.state, user, params, self.quirks, changes, self._links)
                 )
             except ApiError as error:
                 return _error(error)

@@ -16,14 +16,13 @@ Choices where the reference is uncertain (section 9):
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Callable
 from typing import Any
 
 from tallyform.emulator import rules
 from tallyform.emulator.call import Call, pick, renumber
-from tallyform.emulator.state import new_id, now
+from tallyform.emulator.state import copied, new_id, now
 from tallyform.emulator.wire import ApiError, Response, invalid, item, not_found, page_of, wrapped
 
 _CREATE = frozenset(
@@ -248,7 +247,7 @@ def render(template: dict[str, Any], call: Call, *, listed: bool = False) -> dic
     row of the list, which carries no custom-field values under ``no_custom_fields_in_lists``."""
     include = call.includes
     hide_values = call.quirks.no_custom_fields_in_lists
-    out = {k: copy.deepcopy(v) for k, v in template.items() if k != "steps"}
+    out = {k: copied(v) for k, v in template.items() if k != "steps"}
     out["steps_count"] = len(template["steps"])
     if listed and hide_values:
         drop_values(out)
@@ -257,17 +256,17 @@ def render(template: dict[str, Any], call: Call, *, listed: bool = False) -> dic
     if "steps" in include:
         out["steps"] = wrapped([render_step(s, hide_values=hide_values) for s in template["steps"]])
     if "tags" in include:
-        out["tags"] = wrapped(tags_of(call.state, template["id"]))
+        out["tags"] = wrapped(tags_of(call, template["id"]))
     if "folder" in include:
         folder = call.state["folders"].get(template["folder_id"] or "")
-        out["folder"] = wrapped(copy.deepcopy(folder))
+        out["folder"] = wrapped(copied(folder))
     return out
 
 
 def render_step(step: dict[str, Any], *, hide_values: bool = False) -> dict[str, Any]:
     """A step with its captures as a bare array (reference 5.1 and 9.24); with
     ``hide_values`` neither the step nor its captures carry ``custom_fields``."""
-    out = copy.deepcopy(step)
+    out = copied(step)
     if hide_values:
         drop_values(out)
         for capture in out["captures"]:
@@ -280,12 +279,12 @@ def drop_values(record: dict[str, Any]) -> None:
     record.pop("custom_fields", None)
 
 
-def tags_of(state: dict[str, Any], subject_id: str) -> list[dict[str, Any]]:
+def tags_of(call: Call, subject_id: str) -> list[dict[str, Any]]:
     """Tag associations of a template, carrying both the association id and the tag's data."""
     rows = []
-    for link in state["tag_links"]:
-        tag = state["tags"].get(link["tag_id"])
-        if link["subject_id"] == subject_id and tag is not None:
+    for link in call.links.of(call.state["tag_links"], subject_id):
+        tag = call.state["tags"].get(link["tag_id"])
+        if tag is not None:
             rows.append(
                 {
                     "id": link["id"],
@@ -325,7 +324,7 @@ def list_templates(call: Call) -> Response:
             rows = [t for t in rows if t[field] == query[key]]
     rows.sort(key=lambda t: t["last_updated"], reverse=True)
     rows.sort(key=lambda t: not t["is_pinned"])
-    return page_of(call.request, [render(t, call, listed=True) for t in rows])
+    return page_of(call.request, rows, lambda t: render(t, call, listed=True))
 
 
 def get_template(call: Call) -> Response:
@@ -342,7 +341,7 @@ def create_template(call: Call) -> Response:
     template: dict[str, Any] = {
         "id": new_id(),
         "increment_id": counters["increment_id"],
-        **copy.deepcopy(_DEFAULTS),
+        **copied(_DEFAULTS),
         "alias": alias_for(body["title"]),
         "created_by": call.user["id"],
         "owner_id": call.user["id"],

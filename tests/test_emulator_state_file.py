@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -218,7 +219,7 @@ def test_an_entry_that_does_not_apply_is_one_clear_error(tmp_path: Path) -> None
     _writes(path, 1)
     payload = json.dumps([["template", "f" * 32, {"id": "f" * 32}, ["no-such-step"]]]).encode()
     with path.open("ab") as out:
-        out.write(b"%08x " % __import__("zlib").crc32(payload) + payload + b"\n")
+        out.write(b"%08x " % zlib.crc32(payload) + payload + b"\n")
     with pytest.raises(StateFileError, match=f"state file {path} has a journal entry at byte"):
         StateFile(path).load()
 
@@ -355,3 +356,12 @@ def test_a_writer_killed_at_any_moment_leaves_a_state_with_every_answered_write(
         missing = set(answered) - set(saved["checklists"])
         assert not missing, f"round {round_}: answered writes lost: {sorted(missing)[:3]}"
     assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")] == ["org.json"]
+
+
+def test_a_broken_pretty_printed_file_is_located_where_it_breaks(tmp_path: Path) -> None:
+    path = tmp_path / "org.json"
+    text = json.dumps(fresh_state(), indent=2).splitlines()
+    text[30] = text[30].rstrip(",") + " oops,"
+    path.write_text("\n".join(text))
+    with pytest.raises(StateFileError, match=r"is not valid JSON \(line 31, "):
+        StateFile(path).load()

@@ -167,9 +167,9 @@ class StateFile:
     #: Tests set this to reload the file after every write and compare it to memory.
     verify_writes = False
 
-    def __init__(self, path: Path, compact_min_bytes: int | None = None) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self._compact_min = COMPACT_MIN_BYTES if compact_min_bytes is None else compact_min_bytes
+        self._compact_min = COMPACT_MIN_BYTES
         self._inode: int | None = None  # the file as this process last saw it
         self._end = 0  # where its last whole entry ends
         self._snapshot_bytes = 0
@@ -193,13 +193,17 @@ class StateFile:
         with _gc_paused():
             try:
                 data = self._snapshot(raw[:snapshot_end])
-            except StateFileError as error:
+            except _Unparsable as error:
                 if cut < 0:
-                    raise
+                    raise self._unusable(error.what) from None
                 try:  # an older file written over several lines (by hand, say)
                     data = self._snapshot(raw)
-                except StateFileError:
-                    raise error from None
+                except _Unparsable as whole:
+                    # Where the first line ends before its JSON does, the whole file says
+                    # where it goes wrong; otherwise the first line does.
+                    raise self._unusable(
+                        (whole if error.at >= len(raw[:cut].rstrip()) else error).what
+                    ) from None
                 rewrite, snapshot_end = True, len(raw)
             end = snapshot_end
             if not rewrite:
@@ -212,13 +216,12 @@ class StateFile:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise self._unusable(f"cannot be read ({error})") from None
+            raise _Unparsable(f"cannot be read ({error})", error.start) from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as error:
-            raise self._unusable(
-                f"is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
-            ) from None
+            where = f"line {error.lineno}, column {error.colno}: {error.msg}"
+            raise _Unparsable(f"is not valid JSON ({where})", error.pos) from None
         if not isinstance(data, dict) or not isinstance(data.get("org"), dict):
             raise self._unusable("does not hold an emulated organization")
         if data.get("version") != STATE_VERSION:
@@ -337,6 +340,14 @@ class StateFile:
 
 
 COMPACT_MIN_BYTES = 4 * 1024 * 1024
+
+
+class _Unparsable(Exception):
+    """A snapshot that is not JSON: what is wrong, and at which character."""
+
+    def __init__(self, what: str, at: int) -> None:
+        super().__init__(what)
+        self.what, self.at = what, at
 
 
 def _entries(raw: bytes, start: int) -> Iterator[tuple[bytes, int]]:

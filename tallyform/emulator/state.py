@@ -164,9 +164,6 @@ class StateFile:
     apply guard and ``emulator serve`` ensure.
     """
 
-    #: Tests set this to reload the file after every write and compare it to memory.
-    verify_writes = False
-
     def __init__(self, path: Path) -> None:
         self.path = path
         self._compact_min = COMPACT_MIN_BYTES
@@ -297,10 +294,6 @@ class StateFile:
                 self.save(data)  # under the lock: no append can land in the old file
         finally:
             os.close(handle)
-        if StateFile.verify_writes and not self._foreign:
-            reloaded = StateFile(self.path).load()
-            if reloaded != data:
-                raise AssertionError(f"{self.path} does not reload as the state in memory")
 
     def _open_locked(self) -> int | None:
         """The state file opened for appending, locked: the file now at the path."""

@@ -299,7 +299,7 @@ class StateFile:
         """The state file opened for appending, locked: the file now at the path."""
         while True:
             try:
-                handle = os.open(self.path, os.O_RDWR | os.O_APPEND)
+                handle = os.open(self.path, os.O_RDWR | os.O_APPEND | getattr(os, "O_BINARY", 0))
             except FileNotFoundError:
                 return None
             if fcntl is not None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -13,6 +15,8 @@ from click.testing import CliRunner
 
 from tallyform.cli import cli
 from tallyform.emulator import Emulator
+from tallyform.emulator.journal import Replay
+from tallyform.emulator.state import StateFile
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -25,6 +29,32 @@ orgs:
   local:
     emulator: .tallyform/local-org.json
 """
+
+
+@pytest.fixture(autouse=True)
+def _state_files_reload_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every write to an emulator's state file, in every test, is checked: what the file
+    holds is the state in memory (so a change a handler forgets to mark fails the tests
+    that make it). The file is reloaded whole at a state file's first write and after a
+    compaction; in between, each entry is replayed onto the last reload, which is cheaper."""
+    shadows: dict[int, tuple[StateFile, dict[str, Any]]] = {}
+    record = StateFile.record
+
+    def checked(self: StateFile, ops: list[list[Any]], data: dict[str, Any]) -> None:
+        record(self, ops, data)
+        if self._foreign:  # another emulator wrote the file too: it holds both
+            return
+        known = shadows.get(id(self))
+        if known is None or known[0] is not self or self._journal_bytes == 0:
+            shadow = StateFile(self.path).load()
+        else:
+            replay = Replay(known[1])
+            replay.apply(json.loads(json.dumps(ops)))
+            shadow = replay.finish()
+        assert shadow == data, f"{self.path} does not reload as the state in memory"
+        shadows[id(self)] = (self, shadow)
+
+    monkeypatch.setattr(StateFile, "record", checked)
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from tallyform.emulator import DEFAULT_MEMBER_TOKEN, SEED_GROUPS, SEED_USERS, Emulator
@@ -30,6 +32,34 @@ def test_tags_titles_are_unique_and_short(api: httpx.Client) -> None:
     assert "title" in errors(api.post("/tags", json={"title": "x" * 31}))
     assert data(api.put(f"/tags/{tag['id']}", json={"title": "money"}))["title"] == "money"
     assert [t["title"] for t in data(api.get("/tags"))] == ["money"]
+
+
+def test_a_templates_tags_follow_every_attach_detach_and_delete(api: httpx.Client) -> None:
+    """The emulator finds a template's tags through an index: it must follow every change."""
+    one, two = new_template(api, title="One"), new_template(api, title="Two")
+    tags = [data(api.post("/tags", json={"title": f"t{n}"}), 201) for n in range(3)]
+
+    def attach(template: dict[str, Any], tag: dict[str, Any]) -> int:
+        body = {"subject_id": template["id"], "subject_type": "Checklist", "tag_type": "private"}
+        link: int = data(api.post("/checklists/tags", json={**body, "tag_id": tag["id"]}), 201)[
+            "id"
+        ]
+        return link
+
+    def titles(template: dict[str, Any]) -> list[str]:
+        read = data(api.get(f"/checklists/{template['id']}", params={"with": "tags"}))
+        return [t["title"] for t in read["tags"]["data"]]
+
+    links = [attach(one, tags[0]), attach(two, tags[0]), attach(one, tags[1]), attach(one, tags[2])]
+    assert titles(one) == ["t0", "t1", "t2"] and titles(two) == ["t0"]
+    assert api.delete(f"/checklists/tags/{links[2]}").status_code == 200
+    assert api.delete(f"/checklists/tags/{links[2]}").status_code == 404
+    assert titles(one) == ["t0", "t2"]
+    assert api.delete(f"/tags/{tags[0]['id']}").status_code == 200
+    assert titles(one) == ["t2"] and titles(two) == []
+    assert api.delete(f"/checklists/tags/{links[0]}").status_code == 404
+    attach(two, tags[1])
+    assert titles(two) == ["t1"]
 
 
 def test_auto_generated_tags_are_hidden_unless_all(mode: str) -> None:

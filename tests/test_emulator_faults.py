@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tallyform.emulator import Emulator, FaultSettings
+from tallyform.emulator.state import StateFile
 from tests.emulator_helpers import connect, data, new_template
 
 
@@ -108,7 +109,8 @@ def test_state_persists_in_its_file(tmp_path: Path, mode: str) -> None:
     path = tmp_path / "org.json"
     with connect(Emulator(state_file=path), mode) as api:
         template = new_template(api, title="Kept")
-    assert json.loads(path.read_text())["checklists"][template["id"]]["title"] == "Kept"
+    saved = StateFile(path).load()
+    assert saved is not None and saved["checklists"][template["id"]]["title"] == "Kept"
     assert not [p for p in tmp_path.iterdir() if p.name != "org.json"], (
         "no temporary files are left behind"
     )
@@ -151,3 +153,19 @@ def test_request_log_has_one_json_line_per_request(tmp_path: Path, mode: str) ->
         },
     ]
     assert emulator.requests == lines
+
+
+def test_the_in_memory_request_log_can_be_bounded(tmp_path: Path) -> None:
+    """A long-running emulator keeps the latest requests only (or none: the file has them)."""
+    emulator = Emulator(keep_requests=3)
+    with connect(emulator, "in_process") as api:
+        for number in range(20):
+            api.get("/users", params={"page": number})
+    assert 3 <= len(emulator.requests) <= 6
+    assert emulator.requests[-1]["status"] == 200
+    log = tmp_path / "requests.jsonl"
+    silent = Emulator(keep_requests=0, request_log=log)
+    with connect(silent, "in_process") as api:
+        api.post("/checklists", json={"title": "T", "type": "form"})
+    assert silent.requests == []
+    assert json.loads(log.read_text())["body"] == {"title": "T", "type": "form"}

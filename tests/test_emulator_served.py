@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -15,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from tallyform.emulator import DEFAULT_ORG_ID
+from tallyform.emulator.state import StateFile
 from tests.conftest import run_cli
 from tests.emulator_helpers import auth
 
@@ -95,7 +95,9 @@ def test_served_emulator_takes_2000_requests_from_8_clients(tmp_path: Path) -> N
     assert len(statuses) == 2000
     assert set(statuses) <= {200, 201}, sorted(set(statuses))
     assert len(log.read_text().splitlines()) == 2000
-    templates = json.loads(state.read_text())["checklists"]
+    saved = StateFile(state).load()
+    assert saved is not None
+    templates = saved["checklists"]
     assert len(templates) == 400
     assert all(t["title"].endswith("!") and len(t["steps"]) == 1 for t in templates.values())
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from tallyform.emulator.state import StateFile
 from tallyform.engine.lock import LOCK_TITLE
 from tests.conftest import run_cli
 from tests.test_plan_apply import apply, assert_no_changes, edit, live_api, org_api, plan_json
@@ -52,7 +53,8 @@ def state_file(root: Path, name: str = "local-org") -> Path:
 
 def org_contents(path: Path) -> dict[str, Any]:
     """The emulator's state without the bookkeeping that moves when nothing changes."""
-    data: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    data = StateFile(path).load()
+    assert data is not None
     return {k: v for k, v in data.items() if k not in VOLATILE}
 
 

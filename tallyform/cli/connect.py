@@ -116,7 +116,7 @@ def open_client(
     if org.is_emulated:
         assert org.emulator is not None
         try:
-            emulator = Emulator(state_file=org.emulator)
+            emulator = Emulator(state_file=org.emulator, keep_requests=0)
         except StateFileError as error:  # a corrupt state file: one line, no traceback
             raise click.ClickException(str(error)) from None
         return TallyfyClient(

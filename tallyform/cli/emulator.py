@@ -133,6 +133,7 @@ def serve(
             faults=FaultSettings(fail_rate=fail_rate, seed=seed, latency_ms=latency_ms),
             request_log=request_log,
             quirks=Quirks.strict() if strict else Quirks.named(quirk_names),
+            keep_requests=0,  # a long-running server: --request-log keeps them
         )
     except (OSError, ValueError) as error:
         raise click.ClickException(f"cannot load the emulator state: {error}") from None

@@ -55,7 +55,12 @@ each switch does and why:
 - ``list_without_includes``: ``GET /checklists`` ignores ``with`` (3.1).
 
 The request log (``Emulator.requests``, ``--request-log``) keeps each write's body,
-parsed, with secrets masked (:mod:`.masking`).
+parsed, with secrets masked (:mod:`.masking`). ``Emulator(keep_requests=N)`` bounds the
+in-memory one to about the latest N (the CLI's embedded and served emulators keep none).
+
+The state file (``Emulator(state_file=...)``, ``--state``) is a JSON snapshot and a
+journal of the writes since, so a write costs what it changed whatever the size of the
+org, and a crash never tears it (:class:`.state.StateFile`).
 
 How tallyform copes with either answer (its property, fault and end-to-end tests run
 against both): it reads folders with ``with=children`` and walks the tree, flat or

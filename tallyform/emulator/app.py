@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from tallyform.emulator import oauth, routes
-from tallyform.emulator.call import Call
+from tallyform.emulator.call import Call, LinkIndex
 from tallyform.emulator.faults import FaultInjector, FaultSettings, RateLimiter, retry_after_header
+from tallyform.emulator.journal import Changes
 from tallyform.emulator.masking import logged_body
 from tallyform.emulator.quirks import Quirks, null_errors
 from tallyform.emulator.state import (
@@ -65,7 +66,10 @@ class Emulator:
         app_token_lifetime: int = APP_TOKEN_LIFETIME,
         user_token_lifetime: int = USER_TOKEN_LIFETIME,
         quirks: Quirks | None = None,
+        keep_requests: int | None = None,
     ) -> None:
+        """``keep_requests``: how many of the latest requests :attr:`requests` keeps (all
+        unless told; the CLI's own emulators keep none, the request log file has them)."""
         self._store = StateFile(state_file) if state_file else None
         loaded = self._store.load() if self._store else None
         self.state: dict[str, Any] = loaded or fresh_state(org_id, token, member_token)
@@ -80,8 +84,11 @@ class Emulator:
         self._app_token_lifetime = app_token_lifetime
         self._user_token_lifetime = user_token_lifetime
         self._lock = threading.RLock()
+        self._changes = Changes()  # made by writes, not yet in the state file
+        self._links = LinkIndex()
         self._log_lock = threading.Lock()
         self._request_log = request_log
+        self._keep_requests = keep_requests
         self.requests: list[dict[str, Any]] = []
 
     @property
@@ -105,8 +112,8 @@ class Emulator:
                 answer = oauth.issue_token(
                     request, self.state, self._app_token_lifetime, self._wall_clock
                 )
-                if answer.status == 200 and self._store:
-                    self._store.save(self.state)
+                if answer.status == 200:
+                    self._token_issued(answer, "token_expiry", "app_tokens")
                 return answer
         token = self._authenticate(request)
         if token is None:
@@ -162,15 +169,32 @@ class Emulator:
             if route.org_scoped and params.get("org") != self.org_id:
                 return _error(forbidden("You don't have permissions for this organization."))
             user = next(u for u in self.state["users"] if u["id"] == self.state["tokens"][token])
+            # A read's marks are dropped; a failed write's are kept for the next one, which
+            # journals whatever the failure left changed (as a whole-file save did).
+            changes = self._changes if route.writes else Changes()
             try:
                 if route.writes:
                     self._refuse_nulls(request)
-                response = route.handler(Call(request, self.state, user, params, self.quirks))
+                response = route.handler(
+                    Call(request, self.state, user, params, self.quirks, changes, self._links)
+                )
             except ApiError as error:
                 return _error(error)
-            if route.writes and response.status < 400 and self._store:
-                self._store.save(self.state)
+            if route.writes and response.status < 400:
+                self._persist()
             return response
+
+    def _persist(self) -> None:
+        """Journal what the writes since the last one changed (under ``self._lock``)."""
+        if self._store is not None:
+            self._store.record(self._changes.ops(self.state), self.state)
+        self._changes.clear()
+
+    def _token_issued(self, answer: Response, *tables: str) -> None:
+        token = answer.body["access_token"]
+        for table in ("tokens", *tables):
+            self._changes.row(table, token)
+        self._persist()
 
     def _mint_user_token(self, token: str, params: dict[str, str]) -> Response:
         with self._lock:
@@ -185,8 +209,7 @@ class Emulator:
                 )
             except ApiError as error:
                 return _error(error)
-            if self._store:
-                self._store.save(self.state)
+            self._token_issued(answer, "token_expiry")
             return answer
 
     def _refuse_nulls(self, request: Request) -> None:
@@ -197,6 +220,10 @@ class Emulator:
                 raise invalid(errors)
 
     def _record(self, request: Request, response: Response) -> None:
+        keep = self._keep_requests
+        if keep == 0 and self._request_log is None:
+            log.debug("%s %s -> %s", request.method, request.path, response.status or "dropped")
+            return
         entry: dict[str, Any] = {
             "method": request.method,
             "path": request.path,
@@ -205,7 +232,10 @@ class Emulator:
         if request.method != "GET":
             entry["body"] = logged_body(request)
         with self._log_lock:
-            self.requests.append(entry)
+            if keep != 0:
+                self.requests.append(entry)
+                if keep is not None and len(self.requests) > 2 * keep:
+                    del self.requests[:-keep]  # now and then: O(1) a request, amortized
             if self._request_log is not None:
                 with self._request_log.open("a", encoding="utf-8") as out:
                     out.write(json.dumps(entry) + "\n")

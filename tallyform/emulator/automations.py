@@ -6,12 +6,11 @@ replaces the whole rule (conditions and actions), as the SDK's merge-before-PUT 
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from tallyform.emulator import rules
 from tallyform.emulator.call import Call, dict_of
-from tallyform.emulator.state import new_id, now
+from tallyform.emulator.state import copied, new_id, now
 from tallyform.emulator.wire import Response, item, not_found
 
 
@@ -80,7 +79,7 @@ def create_automation(call: Call) -> Response:
     }
     template["automated_actions"].append(rule)
     template["last_updated"] = stamp
-    return item(copy.deepcopy(rule), 201)
+    return item(copied(rule), 201)
 
 
 def update_automation(call: Call) -> Response:
@@ -98,7 +97,7 @@ def update_automation(call: Call) -> Response:
         }
     )
     template["last_updated"] = stamp
-    return item(copy.deepcopy(rule))
+    return item(copied(rule))
 
 
 def delete_automation(call: Call) -> Response:

@@ -1,10 +1,12 @@
-"""What a handler receives: the request, the org's state, the caller and the path parameters."""
+"""What a handler receives: the request, the org's state, the caller and the path parameters,
+and where it says what it changed (:class:`~tallyform.emulator.journal.Changes`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from tallyform.emulator.journal import Changes
 from tallyform.emulator.quirks import Quirks
 from tallyform.emulator.wire import ApiError, Request, Response, forbidden, not_found
 
@@ -16,6 +18,8 @@ class Call:
     user: dict[str, Any]
     params: dict[str, str] = field(default_factory=dict)
     quirks: Quirks = field(default_factory=Quirks)
+    changes: Changes = field(default_factory=Changes)
+    links: LinkIndex = field(default_factory=lambda: LinkIndex())
 
     def body(self) -> dict[str, Any]:
         """The JSON body, with empty strings read as null, as Laravel's default middleware
@@ -42,16 +46,20 @@ class Call:
             raise forbidden(f"Only an administrator can {what}.")
 
     def template(self, *, archived: bool = False) -> dict[str, Any]:
-        """The template named in the path; archived ones are 404 unless asked for."""
+        """The template named in the path; archived ones are 404 unless asked for.
+        A write's handler may change it: it is marked changed."""
         found: dict[str, Any] | None = self.state["checklists"].get(self.params["checklist"])
         if found is None or (found["archived_at"] is not None and not archived):
             raise not_found()
+        self.changes.template(found)
         return found
 
     def step(self) -> dict[str, Any]:
+        """The step named in the path (marked changed, with its template)."""
         template = self.template()
         for step in template["steps"]:
             if step["id"] == self.params["step"]:
+                self.changes.step(template, step["id"])
                 return dict_of(step)
         raise not_found()
 
@@ -67,6 +75,50 @@ class Call:
         if self.quirks.bodiless_deletes:
             return Response(204)
         return Response(200, {"message": message})
+
+
+class LinkIndex:
+    """``state["tag_links"]`` by subject and by id: a template's tags, or one link, found
+    without a scan of every link in the org. Rebuilt when the list is not the one it
+    indexed or not as long; :meth:`added` and :meth:`removed` keep it current."""
+
+    def __init__(self) -> None:
+        self._rows: list[dict[str, Any]] | None = None
+        self._length = -1
+        self._by_subject: dict[str, list[dict[str, Any]]] = {}
+        self._by_id: dict[int, dict[str, Any]] = {}
+
+    def _current(self, rows: list[dict[str, Any]]) -> None:
+        if rows is self._rows and len(rows) == self._length:
+            return
+        self._by_subject, self._by_id = {}, {}
+        for link in rows:
+            self._by_subject.setdefault(link["subject_id"], []).append(link)
+            self._by_id[link["id"]] = link
+        self._rows, self._length = rows, len(rows)
+
+    def of(self, rows: list[dict[str, Any]], subject_id: str) -> list[dict[str, Any]]:
+        """The links of one subject, in the list's order (not to be changed)."""
+        self._current(rows)
+        return self._by_subject.get(subject_id, [])
+
+    def get(self, rows: list[dict[str, Any]], link_id: int) -> dict[str, Any] | None:
+        self._current(rows)
+        return self._by_id.get(link_id)
+
+    def added(self, rows: list[dict[str, Any]], link: dict[str, Any]) -> None:
+        """``link`` was just appended to ``rows``."""
+        if rows is self._rows and len(rows) == self._length + 1:
+            self._by_subject.setdefault(link["subject_id"], []).append(link)
+            self._by_id[link["id"]] = link
+            self._length += 1
+
+    def removed(self, rows: list[dict[str, Any]], link: dict[str, Any]) -> None:
+        """``link`` was just removed from ``rows``."""
+        if rows is self._rows and len(rows) == self._length - 1:
+            self._by_subject[link["subject_id"]].remove(link)
+            del self._by_id[link["id"]]
+            self._length -= 1
 
 
 def empty_strings_to_null(value: Any) -> Any:

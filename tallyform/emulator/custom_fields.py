@@ -10,11 +10,10 @@ unvalidated key, so setting values always takes the extra PUT.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from tallyform.emulator.call import Call, dict_of
-from tallyform.emulator.state import now
+from tallyform.emulator.state import copied, now
 from tallyform.emulator.templates import render
 from tallyform.emulator.wire import Response, invalid, item, not_found, page_of
 
@@ -42,7 +41,7 @@ def list_keys(call: Call) -> Response:
     if query.get("is_active") in ("true", "1", "false", "0"):
         wanted = query["is_active"] in ("true", "1")
         rows = [k for k in rows if k["is_active"] == wanted]
-    return page_of(call.request, copy.deepcopy(rows))
+    return page_of(call.request, copied(rows))
 
 
 def create_key(call: Call) -> Response:
@@ -77,7 +76,9 @@ def create_key(call: Call) -> Response:
         "created_at": now(),
     }
     call.state["custom_field_keys"].append(record)
-    return item(copy.deepcopy(record), 201)
+    call.changes.doc("custom_field_keys")
+    call.changes.doc("counters")
+    return item(copied(record), 201)
 
 
 def _record(call: Call, kind: str) -> dict[str, Any]:
@@ -143,4 +144,4 @@ def put_values(call: Call, kind: str) -> Response:
     }
     record["custom_fields"] = {**kept, **{k: v for k, v in values.items() if v is not None}}
     record["last_updated"] = now()
-    return item(render(record, call) if kind == "checklist" else copy.deepcopy(record))
+    return item(render(record, call) if kind == "checklist" else copied(record))

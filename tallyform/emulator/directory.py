@@ -6,12 +6,12 @@ paths to ids; tags and folders can also be created and attached.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 from urllib.parse import unquote
 
 from tallyform.emulator.call import Call
-from tallyform.emulator.state import new_id, now
+from tallyform.emulator.state import copied, new_id, now
+from tallyform.emulator.templates import drop_links
 from tallyform.emulator.wire import Response, invalid, item, not_found, page_of, wrapped
 
 TAG_TITLE_MAX = 30
@@ -19,15 +19,15 @@ FOLDER_NAME_MAX = 32
 
 
 def me(call: Call) -> Response:
-    return item(copy.deepcopy(call.user))
+    return item(copied(call.user))
 
 
 def my_organizations(call: Call) -> Response:
-    return page_of(call.request, [copy.deepcopy(call.state["org"])])
+    return page_of(call.request, [copied(call.state["org"])])
 
 
 def organization(call: Call) -> Response:
-    return item(copy.deepcopy(call.state["org"]))
+    return item(copied(call.state["org"]))
 
 
 def list_users(call: Call) -> Response:
@@ -35,25 +35,25 @@ def list_users(call: Call) -> Response:
     text = call.request.query.get("q", "").lower()
     if text:
         rows = [u for u in rows if text in u["email"].lower() or text in u["full_name"].lower()]
-    return page_of(call.request, copy.deepcopy(rows))
+    return page_of(call.request, copied(rows))
 
 
 def get_user(call: Call) -> Response:
     for user in call.state["users"]:
         if str(user["id"]) == call.params["user"]:
-            return item(copy.deepcopy(user))
+            return item(copied(user))
     raise not_found()
 
 
 def list_guests(call: Call) -> Response:
-    return page_of(call.request, copy.deepcopy(call.state["guests"]))
+    return page_of(call.request, copied(call.state["guests"]))
 
 
 def get_guest(call: Call) -> Response:
     email = unquote(call.params["guest"])
     for guest in call.state["guests"]:
         if guest["email"] == email:
-            return item(copy.deepcopy(guest))
+            return item(copied(guest))
     raise not_found()
 
 
@@ -62,13 +62,13 @@ def list_groups(call: Call) -> Response:
     text = call.request.query.get("q", "").lower()
     if text:
         rows = [g for g in rows if text in g["name"].lower()]
-    return page_of(call.request, copy.deepcopy(rows))
+    return page_of(call.request, copied(rows))
 
 
 def get_group(call: Call) -> Response:
     for group in call.state["groups"]:
         if group["id"] == call.params["group"]:
-            return item(copy.deepcopy(group))
+            return item(copied(group))
     raise not_found()
 
 
@@ -104,11 +104,11 @@ def list_tags(call: Call) -> Response:
     text = call.request.query.get("q", "").lower()
     if text:
         rows = [t for t in rows if text in t["title"].lower()]
-    return page_of(call.request, copy.deepcopy(sorted(rows, key=lambda t: t["title"].lower())))
+    return page_of(call.request, copied(sorted(rows, key=lambda t: t["title"].lower())))
 
 
 def get_tag(call: Call) -> Response:
-    return item(copy.deepcopy(_tag(call)))
+    return item(copied(_tag(call)))
 
 
 def create_tag(call: Call) -> Response:
@@ -125,24 +125,27 @@ def create_tag(call: Call) -> Response:
         "custom_fields": {},
     }
     call.state["tags"][tag["id"]] = tag
-    return item(copy.deepcopy(tag), 201)
+    call.changes.row("tags", tag["id"])
+    return item(copied(tag), 201)
 
 
 def update_tag(call: Call) -> Response:
     tag = _tag(call)
+    call.changes.row("tags", tag["id"])
     body = call.body()
     if "title" in body:
         _check_tag_title(call, body["title"], except_id=tag["id"])
         tag["title"] = body["title"]
     if "color" in body:
         tag["color"] = body["color"]
-    return item(copy.deepcopy(tag))
+    return item(copied(tag))
 
 
 def delete_tag(call: Call) -> Response:
     tag = _tag(call)
     del call.state["tags"][tag["id"]]
-    call.state["tag_links"] = [x for x in call.state["tag_links"] if x["tag_id"] != tag["id"]]
+    call.changes.row("tags", tag["id"])
+    call.state["tag_links"] = drop_links(call, lambda x: x["tag_id"] == tag["id"])
     return Response(200, {"message": "Tag deleted."})
 
 
@@ -160,10 +163,12 @@ def attach_tag(call: Call) -> Response:
         errors["subject_id"] = ["Subject not found"]
     if errors:
         raise invalid(errors)
-    for link in call.state["tag_links"]:
-        if link["subject_id"] == body["subject_id"] and link["tag_id"] == body["tag_id"]:
-            return item(copy.deepcopy(link), 200)  # unique on subject + tag
+    links = call.state["tag_links"]
+    for link in call.links.of(links, body["subject_id"]):
+        if link["tag_id"] == body["tag_id"]:
+            return item(copied(link), 200)  # unique on subject + tag
     call.state["counters"]["tag_link"] += 1
+    call.changes.doc("counters")
     link = {
         "id": call.state["counters"]["tag_link"],
         "tag_id": body["tag_id"],
@@ -171,18 +176,23 @@ def attach_tag(call: Call) -> Response:
         "subject_type": body["subject_type"],
         "created_at": now(),
     }
-    call.state["tag_links"].append(link)
-    return item(copy.deepcopy(link), 201)
+    links.append(link)
+    call.links.added(links, link)
+    call.changes.link(link["id"])
+    return item(copied(link), 201)
 
 
 def detach_tag(call: Call) -> Response:
     raw = call.params["link"]
     link_id = int(raw) if raw.isdigit() else 0  # PHP casts a non-numeric id to 0
-    for link in call.state["tag_links"]:
-        if link["id"] == link_id:
-            call.state["tag_links"].remove(link)
-            return call.deleted("Tag removed.")
-    raise not_found()
+    links = call.state["tag_links"]
+    link = call.links.get(links, link_id)
+    if link is None:
+        raise not_found()
+    links.remove(link)
+    call.links.removed(links, link)
+    call.changes.link(link_id)
+    return call.deleted("Tag removed.")
 
 
 # Folders ---------------------------------------------------------------------------------
@@ -204,7 +214,7 @@ def _children(call: Call, folder_id: str) -> list[dict[str, Any]]:
 
 def _render_folder(call: Call, folder: dict[str, Any]) -> dict[str, Any]:
     """A folder as read; with ``with=children`` its subfolders nest as {"data": [...]}."""
-    out = copy.deepcopy(folder)
+    out = copied(folder)
     if "children" in call.includes:
         out["children"] = wrapped([_render_folder(call, c) for c in _children(call, folder["id"])])
     return out
@@ -273,26 +283,31 @@ def create_folder(call: Call) -> Response:
         "custom_fields": {},
     }
     call.state["folders"][folder["id"]] = folder
-    return item(copy.deepcopy(folder), 201)
+    call.changes.row("folders", folder["id"])
+    return item(copied(folder), 201)
 
 
 def update_folder(call: Call) -> Response:
     folder = _folder(call)
     body = call.body()
     _check_folder(call, body, folder["folder_type"], creating=False)
+    call.changes.row("folders", folder["id"])
     for key in ("name", "parent_id"):
         if key in body:
             folder[key] = body[key]
-    return item(copy.deepcopy(folder))
+    return item(copied(folder))
 
 
 def delete_folder(call: Call) -> Response:
     folder = _folder(call)
     del call.state["folders"][folder["id"]]
+    call.changes.row("folders", folder["id"])
     for child in call.state["folders"].values():
         if child["parent_id"] == folder["id"]:
+            call.changes.row("folders", child["id"])
             child["parent_id"] = folder["parent_id"]
     for template in call.state["checklists"].values():
         if template["folder_id"] == folder["id"]:
+            call.changes.template(template)
             template["folder_id"] = None  # contents are moved out, not deleted
     return Response(200, {"message": "Folder deleted."})

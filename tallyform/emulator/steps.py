@@ -11,12 +11,11 @@ list under ``no_custom_fields_in_lists`` carries neither.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from tallyform.emulator import rules
 from tallyform.emulator.call import Call, move, pick, renumber
-from tallyform.emulator.state import new_id, now
+from tallyform.emulator.state import copied, new_id, now
 from tallyform.emulator.templates import (
     FIELD_KEYS,
     FIELD_TYPE_FIXED,
@@ -85,6 +84,7 @@ def _remember_guests(call: Call, emails: list[str]) -> None:
     known = {g["email"] for g in call.state["guests"]}
     for email in emails:
         if email not in known:
+            call.changes.doc("guests")
             call.state["guests"].append(
                 {
                     "email": email,
@@ -132,7 +132,7 @@ def create_step(call: Call) -> Response:
         "id": new_id(),
         "checklist_id": template["id"],
         "alias": alias_for(body["title"]),
-        **copy.deepcopy(_STEP_DEFAULTS),
+        **copied(_STEP_DEFAULTS),
         "captures": [],
         "created_at": stamp,
         "last_updated": stamp,
@@ -205,7 +205,7 @@ def create_capture(call: Call) -> Response:
     step["captures"].append(capture)
     move(step["captures"], capture, _new_capture_position(call, body, step))
     _touch(template, stamp)
-    return item(copy.deepcopy(capture), 201)
+    return item(copied(capture), 201)
 
 
 def _new_capture_position(call: Call, body: dict[str, Any], step: dict[str, Any]) -> int:
@@ -231,7 +231,7 @@ def update_capture(call: Call) -> Response:
     stamp = now()
     update_field_record(capture, body, stamp)
     _touch(template, stamp)
-    return item(copy.deepcopy(capture))
+    return item(copied(capture))
 
 
 def delete_capture(call: Call) -> Response:
@@ -257,7 +257,7 @@ def reorder_capture(call: Call) -> Response:
     position = _position(body.get("position"))
     move(step["captures"], capture, position)
     _touch(template, now())
-    return item(copy.deepcopy(capture))
+    return item(copied(capture))
 
 
 def move_capture_out(call: Call) -> Response:
@@ -272,7 +272,8 @@ def move_capture_out(call: Call) -> Response:
     step["captures"].remove(capture)
     renumber(step["captures"])
     capture["step_id"] = target["id"]
+    call.changes.step(template, target["id"])
     target["captures"].append(capture)
     move(target["captures"], capture, position)
     _touch(template, now())
-    return item(copy.deepcopy(capture))
+    return item(copied(capture))

@@ -16,13 +16,13 @@ Choices where the reference is uncertain (section 9):
 
 from __future__ import annotations
 
-import copy
 import re
+from collections.abc import Callable
 from typing import Any
 
 from tallyform.emulator import rules
 from tallyform.emulator.call import Call, pick, renumber
-from tallyform.emulator.state import new_id, now
+from tallyform.emulator.state import copied, new_id, now
 from tallyform.emulator.wire import ApiError, Response, invalid, item, not_found, page_of, wrapped
 
 _CREATE = frozenset(
@@ -248,7 +248,7 @@ def render(template: dict[str, Any], call: Call, *, listed: bool = False) -> dic
     and no includes under ``list_without_includes``."""
     include = set() if listed and call.quirks.list_without_includes else call.includes
     hide_values = call.quirks.no_custom_fields_in_lists
-    out = {k: copy.deepcopy(v) for k, v in template.items() if k != "steps"}
+    out = {k: copied(v) for k, v in template.items() if k != "steps"}
     out["steps_count"] = len(template["steps"])
     if listed and hide_values:
         drop_values(out)
@@ -257,17 +257,17 @@ def render(template: dict[str, Any], call: Call, *, listed: bool = False) -> dic
     if "steps" in include:
         out["steps"] = wrapped([render_step(s, hide_values=hide_values) for s in template["steps"]])
     if "tags" in include:
-        out["tags"] = wrapped(tags_of(call.state, template["id"]))
+        out["tags"] = wrapped(tags_of(call, template["id"]))
     if "folder" in include:
         folder = call.state["folders"].get(template["folder_id"] or "")
-        out["folder"] = wrapped(copy.deepcopy(folder))
+        out["folder"] = wrapped(copied(folder))
     return out
 
 
 def render_step(step: dict[str, Any], *, hide_values: bool = False) -> dict[str, Any]:
     """A step with its captures as a bare array (reference 5.1 and 9.24); with
     ``hide_values`` neither the step nor its captures carry ``custom_fields``."""
-    out = copy.deepcopy(step)
+    out = copied(step)
     if hide_values:
         drop_values(out)
         for capture in out["captures"]:
@@ -280,12 +280,12 @@ def drop_values(record: dict[str, Any]) -> None:
     record.pop("custom_fields", None)
 
 
-def tags_of(state: dict[str, Any], subject_id: str) -> list[dict[str, Any]]:
+def tags_of(call: Call, subject_id: str) -> list[dict[str, Any]]:
     """Tag associations of a template, carrying both the association id and the tag's data."""
     rows = []
-    for link in state["tag_links"]:
-        tag = state["tags"].get(link["tag_id"])
-        if link["subject_id"] == subject_id and tag is not None:
+    for link in call.links.of(call.state["tag_links"], subject_id):
+        tag = call.state["tags"].get(link["tag_id"])
+        if tag is not None:
             rows.append(
                 {
                     "id": link["id"],
@@ -295,6 +295,17 @@ def tags_of(state: dict[str, Any], subject_id: str) -> list[dict[str, Any]]:
                 }
             )
     return rows
+
+
+def drop_links(call: Call, doomed: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+    """The tag links without those ``doomed`` picks, which are marked deleted."""
+    kept = []
+    for link in call.state["tag_links"]:
+        if doomed(link):
+            call.changes.link(link["id"])
+        else:
+            kept.append(link)
+    return kept
 
 
 def list_templates(call: Call) -> Response:
@@ -314,7 +325,7 @@ def list_templates(call: Call) -> Response:
             rows = [t for t in rows if t[field] == query[key]]
     rows.sort(key=lambda t: t["last_updated"], reverse=True)
     rows.sort(key=lambda t: not t["is_pinned"])
-    return page_of(call.request, [render(t, call, listed=True) for t in rows])
+    return page_of(call.request, rows, lambda t: render(t, call, listed=True))
 
 
 def get_template(call: Call) -> Response:
@@ -331,7 +342,7 @@ def create_template(call: Call) -> Response:
     template: dict[str, Any] = {
         "id": new_id(),
         "increment_id": counters["increment_id"],
-        **copy.deepcopy(_DEFAULTS),
+        **copied(_DEFAULTS),
         "alias": alias_for(body["title"]),
         "created_by": call.user["id"],
         "owner_id": call.user["id"],
@@ -346,6 +357,8 @@ def create_template(call: Call) -> Response:
     template.update({k: v for k, v in body.items() if k != "prerun"})
     _apply_prerun(template, body.get("prerun") or [], stamp)
     call.state["checklists"][template["id"]] = template
+    call.changes.template(template)
+    call.changes.doc("counters")
     return item(render(template, call), 201)
 
 
@@ -395,9 +408,7 @@ def delete_template_forever(call: Call) -> Response:
     if template["archived_at"] is None:
         raise invalid({"checklist": ["Archive the template before deleting it permanently."]})
     del call.state["checklists"][template["id"]]
-    call.state["tag_links"] = [
-        x for x in call.state["tag_links"] if x["subject_id"] != template["id"]
-    ]
+    call.state["tag_links"] = drop_links(call, lambda x: x["subject_id"] == template["id"])
     return Response(200, {"message": "The Template was permanently deleted."})
 
 

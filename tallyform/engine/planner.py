@@ -231,7 +231,9 @@ def unmatched_only(only: list[str], known: set[str]) -> list[str]:
 def explain_renamed_templates(changes: list[Change]) -> None:
     """A template archived and another created whose key came from its file name is most
     likely a renamed file: say on the create how to keep the template."""
-    archived = [c.path[0] for c in changes if c.kind == "template" and c.action == "archive"]
+    # Sorted: the changes come in the org's order (last updated first), which is a matter
+    # of timing when an apply wrote them in parallel.
+    archived = sorted(c.path[0] for c in changes if c.kind == "template" and c.action == "archive")
     if not archived:
         return
     for change in changes:

@@ -9,6 +9,7 @@ canonical); the run stops with the command's output otherwise.
 Prints, for each command, the best of R runs: files, wall seconds, files a second, and
 the CPU seconds of that run. Run:
 .venv/bin/python -m benchmarks.validate_files [--count N] [--repeat R] [--json FILE]
+    [--command validate|fmt]
 """
 
 from __future__ import annotations
@@ -210,6 +211,12 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1000, help="template files (default 1000)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each command; best is shown")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument(
+        "--command",
+        action="append",
+        choices=["validate", "fmt"],
+        help="time only this command (repeat for both; default: both)",
+    )
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory(prefix="tallyform-bench-") as folder:
@@ -221,7 +228,10 @@ def main() -> None:
             f"best of {args.repeat} runs"
         )
         print(f"{'command':<16} {'files':>6} {'seconds':>8} {'files/s':>9} {'cpu s':>7}")
+        chosen = args.command or ["validate", "fmt"]
         for command in (["validate"], ["fmt", "--check"]):
+            if command[0] not in chosen:
+                continue
             runs = [timed(root, *command) for _ in range(args.repeat)]
             best, cpu = min(runs)
             name = " ".join(command)

@@ -1,13 +1,15 @@
-"""The fast YAML reader gives exactly the answers of the full one, or steps aside.
+"""The fast readers give exactly the answers of the full ones, or step aside.
 
-`validate` reads YAML from libyaml's events; the full reader (PyYAML's composer with the
-limits) has the last word whenever the fast one is unsure. Whatever the fast reader
-returns must equal what the full one returns: data, types, and the mark of every value
-and key.
+`validate` reads YAML from libyaml's events and checks the JSON Schema with compiled
+Python checks; the full reader (PyYAML's composer with the limits) and jsonschema have
+the last word whenever the fast ones are unsure. Whatever the fast reader returns must
+equal what the full one returns (data, types, and the mark of every value and key), and
+the compiled check must never call valid what jsonschema does not.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.validate_files import template_text
+from tallyform.config.schema import _valid, _validator
 from tallyform.config.source import Document, _parse_fully, _plain_document, parse_text
 from tests.conftest import EXAMPLES, REPO
 
@@ -177,3 +180,88 @@ def test_a_file_read_fast_reports_locations_as_before() -> None:
     assert str(document.at(("steps", 0, "title"))) == "t.yaml:3:12"
     assert str(document.key_at(("steps", 0, "title"))) == "t.yaml:3:5"
     assert str(document.at(("steps", 5))) == "t.yaml:3:3"  # the nearest known: the list
+
+
+# -- the compiled schema check -----------------------------------------------------------------
+
+ODD_VALUES = [
+    *["x", "", "a" * 700, "Key", "key-1", "bad key", "task", "approval", "days", "dropdown"],
+    *[0, -1, 1, 1.0, 2.5, 10**6, True, False, None, float("inf"), float("nan")],
+    *[[], {}, ["a", "a"], ["a", "b"], [1, 1], [1, True], ["x", 1], [{"a": 1}]],
+    {"value": 2, "unit": "days"},
+    {"users": ["a@example.com"]},
+]
+EXTRA_KEYS = ["extra", "summary", "type", "options", "required", "deadline", "fields", "key"]
+
+
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [path]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _paths(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _paths(item, (*path, index))
+    return found
+
+
+@st.composite
+def mutated(draw: st.DrawFn, documents: list[Any]) -> Any:
+    """A valid document with a few values changed, removed or added."""
+    value = copy.deepcopy(draw(st.sampled_from(documents)))
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(_paths(value)[1:] or [()]))
+        if not path:
+            continue
+        parent = value
+        for part in path[:-1]:
+            parent = parent[part]
+        how = draw(st.integers(0, 3))
+        if how == 0:
+            parent[path[-1]] = copy.deepcopy(draw(st.sampled_from(ODD_VALUES)))
+        elif how == 1 and isinstance(parent, dict):
+            del parent[path[-1]]
+        elif how == 2 and isinstance(parent, dict):
+            key = draw(st.sampled_from(EXTRA_KEYS))
+            parent[key] = copy.deepcopy(draw(st.sampled_from(ODD_VALUES)))
+        elif isinstance(parent, list):
+            parent.append(copy.deepcopy(draw(st.sampled_from([*ODD_VALUES, parent[path[-1]]]))))
+    return value
+
+
+def _data(path: Path) -> Any:
+    return parse_text(_text(path), path.name)[0].data
+
+
+TEMPLATES = [_data(p) for p in sorted((EXAMPLES / "templates").glob("*.yaml"))]
+TEMPLATES += [parse_text(template_text(n), "b.yaml")[0].data for n in range(3)]
+PROJECTS = [_data(EXAMPLES / "tallyform.yaml")]
+
+
+@pytest.mark.parametrize("name", ["template", "project"])
+def test_the_compiled_check_passes_valid_files(name: str) -> None:
+    for document in TEMPLATES if name == "template" else PROJECTS:
+        assert _validator(name).is_valid(document)
+        assert _valid(name)(document)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated(TEMPLATES))
+def test_the_compiled_template_check_is_never_more_lenient(document: Any) -> None:
+    if _valid("template")(document):
+        assert _validator("template").is_valid(document), document
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated(PROJECTS))
+def test_the_compiled_project_check_is_never_more_lenient(document: Any) -> None:
+    if _valid("project")(document):
+        assert _validator("project").is_valid(document), document
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "tests/corpus").rglob("*.yaml")), ids=str)
+def test_the_compiled_check_refuses_what_jsonschema_refuses_in_the_corpus(path: Path) -> None:
+    document = _data(path)
+    name = "project" if path.parent.name == "projects" else "template"
+    if _valid(name)(document):
+        assert _validator(name).is_valid(document)

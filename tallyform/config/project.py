@@ -7,6 +7,7 @@ Only a missing ``tallyform.yaml`` is fatal (:class:`ConfigError`).
 
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -323,10 +324,17 @@ def load_templates(project: Project) -> tuple[list[Template], list[Problem]]:
     """Every template of the project, and every problem in any of them."""
     templates: list[Template] = []
     problems: list[Problem] = template_folder_problems(project)
-    for path in template_files(project):
-        template, found = load_template_file(path)
-        problems += found
-        if template is not None:
-            templates.append(template)
+    try:
+        for path in template_files(project):
+            # What was read so far stays until the command ends. Python's cyclic garbage
+            # collector would look at it again and again as it piles up (half the time of
+            # reading 1,000 files); frozen, it is left alone, and garbage is still freed.
+            gc.freeze()
+            template, found = load_template_file(path)
+            problems += found
+            if template is not None:
+                templates.append(template)
+    finally:
+        gc.unfreeze()
     problems += check_template_keys(templates)
     return templates, problems

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from benchmarks.validate_files import template_text
 from tallyform.config.schema import _valid, _validator
-from tallyform.config.source import Document, _parse_fully, _plain_document, parse_text
+from tallyform.config.source import Document, _parse_fully, parse_text, plain_document
 from tests.conftest import EXAMPLES, REPO
 
 CORPUS = sorted((REPO / "tests/corpus").rglob("*.yaml"))
@@ -47,7 +47,7 @@ def _marks(table: dict[Any, yaml.Mark]) -> dict[Any, tuple[int, int]]:
 
 def _assert_agree(text: str) -> Document | None:
     """The fast reader's document, checked against the full reader's (None: it stepped aside)."""
-    fast = _plain_document(text, "f.yaml")
+    fast = plain_document(text, "f.yaml")
     if fast is None:
         return None
     full, problems = _parse_fully(text, "f.yaml")
@@ -99,7 +99,7 @@ def test_bad_input_is_left_to_the_full_reader_or_read_alike(path: Path) -> None:
     ],
 )
 def test_the_fast_reader_steps_aside(text: str) -> None:
-    assert _plain_document(text, "f.yaml") is None
+    assert plain_document(text, "f.yaml") is None
 
 
 ATOMS = [

@@ -17,7 +17,7 @@ Scalars follow YAML 1.2's core schema rather than PyYAML's YAML 1.1: only
 ``true``/``false`` are booleans (so an option ``No`` stays the text "No") and dates
 stay strings. ``fmt`` (ruamel.yaml) reads files the same way.
 
-Two readers give the same answer. The fast one (:func:`_plain_document`) builds data and
+Two readers give the same answer. The fast one (:func:`plain_document`) builds data and
 locations straight from libyaml's events (PyYAML's C parser, when PyYAML has it) for the
 files nearly everyone writes: no anchors, aliases, tags, merge keys or duplicate keys,
 nothing invisible, well within the limits. At the first thing it does not handle, or any
@@ -307,7 +307,7 @@ def _plain(value: str) -> Any:
     return result
 
 
-def _plain_document(text: str, file: str) -> Document | None:
+def plain_document(text: str, file: str) -> Document | None:
     """The document, when the fast reader can read it exactly as the full one would."""
     if _HIDDEN.search(text) or _UNUSUAL.search(text):
         return None
@@ -554,7 +554,7 @@ def _yaml_problem(file: str, error: yaml.YAMLError) -> Problem:
 
 def parse_text(text: str, file: str) -> tuple[Document, list[Problem]]:
     """Parse YAML text; the document's data is None when the text holds nothing."""
-    plain = _plain_document(text, file)
+    plain = plain_document(text, file)
     if plain is not None:
         return plain, []
     return _parse_fully(text, file)

@@ -67,6 +67,18 @@ def test_the_examples_take_the_fast_path_and_agree(path: Path) -> None:
     assert _assert_agree(_text(path)) is not None
 
 
+def test_without_libyaml_the_pure_python_parser_gives_the_same_events(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PyYAML built without libyaml: the fast reader reads the pure-Python parser's events."""
+    from tallyform.config import source
+
+    monkeypatch.setattr(source, "_EventParser", yaml.SafeLoader)
+    for path in [*EXAMPLE_FILES, *CORPUS]:
+        _assert_agree(_text(path))
+    assert _assert_agree(template_text(0)) is not None
+
+
 def test_generated_benchmark_templates_take_the_fast_path_and_agree() -> None:
     for number in range(20):
         assert _assert_agree(template_text(number)) is not None

@@ -280,7 +280,10 @@ def _already_canonical(text: str, data: Any, schema_name: str) -> bool:
     head = 0
     while match := _COMMENT_LINE.match(text, head):
         head = match.end()
-    return canonical_text(data, text[:head], load_schema(schema_name)) == text
+    try:
+        return canonical_text(data, text[:head], load_schema(schema_name)) == text
+    except Exception:  # ruamel.yaml has the last word on every file
+        return False
 
 
 def format_file(path: Path, check: bool, schema_name: str = "template") -> FmtResult:

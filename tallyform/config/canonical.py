@@ -98,14 +98,16 @@ def flow_text(node: Any) -> str:
     return text if text.replace(" ", "").replace("-", "").replace(".", "").isalnum() else repr(text)
 
 
-def fits_in_flow(node: Any, key: Any, indent: int, has_comments: bool = False) -> bool:
-    """Whether fmt writes ``node``, the value of ``key`` at ``indent``, on one line."""
+def fits_in_flow(node: Any, key: Any, indent: int) -> bool:
+    """Whether fmt writes ``node``, the value of ``key`` at ``indent``, on one line.
+
+    (fmt also keeps a collection with a comment inside in block style.)
+    """
     return (
         key not in STRUCTURAL_KEYS
         and not isinstance(key, int)
         and len(node) > 0
         and depth(node) <= 4
-        and not has_comments
         and indent + len(f"{key}: ") + len(flow_text(node)) <= MAX_WIDTH
     )
 

@@ -102,7 +102,7 @@ def _set_flow_deep(node: Any) -> None:
 
 
 def _set_style(node: Any, key: Any, indent: int) -> None:
-    if fits_in_flow(node, key, indent, _has_comments(node)):
+    if fits_in_flow(node, key, indent) and not _has_comments(node):
         _set_flow_deep(node)
     else:
         node.fa.set_block_style()

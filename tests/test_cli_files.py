@@ -185,3 +185,21 @@ def test_fmt_reports_unparsable_files_and_leaves_them(project: Callable[..., Pat
     assert result.exit_code == 1
     assert "not valid YAML, left as it is" in result.output
     assert (root / "templates/bad.yaml").read_text() == "title: [x\n"
+
+
+def test_validate_starts_without_what_only_other_commands_need() -> None:
+    """Start-up counts at every run: validate of valid files loads no API client or planner."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        f"sys.argv = ['tallyform', '-C', {str(EXAMPLES)!r}, 'validate']\n"
+        "from tallyform.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = ['httpx', 'deepdiff', 'jsonschema', 'ruamel.yaml', 'tallyform.engine',\n"
+        "         'tallyform.emulator', 'tallyform.client.api']\n"
+        "print(sorted(name for name in heavy if name in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stdout.splitlines() == ["6 templates valid.", "[]"], done.stdout + done.stderr

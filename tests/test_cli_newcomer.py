@@ -358,8 +358,11 @@ def test_init_writes_the_starter_key(tmp_path: Path) -> None:
 
 def _options(command: click.Command, name: str) -> list[tuple[str, click.Option]]:
     found = [(name, p) for p in command.params if isinstance(p, click.Option)]
-    if isinstance(command, click.Group):
-        for sub, child in command.commands.items():
+    if isinstance(command, click.Group):  # every command, also those not imported yet
+        context = click.Context(command)
+        for sub in command.list_commands(context):
+            child = command.get_command(context, sub)
+            assert child is not None, sub
             found += _options(child, f"{name} {sub}")
     return found
 

@@ -1,16 +1,22 @@
-"""The command line: the only part of tallyform that uses click."""
+"""The command line: the only part of tallyform that uses click.
 
-from tallyform.cli import apply, emulator, export, files, plan, show, validate
+Each command's module is imported when that command runs (or help lists it), so a quick
+command starts without loading what the others need.
+"""
+
 from tallyform.cli.app import cli, main
 
-cli.add_command(files.init)
-cli.add_command(validate.validate)
-cli.add_command(files.fmt)
-cli.add_command(files.schema)
-cli.add_command(plan.plan)
-cli.add_command(show.show)
-cli.add_command(apply.apply)
-cli.add_command(export.export)
-cli.add_command(emulator.emulator)
+for _name, _where in {
+    "init": "tallyform.cli.files:init",
+    "validate": "tallyform.cli.validate:validate",
+    "fmt": "tallyform.cli.files:fmt",
+    "schema": "tallyform.cli.files:schema",
+    "plan": "tallyform.cli.plan:plan",
+    "show": "tallyform.cli.show:show",
+    "apply": "tallyform.cli.apply:apply",
+    "export": "tallyform.cli.export:export",
+    "emulator": "tallyform.cli.emulator:emulator",
+}.items():
+    cli.add_lazy(_name, _where)
 
 __all__ = ["cli", "main"]

@@ -12,6 +12,7 @@ its traceback, secrets masked, goes to a file the message names.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import platform
@@ -221,8 +222,27 @@ def report_crash(error: BaseException, args: Sequence[str]) -> None:
 class TallyformGroup(click.Group):
     """A click group whose every failure exits 1 with a short message, never a traceback.
 
-    Global options may follow the command name; they are moved before it first.
+    Global options may follow the command name; they are moved before it first. A
+    command registered with :meth:`add_lazy` is imported only when it is run or listed,
+    so that `validate` does not start by loading the API client, the planner and the
+    emulator.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, str] = {}  # command name -> "module:attribute"
+
+    def add_lazy(self, name: str, where: str) -> None:
+        self.lazy[name] = where
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            module, attribute = self.lazy[cmd_name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, hoist_global_options(self, ctx, args))

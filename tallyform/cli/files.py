@@ -8,7 +8,6 @@ import click
 
 from tallyform.cli.app import App, pass_app
 from tallyform.config import display_path, template_files
-from tallyform.config.fmt import format_file
 from tallyform.config.schema import SCHEMA_NAMES
 from tallyform.config.starter import schema_text, write_starter
 
@@ -40,6 +39,8 @@ def fmt(app: App, check: bool, files: tuple[Path, ...]) -> None:
 
     Formats FILES, or every template file of the project. Comments are kept.
     """
+    from tallyform.config.fmt import format_file  # ruamel.yaml: only fmt needs it
+
     paths = list(files) or template_files(app.project())
     failed = False
     for path in paths:

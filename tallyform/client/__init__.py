@@ -2,31 +2,75 @@
 
 The only package besides the emulator that imports httpx. Everything else asks it for
 data and gives it changes; its exceptions are tallyform's own (:mod:`.errors`).
+
+Names are imported on first use (PEP 562), so that commands that never call the API
+(``validate``, ``fmt``) start without loading httpx.
 """
 
-from tallyform.client.api import (
-    ClientStats,
-    Session,
-    TallyfyClient,
-    Transport,
-    http_session,
-    is_whole,
-    unwrap,
-    whole_template,
-)
-from tallyform.client.auth import ActAsUser, ClientCredentials, Credentials, StaticToken
-from tallyform.client.errors import (
-    AuthError,
-    NotFound,
-    OutcomeUnknown,
-    RateLimited,
-    TallyfyError,
-    Unavailable,
-    ValidationFailed,
-)
-from tallyform.client.pacing import Pacer
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tallyform.client.api import (
+        ClientStats,
+        Session,
+        TallyfyClient,
+        Transport,
+        http_session,
+        is_whole,
+        unwrap,
+        whole_template,
+    )
+    from tallyform.client.auth import ActAsUser, ClientCredentials, Credentials, StaticToken
+    from tallyform.client.errors import (
+        AuthError,
+        NotFound,
+        OutcomeUnknown,
+        RateLimited,
+        TallyfyError,
+        Unavailable,
+        ValidationFailed,
+    )
+    from tallyform.client.pacing import Pacer
+    from tallyform.client.retry import RetryPolicy
+
+# Imported at once: it is light, and its function `redact` must win over the module's name.
 from tallyform.client.redact import install_log_redaction, redact, register_secret
-from tallyform.client.retry import RetryPolicy
+
+_MODULES = {
+    "ActAsUser": "auth",
+    "AuthError": "errors",
+    "ClientCredentials": "auth",
+    "ClientStats": "api",
+    "Credentials": "auth",
+    "NotFound": "errors",
+    "OutcomeUnknown": "errors",
+    "Pacer": "pacing",
+    "RateLimited": "errors",
+    "RetryPolicy": "retry",
+    "StaticToken": "auth",
+    "TallyfyClient": "api",
+    "TallyfyError": "errors",
+    "Unavailable": "errors",
+    "ValidationFailed": "errors",
+    "unwrap": "api",
+    "Session": "api",
+    "Transport": "api",
+    "http_session": "api",
+    "is_whole": "api",
+    "whole_template": "api",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_MODULES[name]}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ActAsUser",
@@ -47,10 +91,10 @@ __all__ = [
     "install_log_redaction",
     "redact",
     "register_secret",
+    "unwrap",
     "Session",
     "Transport",
     "http_session",
     "is_whole",
-    "unwrap",
     "whole_template",
 ]

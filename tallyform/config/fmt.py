@@ -15,11 +15,17 @@ comment survives with the key it is written beside; a comment inside a collectio
 that collection in block style. A file is read and composed within validate's limits
 (size, nesting, alias expansion, number length) before ruamel.yaml sees it; a file past
 one is left as it is, with the reason.
+
+Most files are canonical already, and a ruamel.yaml round trip (some 50 ms a template)
+is not needed to see it: when the fast YAML reader reads the file and
+:func:`~tallyform.config.canonical.canonical_text` writes exactly the file's text from
+its data, the file is left as it is. Every other file goes through ruamel.yaml.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,12 +37,23 @@ from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.representer import RoundTripRepresenter
 from ruamel.yaml.tokens import CommentToken
 
+from tallyform.config.canonical import (
+    INDENT,
+    STRUCTURAL_KEYS,
+    YAML11_BOOLS,
+    canonical_text,
+    child_schema,
+    fits_in_flow,
+    key_order,
+)
 from tallyform.config.schema import load_schema
-from tallyform.config.source import LimitExceeded, compose_limited, read_limited
-
-STRUCTURAL_KEYS = frozenset({"kickoff", "steps", "fields", "rules"})
-MAX_WIDTH = 100
-_INDENT = 2
+from tallyform.config.source import (
+    Document,
+    LimitExceeded,
+    compose_limited,
+    plain_document,
+    read_limited,
+)
 
 
 @dataclass(frozen=True)
@@ -46,12 +63,8 @@ class FmtResult:
     error: str | None = None
 
 
-# Words YAML 1.1 readers take for booleans; quoted so that every reader sees text.
-_YAML11_BOOLS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false"})
-
-
 def _represent_str(representer: RoundTripRepresenter, data: str) -> Any:
-    style = "'" if data.lower() in _YAML11_BOOLS else None
+    style = "'" if data.lower() in YAML11_BOOLS else None
     return representer.represent_scalar("tag:yaml.org,2002:str", data, style=style)
 
 
@@ -66,29 +79,6 @@ def _yaml() -> YAML:
     return yaml
 
 
-def _resolve(schema: dict[str, Any] | None, root: dict[str, Any]) -> dict[str, Any] | None:
-    if schema is None:
-        return None
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/$defs/"):
-        resolved: dict[str, Any] = root["$defs"][ref.removeprefix("#/$defs/")]
-        return resolved
-    for branch in schema.get("anyOf", ()):
-        if branch.get("type") == "object":
-            return dict(branch)
-    return schema
-
-
-def _child_schema(
-    schema: dict[str, Any] | None, key: Any, root: dict[str, Any]
-) -> dict[str, Any] | None:
-    if schema is None:
-        return None
-    if isinstance(key, int):
-        return _resolve(schema.get("items"), root)
-    return _resolve(schema.get("properties", {}).get(key), root)
-
-
 def _has_comments(node: Any) -> bool:
     ca = getattr(node, "ca", None)
     if ca is None:
@@ -99,32 +89,8 @@ def _has_comments(node: Any) -> bool:
     return any(_has_comments(child) for child in children)
 
 
-def _depth(node: Any) -> int:
-    if isinstance(node, dict):
-        return 1 + max((_depth(v) for v in node.values()), default=0)
-    if isinstance(node, list):
-        return 1 + max((_depth(v) for v in node), default=0)
-    return 0
-
-
-def _flow_text(node: Any) -> str:
-    """An estimate of the node's one-line rendering, used only to measure it."""
-    if isinstance(node, dict):
-        return "{" + ", ".join(f"{k}: {_flow_text(v)}" for k, v in node.items()) + "}"
-    if isinstance(node, list):
-        return "[" + ", ".join(_flow_text(v) for v in node) + "]"
-    if node is None:
-        return "null"
-    if isinstance(node, bool):
-        return "true" if node else "false"
-    text = str(node)
-    return text if text.replace(" ", "").replace("-", "").replace(".", "").isalnum() else repr(text)
-
-
 def _order_keys(node: CommentedMap, schema: dict[str, Any] | None) -> None:
-    known = list((schema or {}).get("properties", {}))
-    order = [k for k in known if k in node] + [k for k in node if k not in known]
-    for key in order:
+    for key in key_order(list(node), schema):
         node.move_to_end(key)
 
 
@@ -136,15 +102,7 @@ def _set_flow_deep(node: Any) -> None:
 
 
 def _set_style(node: Any, key: Any, indent: int) -> None:
-    flow_ok = (
-        key not in STRUCTURAL_KEYS
-        and not isinstance(key, int)
-        and len(node) > 0
-        and _depth(node) <= 4
-        and not _has_comments(node)
-        and indent + len(f"{key}: ") + len(_flow_text(node)) <= MAX_WIDTH
-    )
-    if flow_ok:
+    if fits_in_flow(node, key, indent) and not _has_comments(node):
         _set_flow_deep(node)
     else:
         node.fa.set_block_style()
@@ -247,7 +205,7 @@ def _canonicalize(
         def children() -> None:
             for child_key, child in node.items():
                 _canonicalize(
-                    child, child_key, _child_schema(schema, child_key, root), root, indent + _INDENT
+                    child, child_key, child_schema(schema, child_key, root), root, indent + INDENT
                 )
             if key is not None:
                 _set_style(node, key, indent)
@@ -258,9 +216,7 @@ def _canonicalize(
         for index, child in enumerate(node):
             # Items of the main lists count as structural too, so they stay in block style.
             item_key = key if key in STRUCTURAL_KEYS else index
-            _canonicalize(
-                child, item_key, _child_schema(schema, index, root), root, indent + _INDENT
-            )
+            _canonicalize(child, item_key, child_schema(schema, index, root), root, indent + INDENT)
     else:
         return
     if key is not None:
@@ -273,7 +229,7 @@ def format_text(text: str, schema_name: str = "template") -> str:
     data = yaml.load(text)
     if isinstance(data, CommentedMap):
         root = load_schema(schema_name)
-        _canonicalize(data, None, root, root, -_INDENT)
+        _canonicalize(data, None, root, root, -INDENT)
         data.fa.set_block_style()
     out = io.StringIO()
     yaml.dump(data, out)
@@ -286,8 +242,8 @@ def _not_yaml(error: Exception) -> str:
     return f"{where}not valid YAML, left as it is ({getattr(error, 'problem', None) or error})"
 
 
-def _unsafe(path: Path) -> tuple[str | None, str | None]:
-    """The file's text, or why it is left alone: unreadable, not YAML, or past a limit.
+def _unsafe(path: Path) -> tuple[str | None, Document | None, str | None]:
+    """The file's text and, when the fast reader read it, its document; or why it is left alone.
 
     The file is read and composed within the limits of :mod:`tallyform.config.source`
     before ruamel.yaml sees it, so a hostile file costs fmt no more than validate.
@@ -295,24 +251,48 @@ def _unsafe(path: Path) -> tuple[str | None, str | None]:
     text, problems = read_limited(path, str(path))
     if text is None:
         where = problems[0].location
-        return None, f"{where.line}:{where.column}: {problems[0].message}"
+        return None, None, f"{where.line}:{where.column}: {problems[0].message}"
+    plain = plain_document(text, str(path))  # within the limits, and YAML, when not None
+    if plain is not None:
+        return text, plain, None
     try:
         compose_limited(text)
     except LimitExceeded as error:
         return (
             None,
+            None,
             f"{error.mark.line + 1}:{error.mark.column + 1}: {error.message}; left as it is",
         )
     except yaml.YAMLError as error:
-        return None, _not_yaml(error)
-    return text, None
+        return None, None, _not_yaml(error)
+    return text, None, None
+
+
+_COMMENT_LINE = re.compile(r"#[^\r\n]*(?<!\s)\n")
+
+
+def _already_canonical(text: str, data: Any, schema_name: str) -> bool:
+    """Whether ``text`` is known to be in canonical form without a ruamel.yaml round trip.
+
+    True only when the text is exactly what :func:`canonical_text` writes for its data
+    (after the same ``#`` lines at the top); False says nothing either way.
+    """
+    head = 0
+    while match := _COMMENT_LINE.match(text, head):
+        head = match.end()
+    try:
+        return canonical_text(data, text[:head], load_schema(schema_name)) == text
+    except Exception:  # ruamel.yaml has the last word on every file
+        return False
 
 
 def format_file(path: Path, check: bool, schema_name: str = "template") -> FmtResult:
     """Format one file in place (or only report, with ``check``)."""
-    original, refused = _unsafe(path)
+    original, plain, refused = _unsafe(path)
     if original is None:
         return FmtResult(path, False, refused)
+    if plain is not None and _already_canonical(original, plain.data, schema_name):
+        return FmtResult(path, False)
     try:
         formatted = format_text(original, schema_name)
     except YAMLError as error:

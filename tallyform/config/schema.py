@@ -3,6 +3,11 @@
 The schemas ship in the package (``tallyform.schemas``, the repository's ``schemas/``).
 Errors from jsonschema are turned into short messages in the user's words and placed
 at the exact key or value they concern.
+
+Most documents are valid, and jsonschema takes milliseconds to say so; the schema
+compiled into plain Python (:mod:`tallyform.config.validity`) says it about ten times
+faster, and is never more lenient. Only when it says no is jsonschema imported and run,
+to find and word the errors.
 """
 
 from __future__ import annotations
@@ -12,12 +17,14 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
-
-import jsonschema
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from tallyform.config.source import DataPath, Document, Problem
+from tallyform.config.validity import Check, compile_schema
+
+if TYPE_CHECKING:
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_NAMES = ("template", "project")
 
@@ -42,7 +49,15 @@ def load_schema(name: str) -> dict[str, Any]:
 
 @cache
 def _validator(name: str) -> jsonschema.Draft202012Validator:
+    import jsonschema
+
     return jsonschema.Draft202012Validator(load_schema(name))
+
+
+@cache
+def _valid(name: str) -> Check:
+    """Whether a value is valid against schema ``name``; False also when unsure."""
+    return compile_schema(load_schema(name))
 
 
 def _describe(value: Any) -> str:
@@ -82,7 +97,9 @@ def _branch_error(error: ValidationError) -> ValidationError:
     """For anyOf/oneOf failures, the branch error that says most about what is wrong."""
     same_type = [e for e in error.context or [] if e.validator != "type" or e.relative_path]
     candidates = same_type or list(error.context or [])
-    return jsonschema.exceptions.best_match(candidates) or error
+    from jsonschema.exceptions import best_match
+
+    return best_match(candidates) or error
 
 
 def _message(error: ValidationError) -> str:
@@ -128,6 +145,8 @@ class SchemaError:
 
 def schema_errors(document: Document, name: str) -> list[SchemaError]:
     """Every way ``document`` breaks schema ``name``, each with the path of its value."""
+    if _valid(name)(document.data):
+        return []
     found: list[SchemaError] = []
     for error in _validator(name).iter_errors(document.data):
         if error.validator in ("anyOf", "oneOf"):

@@ -16,6 +16,15 @@ written with more than :data:`MAX_NUMBER_DIGITS` digits is never converted.
 Scalars follow YAML 1.2's core schema rather than PyYAML's YAML 1.1: only
 ``true``/``false`` are booleans (so an option ``No`` stays the text "No") and dates
 stay strings. ``fmt`` (ruamel.yaml) reads files the same way.
+
+Two readers give the same answer. The fast one (:func:`plain_document`) builds data and
+locations straight from libyaml's events (PyYAML's C parser, when PyYAML has it) for the
+files nearly everyone writes: no anchors, aliases, tags, merge keys or duplicate keys,
+nothing invisible, well within the limits. At the first thing it does not handle, or any
+error, it gives up and the full reader (PyYAML's composer with the limits, then
+:class:`_Builder`) reads the file again and has the last word on every message and
+location. The fast reader keeps the limits too: it stops before any of them, and expands
+nothing (an alias makes it give up).
 """
 
 from __future__ import annotations
@@ -30,6 +39,21 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.events import (
+    DocumentEndEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
+
+try:  # PyYAML built with libyaml, as its wheels are
+    from yaml._yaml import CParser as _EventParser
+except ImportError:  # pragma: no cover - the pure-Python parser gives the same events
+    from yaml import SafeLoader as _EventParser  # type: ignore[assignment]
 
 DataPath = tuple[str | int, ...]
 
@@ -47,6 +71,9 @@ _BOOL_TAG = "tag:yaml.org,2002:bool"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _INT_TAG = "tag:yaml.org,2002:int"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR_TAG = "tag:yaml.org,2002:str"
+_NULL_TAG = "tag:yaml.org,2002:null"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
 
 
 @dataclass(frozen=True, order=True)
@@ -74,24 +101,31 @@ class Problem:
 
 @dataclass
 class Document:
-    """A YAML file's data with the location of every value and every mapping key."""
+    """A YAML file's data with where every value and every mapping key starts.
+
+    ``values`` and ``keys`` hold PyYAML's marks (counting from 0) as the parser made
+    them, which costs nothing per value; :meth:`at` and :meth:`key_at` give locations.
+    """
 
     file: str
     data: Any
-    values: dict[DataPath, Location] = field(default_factory=dict)
-    keys: dict[DataPath, Location] = field(default_factory=dict)
+    values: dict[DataPath, yaml.Mark] = field(default_factory=dict)
+    keys: dict[DataPath, yaml.Mark] = field(default_factory=dict)
 
     def at(self, path: DataPath) -> Location:
         """Where the value at ``path`` is, or its nearest known ancestor."""
         for end in range(len(path), -1, -1):
             found = self.values.get(path[:end])
             if found is not None:
-                return found
+                return Location(self.file, found.line + 1, found.column + 1)
         return Location(self.file, 1, 1)
 
     def key_at(self, path: DataPath) -> Location:
         """Where the mapping key naming ``path`` is (falling back to the value)."""
-        return self.keys.get(path) or self.at(path)
+        found = self.keys.get(path)
+        if found is None:
+            return self.at(path)
+        return Location(self.file, found.line + 1, found.column + 1)
 
 
 class LimitExceeded(Exception):
@@ -200,6 +234,171 @@ def compose_limited(text: str) -> yaml.Node | None:
         loader.dispose()
 
 
+class _GiveUp(Exception):
+    """The fast reader meets something it leaves to the full one."""
+
+
+# Where the fast reader gives up at once: line breaks and tabs other than plain \n (and
+# \r\n), which the two parsers are not both known to place alike, and a byte order mark.
+_UNUSUAL = re.compile("[\t\x85\u2028\u2029\ufeff]")
+_BLOCK_HEADER = re.compile(r"[|>][1-9+-]{0,2}(?:[ \r\n]|$)")
+_RESOLVERS = yaml.SafeLoader.yaml_implicit_resolvers  # first character -> implicit types
+_SAFE = yaml.SafeLoader("")  # resolves and constructs scalars as the full reader does
+# Safely below the limits, so that a file the fast reader accepts is never one the full
+# reader would refuse (it counts and nests the same nodes, without aliases).
+_FAST_MAX_DEPTH = MAX_DEPTH - 4
+_FAST_MAX_VALUES = MAX_VALUES - 4
+_LONG_KEY = 512  # characters; both parsers look at most 1024 ahead for a key's ':'
+_PLAIN: dict[str, Any] = {}  # plain scalar -> value, for those _RESOLVERS may type
+
+
+def _scalar(event: Any, text: str, flow: bool) -> Any:
+    """The value of a scalar event as the full reader builds it; _GiveUp for anything rare.
+
+    Where libyaml reads more than PyYAML's own parser (which refuses it), it gives up:
+    a block scalar header not followed by a space, a '?' inside a plain scalar in a flow
+    collection. Escapes in double quotes are left to the full reader, too.
+    """
+    value: str = event.value
+    style = event.style
+    if event.anchor is not None or event.tag is not None:
+        raise _GiveUp
+    if style:  # quoted or a block scalar: always text
+        start = event.start_mark.index
+        if style == '"':
+            if "\\" in text[start : event.end_mark.index]:
+                raise _GiveUp
+        elif style in "|>" and not _BLOCK_HEADER.match(text, start):
+            raise _GiveUp
+        return value
+    if flow and "?" in value:
+        raise _GiveUp
+    if not value:
+        raise _GiveUp  # nothing written: the parsers place such a value differently
+    return _plain(value) if value[0] in _RESOLVERS else value
+
+
+def _plain(value: str) -> Any:
+    """The value of a plain scalar whose first character may make it more than text."""
+    known = _PLAIN.get(value, _GiveUp)
+    if known is not _GiveUp:
+        return known
+    tag = _SAFE.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+    result: Any = value
+    if tag in (_STR_TAG, _TIMESTAMP_TAG):
+        pass
+    elif len(value) > MAX_NUMBER_DIGITS and _DECIMAL.fullmatch(value):
+        raise _GiveUp  # the full reader says how many digits
+    elif tag == _NULL_TAG:
+        result = None
+    elif tag == _BOOL_TAG:
+        result = _BOOL_WORDS.get(value.lower(), value)
+    elif tag == _INT_TAG:
+        if ":" not in value:
+            result = _SAFE.construct_yaml_int(yaml.ScalarNode(tag, value))
+    elif tag == _FLOAT_TAG:
+        result = _SAFE.construct_yaml_float(yaml.ScalarNode(tag, value))
+        if not math.isfinite(result):
+            raise _GiveUp
+    else:
+        raise _GiveUp  # merge keys, and types the full reader refuses
+    if len(value) <= 64 and len(_PLAIN) < 10_000:
+        _PLAIN[value] = result  # the same few words and numbers come back in every file
+    return result
+
+
+def plain_document(text: str, file: str) -> Document | None:
+    """The document, when the fast reader can read it exactly as the full one would."""
+    if _HIDDEN.search(text) or _UNUSUAL.search(text):
+        return None
+    parser = _EventParser(text)
+    try:
+        return _read_events(parser, text, file)
+    except Exception:  # the full reader has the last word on every error
+        return None
+    finally:
+        parser.dispose()
+
+
+def _read_events(parser: Any, text: str, file: str) -> Document:
+    get = parser.get_event
+    get()  # the stream's start
+    event = get()
+    document = Document(file=file, data=None)
+    if type(event) is StreamEndEvent:
+        return document
+    if type(event) is not DocumentStartEvent or event.explicit or event.version or event.tags:
+        raise _GiveUp
+    values, keys = document.values, document.keys
+    stack: list[tuple[Any, DataPath, Any, bool, bool]] = []
+    container: Any = None  # the open mapping or list, None at the top
+    path: DataPath = ()
+    key: Any = _GiveUp  # the open mapping's key waiting for its value; _GiveUp: none
+    in_mapping = False
+    flow = False  # inside a flow collection ([...] or {...})
+    count = 0
+    resolved = _RESOLVERS
+    while True:
+        event = get()
+        kind = type(event)
+        if kind is ScalarEvent:
+            value = event.value
+            if event.style or not value or event.anchor is not None or event.tag is not None:
+                value = _scalar(event, text, flow)
+            elif flow and "?" in value:
+                raise _GiveUp  # see _scalar
+            elif value[0] in resolved:
+                value = _plain(value)
+            if in_mapping and key is _GiveUp:
+                key = str(value)
+                if key in container or event.end_mark.index - event.start_mark.index > _LONG_KEY:
+                    raise _GiveUp  # a duplicate key, or one the parsers may not agree on
+                keys[path + (key,)] = event.start_mark
+            elif in_mapping:
+                values[path + (key,)] = event.start_mark
+                container[key] = value
+                key = _GiveUp
+            elif container is not None:
+                values[path + (len(container),)] = event.start_mark
+                container.append(value)
+            else:
+                values[()] = event.start_mark
+                document.data = value
+        elif kind is MappingStartEvent or kind is SequenceStartEvent:
+            if event.anchor is not None or event.tag is not None:
+                raise _GiveUp
+            if len(stack) >= _FAST_MAX_DEPTH or (in_mapping and key is _GiveUp):
+                raise _GiveUp  # deep, or a mapping or list used as a key
+            opened: Any = {} if kind is MappingStartEvent else []
+            if in_mapping:
+                inner: DataPath = path + (key,)
+                container[key] = opened
+            elif container is not None:
+                inner = path + (len(container),)
+                container.append(opened)
+            else:
+                inner = ()
+                document.data = opened
+            values[inner] = event.start_mark
+            stack.append((container, path, key, in_mapping, flow))
+            container, path, key = opened, inner, _GiveUp
+            in_mapping, flow = kind is MappingStartEvent, flow or bool(event.flow_style)
+        elif kind is MappingEndEvent or kind is SequenceEndEvent:
+            container, path, _, in_mapping, flow = stack.pop()
+            key = _GiveUp
+            continue
+        elif kind is DocumentEndEvent and not event.explicit:
+            break
+        else:
+            raise _GiveUp  # an alias, or a document marker
+        count += 1
+        if count >= _FAST_MAX_VALUES:
+            raise _GiveUp
+    if type(get()) is not StreamEndEvent:
+        raise _GiveUp  # more than one document
+    return document
+
+
 class _Builder:
     """Walks a composed node tree into data, locations and problems."""
 
@@ -215,7 +414,7 @@ class _Builder:
         return Location(self.file, mark.line + 1, mark.column + 1)
 
     def build(self, node: yaml.Node, path: DataPath) -> Any:
-        self.document.values.setdefault(path, self.location(node))
+        self.document.values.setdefault(path, node.start_mark)
         if id(node) in self._active:
             self.problems.append(
                 Problem(self.location(node), "an alias refers to itself; remove the loop")
@@ -278,11 +477,11 @@ class _Builder:
                 self.problems.append(
                     Problem(
                         self.location(key_node),
-                        f"duplicate key '{key}' (first given on line {first.line}); remove one of them",
+                        f"duplicate key '{key}' (first given on line {first.line + 1}); remove one of them",
                     )
                 )
                 continue
-            self.document.keys[path + (key,)] = self.location(key_node)
+            self.document.keys[path + (key,)] = key_node.start_mark
             result[key] = self.build(value_node, (*path, key))
         return result
 
@@ -355,6 +554,14 @@ def _yaml_problem(file: str, error: yaml.YAMLError) -> Problem:
 
 def parse_text(text: str, file: str) -> tuple[Document, list[Problem]]:
     """Parse YAML text; the document's data is None when the text holds nothing."""
+    plain = plain_document(text, file)
+    if plain is not None:
+        return plain, []
+    return _parse_fully(text, file)
+
+
+def _parse_fully(text: str, file: str) -> tuple[Document, list[Problem]]:
+    """:func:`parse_text` by the full reader alone, whatever the file holds."""
     document = Document(file=file, data=None)
     try:
         root = compose_limited(text)

@@ -165,7 +165,7 @@ def check_against_cli(words: list[str]) -> Checked:
     names = []
     while isinstance(command, click.Group):
         name = rest.pop(0)
-        found = command.commands.get(name)
+        found = command.get_command(click.Context(command), name)
         assert found is not None, f"`{' '.join(words)}`: no command {name!r}"
         command, names = found, [*names, name]
     options = {**global_options, **_options(command)}

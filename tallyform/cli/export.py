@@ -16,6 +16,7 @@ neither files nor keys: it says what would be written and adopted.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
 from dataclasses import dataclass, field
@@ -281,7 +282,8 @@ def _adopt(
     keys = [t.key for t in templates]
     if not keys:
         return True
-    with org_lock(client, org, project.root, 0.0, False):
+    lock = contextlib.nullcontext() if dry_run else org_lock(client, org, project.root, 0.0, False)
+    with lock:  # a dry run writes nothing, not even the lock
         result = make_plan(client, org.name, templates, keys, org.applies_to)
         if result.plan is None:
             app.report(result.problems)

@@ -1,9 +1,38 @@
-"""Rendering plans: text for terminals, JSON for machines, Markdown for pull requests."""
+"""Rendering plans: text for terminals, JSON for machines, Markdown for pull requests.
 
-from tallyform.render.common import Styler, plain
-from tallyform.render.json import FORMAT_VERSION, plan_document, render_json
-from tallyform.render.markdown import render_markdown
-from tallyform.render.text import render_text
+Names are imported on first use (PEP 562): ``validate`` renders problems
+(:mod:`.problems`) and must not load the engine that plans need.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tallyform.render.common import Styler, plain
+    from tallyform.render.json import FORMAT_VERSION, plan_document, render_json
+    from tallyform.render.markdown import render_markdown
+    from tallyform.render.text import render_text
+
+_MODULES = {
+    "FORMAT_VERSION": "json",
+    "Styler": "common",
+    "plain": "common",
+    "plan_document": "json",
+    "render_json": "json",
+    "render_markdown": "markdown",
+    "render_text": "text",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_MODULES[name]}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "FORMAT_VERSION",

@@ -28,6 +28,7 @@ import click
 
 from tallyform.cli.app import App, pass_app
 from tallyform.cli.connect import embedded_guard
+from tallyform.cli.options import only_option, org_option, parallelism_option
 from tallyform.cli.plan import ROLES, changed_scope, connect, load_repo, plan_for, styled
 from tallyform.client import TallyfyClient, TallyfyError
 from tallyform.config import OrgSettings
@@ -272,11 +273,8 @@ def _past(counts: dict[str, int]) -> str:
 @click.argument(
     "planfile", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
-@click.option(
-    "--org",
-    "org_name",
-    metavar="NAME",
-    help="Apply to this org of tallyform.yaml (default: the saved plan's org, else default_org).",
+@org_option(
+    "Apply to this org of tallyform.yaml (default: the saved plan's org, else default_org)."
 )
 @click.option(
     "--yes", is_flag=True, help="Do not ask for confirmation (needed without a terminal)."
@@ -289,13 +287,7 @@ def _past(counts: dict[str, int]) -> str:
     is_flag=True,
     help="Apply even if the plan touches more than the safety share of templates.",
 )
-@click.option(
-    "--only",
-    multiple=True,
-    metavar="KEY",
-    help="Only templates whose key matches KEY, a glob such as 'hr-*'. Repeat for more: "
-    "--only a --only 'b*'.",
-)
+@only_option
 @click.option(
     "--changed-since",
     metavar="REF",
@@ -314,13 +306,7 @@ def _past(counts: dict[str, int]) -> str:
     is_flag=True,
     help="Remove the org's apply lock first (only when no other apply is running).",
 )
-@click.option(
-    "--parallelism",
-    type=click.IntRange(1, 64),
-    default=8,
-    show_default=True,
-    help="Requests at once (templates are applied in parallel).",
-)
+@parallelism_option("Requests at once (templates are applied in parallel).")
 @pass_app
 def apply(app: App, /, **given: Any) -> None:
     """Make the live org match the repository.

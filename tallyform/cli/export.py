@@ -29,6 +29,7 @@ import yaml
 from tallyform.cli.app import App, pass_app
 from tallyform.cli.apply import INTERRUPTED, InterruptGuard, org_lock
 from tallyform.cli.connect import embedded_guard
+from tallyform.cli.options import only_option, org_option, parallelism_option
 from tallyform.cli.plan import connect
 from tallyform.client import TallyfyClient, TallyfyError
 from tallyform.config import OrgSettings, Project
@@ -133,36 +134,19 @@ def adoption_changes(changes: list[Change]) -> tuple[list[Change], list[Change]]
 
 
 @click.command()
-@click.option(
-    "--org",
-    "org_name",
-    metavar="NAME",
-    help="Export this org of tallyform.yaml (default: default_org).",
-)
+@org_option("Export this org of tallyform.yaml (default: default_org).")
 @click.option(
     "--dir",
     "directory",
     type=click.Path(file_okay=False, path_type=Path),
     help="Write the files in this folder (default: the project's templates folder).",
 )
-@click.option(
-    "--only",
-    multiple=True,
-    metavar="KEY",
-    help="Only templates whose key matches KEY, a glob such as 'hr-*'. Repeat for more: "
-    "--only a --only 'b*'.",
-)
+@only_option
 @click.option(
     "--dry-run", is_flag=True, help="Say what would be written and adopted; change nothing."
 )
 @click.option("--force", is_flag=True, help="Overwrite files that differ from the org.")
-@click.option(
-    "--parallelism",
-    type=click.IntRange(1, 64),
-    default=8,
-    show_default=True,
-    help="Requests at once while reading the org (within its rate limit).",
-)
+@parallelism_option("Requests at once while reading the org (within its rate limit).")
 @pass_app
 def export(
     app: App,

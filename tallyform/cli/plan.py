@@ -9,6 +9,7 @@ import click
 
 from tallyform.cli.app import App, pass_app
 from tallyform.cli.connect import open_client
+from tallyform.cli.options import only_option, org_option, parallelism_option, plan_format_option
 from tallyform.client import TallyfyClient, TallyfyError
 from tallyform.config import OrgSettings, load_templates
 from tallyform.config.changed import GitError, changed_templates
@@ -119,12 +120,8 @@ def styled(app: App) -> Styler:
     return style
 
 
-PLAN_FORMATS = ("text", "json", "markdown")
-FORMAT_HELP = "text for people, json for programs (format_version 1), markdown for pull requests."
-
-
 def render_plan(app: App, plan: Plan, output: str) -> str:
-    """``plan`` in one of PLAN_FORMATS (text styled as the App says)."""
+    """``plan`` in one of the plan formats (text styled as the App says)."""
     if output == "json":
         return render_json(plan)
     if output == "markdown":
@@ -133,51 +130,27 @@ def render_plan(app: App, plan: Plan, output: str) -> str:
 
 
 @click.command()
-@click.option(
-    "--org",
-    "org_name",
-    metavar="NAME",
-    help="Plan against this org of tallyform.yaml (default: default_org).",
-)
+@org_option("Plan against this org of tallyform.yaml (default: default_org).")
 @click.option(
     "--out",
     "out_file",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Save the plan for `apply PLANFILE`.",
 )
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(PLAN_FORMATS),
-    default="text",
-    show_default=True,
-    help=FORMAT_HELP,
-)
+@plan_format_option
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
     help="Exit 0 when nothing would change, 2 when something would, 1 on error.",
 )
-@click.option(
-    "--only",
-    multiple=True,
-    metavar="KEY",
-    help="Only templates whose key matches KEY, a glob such as 'hr-*'. Repeat for more: "
-    "--only a --only 'b*'.",
-)
+@only_option
 @click.option(
     "--changed-since",
     metavar="REF",
     help="Only templates whose files changed since the git REF (a branch, tag or commit), "
     "found in the org without reading every template: fast plans of pull requests.",
 )
-@click.option(
-    "--parallelism",
-    type=click.IntRange(1, 64),
-    default=8,
-    show_default=True,
-    help="Requests at once while reading the org (within its rate limit).",
-)
+@parallelism_option("Requests at once while reading the org (within its rate limit).")
 @pass_app
 def plan(
     app: App,

@@ -14,20 +14,14 @@ from pathlib import Path
 import click
 
 from tallyform.cli.app import App, pass_app
-from tallyform.cli.plan import FORMAT_HELP, PLAN_FORMATS, render_plan
+from tallyform.cli.options import plan_format_option
+from tallyform.cli.plan import render_plan
 from tallyform.engine.planfile import PlanFileError, load_plan
 
 
 @click.command()
 @click.argument("planfile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(PLAN_FORMATS),
-    default="text",
-    show_default=True,
-    help=FORMAT_HELP,
-)
+@plan_format_option
 @click.option(
     "--detailed-exitcode",
     is_flag=True,

@@ -6,8 +6,9 @@ Names are imported on first use (PEP 562): ``validate`` renders problems
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from tallyform.lazy import lazy_names
 
 if TYPE_CHECKING:
     from tallyform.render.common import Styler, plain
@@ -26,12 +27,7 @@ _MODULES = {
 }
 
 
-def __getattr__(name: str) -> object:
-    if name not in _MODULES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_MODULES[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _MODULES)
 
 
 __all__ = [

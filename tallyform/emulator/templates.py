@@ -314,7 +314,7 @@ def list_templates(call: Call) -> Response:
             rows = [t for t in rows if t[field] == query[key]]
     rows.sort(key=lambda t: t["last_updated"], reverse=True)
     rows.sort(key=lambda t: not t["is_pinned"])
-    return page_of(call.request, [render(t, call, listed=True) for t in rows])
+    return page_of(call.request, rows, lambda t: render(t, call, listed=True))
 
 
 def get_template(call: Call) -> Response:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
@@ -108,14 +109,21 @@ def wrapped(data: Any) -> dict[str, Any]:
     return {"data": data}
 
 
-def page_of(request: Request, rows: list[Any]) -> Response:
-    """One page of a list with Fractal's ``meta.pagination``; per_page defaults to 10, caps at 100."""
+def page_of(
+    request: Request, rows: list[Any], render: Callable[[Any], Any] | None = None
+) -> Response:
+    """One page of a list with Fractal's ``meta.pagination``; per_page defaults to 10, caps at 100.
+
+    ``render``, if given, turns each row of the page (only those) into what is sent.
+    """
     per_page = _int(request.query.get("per_page"), DEFAULT_PER_PAGE)
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     total = len(rows)
     total_pages = max(1, math.ceil(total / per_page))
     current = max(1, _int(request.query.get("page"), 1))
     chunk = rows[(current - 1) * per_page : current * per_page]
+    if render is not None:
+        chunk = [render(row) for row in chunk]
     links: dict[str, str] = {}
     if current < total_pages:
         links["next"] = _page_url(request, current + 1)

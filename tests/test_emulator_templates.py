@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 
-from tallyform.emulator import DEFAULT_MEMBER_TOKEN, Emulator
+from tallyform.emulator import DEFAULT_MEMBER_TOKEN, Emulator, templates
 from tests.emulator_helpers import HEADERS, connect, data, errors, new_step, new_template
 
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
@@ -138,6 +139,21 @@ def test_list_pages_at_10_by_default_and_at_most_100(api: httpx.Client) -> None:
     assert everything["meta"]["pagination"]["per_page"] == 100
     assert everything["meta"]["pagination"]["links"] == []
     assert len({t["id"] for t in everything["data"]}) == 25
+
+
+def test_a_list_page_renders_only_its_own_rows(
+    api: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page of a large org costs its rows, not the org (a 1,000-template plan reads 10)."""
+    for number in range(25):
+        new_template(api, title=f"T{number:02d}")
+    rendered = []
+    real = templates.render
+    monkeypatch.setattr(
+        templates, "render", lambda t, call, **kw: rendered.append(t["id"]) or real(t, call, **kw)
+    )
+    page = data(api.get("/checklists", params={"page": 2}))
+    assert len(page) == 10 and rendered == [t["id"] for t in page]
 
 
 def test_list_filters_by_title(api: httpx.Client) -> None:

@@ -9,8 +9,10 @@ a few pages rather than a thousand reads. Where the list leaves the includes out
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tallyform.client import StaticToken, TallyfyClient
@@ -68,3 +70,41 @@ def test_a_replan_reads_whole_rows_or_falls_back_to_one_read_each(
     else:
         read_ids = {path.split("/checklists/")[1].split("/")[0] for path in reads}
         assert read_ids == set(emulator.state["checklists"]), "each template read once at least"
+
+
+class _Together(httpx.BaseTransport):
+    """Holds each of the first ``parties`` requests until all of them are in flight."""
+
+    def __init__(self, inner: httpx.BaseTransport, parties: int) -> None:
+        self.inner = inner
+        self.barrier = threading.Barrier(parties, timeout=5)
+        self.together: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if not self.barrier.broken and len(self.together) < self.barrier.parties:
+            try:
+                self.barrier.wait()
+                self.together.append(request.url.path.rsplit("/", 1)[-1])
+            except threading.BrokenBarrierError:
+                pass
+        return self.inner.handle_request(request)
+
+
+def test_the_org_and_its_template_lists_are_read_in_one_round_trip(tmp_path: Path) -> None:
+    """Each round trip costs a plan the API's latency: the template lists do not wait for
+    the people, tags, folders and keys, which they do not need."""
+    shutil.copytree(EXAMPLES, tmp_path / "project")
+    emulator = Emulator()
+    transport = _Together(EmulatorTransport(emulator), 7)
+    client = TallyfyClient(
+        org_id=emulator.org_id,
+        base_url=IN_PROCESS_URL,
+        transport=transport,
+        credentials=StaticToken(DEFAULT_TOKEN, "TEST"),
+    )
+    with client:
+        result = make_plan(client, "local", _templates(tmp_path / "project"))
+    assert result.plan is not None and len(emulator.requests) == 7
+    assert sorted(transport.together) == sorted(
+        ["users", "groups", "tags", "folders", "custom-field-keys", "checklists", "checklists"]
+    )

@@ -20,8 +20,30 @@ _INDEX = re.compile(r"^root((?:\['[^']*'\])*)\[(\d+)\]$")
 _KEY = re.compile(r"\['([^']*)'\]")
 
 
+def same(old: Any, new: Any) -> bool:
+    """Whether deepdiff would find no difference at all, decided without it (it is slow).
+
+    Strict where deepdiff is: a bool differs from a number (``True == 1`` in Python) and
+    a tuple from a list; ints and floats compare by value, as ``ignore_numeric_type_changes``
+    does. Anything else not plainly equal goes to deepdiff.
+    """
+    if isinstance(old, bool) or isinstance(new, bool):
+        return type(old) is type(new) and old == new
+    if isinstance(old, (int, float)) and isinstance(new, (int, float)):
+        return old == new
+    if type(old) is not type(new):
+        return False
+    if isinstance(old, dict):
+        return old.keys() == new.keys() and all(same(v, new[k]) for k, v in old.items())
+    if isinstance(old, (list, tuple)):
+        return len(old) == len(new) and all(same(a, b) for a, b in zip(old, new, strict=True))
+    return bool(old == new)
+
+
 def attr_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[AttrChange]:
     """Every top-level attribute whose value differs, in the declared order."""
+    if same(dict(old), dict(new)):
+        return []  # the usual case of a plan: most objects have not changed
     roots = set(
         DeepDiff(
             dict(old), dict(new), ignore_order=False, ignore_numeric_type_changes=True

@@ -175,9 +175,9 @@ def make_plan(
     plan.changes = _org_wide(org, chosen)
     states: dict[str, tuple[TemplateState | None, TemplateState | None]] = {}
     live_by_key: dict[str, TemplateState] = {}
+    desired = {key: desired_state(template) for key, template in declared.items()}
     for (key, _, how), raw in zip(matched, records, strict=True):
-        wanted = desired_state(declared[key]) if key in declared else None
-        live_by_key[key] = live_state(raw, key, how, org, wanted)
+        live_by_key[key] = live_state(raw, key, how, org, desired.get(key))
         plan.conflicts += live_by_key[key].conflicts
         if live_by_key[key].conflicts:
             conflicted.add(key)
@@ -187,7 +187,7 @@ def make_plan(
             "fingerprint": fingerprint(raw),
         }
     for key in [*declared, *(k for k in live_by_key if k not in declared)]:
-        wanted = desired_state(declared[key]) if key in declared else None
+        wanted = desired.get(key)
         found = live_by_key.get(key)
         states[key] = (wanted, found)
         title = wanted.attrs["title"] if wanted is not None else None

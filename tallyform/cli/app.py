@@ -12,6 +12,7 @@ its traceback, secrets masked, goes to a file the message names.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import os
@@ -326,6 +327,14 @@ def cli(
     ctx.obj = App(directory=directory, config_file=config_file, color=color, verbose=verbose)
 
 
+# A plan of a big org holds about a million live objects (1,000 templates), none of them
+# garbage; Python's default collector looks at them again every 700 allocations. A
+# higher first threshold cuts a re-plan's CPU by about a third (measured: 1.1-1.6 s to
+# 0.7-0.8 s at 300 templates) and still frees cyclic garbage.
+GC_THRESHOLDS = (50_000, 20, 20)
+
+
 def main() -> None:
     """Console-script entry point."""
+    gc.set_threshold(*GC_THRESHOLDS)
     cli.main(prog_name="tallyform")

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import json
 import os
 import platform
@@ -42,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import generate
+from tallyform.cli.app import GC_THRESHOLDS
 from tallyform.cli.apply import org_lock
 from tallyform.cli.connect import open_client
 from tallyform.client import StaticToken, TallyfyClient
@@ -480,6 +482,7 @@ def findings(settings: Settings) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    gc.set_threshold(*GC_THRESHOLDS)  # as the CLI's own entry point does
     parser = argparse.ArgumentParser(
         prog="scripts/bench",
         description=__doc__,

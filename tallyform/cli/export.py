@@ -56,6 +56,7 @@ class ExportFile:
     path: Path
     text: str
     status: Status
+    declared: Template  # the text read back as validate reads it
 
 
 @dataclass
@@ -93,12 +94,13 @@ def schema_comment(path: Path, project: Project) -> str:
     return f"# yaml-language-server: $schema={relative}\n"
 
 
-def text_problems(text: str, display: str, key: str) -> list[Problem]:
-    """What validate would say of the text (nothing, unless export has a bug)."""
+def read_back(text: str, display: str, key: str) -> tuple[Template | None, list[Problem]]:
+    """The text as validate reads it, and what validate would say (nothing, unless export
+    has a bug)."""
     document, problems = parse_text(text, display)
     if problems:
-        return problems
-    return check_template_document(document, key)[1]
+        return None, problems
+    return check_template_document(document, key)
 
 
 def target_path(exported: Exported, folder: Path, repo: Repository) -> Path:
@@ -219,15 +221,15 @@ def _export_files(
     for exported in sorted(result.templates, key=lambda e: e.key):
         path = target_path(exported, folder, repo)
         text = schema_comment(path, project) + file_text(exported.document)
-        problems = text_problems(text, display_path(path), exported.key)
-        if problems:
+        declared, problems = read_back(text, display_path(path), exported.key)
+        if declared is None:  # only with problems
             raise click.ClickException(
                 f"export made a file for template {exported.key} that does not validate "
                 f"(a bug in tallyform; please report it): {problems[0]}"
             )
         for warning in exported.warnings:
             click.echo(app.style(f"Warning: {warning}", fg="yellow"), err=True)
-        files.append(ExportFile(exported, path, text, _status(path, text, force)))
+        files.append(ExportFile(exported, path, text, _status(path, text, force), declared))
     if result.conflicts:
         raise SystemExit(1)
     return files
@@ -256,13 +258,7 @@ def _adopt(
     interrupts: InterruptGuard,
 ) -> bool:
     """Write the tallyform keys the exported objects lack; False when some could not be."""
-    chosen = [f for f in files if f.status != "kept"]
-    templates = []
-    for item in chosen:
-        document, _ = parse_text(item.text, display_path(item.path))
-        template, _ = check_template_document(document, item.template.key)
-        assert template is not None  # the text was checked when it was made
-        templates.append(template)
+    templates = [f.declared for f in files if f.status != "kept"]
     keys = [t.key for t in templates]
     if not keys:
         return True

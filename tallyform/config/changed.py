@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tallyform.config.project import CONFIG_NAME, OrgSettings, Project, load_template_file
+from tallyform.config.project import OrgSettings, Project, load_template_file
 from tallyform.config.source import parse_text
 from tallyform.model import slugify
 
@@ -80,7 +80,7 @@ def changed_templates(project: Project, ref: str, org: OrgSettings) -> ChangedTe
     paths += [("A", p) for p in untracked.split("\0") if p]
     for status, relative in paths:
         path = (root / relative).resolve()
-        if path == config or path.name == CONFIG_NAME and path.parent == config.parent:
+        if path == config:
             result.everything = True
             return result
         if not path.is_relative_to(folder) or path.suffix not in (".yaml", ".yml"):

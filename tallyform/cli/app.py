@@ -22,7 +22,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +41,19 @@ class App:
     config_file: Path | None
     color: bool | None
     verbose: int
+    _project: Project | None = field(default=None, init=False, repr=False)
 
     def project(self) -> Project:
-        """The project's settings; a problem in tallyform.yaml ends the command with exit 1."""
-        path = find_config(self.directory, self.config_file)
-        project, problems = load_project(path)
-        if project is None:
-            self.report(problems)
-            raise SystemExit(1)
-        return project
+        """The project's settings, read once per command; a problem in tallyform.yaml ends
+        the command with exit 1."""
+        if self._project is None:
+            path = find_config(self.directory, self.config_file)
+            project, problems = load_project(path)
+            if project is None:
+                self.report(problems)
+                raise SystemExit(1)
+            self._project = project
+        return self._project
 
     def report(self, problems: list[Problem]) -> None:
         """Print problems in the user's files, one `FILE:LINE:COLUMN: error: ...` line each."""

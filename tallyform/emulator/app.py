@@ -182,6 +182,7 @@ class Emulator:
                 return _error(error)
             if route.writes and response.status < 400:
                 self._persist()
+            response.seal()  # its body may share the state's objects
             return response
 
     def _persist(self) -> None:

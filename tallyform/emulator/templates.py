@@ -248,36 +248,42 @@ def render(template: dict[str, Any], call: Call, *, listed: bool = False) -> dic
     and no includes under ``list_without_includes``."""
     include = set() if listed and call.quirks.list_without_includes else call.includes
     hide_values = call.quirks.no_custom_fields_in_lists
-    out = {k: copied(v) for k, v in template.items() if k != "steps"}
+    out = {k: v for k, v in template.items() if k != "steps"}
     out["steps_count"] = len(template["steps"])
     if listed and hide_values:
         drop_values(out)
-        for entry in out["prerun"]:
-            drop_values(entry)
+        out["prerun"] = [without_values(entry) for entry in out["prerun"]]
     if "steps" in include:
         out["steps"] = wrapped([render_step(s, hide_values=hide_values) for s in template["steps"]])
     if "tags" in include:
         out["tags"] = wrapped(tags_of(call, template["id"]))
     if "folder" in include:
         folder = call.state["folders"].get(template["folder_id"] or "")
-        out["folder"] = wrapped(copied(folder))
+        out["folder"] = wrapped(folder)
     return out
 
 
 def render_step(step: dict[str, Any], *, hide_values: bool = False) -> dict[str, Any]:
     """A step with its captures as a bare array (reference 5.1 and 9.24); with
-    ``hide_values`` neither the step nor its captures carry ``custom_fields``."""
-    out = copied(step)
-    if hide_values:
-        drop_values(out)
-        for capture in out["captures"]:
-            drop_values(capture)
+    ``hide_values`` neither the step nor its captures carry ``custom_fields``.
+
+    Like :func:`render`, it copies only what it changes: the answer shares the rest with
+    the state, and the emulator encodes it before the state can change again."""
+    if not hide_values:
+        return step
+    out = without_values(step)
+    out["captures"] = [without_values(capture) for capture in step["captures"]]
     return out
 
 
 def drop_values(record: dict[str, Any]) -> None:
     """Take the ``custom_fields`` key out of a rendered record (quirk 10.6)."""
     record.pop("custom_fields", None)
+
+
+def without_values(record: dict[str, Any]) -> dict[str, Any]:
+    """A shallow copy of ``record`` without its ``custom_fields`` (quirk 10.6)."""
+    return {k: v for k, v in record.items() if k != "custom_fields"}
 
 
 def tags_of(call: Call, subject_id: str) -> list[dict[str, Any]]:

@@ -56,12 +56,24 @@ class Request:
 
 @dataclass
 class Response:
+    """An answer. ``body`` may share objects with the emulator's state (handlers render
+    without deep copies), so the emulator seals it (:meth:`seal`) under its lock, before any
+    later write can change them; :meth:`content` then gives the bytes sealed."""
+
     status: int
     body: Any = None  # JSON-able, or None for no body
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False  # close the connection without answering
+    _sealed: bytes | None = field(default=None, repr=False, compare=False)
+
+    def seal(self) -> None:
+        """Encode the body now, as it stands."""
+        self._sealed = self._encode()
 
     def content(self) -> bytes:
+        return self._sealed if self._sealed is not None else self._encode()
+
+    def _encode(self) -> bytes:
         return b"" if self.body is None else json.dumps(self.body).encode()
 
 

@@ -12,8 +12,9 @@ its thresholds on its plan: the delete safety share and whether a saved plan is 
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
@@ -150,6 +151,43 @@ class Conflict:
         )
 
 
+def fingerprint(raw: Mapping[str, Any]) -> str:
+    """A digest of everything a live template holds, to notice any change since a plan."""
+    stable = {k: v for k, v in raw.items() if k not in ("steps_count",)}
+    text = json.dumps(stable, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass
+class Snapshot:
+    """What a plan saw of one template in the org (``id`` None: it was not there).
+
+    The fingerprint of a live template is worked out from ``raw`` when first asked for:
+    only a plan that is saved, or checked against a saved one, needs it, and hashing a
+    thousand templates costs a plan a third of a second.
+    """
+
+    id: str | None = None
+    last_updated: Any = None
+    raw: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+    _fingerprint: str | None = field(default=None, repr=False)
+
+    @property
+    def fingerprint(self) -> str | None:
+        if self._fingerprint is None and self.raw is not None:
+            self._fingerprint = fingerprint(self.raw)
+        return self._fingerprint
+
+    def differs(self, other: Snapshot) -> bool:
+        """Whether ``other`` saw another template, or this one changed since."""
+        return self.id != other.id or self.fingerprint != other.fingerprint
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.id is None:
+            return {"id": None}
+        return {"id": self.id, "last_updated": self.last_updated, "fingerprint": self.fingerprint}
+
+
 @dataclass
 class Plan:
     """Every change for one org, with what the plan saw of each live template."""
@@ -159,7 +197,7 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
-    snapshots: dict[str, dict[str, Any]] = field(default_factory=dict)  # template key -> seen
+    snapshots: dict[str, Snapshot] = field(default_factory=dict)  # template key -> seen
     partial: bool = False
     only: list[str] = field(default_factory=list)  # the --only patterns a partial plan used
 
@@ -192,7 +230,7 @@ class Plan:
     @property
     def managed(self) -> int:
         """Live templates tallyform owns or adopts in this plan."""
-        return sum(1 for seen in self.snapshots.values() if seen.get("id"))
+        return sum(1 for seen in self.snapshots.values() if seen.id)
 
     def archived(self) -> list[str]:
         return [c.path[0] for c in self.changes if c.kind == "template" and c.action == "archive"]
@@ -206,14 +244,13 @@ class Plan:
         }
 
     def stale_since(
-        self, snapshots: dict[str, dict[str, Any]], changes: list[dict[str, Any]]
+        self, snapshots: dict[str, Snapshot], changes: list[dict[str, Any]]
     ) -> list[str]:
         """Why a plan saved with ``snapshots`` and ``changes`` no longer fits, judged by this
         fresh plan of the same org (empty: it still fits and may be applied as saved)."""
         reasons = []
         for key, seen in snapshots.items():
-            now = self.snapshots.get(key, {"id": None})
-            if seen.get("fingerprint") != now.get("fingerprint") or seen.get("id") != now.get("id"):
+            if seen.differs(self.snapshots.get(key, Snapshot())):
                 reasons.append(f"template {key} changed in the org since the plan was made")
         reasons += [
             f"template {key} is new in the org or the repository since the plan was made"

@@ -34,6 +34,7 @@ from tallyform.engine.changes import (
     ItemChange,
     Kind,
     Plan,
+    Snapshot,
 )
 from tallyform.engine.execute import ORG_EXECUTORS, TEMPLATE_EXECUTORS
 
@@ -52,7 +53,7 @@ class SavedPlan:
     partial: bool
     only: list[str]
     changes: list[dict[str, Any]]
-    snapshots: dict[str, dict[str, Any]]
+    snapshots: dict[str, Snapshot]
     warnings: list[str] = field(default_factory=list)
 
     def plan(self) -> Plan:
@@ -91,7 +92,7 @@ def plan_record(plan: Plan) -> dict[str, Any]:
         "partial": plan.partial,
         "only": plan.only,
         "changes": [c.as_dict() for c in plan.changes],
-        "snapshots": plan.snapshots,
+        "snapshots": {key: seen.as_dict() for key, seen in plan.snapshots.items()},
         "warnings": plan.warnings,
     }
 
@@ -231,7 +232,7 @@ def _list(value: Any, what: str) -> list[Any]:
     return list(value)
 
 
-def _check_snapshot(key: Any, seen: Any) -> dict[str, Any]:
+def _check_snapshot(key: Any, seen: Any) -> Snapshot:
     what = f"the snapshot of template {key!r}"
     _require(isinstance(key, str), f"{what} is not named by a template key")
     _require(isinstance(seen, dict), f"{what} is not an object")
@@ -246,7 +247,8 @@ def _check_snapshot(key: Any, seen: Any) -> dict[str, Any]:
         _text(seen["fingerprint"], f"{what}'s fingerprint")
     last = seen.get("last_updated")
     _require(last is None or isinstance(last, (str, int, float)), f"{what}'s last_updated")
-    return dict(seen)
+    found = None if seen["id"] is None else str(seen["id"])
+    return Snapshot(found, last, _fingerprint=seen.get("fingerprint"))
 
 
 def _saved(document: dict[str, Any]) -> SavedPlan:

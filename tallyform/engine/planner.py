@@ -16,16 +16,13 @@ The steps, in order:
 from __future__ import annotations
 
 import fnmatch
-import hashlib
-import json
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from tallyform.client import TallyfyClient
 from tallyform.config.source import Problem
-from tallyform.engine.changes import Change, Plan
+from tallyform.engine.changes import Change, Plan, Snapshot
 from tallyform.engine.compose import org_wide_changes, template_changes
 from tallyform.engine.live import (
     LiveOrg,
@@ -109,13 +106,6 @@ def unknown_people(templates: list[Template], org: LiveOrg) -> list[Problem]:
     return sorted(problems)
 
 
-def fingerprint(raw: dict[str, Any]) -> str:
-    """A digest of everything a live template holds, to notice any change since a plan."""
-    stable = {k: v for k, v in raw.items() if k not in ("steps_count",)}
-    text = json.dumps(stable, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def _ensure_keys_listed(client: TallyfyClient, org: LiveOrg) -> None:
     """Template lists that omit custom fields make ownership unknowable without reading each."""
     missing = [t for t in org.templates if "custom_fields" not in t]
@@ -181,11 +171,7 @@ def make_plan(
         plan.conflicts += live_by_key[key].conflicts
         if live_by_key[key].conflicts:
             conflicted.add(key)
-        plan.snapshots[key] = {
-            "id": raw["id"],
-            "last_updated": raw.get("last_updated"),
-            "fingerprint": fingerprint(raw),
-        }
+        plan.snapshots[key] = Snapshot(str(raw["id"]), raw.get("last_updated"), raw)
     for key in [*declared, *(k for k in live_by_key if k not in declared)]:
         wanted = desired.get(key)
         found = live_by_key.get(key)
@@ -195,7 +181,7 @@ def make_plan(
         if key not in conflicted:
             plan.changes += template_changes(wanted, found, archived)
         if found is None:
-            plan.snapshots[key] = {"id": None}
+            plan.snapshots[key] = Snapshot()
     explain_renamed_templates(plan.changes)
     if changed is not None:
         plan.warnings.append(

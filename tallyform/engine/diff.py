@@ -1,8 +1,9 @@
 """Comparing two normalised objects: the only user of deepdiff.
 
-deepdiff finds which attributes differ and, inside list attributes (options, columns,
-assignees, a rule's conditions), which elements were added, removed or renamed. Each
-becomes tallyform's own :class:`~tallyform.engine.changes.AttrChange` with its
+Which attributes differ is plain equality; deepdiff finds, inside a list attribute that
+changed (options, columns, assignees, a rule's conditions), which elements were added,
+removed or renamed. Each becomes tallyform's own
+:class:`~tallyform.engine.changes.AttrChange` with its
 :class:`~tallyform.engine.changes.ItemChange` list, so no deepdiff type leaves this module.
 """
 
@@ -18,42 +19,25 @@ from tallyform.engine.changes import AttrChange, ItemChange
 
 _INDEX = re.compile(r"^root((?:\['[^']*'\])*)\[(\d+)\]$")
 _KEY = re.compile(r"\['([^']*)'\]")
-
-
-def same(old: Any, new: Any) -> bool:
-    """Whether deepdiff would find no difference at all, decided without it (it is slow).
-
-    Strict where deepdiff is: a bool differs from a number (``True == 1`` in Python) and
-    a tuple from a list; ints and floats compare by value, as ``ignore_numeric_type_changes``
-    does. Anything else not plainly equal goes to deepdiff.
-    """
-    if isinstance(old, bool) or isinstance(new, bool):
-        return type(old) is type(new) and old == new
-    if isinstance(old, (int, float)) and isinstance(new, (int, float)):
-        return old == new
-    if type(old) is not type(new):
-        return False
-    if isinstance(old, dict):
-        return old.keys() == new.keys() and all(same(v, new[k]) for k, v in old.items())
-    if isinstance(old, (list, tuple)):
-        return len(old) == len(new) and all(same(a, b) for a, b in zip(old, new, strict=True))
-    return bool(old == new)
+_MISSING = object()
 
 
 def attr_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[AttrChange]:
-    """Every top-level attribute whose value differs, in the declared order."""
-    if same(dict(old), dict(new)):
+    """Every top-level attribute whose value differs, in the declared order.
+
+    Values compare as Python compares them, so ``True`` equals ``1`` and ``1`` equals
+    ``1.0``: Tallyfy is a PHP application and may answer ``1`` for a setting sent as
+    ``true``, and a plan must never list a write that would change nothing (it would be
+    listed again after every apply). An attribute present on one side only differs, even
+    when the other side's value is null.
+    """
+    if old == new:
         return []  # the usual case of a plan: most objects have not changed
-    roots = set(
-        DeepDiff(
-            dict(old), dict(new), ignore_order=False, ignore_numeric_type_changes=True
-        ).affected_root_keys
-    )
     order = [*new, *(k for k in old if k not in new)]
     return [
         AttrChange(name, old.get(name), new.get(name), item_changes(old.get(name), new.get(name)))
         for name in order
-        if name in roots
+        if old.get(name, _MISSING) != new.get(name, _MISSING)
     ]
 
 

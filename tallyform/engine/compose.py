@@ -80,10 +80,6 @@ def _anchor(step: StepState) -> str | None:
     return deadline["step"] if deadline else None
 
 
-def _step_fields(state: TemplateState | None, step_key: str) -> list[str]:
-    return state.field_order(step_key) if state is not None and step_key in state.steps else []
-
-
 class _Composer:
     """Builds one template's change list; ``lists`` follows each step's fields as apply changes them."""
 
@@ -92,9 +88,8 @@ class _Composer:
         self.live = live
         self.key = desired.key
         self.changes: list[Change] = []
-        self.lists: dict[str, list[str]] = {
-            step: _step_fields(live, step) for step in (live.steps if live else {})
-        }
+        self.live_fields = live.fields_by_step() if live else {}  # as the plan found them
+        self.lists = {step: list(keys) for step, keys in self.live_fields.items()}
 
     def add(self, change: Change | None) -> None:
         if change is not None:
@@ -267,15 +262,15 @@ class _Composer:
         kept = [k for k in live_steps if k in self.desired.steps]
         projected = kept + [k for k in wanted if k not in kept]
         self.add(_reorder("step", self.path("steps"), live_steps, projected, wanted))
+        wanted_fields = self.desired.fields_by_step()
         for step_key in wanted:
-            wanted_fields = self.desired.field_order(step_key)
             self.add(
                 _reorder(
                     "field",
                     self.path(step_key, "fields"),
-                    _step_fields(self.live, step_key),
+                    self.live_fields.get(step_key, []),
                     self.lists[step_key],
-                    wanted_fields,
+                    wanted_fields[step_key],
                 )
             )
 

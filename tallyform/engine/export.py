@@ -26,7 +26,7 @@ from typing import Any
 
 from tallyform.client import TallyfyClient
 from tallyform.engine.changes import Conflict
-from tallyform.engine.live import LiveOrg, assign_keys, conflict, live_state, read_whole
+from tallyform.engine.live import LiveOrg, assign_keys, conflict, live_state, read_all_whole
 from tallyform.engine.state import (
     FIELD_SETTINGS,
     STEP_SETTINGS,
@@ -259,7 +259,7 @@ def export_org(
     chosen = [
         (key, record, how) for key, record, how in rows if wanted(key) and key not in clashing
     ]
-    records = client.map(lambda row: read_whole(client, row[1]), chosen)
+    records = read_all_whole(client, [row[1] for row in chosen])
     for (key, _, how), raw in zip(chosen, records, strict=True):
         desired = desired_state(declared[key]) if key in declared else None
         state = live_state(raw, key, how, org, desired)

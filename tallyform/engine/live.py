@@ -201,6 +201,27 @@ def read_whole(client: TallyfyClient, row: dict[str, Any]) -> dict[str, Any]:
     return read_template(client, str(row["id"]))
 
 
+def read_all_whole(client: TallyfyClient, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """:func:`read_whole` of each row, in order; the rows that need no request are
+    taken as they are, and only the others go to the client's workers."""
+    found = [whole_template(row) if is_whole(row) else None for row in rows]
+
+    def complete(index: int) -> dict[str, Any]:
+        raw = found[index]
+        if raw is None:
+            return read_template(client, str(rows[index]["id"]))
+        return with_step_keys(client, raw)
+
+    rest = [i for i, raw in enumerate(found) if raw is None or not _has_step_keys(raw)]
+    for index, raw in zip(rest, client.map(complete, rest), strict=True):
+        found[index] = raw
+    return [raw for raw in found if raw is not None]
+
+
+def _has_step_keys(raw: dict[str, Any]) -> bool:
+    return all("custom_fields" in s for s in raw.get("steps") or [])
+
+
 def read_template(client: TallyfyClient, template_id: str) -> dict[str, Any]:
     """A live template whole, with the tallyform keys of its steps and form fields."""
     return with_step_keys(client, client.get_template(template_id))
@@ -214,7 +235,7 @@ def with_step_keys(client: TallyfyClient, raw: dict[str, Any]) -> dict[str, Any]
     """
     template_id = raw["id"]
     steps = raw.get("steps") or []
-    if all("custom_fields" in s for s in steps):
+    if _has_step_keys(raw):
         return raw
     full = client.map(lambda s: client.get(f"/checklists/{template_id}/steps/{s['id']}"), steps)
     for step, read in zip(steps, full, strict=True):
@@ -455,16 +476,14 @@ def live_state(
         state.kickoff[k] = FieldState(k, _field_attrs(record), record["id"], how, raw=record)
         ids[str(record["id"])] = k
     field_taken = set(state.kickoff)
+    # A label matches a declared field of the same step; keys match template-wide.
+    labels: dict[str | None, dict[str, str]] = {}
+    for k, f in desired.fields.items() if desired else []:
+        labels.setdefault(f.step, {})[k] = f.attrs["label"]
     for step_key, step_record, _ in step_rows:
-        # A label matches a declared field of the same step; keys match template-wide.
-        wanted = {
-            k: f.attrs["label"]
-            for k, f in (desired.fields.items() if desired else [])
-            if f.step == step_key
-        }
         rows = assign_keys(
             step_record.get("captures") or [],
-            wanted,
+            labels.get(step_key, {}),
             lambda r: str(r.get("label") or ""),
             field_taken,
             clash("form fields"),

@@ -29,8 +29,8 @@ from tallyform.engine.live import (
     archived_with_key,
     live_state,
     match_templates,
+    read_all_whole,
     read_org,
-    read_whole,
 )
 from tallyform.engine.state import TemplateState, desired_state
 from tallyform.model import Assignees, Origin, Template
@@ -160,7 +160,7 @@ def make_plan(
     plan = Plan(org=org_name, org_id=client.org_id, partial=bool(only), only=list(only or []))
     every_match = match_templates(org, {k: t.title for k, t in declared.items()}, plan.conflicts)
     matched = [row for row in every_match if selected(row[0], only)]
-    records = client.map(lambda row: read_whole(client, row[1]), matched)
+    records = read_all_whole(client, [row[1] for row in matched])
     conflicted = {c.key for c in plan.conflicts}  # templates: nothing is planned for them
     plan.changes = _org_wide(org, chosen)
     states: dict[str, tuple[TemplateState | None, TemplateState | None]] = {}

@@ -225,6 +225,14 @@ class TemplateState:
     def field_order(self, step_key: str) -> list[str]:
         return [k for k, f in self.fields.items() if f.step == step_key]
 
+    def fields_by_step(self) -> dict[str, list[str]]:
+        """Each step's field keys in order, every step listed (one pass over the fields)."""
+        grouped: dict[str, list[str]] = {step: [] for step in self.steps}
+        for key, item in self.fields.items():
+            if item.step in grouped:
+                grouped[item.step].append(key)
+        return grouped
+
 
 # -- shared normalisation ----------------------------------------------------------------
 

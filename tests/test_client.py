@@ -139,6 +139,27 @@ def test_pacing_stays_under_the_rate_limit_at_default_settings() -> None:
     assert pacer.waited == pytest.approx(clock.slept)
 
 
+def test_two_commands_back_to_back_stay_under_the_rate_limit() -> None:
+    """A plan, then its apply: each command starts with a full bucket of its own."""
+    clock = FakeTime()
+    emulator = Emulator(rate_limit=600, rate_window=60.0, clock=clock)
+    for requests in (580, 50):  # the first lasts about a minute
+        pacer = Pacer(600, clock=clock, sleep=clock.sleep)
+        with client_for(emulator, pacer=pacer, sleep=clock.sleep, parallelism=1) as client:
+            for _ in range(requests):
+                client.call("GET", "/users")
+        assert client.stats.rate_limited == 0
+    assert {r["status"] for r in emulator.requests} == {200}, "no 429 at all"
+
+
+def test_a_plan_sized_burst_goes_without_waiting() -> None:
+    clock = FakeTime()
+    pacer = Pacer(600, clock=clock, sleep=clock.sleep)
+    waits = [pacer.acquire() for _ in range(17)]
+    assert waits[:14] == [0.0] * 14
+    assert 0 < sum(waits) < 17 / 10.0
+
+
 def test_429_waits_as_retry_after_says(mode: str) -> None:
     clock = FakeTime()
     emulator = Emulator(rate_limit=2, rate_window=30.0, clock=clock)

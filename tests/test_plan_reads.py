@@ -108,3 +108,22 @@ def test_the_org_and_its_template_lists_are_read_in_one_round_trip(tmp_path: Pat
     assert sorted(transport.together) == sorted(
         ["users", "groups", "tags", "folders", "custom-field-keys", "checklists", "checklists"]
     )
+
+
+def test_a_bootstrap_asks_who_the_token_is_once(tmp_path: Path) -> None:
+    """The command checks the credentials (GET /me); apply needs the same answer to own
+    the templates it creates, and reuses it."""
+    shutil.copytree(EXAMPLES, tmp_path / "project")
+    templates = _templates(tmp_path / "project")
+    emulator = Emulator()
+    with _client(emulator) as client:
+        me = client.check_credentials()
+        result = make_plan(client, "local", templates)
+        assert result.plan is not None and result.org is not None
+        assert any(c.kind == "template" and c.action == "create" for c in result.plan.changes)
+        report = apply_plan(client, result.org, result.plan, result.states)
+    assert not report.failed
+    asked = [r for r in emulator.requests if r["path"].endswith("/me")]
+    assert len(asked) == 1
+    owners = {t["owner_id"] for t in emulator.state["checklists"].values()}
+    assert owners == {me["id"]}

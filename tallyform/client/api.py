@@ -193,6 +193,7 @@ class TallyfyClient:
         self.retry = retry or RetryPolicy()
         self.parallelism = max(1, parallelism)
         self.stats = ClientStats()
+        self._me: dict[str, Any] | None = None  # GET /me's answer, once it has been asked
         self._sleep = sleep
         self._rng = random.Random(seed)
         self._attempts = threading.local()  # this thread's tries of its latest request
@@ -462,7 +463,13 @@ class TallyfyClient:
                 path=error.path,
                 status=error.status,
             ) from None
+        self._me = me
         return me
+
+    def current_user(self) -> dict[str, Any]:
+        """Who the credentials belong to: :meth:`check_credentials`'s answer, asked only
+        if this client has not asked already."""
+        return self._me if self._me is not None else self.check_credentials()
 
     def list_all(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
         """Every item of a paginated list: page 1, then the other pages in parallel."""

@@ -98,7 +98,7 @@ def apply_plan(
     stop = stop or threading.Event()
     grouped = plan.by_template()
     creates = any(c.kind == "template" and c.action == "create" for c in plan.changes)
-    me = client.check_credentials().get("id") if creates else None  # once, not per template
+    me = client.current_user().get("id") if creates else None  # once, not per template
     context = ApplyContext(client, org, me)
 
     def execute_org(change: Change) -> None:

@@ -1,9 +1,10 @@
 """Applying a plan: its changes, in its order, and nothing else.
 
-Org-wide changes (tallyform's custom-field keys, folders, tags) come first, one at a
-time; then templates run in parallel, each carrying out its own changes in plan order
-(see :mod:`.compose` for that order and :mod:`.execute` for the executors). An error
-stops its template only; a re-run plans what is left. When ``stop`` is set (the first
+Org-wide changes (tallyform's custom-field keys, folders, tags) come first, in rounds
+whose changes run in parallel (a folder waits for its parent's round); then templates
+run in parallel, each carrying out its own changes in plan order (see :mod:`.compose`
+for that order and :mod:`.execute` for the executors). An error stops its template
+only (an org-wide one stops everything); a re-run plans what is left. When ``stop`` is set (the first
 Ctrl-C), no new change starts: those under way finish, the rest are reported not done.
 """
 
@@ -82,6 +83,54 @@ def _carry_out(
     return outcome
 
 
+def org_rounds(changes: list[Change]) -> list[list[Change]]:
+    """Org-wide changes in rounds whose changes need nothing of each other: keys, tags and
+    top-level folders first, then each level of folders below (a folder needs its parent)."""
+    rounds: dict[int, list[Change]] = {}
+    for change in changes:
+        depth = str(change.desired).count("/") if change.kind == "folder" else 0
+        rounds.setdefault(depth, []).append(change)
+    return [rounds[depth] for depth in sorted(rounds)]
+
+
+def _carry_out_in_rounds(
+    client: TallyfyClient,
+    changes: list[Change],
+    execute: Callable[[Change], None],
+    progress: Progress,
+    stop: threading.Event,
+) -> Outcome:
+    """The org-wide changes, each round's in parallel; an error lets the changes under way
+    finish and starts no other. Done and not done are reported in the plan's order."""
+    outcome = Outcome(None)
+    errors: dict[int, str] = {}
+    done: set[int] = set()
+    order = {id(change): index for index, change in enumerate(changes)}
+    noted = threading.Lock()
+
+    def attempt(change: Change) -> None:
+        if stop.is_set() or errors:
+            return
+        try:
+            execute(change)
+        except TallyfyError as error:
+            with noted:
+                errors[order[id(change)]] = str(error)
+            return
+        with noted:
+            done.add(order[id(change)])
+        progress(change)
+
+    for batch in org_rounds(changes):
+        if stop.is_set() or errors:
+            break
+        client.map(attempt, batch)
+    outcome.done = [c for i, c in enumerate(changes) if i in done]
+    outcome.not_done = [c for i, c in enumerate(changes) if i not in done]
+    outcome.error = errors[min(errors)] if errors else None
+    return outcome
+
+
 def apply_plan(
     client: TallyfyClient,
     org: LiveOrg,
@@ -104,7 +153,7 @@ def apply_plan(
     def execute_org(change: Change) -> None:
         ORG_EXECUTORS[(change.kind, change.action)](context, change)
 
-    first = _carry_out(None, plan.org_changes(), execute_org, progress, stop)
+    first = _carry_out_in_rounds(client, plan.org_changes(), execute_org, progress, stop)
     if first.error or first.not_done:
         skipped = [Outcome(key, not_done=changes) for key, changes in grouped.items()]
         return ApplyReport([first, *skipped], stopped=stop.is_set())

@@ -105,8 +105,9 @@ def create_key(context: ApplyContext, change: Change) -> None:
         if error.status == 403:
             raise KeySetupRefused(KEY_SETUP_ADVICE) from None
         raise
-    context.org.key_kinds.add(kind)
-    context.org.key_defs.append(created)
+    with context.shared:
+        context.org.key_kinds.add(kind)
+        context.org.key_defs.append(created)
 
 
 def create_folder(context: ApplyContext, change: Change) -> None:

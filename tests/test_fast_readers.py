@@ -114,6 +114,15 @@ def test_the_fast_reader_steps_aside(text: str) -> None:
     assert plain_document(text, "f.yaml") is None
 
 
+@pytest.mark.parametrize("literal", ["0b_", "0x_", "+0b_", "0o_"])
+def test_a_number_python_cannot_read_is_text(literal: str) -> None:
+    """YAML 1.1 takes `0b_` for a binary number; it is none, so it stays the text written."""
+    full, problems = _parse_fully(f"title: {literal}\n", "f.yaml")
+    assert problems == [] and full.data == {"title": literal}
+    fast = parse_text(f"title: {literal}\n", "f.yaml")
+    assert fast[1] == [] and fast[0].data == {"title": literal}
+
+
 ATOMS = [
     *["a", "key", "Yes", "no", "true", "False", "~", "null", "", "1", "007", "0x1F", "0o17"],
     *["1_000", "1:20", "1:20.5", "2024-01-01", ".inf", ".nan", "1e3", "1.5", "-1", "+1"],
@@ -121,6 +130,7 @@ ATOMS = [
     *['"a\\tb"', '"\\u00e9"', "é", "日本", "😀", "&x", "*x", "!!str 1", "! a", "%", "@a"],
     *["|", ">", "|-", ">+", "|2", "[", "]", "{", "}", ",", "[a, b]", "{a: 1}", "[]", "{}"],
     *["#c", " #c", "---", "...", "\r", "'multi\n  line'", "plain\n  cont", "9" * 101, "0b"],
+    *["0b_", "0x_", "-0o_"],  # numbers to YAML 1.1 that Python cannot read
 ]
 atom = st.sampled_from(ATOMS)
 fragment = st.recursive(

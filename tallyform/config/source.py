@@ -446,7 +446,10 @@ class _Builder:
             return _BOOL_WORDS.get(text.lower(), text)
         if node.tag == _TIMESTAMP_TAG or (node.tag == _INT_TAG and ":" in text):
             return text
-        return self.constructor.construct_object(node, deep=True)
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except ValueError:  # YAML 1.1 takes `0b_` for a number that Python cannot read
+            return text
 
     def check_text(self, text: str, node: yaml.Node) -> None:
         """Refuse characters that make text display differently from what it is."""

@@ -14,12 +14,24 @@ import pytest
 from click.testing import CliRunner
 
 from tallyform.cli import cli
+from tallyform.config import find_config, load_project, load_templates
 from tallyform.emulator import Emulator
 from tallyform.emulator.journal import Replay
 from tallyform.emulator.state import StateFile
+from tallyform.model import Template
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
+
+
+def project_templates(root: Path = EXAMPLES) -> list[Template]:
+    """The templates of the project at ``root``, loaded as the CLI loads them (valid)."""
+    project, _ = load_project(find_config(root))
+    assert project is not None
+    templates, problems = load_templates(project)
+    assert not problems, problems
+    return templates
+
 
 PROJECT_YAML = """\
 version: 1

@@ -30,16 +30,13 @@ from tallyform.engine import make_plan
 from tallyform.engine.apply import apply_plan
 from tallyform.model import Template
 from tests.client_helpers import DropFirstAnswer
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, project_templates
 
 MAX_APPLIES = 3
 
 
 def example_templates() -> list[Template]:
-    project, _ = load_project(find_config(EXAMPLES))
-    assert project is not None
-    templates, _ = load_templates(project)
-    return templates
+    return project_templates(EXAMPLES)
 
 
 def duplicates(state: dict[str, Any]) -> list[str]:

@@ -16,13 +16,11 @@ from pathlib import Path
 import httpx
 
 from tallyform.client import StaticToken, TallyfyClient
-from tallyform.config import find_config, load_project, load_templates
 from tallyform.emulator import DEFAULT_TOKEN, IN_PROCESS_URL, Emulator, EmulatorTransport
 from tallyform.engine import make_plan
 from tallyform.engine.apply import apply_plan, org_rounds
 from tallyform.engine.changes import Change
-from tallyform.model import Template
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, project_templates
 
 ORG_WIDE = re.compile(r"/organizations/[^/]+/(custom-field-keys|tags|folders)$")
 
@@ -51,19 +49,11 @@ class _Overlap(httpx.BaseTransport):
                 self.now -= 1
 
 
-def _templates(root: Path) -> list[Template]:
-    project, _ = load_project(find_config(root))
-    assert project is not None
-    templates, problems = load_templates(project)
-    assert not problems
-    return templates
-
-
 def test_org_wide_creates_overlap_and_every_folder_lands_under_its_parent(
     tmp_path: Path,
 ) -> None:
     shutil.copytree(EXAMPLES, tmp_path / "project")
-    templates = _templates(tmp_path / "project")
+    templates = project_templates(tmp_path / "project")
     emulator = Emulator()
     transport = _Overlap(EmulatorTransport(emulator))
     client = TallyfyClient(

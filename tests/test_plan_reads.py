@@ -16,20 +16,10 @@ import httpx
 import pytest
 
 from tallyform.client import StaticToken, TallyfyClient
-from tallyform.config import find_config, load_project, load_templates
 from tallyform.emulator import DEFAULT_TOKEN, IN_PROCESS_URL, Emulator, EmulatorTransport, Quirks
 from tallyform.engine import make_plan
 from tallyform.engine.apply import apply_plan
-from tallyform.model import Template
-from tests.conftest import EXAMPLES
-
-
-def _templates(root: Path) -> list[Template]:
-    project, _ = load_project(find_config(root))
-    assert project is not None
-    templates, problems = load_templates(project)
-    assert not problems
-    return templates
+from tests.conftest import EXAMPLES, project_templates
 
 
 def _client(emulator: Emulator) -> TallyfyClient:
@@ -54,7 +44,7 @@ def test_a_replan_reads_whole_rows_or_falls_back_to_one_read_each(
     tmp_path: Path, quirks: list[str]
 ) -> None:
     shutil.copytree(EXAMPLES, tmp_path / "project")
-    templates = _templates(tmp_path / "project")
+    templates = project_templates(tmp_path / "project")
     emulator = Emulator(quirks=Quirks.named(quirks))
     with _client(emulator) as client:
         first = make_plan(client, "local", templates)
@@ -103,7 +93,7 @@ def test_the_org_and_its_template_lists_are_read_in_one_round_trip(tmp_path: Pat
         credentials=StaticToken(DEFAULT_TOKEN, "TEST"),
     )
     with client:
-        result = make_plan(client, "local", _templates(tmp_path / "project"))
+        result = make_plan(client, "local", project_templates(tmp_path / "project"))
     assert result.plan is not None and len(emulator.requests) == 7
     assert sorted(transport.together) == sorted(
         ["users", "groups", "tags", "folders", "custom-field-keys", "checklists", "checklists"]
@@ -114,7 +104,7 @@ def test_a_bootstrap_asks_who_the_token_is_once(tmp_path: Path) -> None:
     """The command checks the credentials (GET /me); apply needs the same answer to own
     the templates it creates, and reuses it."""
     shutil.copytree(EXAMPLES, tmp_path / "project")
-    templates = _templates(tmp_path / "project")
+    templates = project_templates(tmp_path / "project")
     emulator = Emulator()
     with _client(emulator) as client:
         me = client.check_credentials()

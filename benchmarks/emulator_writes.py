@@ -202,6 +202,8 @@ def _served(state_file: Path, org: str) -> Iterator[httpx.Client]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def measure(api: httpx.Client, seconds: float, min_writes: int, rounds: int) -> list[float]:
@@ -231,7 +233,11 @@ def write_templates(api: httpx.Client) -> Iterator[None]:
         yield from write_template(api, number)
 
 
+HEADER = "templates  state MB   load s  in-process/s    served/s"
+
+
 def run(sizes: list[int], seconds: float, min_writes: int, rounds: int) -> list[dict[str, Any]]:
+    """Each size's writes a second, in-process and served; prints a row for each."""
     rows = []
     for size in sizes:
         state = build_state(size)
@@ -275,7 +281,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(part) for part in args.sizes.split(",") if part.strip()]
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    print("templates  state MB   load s  in-process/s    served/s")
+    print(HEADER)
     rows = run(sizes, args.seconds, args.min_writes, args.rounds)
     if args.json:
         document = {"rounds": args.rounds, "seconds_per_round": args.seconds, "results": rows}

@@ -18,6 +18,11 @@ served over loopback HTTP in a process of its own (:mod:`benchmarks.serve`) with
   in tallyform's own pacing): a bootstrap of ``--rate-limited-size`` templates, and the
   re-plan of the largest org.
 
+Then, unless ``--plans-only``: the emulator's writes a second with a state file, in
+process and served, at 0, 100 and 1,000 templates (:mod:`benchmarks.emulator_writes`),
+and ``validate`` and ``fmt --check`` of as many generated files as the largest org has
+templates (:mod:`benchmarks.validate_files`).
+
 Each case reports requests (every attempt the client made, 429s included), writes,
 429s, wall time (from connecting to the answer; loading the files and asking git are
 not counted) and the floor: the larger of requests x latency / parallelism and the
@@ -43,7 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks import generate
+from benchmarks import emulator_writes, generate, validate_files
 from tallyform.cli.app import GC_THRESHOLDS
 from tallyform.cli.apply import org_lock
 from tallyform.cli.connect import open_client
@@ -68,6 +73,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TALLYFY_PER_MINUTE = 600
 CHANGED_SINCE_TARGET = 15  # requests, issue 14
 PLAN_TARGET = 1.2  # x floor, issue 14
+EMULATOR_TARGETS = (2000, 500)  # writes a second in-process and served, issue 14
+FILES_TARGET = 2.0  # seconds to validate (or fmt --check) 1,000 files, issue 14
 
 
 # -- the served emulator ---------------------------------------------------------------
@@ -459,6 +466,39 @@ def machine() -> dict[str, Any]:
     }
 
 
+def other_benchmarks(largest: int, seconds: float) -> dict[str, Any]:
+    """The emulator's writes a second as the org grows (:mod:`benchmarks.emulator_writes`)
+    and ``validate``/``fmt --check`` of as many files as the largest org has templates
+    (:mod:`benchmarks.validate_files`)."""
+    sizes = sorted({0, *(n for n in (100, 1000) if n < largest), largest})
+    print("-- the emulator's writes a second with a state file, best of 3 rounds", flush=True)
+    print(emulator_writes.HEADER, flush=True)
+    writes = emulator_writes.run(sizes, seconds, 20, 3)
+    print(f"-- validate and fmt --check of {largest} template files (the CLI), best of 3")
+    print(validate_files.HEADER, flush=True)
+    files = validate_files.run(largest, 3, ["validate", "fmt"])
+    return {"emulator_writes": writes, "files": files}
+
+
+def other_findings(others: dict[str, Any]) -> list[str]:
+    lines = []
+    in_process, served = EMULATOR_TARGETS
+    for row in others.get("emulator_writes", []):
+        ok = row["in_process_writes_per_s"] >= in_process and row["served_writes_per_s"] >= served
+        lines.append(
+            f"emulator at {row['templates']} templates: {row['in_process_writes_per_s']:.0f} "
+            f"writes a second in-process, {row['served_writes_per_s']:.0f} served, "
+            f"{'within' if ok else 'below'} the target of {in_process} and {served}"
+        )
+    for row in others.get("files", []):
+        verdict = ""
+        if row["files"] == 1000:
+            within = row["seconds"] < FILES_TARGET
+            verdict = f", {'within' if within else 'above'} the target of {FILES_TARGET:g} s"
+        lines.append(f"{row['command']} of {row['files']} files: {row['seconds']:.2f} s{verdict}")
+    return lines
+
+
 def findings(settings: Settings) -> list[str]:
     """The issue's targets, checked against this run."""
     lines = []
@@ -528,6 +568,17 @@ def main(argv: list[str] | None = None) -> int:
         default=10,
         help="templates bootstrapped with the rate limit on; 0 skips (default: %(default)s)",
     )
+    parser.add_argument(
+        "--plans-only",
+        action="store_true",
+        help="skip the emulator's writes a second and the validate and fmt --check timings",
+    )
+    parser.add_argument(
+        "--emulator-seconds",
+        type=float,
+        default=2.0,
+        help="each round of the emulator's writes a second (default: %(default)s)",
+    )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -551,6 +602,7 @@ def main(argv: list[str] | None = None) -> int:
                 largest = done
         if args.rate_limit:
             rate_limited_cases(settings, work, args.rate_limited_size, largest)
+    others = {} if args.plans_only else other_benchmarks(max(sizes), args.emulator_seconds)
     notes = [
         "requests: every request tallyform sent, 429s included; writes: those that are not GET",
         "floor: the larger of requests x latency / parallelism (lat. floor) and requests at "
@@ -561,7 +613,7 @@ def main(argv: list[str] | None = None) -> int:
         f"bootstrap at parallelism 1 only up to {args.sequential_max} templates (through "
         f"{args.latency_ms:g} ms a request, 1,000 templates would take over an hour)",
     ]
-    verdicts = findings(settings)
+    verdicts = findings(settings) + other_findings(others)
     print()
     for line in notes + verdicts:
         print(f"- {line}")
@@ -579,6 +631,7 @@ def main(argv: list[str] | None = None) -> int:
             },
             "cases": [c.as_json() for c in settings.cases],
             "notes": notes,
+            **others,
             "targets": verdicts,
         }
         args.json.write_text(json.dumps(document, indent=2) + "\n", "utf-8")

@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 PROJECT_YAML = """\
 version: 1
@@ -206,6 +207,38 @@ def timed(root: Path, *args: str) -> tuple[float, float]:
     return seconds, cpu
 
 
+HEADER = f"{'command':<16} {'files':>6} {'seconds':>8} {'files/s':>9} {'cpu s':>7}"
+
+
+def run(count: int, repeat: int, chosen: list[str]) -> list[dict[str, Any]]:
+    """Time each chosen command (``validate``, ``fmt``) over ``count`` generated files;
+    prints a row for each, the best of ``repeat`` runs."""
+    results = []
+    with tempfile.TemporaryDirectory(prefix="tallyform-bench-") as folder:
+        root = Path(folder)
+        make_project(root, count)
+        for command in (["validate"], ["fmt", "--check"]):
+            if command[0] not in chosen:
+                continue
+            runs = [timed(root, *command) for _ in range(repeat)]
+            best, cpu = min(runs)
+            name = " ".join(command)
+            print(
+                f"{name:<16} {count:>6} {best:>8.2f} {count / best:>9.0f} {cpu:>7.2f}", flush=True
+            )
+            results.append(
+                {
+                    "command": name,
+                    "files": count,
+                    "seconds": best,
+                    "files_per_second": count / best,
+                    "cpu_seconds": cpu,
+                    "runs": [{"seconds": wall, "cpu_seconds": used} for wall, used in runs],
+                }
+            )
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1000, help="template files (default 1000)")
@@ -218,34 +251,12 @@ def main() -> None:
         help="time only this command (repeat for both; default: both)",
     )
     args = parser.parse_args()
-    results = []
-    with tempfile.TemporaryDirectory(prefix="tallyform-bench-") as folder:
-        root = Path(folder)
-        make_project(root, args.count)
-        load = os.getloadavg()[0]
-        print(
-            f"{args.count} files, {os.cpu_count()} cores (load {load:.1f}), "
-            f"best of {args.repeat} runs"
-        )
-        print(f"{'command':<16} {'files':>6} {'seconds':>8} {'files/s':>9} {'cpu s':>7}")
-        chosen = args.command or ["validate", "fmt"]
-        for command in (["validate"], ["fmt", "--check"]):
-            if command[0] not in chosen:
-                continue
-            runs = [timed(root, *command) for _ in range(args.repeat)]
-            best, cpu = min(runs)
-            name = " ".join(command)
-            print(f"{name:<16} {args.count:>6} {best:>8.2f} {args.count / best:>9.0f} {cpu:>7.2f}")
-            results.append(
-                {
-                    "command": name,
-                    "files": args.count,
-                    "seconds": best,
-                    "files_per_second": args.count / best,
-                    "cpu_seconds": cpu,
-                    "runs": [{"seconds": wall, "cpu_seconds": used} for wall, used in runs],
-                }
-            )
+    load = os.getloadavg()[0]
+    print(
+        f"{args.count} files, {os.cpu_count()} cores (load {load:.1f}), best of {args.repeat} runs"
+    )
+    print(HEADER)
+    results = run(args.count, args.repeat, args.command or ["validate", "fmt"])
     if args.json:
         report = {"files": args.count, "cores": os.cpu_count(), "load": load, "results": results}
         args.json.write_text(json.dumps(report, indent=2) + "\n", "utf-8")

@@ -38,7 +38,7 @@ def test_a_tiny_run_prints_the_table_and_writes_json(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "bench.json"
-    argv = ["--sizes", "2", "--latency-ms", "0", "--rate-limit", "60000"]
+    argv = ["--sizes", "2", "--latency-ms", "0", "--rate-limit", "60000", "--emulator-seconds", "0"]
     assert run.main([*argv, "--rate-limited-size", "2", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     assert run.HEADER in printed
@@ -73,6 +73,10 @@ def test_a_tiny_run_prints_the_table_and_writes_json(
     assert any(
         "changed-since plan of 2 of 2 templates: 8 requests" in t for t in document["targets"]
     )
+    assert [row["templates"] for row in document["emulator_writes"]] == [0, 2]
+    assert all(row["in_process_writes_per_s"] > 0 for row in document["emulator_writes"])
+    assert [row["command"] for row in document["files"]] == ["validate", "fmt --check"]
+    assert any(t.startswith("validate of 2 files: ") for t in document["targets"])
 
 
 def test_sizes_below_two_are_refused(capsys: pytest.CaptureFixture[str]) -> None:

@@ -92,4 +92,4 @@ def test_rounds_put_each_folder_after_its_parent() -> None:
         Change("create", "key", ("template",), desired="template"),
     ]
     rounds = [[c.path[0] for c in batch] for batch in org_rounds(changes)]
-    assert rounds == [["x", "A", "template"], ["A/B"], ["A/B/C"]]
+    assert rounds == [["template"], ["x", "A"], ["A/B"], ["A/B/C"]]

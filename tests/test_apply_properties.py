@@ -232,7 +232,9 @@ def test_the_same_over_a_socket(
 def test_a_member_token_cannot_define_the_keys() -> None:
     emulator = Emulator()
     client = client_on(emulator, DEFAULT_MEMBER_TOKEN)
-    template = as_template({"title": "T", "steps": [{"title": "S"}]})
+    template = as_template(
+        {"title": "T", "steps": [{"title": "S"}], "folder": "Ops/EU", "tags": ["urgent"]}
+    )
     result = make_plan(client, "prop", [template])
     assert result.plan is not None and result.org is not None
     try:
@@ -242,3 +244,6 @@ def test_a_member_token_cannot_define_the_keys() -> None:
     else:
         raise AssertionError("a member must not define custom-field keys")
     assert emulator.state["checklists"] == {}, "nothing is written before the keys exist"
+    assert emulator.state["folders"] == {} and emulator.state["tags"] == {}
+    writes = [r for r in emulator.requests if r["method"] != "GET"]
+    assert writes and all(r["path"].endswith("/custom-field-keys") for r in writes), writes

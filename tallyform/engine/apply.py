@@ -84,11 +84,16 @@ def _carry_out(
 
 
 def org_rounds(changes: list[Change]) -> list[list[Change]]:
-    """Org-wide changes in rounds whose changes need nothing of each other: keys, tags and
-    top-level folders first, then each level of folders below (a folder needs its parent)."""
+    """Org-wide changes in rounds whose changes need nothing of each other: tallyform's
+    keys first and alone (a token that may not define them writes nothing at all), then
+    tags and top-level folders, then each level of folders below (a folder needs its
+    parent)."""
     rounds: dict[int, list[Change]] = {}
     for change in changes:
-        depth = str(change.desired).count("/") if change.kind == "folder" else 0
+        if change.kind == "key":
+            depth = -1
+        else:
+            depth = str(change.desired).count("/") if change.kind == "folder" else 0
         rounds.setdefault(depth, []).append(change)
     return [rounds[depth] for depth in sorted(rounds)]
 
@@ -108,11 +113,16 @@ def _carry_out_in_rounds(
     order = {id(change): index for index, change in enumerate(changes)}
     noted = threading.Lock()
 
+    refused: list[KeySetupRefused] = []
+
     def attempt(change: Change) -> None:
-        if stop.is_set() or errors:
+        if stop.is_set() or errors or refused:
             return
         try:
             execute(change)
+        except KeySetupRefused as error:
+            refused.append(error)  # raised once the round's other changes are done
+            return
         except TallyfyError as error:
             with noted:
                 errors[order[id(change)]] = str(error)
@@ -125,6 +135,8 @@ def _carry_out_in_rounds(
         if stop.is_set() or errors:
             break
         client.map(attempt, batch)
+        if refused:
+            raise refused[0]
     outcome.done = [c for i, c in enumerate(changes) if i in done]
     outcome.not_done = [c for i, c in enumerate(changes) if i not in done]
     outcome.error = errors[min(errors)] if errors else None

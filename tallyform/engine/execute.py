@@ -114,7 +114,8 @@ def create_folder(context: ApplyContext, change: Change) -> None:
     client, org = context.client, context.org
     path = str(change.desired)
     parent_path, _, name = path.rpartition("/")
-    parent = org.folder_id(parent_path) if parent_path else None
+    with context.shared:  # folders of one round are added meanwhile
+        parent = org.folder_id(parent_path) if parent_path else None
     body: dict[str, Any] = {"name": name, "folder_type": "checklist"}
     if parent is not None:
         body["parent_id"] = parent

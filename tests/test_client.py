@@ -139,11 +139,12 @@ def test_pacing_stays_under_the_rate_limit_at_default_settings() -> None:
     assert pacer.waited == pytest.approx(clock.slept)
 
 
-def test_two_commands_back_to_back_stay_under_the_rate_limit() -> None:
-    """A plan, then its apply: each command starts with a full bucket of its own."""
+@pytest.mark.parametrize("commands", [(580, 50), (17, 555, 30), (14, 14, 600)])
+def test_commands_run_back_to_back_stay_under_the_rate_limit(commands: tuple[int, ...]) -> None:
+    """A plan, its apply, a plan to check: each command starts with a full bucket."""
     clock = FakeTime()
     emulator = Emulator(rate_limit=600, rate_window=60.0, clock=clock)
-    for requests in (580, 50):  # the first lasts about a minute
+    for requests in commands:
         pacer = Pacer(600, clock=clock, sleep=clock.sleep)
         with client_for(emulator, pacer=pacer, sleep=clock.sleep, parallelism=1) as client:
             for _ in range(requests):

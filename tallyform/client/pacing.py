@@ -2,13 +2,13 @@
 
 A token bucket per organization: ``burst`` requests may go at once, then requests are
 spaced so that no rolling minute holds more than ``per_minute`` (Tallyfy: 600 a minute
-per user, reference 5.4). The bucket refills at 95% of the limit (570 a minute) and
-holds at most 14 requests: one command's minute sees at most 14 + 570, and even two
-commands run back to back, each starting with a full bucket (a plan, then its apply),
-stay under 600 (14 + 570 + 14). Fourteen also lets most of a plan's requests go
-without waiting: a plan of 1,000 templates makes 17. When the API still answers 429,
-:meth:`Pacer.hold` stops every thread until ``Retry-After`` has passed. Time spent
-waiting is counted.
+per user, reference 5.4). Each command starts with a full bucket and cannot see what the
+commands before it sent, so the numbers are chosen for three commands within one minute
+(a plan, its apply, a plan to check): the bucket refills at 93% of the limit (558 a
+minute) and holds 14 requests, and 3 x 14 + 558 = 600. Fourteen lets most of a plan's
+requests go without waiting (a plan of 1,000 templates makes 17). When the API still
+answers 429, :meth:`Pacer.hold` stops every thread until ``Retry-After`` has passed.
+Time spent waiting is counted.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 
-SAFETY = 0.95
+SAFETY = 0.93
 DEFAULT_BURST = 14
 
 

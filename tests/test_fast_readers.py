@@ -123,6 +123,13 @@ def test_a_number_python_cannot_read_is_text(literal: str) -> None:
     assert fast[1] == [] and fast[0].data == {"title": literal}
 
 
+@pytest.mark.parametrize("text", ["title: !!int abc\n", "title: !!float x\n"])
+def test_an_explicit_number_tag_on_text_is_a_located_problem(text: str) -> None:
+    _, problems = parse_text(text, "f.yaml")
+    assert [(p.location.line, p.location.column) for p in problems] == [(1, 8)]
+    assert "is not a valid !!" in problems[0].message
+
+
 ATOMS = [
     *["a", "key", "Yes", "no", "true", "False", "~", "null", "", "1", "007", "0x1F", "0o17"],
     *["1_000", "1:20", "1:20.5", "2024-01-01", ".inf", ".nan", "1e3", "1.5", "-1", "+1"],

@@ -448,7 +448,14 @@ class _Builder:
             return text
         try:
             return self.constructor.construct_object(node, deep=True)
-        except ValueError:  # YAML 1.1 takes `0b_` for a number that Python cannot read
+        except ValueError:
+            implicit = self.constructor.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+            if implicit != node.tag:
+                tag = node.tag.rpartition(":")[2]
+                self.problems.append(
+                    Problem(self.location(node), f"{text!r} is not a valid !!{tag}")
+                )
+            # else YAML 1.1 took `0b_` for a number, which it is not: it is the text written
             return text
 
     def check_text(self, text: str, node: yaml.Node) -> None:

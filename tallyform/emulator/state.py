@@ -7,18 +7,17 @@ a standard member's) and the people listed in :data:`SEED_USERS` and :data:`SEED
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import tempfile
 import uuid
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from tallyform.collector import collector_paused
 from tallyform.emulator.journal import Replay
 
 try:
@@ -187,7 +186,7 @@ class StateFile:
         cut = raw.find(b"\n")
         snapshot_end = len(raw) if cut < 0 else cut + 1
         rewrite = False
-        with _gc_paused():
+        with collector_paused():
             try:
                 data = self._snapshot(raw[:snapshot_end])
             except _Unparsable as error:
@@ -399,19 +398,6 @@ def _sync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(handle)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Parsing a big state makes millions of objects, none of them garbage: the cyclic
-    collector would walk them all, again and again (it doubles the load time)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def copied(value: _T) -> _T:

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from tallyform.client import TallyfyClient
+from tallyform.collector import collector_paused
 from tallyform.config.source import Problem
 from tallyform.engine.changes import Change, Plan, Snapshot
 from tallyform.engine.compose import org_wide_changes, template_changes
@@ -143,7 +144,20 @@ def make_plan(
     ``applies_to`` overrides the custom-field ``applies_to`` value of a record kind.
     ``changed`` restricts the plan to the templates changed since a git ref, which are
     looked for by title instead of reading the whole template list (``--changed-since``).
+    The cyclic garbage collector is paused meanwhile (:mod:`tallyform.collector`).
     """
+    with collector_paused():
+        return _make_plan(client, org_name, templates, only, applies_to, changed)
+
+
+def _make_plan(
+    client: TallyfyClient,
+    org_name: str,
+    templates: list[Template],
+    only: list[str] | None,
+    applies_to: dict[str, str] | None,
+    changed: ChangedScope | None,
+) -> PlanResult:
     if changed is not None and not changed.titles:
         nothing = Plan(org=org_name, org_id=client.org_id, partial=True)
         nothing.warnings.append(f"no template file changed since {changed.ref}")

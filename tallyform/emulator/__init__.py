@@ -70,8 +70,7 @@ absent values out and clearing set ones with ``""``, which Laravel (and this emu
 template PUT carries the whole current kick-off array, and removed entries are deleted
 after the rules naming them; new form fields are sent with their ``position``; steps and
 form fields whose keys a template read leaves out are read step by step; a template
-whose list row is not whole is read on its own (:func:`tallyform.engine.live.read_whole`);
-(:func:`tallyform.engine.live.read_template`); a new type refused in place replaces the
+whose list row is not whole is read on its own (:func:`tallyform.engine.live.read_all_whole`); a new type refused in place replaces the
 field (:meth:`tallyform.engine.execute.TemplateRun.replace_field`); deletes accept 200
 or 204; a move of a form field is looked for before it is sent again; an application
 that must act as a member sets ``act_as`` and sends the member token it mints

@@ -4,8 +4,9 @@ Org-wide changes (tallyform's custom-field keys, folders, tags) come first, in r
 whose changes run in parallel (a folder waits for its parent's round); then templates
 run in parallel, each carrying out its own changes in plan order (see :mod:`.compose`
 for that order and :mod:`.execute` for the executors). An error stops its template
-only (an org-wide one stops everything); a re-run plans what is left. When ``stop`` is set (the first
-Ctrl-C), no new change starts: those under way finish, the rest are reported not done.
+only (an org-wide one stops everything); a re-run plans what is left. When ``stop`` is
+set (the first Ctrl-C), no new change starts: those under way finish, the rest are
+reported not done.
 """
 
 from __future__ import annotations
@@ -90,12 +91,16 @@ def org_rounds(changes: list[Change]) -> list[list[Change]]:
     parent)."""
     rounds: dict[int, list[Change]] = {}
     for change in changes:
-        if change.kind == "key":
-            depth = -1
-        else:
-            depth = str(change.desired).count("/") if change.kind == "folder" else 0
-        rounds.setdefault(depth, []).append(change)
-    return [rounds[depth] for depth in sorted(rounds)]
+        rounds.setdefault(_round_of(change), []).append(change)
+    return [rounds[number] for number in sorted(rounds)]
+
+
+def _round_of(change: Change) -> int:
+    if change.kind == "key":
+        return -1
+    if change.kind == "folder":
+        return str(change.desired).count("/")
+    return 0
 
 
 def _carry_out_in_rounds(

@@ -216,10 +216,11 @@ def template_document(state: TemplateState) -> tuple[dict[str, Any], list[str]]:
     if state.kickoff:
         out["kickoff"] = [_field_document(f) for f in state.kickoff.values()]
     if state.steps:
+        fields = state.fields_by_step()
         out["steps"] = [
             _step_document(
                 step,
-                [state.fields[k] for k in state.field_order(key)],
+                [state.fields[k] for k in fields[key]],
                 f"{where}, step {key}",
                 warnings,
             )

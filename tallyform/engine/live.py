@@ -193,17 +193,10 @@ def read_folders(client: TallyfyClient) -> dict[str, dict[str, Any]]:
     return folders
 
 
-def read_whole(client: TallyfyClient, row: dict[str, Any]) -> dict[str, Any]:
-    """A live template whole: from its row of the list when the row carries everything
-    (no request), else read on its own (:func:`read_template`)."""
-    if is_whole(row):
-        return with_step_keys(client, whole_template(row))
-    return read_template(client, str(row["id"]))
-
-
 def read_all_whole(client: TallyfyClient, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """:func:`read_whole` of each row, in order; the rows that need no request are
-    taken as they are, and only the others go to the client's workers."""
+    """The live template of each row of the list, whole, in order: from the row itself when
+    it carries everything (no request, and no worker thread), else read on its own
+    (:func:`read_template`) or missing only its steps' keys (:func:`with_step_keys`)."""
     found = [whole_template(row) if is_whole(row) else None for row in rows]
 
     def complete(index: int) -> dict[str, Any]:

@@ -222,9 +222,6 @@ class TemplateState:
     source: Template | None = None
     raw: dict[str, Any] | None = None
 
-    def field_order(self, step_key: str) -> list[str]:
-        return [k for k, f in self.fields.items() if f.step == step_key]
-
     def fields_by_step(self) -> dict[str, list[str]]:
         """Each step's field keys in order, every step listed (one pass over the fields)."""
         grouped: dict[str, list[str]] = {step: [] for step in self.steps}

@@ -19,7 +19,7 @@ from tallyform.client import StaticToken, TallyfyClient
 from tallyform.emulator import DEFAULT_TOKEN, IN_PROCESS_URL, Emulator, EmulatorTransport
 from tallyform.engine import make_plan
 from tallyform.engine.apply import apply_plan, org_rounds
-from tallyform.engine.changes import Change
+from tallyform.model.changes import Change
 from tests.conftest import EXAMPLES, project_templates
 
 ORG_WIDE = re.compile(r"/organizations/[^/]+/(custom-field-keys|tags|folders)$")

@@ -18,10 +18,11 @@ ALLOWED = {
     "model": set(),
     "config": {"model"},
     "client": set(),
-    "engine": {"config", "model", "client"},
+    "tallyfy": {"model", "client"},
+    "engine": {"config", "model", "client", "tallyfy"},
     "render": {"config", "engine", "model"},
     "emulator": set(),
-    "cli": {"config", "model", "client", "engine", "render", "emulator"},
+    "cli": {"config", "model", "client", "tallyfy", "engine", "render", "emulator"},
 }
 # Third-party libraries that only some modules may use.
 ONLY_IN = {

@@ -350,7 +350,7 @@ def test_a_lost_tag_attachment_is_found_by_tag_id_or_by_title(
     link: dict[str, object], found: bool
 ) -> None:
     """Tag items may carry the tag's id or only its own data (reference 9.21)."""
-    from tallyform.engine.execute import _is_tag
+    from tallyform.tallyfy.writes import _is_tag
 
     assert _is_tag(link, "t1", "finance") is found
 

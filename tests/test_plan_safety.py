@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from tallyform.emulator.state import StateFile
-from tallyform.engine.lock import LOCK_TITLE
+from tallyform.tallyfy.lock import LOCK_TITLE
 from tests.conftest import run_cli
 from tests.test_plan_apply import apply, assert_no_changes, edit, live_api, org_api, plan_json
 

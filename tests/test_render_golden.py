@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tallyform.engine.changes import AttrChange, Change, Plan
+from tallyform.model.changes import AttrChange, Change, Plan
 from tallyform.render import render_markdown
 from tallyform.render.markdown import FULL_TEMPLATES
 from tests.conftest import run_cli

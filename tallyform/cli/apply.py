@@ -1,6 +1,6 @@
 """``tallyform apply``: carry out a plan, safely, and report what was and was not done.
 
-One apply at a time per org: apply takes the org's lock (:mod:`tallyform.engine.lock`)
+One apply at a time per org: apply takes the org's lock (:mod:`tallyform.tallyfy.lock`)
 before it reads anything, so a second apply waits or stops instead of planning from a
 state the first is about to change. An embedded-emulator org is also guarded by a file
 lock, since two processes would each keep their own copy of its state.
@@ -33,8 +33,11 @@ from tallyform.cli.plan import ROLES, changed_scope, connect, load_repo, plan_fo
 from tallyform.client import TallyfyClient, TallyfyError
 from tallyform.config import OrgSettings
 from tallyform.engine.apply import ApplyReport, KeySetupRefused, apply_plan
-from tallyform.engine.changes import Change, Plan
-from tallyform.engine.lock import (
+from tallyform.engine.planfile import PlanFileError, SavedPlan, load_plan
+from tallyform.model.changes import Change, Plan
+from tallyform.render import render_text
+from tallyform.render.common import progress_line, role
+from tallyform.tallyfy.lock import (
     ApplyLock,
     OrgLocked,
     acquire,
@@ -43,9 +46,6 @@ from tallyform.engine.lock import (
     marked,
     new_mark,
 )
-from tallyform.engine.planfile import PlanFileError, SavedPlan, load_plan
-from tallyform.render import render_text
-from tallyform.render.common import progress_line, role
 
 INTERRUPTED = 130
 SHOWN_NOT_DONE = 20

@@ -39,10 +39,10 @@ from tallyform.config.project import display_path, load_template_file, template_
 from tallyform.config.source import Problem, parse_text
 from tallyform.engine import make_plan
 from tallyform.engine.apply import KeySetupRefused, apply_plan
-from tallyform.engine.changes import Change
 from tallyform.engine.export import Exported, export_org
-from tallyform.engine.live import read_org
 from tallyform.model import Template, slugify
+from tallyform.model.changes import Change
+from tallyform.tallyfy.read import read_org
 
 Status = Literal["new", "updated", "unchanged", "kept"]
 SYMBOLS: dict[Status, str] = {"new": "+", "updated": "~", "unchanged": "=", "kept": "!"}

@@ -15,10 +15,10 @@ from tallyform.config import OrgSettings, load_templates
 from tallyform.config.changed import GitError, changed_templates
 from tallyform.config.project import CONFIG_NAME
 from tallyform.engine import PlanResult, make_plan
-from tallyform.engine.changes import Plan
 from tallyform.engine.planfile import save_plan
 from tallyform.engine.planner import ChangedScope
 from tallyform.model import Template
+from tallyform.model.changes import Plan
 from tallyform.render import Styler, render_json, render_markdown, render_text
 
 ROLES: dict[str, dict[str, Any]] = {  # styler roles: an action's colour, and emphasis

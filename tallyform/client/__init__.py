@@ -20,9 +20,7 @@ if TYPE_CHECKING:
         TallyfyClient,
         Transport,
         http_session,
-        is_whole,
         unwrap,
-        whole_template,
     )
     from tallyform.client.auth import ActAsUser, ClientCredentials, Credentials, StaticToken
     from tallyform.client.errors import (
@@ -60,8 +58,6 @@ _MODULES = {
     "Session": "api",
     "Transport": "api",
     "http_session": "api",
-    "is_whole": "api",
-    "whole_template": "api",
 }
 
 
@@ -91,6 +87,4 @@ __all__ = [
     "Session",
     "Transport",
     "http_session",
-    "is_whole",
-    "whole_template",
 ]

@@ -133,31 +133,6 @@ def http_session(transport: Transport | None = None, timeout: float = 60.0) -> S
     return httpx.Client(transport=transport, timeout=timeout)
 
 
-WHOLE = "steps,tags,folder"  # the includes that make a template read whole
-_WHOLE_PARTS = ("steps", "tags", "prerun", "automated_actions")
-
-
-def is_whole(row: dict[str, Any]) -> bool:
-    """Whether a template as read carries its steps, tags, kick-off fields and rules."""
-    return all(part in row for part in _WHOLE_PARTS) and all(
-        "captures" in step for step in unwrap(row["steps"]) or [] if isinstance(step, dict)
-    )
-
-
-def whole_template(template: dict[str, Any]) -> dict[str, Any]:
-    """A template read with its includes, unwrapped, its lists sorted by position."""
-    template = dict(template)
-    steps = [dict(s) for s in unwrap(template.get("steps")) or []]
-    for step in steps:
-        step["captures"] = sorted(unwrap(step.get("captures")) or [], key=_position)
-    template["steps"] = sorted(steps, key=_position)
-    template["prerun"] = sorted(unwrap(template.get("prerun")) or [], key=_position)
-    template["tags"] = unwrap(template.get("tags")) or []
-    template["folder"] = unwrap(template.get("folder"))
-    template["automated_actions"] = unwrap(template.get("automated_actions")) or []
-    return template
-
-
 def unwrap(value: Any) -> Any:
     """An include as a plain value: ``{"data": X}`` becomes X (both shapes are accepted)."""
     if isinstance(value, dict) and set(value) == {"data"}:
@@ -495,25 +470,6 @@ class TallyfyClient:
         with ThreadPoolExecutor(max_workers=min(self.parallelism, len(work))) as pool:
             return list(pool.map(function, work))
 
-    def get_template(self, template_id: str) -> dict[str, Any]:
-        """One template with its steps, form fields, kick-off fields, rules and tags, in one request.
-
-        Includes are unwrapped and steps, fields and kick-off fields sorted by position,
-        whatever shape or order the API sends them in.
-        """
-        template: dict[str, Any] = self.get(f"/checklists/{template_id}", {"with": WHOLE})
-        return whole_template(template)
-
-    def list_templates(self, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """The template list, asking for each row whole (``with=steps,tags,folder``).
-
-        Tallyfy documents ``with`` on the list; whether every row then carries all a GET of
-        the template carries is not confirmed, so callers check each row with
-        :func:`is_whole` and read the ones that are not on their own.
-        """
-        rows: list[dict[str, Any]] = self.list_all("/checklists", {**(params or {}), "with": WHOLE})
-        return rows
-
     # -- writing ------------------------------------------------------------------------
 
     def put(self, path: str, body: Any) -> Any:
@@ -554,11 +510,6 @@ class TallyfyClient:
                     )
                     return found
         raise OutcomeUnknown("no attempts were made", method="POST", path=path)
-
-
-def _position(row: Any) -> int:
-    value = row.get("position") if isinstance(row, dict) else None
-    return value if isinstance(value, int) else 0
 
 
 def _server_message(response: httpx.Response) -> str:

@@ -64,14 +64,14 @@ org, and a crash never tears it (:class:`.state.StateFile`).
 
 How tallyform copes with either answer (its property, fault and end-to-end tests run
 against both): it reads folders with ``with=children`` and walks the tree, flat or
-nested (:func:`tallyform.engine.live.read_folders`); it never sends ``null``, leaving
+nested (:func:`tallyform.tallyfy.read.read_folders`); it never sends ``null``, leaving
 absent values out and clearing set ones with ``""``, which Laravel (and this emulator,
-:meth:`.call.Call.body`) reads as null (:mod:`tallyform.engine.payloads`); every
+:meth:`.call.Call.body`) reads as null (:mod:`tallyform.tallyfy.payloads`); every
 template PUT carries the whole current kick-off array, and removed entries are deleted
 after the rules naming them; new form fields are sent with their ``position``; steps and
 form fields whose keys a template read leaves out are read step by step; a template
-whose list row is not whole is read on its own (:func:`tallyform.engine.live.read_all_whole`); a new type refused in place replaces the
-field (:meth:`tallyform.engine.execute.TemplateRun.replace_field`); deletes accept 200
+whose list row is not whole is read on its own (:func:`tallyform.tallyfy.read.read_all_whole`); a new type refused in place replaces the
+field (:meth:`tallyform.tallyfy.writes.TemplateRun.replace_field`); deletes accept 200
 or 204; a move of a form field is looked for before it is sent again; an application
 that must act as a member sets ``act_as`` and sends the member token it mints
 (:class:`tallyform.client.auth.ActAsUser`), never its own.

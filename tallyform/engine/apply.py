@@ -3,7 +3,7 @@
 Org-wide changes (tallyform's custom-field keys, folders, tags) come first, in rounds
 whose changes run in parallel (a folder waits for its parent's round); then templates
 run in parallel, each carrying out its own changes in plan order (see :mod:`.compose`
-for that order and :mod:`.execute` for the executors). An error stops its template
+for that order and :mod:`tallyform.tallyfy.writes` for the executors). An error stops its template
 only (an org-wide one stops everything); a re-run plans what is left. When ``stop`` is
 set (the first Ctrl-C), no new change starts: those under way finish, the rest are
 reported not done.
@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tallyform.client import TallyfyClient, TallyfyError
-from tallyform.engine.changes import Change, Plan, count_actions
-from tallyform.engine.execute import ORG_EXECUTORS, ApplyContext, KeySetupRefused, TemplateRun
-from tallyform.engine.live import LiveOrg
-from tallyform.engine.state import TemplateState
+from tallyform.model.changes import Change, Plan, count_actions
+from tallyform.model.state import TemplateState
+from tallyform.tallyfy.read import LiveOrg
+from tallyform.tallyfy.writes import ORG_EXECUTORS, ApplyContext, KeySetupRefused, TemplateRun
 
 Progress = Callable[[Change], None]
 States = dict[str, tuple[TemplateState | None, TemplateState | None]]

@@ -21,13 +21,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from tallyform.engine.changes import AttrChange, Change, Kind
 from tallyform.engine.diff import attr_changes
-from tallyform.engine.state import FieldState, RuleAttrs, StepState, TemplateState
+from tallyform.model.changes import AttrChange, Change, Kind
+from tallyform.model.state import FieldState, RuleAttrs, StepState, TemplateState
 
 TITLE_MATCH_NOTE = "matched by {what} (it had no tallyform key); the key will be written"
 KICKOFF_FORM = "kickoff"  # the reorder path of a template's kick-off fields
-FORM_CHANGES = ("template", "kickoff")
 
 
 def _created(kind: Kind, path: tuple[str, ...], attrs: Mapping[str, Any], desired: Any) -> Change:
@@ -390,17 +389,6 @@ def note_type_changes(changes: list[Change]) -> None:
 # -- writes -----------------------------------------------------------------------------------
 
 
-def needs_form_write(change: Change) -> bool:
-    """Whether a change is carried by the template's own PUT (settings and kick-off form)."""
-    if change.kind not in FORM_CHANGES:
-        return False
-    if change.action == "reorder":
-        return True
-    if change.action == "create":
-        return change.kind == "kickoff"
-    return change.action == "update" and change.changes_more_than("key")
-
-
 def deferred_deadline(change: Change, created_later: set[str]) -> bool:
     """A new step whose deadline counts from a step made later in this plan: its deadline
     is written once that step exists."""
@@ -413,7 +401,7 @@ def _deadline_anchor(change: Change) -> str | None:
 
 
 def _writes(change: Change, form_owner: bool, created_later: set[str]) -> int:
-    """Requests that write, as apply sends them (see the executors in :mod:`.execute`)."""
+    """Requests that write, as apply sends them (see the executors in :mod:`tallyform.tallyfy.writes`)."""
     key_write = 1 if change.attribute("key") is not None else 0
     kind, action = change.kind, change.action
     if action == "reorder":
@@ -447,7 +435,7 @@ def count_writes(changes: list[Change], new_template: bool) -> None:
     form_owned = new_template
     new_steps = [c.path[-1] for c in changes if c.kind == "step" and c.action == "create"]
     for change in changes:
-        owner = not form_owned and needs_form_write(change)
+        owner = not form_owned and change.carried_by_template_write
         if owner:
             form_owned = True
         later = (

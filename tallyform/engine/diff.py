@@ -3,8 +3,8 @@
 Which attributes differ is plain equality; deepdiff finds, inside a list attribute that
 changed (options, columns, assignees, a rule's conditions), which elements were added,
 removed or renamed. Each becomes tallyform's own
-:class:`~tallyform.engine.changes.AttrChange` with its
-:class:`~tallyform.engine.changes.ItemChange` list, so no deepdiff type leaves this module.
+:class:`~tallyform.model.changes.AttrChange` with its
+:class:`~tallyform.model.changes.ItemChange` list, so no deepdiff type leaves this module.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from tallyform.engine.changes import AttrChange, ItemChange
+from tallyform.model.changes import AttrChange, ItemChange
 
 _INDEX = re.compile(r"^root((?:\['[^']*'\])*)\[(\d+)\]$")
 _KEY = re.compile(r"\['([^']*)'\]")

@@ -1,7 +1,7 @@
 """Live templates as the template documents a repository would declare (``tallyform export``).
 
-The live org is read as a plan reads it (:mod:`.live`), so each template becomes the same
-normalised :class:`~tallyform.engine.state.TemplateState` a plan compares; this module
+The live org is read as a plan reads it (:mod:`tallyform.tallyfy.read`), so each template becomes the same
+normalised :class:`~tallyform.model.state.TemplateState` a plan compares; this module
 turns that state back into a template document (plain data in the shape of
 ``schemas/template.schema.json``), the inverse of :func:`~.state.desired_state`. Planning
 the document against the same org therefore finds nothing to change.
@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tallyform.client import TallyfyClient
-from tallyform.engine.changes import Conflict
-from tallyform.engine.live import LiveOrg, assign_keys, conflict, live_state, read_all_whole
-from tallyform.engine.state import (
+from tallyform.model import Template
+from tallyform.model.changes import Conflict
+from tallyform.model.state import (
     FIELD_SETTINGS,
     STEP_SETTINGS,
     TEMPLATE_SETTINGS,
@@ -37,7 +37,8 @@ from tallyform.engine.state import (
     TemplateState,
     desired_state,
 )
-from tallyform.model import Template
+from tallyform.tallyfy.decode import assign_keys, conflict, live_state
+from tallyform.tallyfy.read import LiveOrg, read_all_whole
 
 NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 UNKNOWN = "#"  # how live.py names an id the org's lists do not know
@@ -103,7 +104,7 @@ def _field_document(item: FieldState) -> dict[str, Any]:
         out["options"] = list(attrs["options"])
     if attrs["columns"]:
         out["columns"] = list(attrs["columns"])
-    defaults = {name: default for name, (_, default) in FIELD_SETTINGS.items()}
+    defaults = dict(FIELD_SETTINGS)
     out.update(_settings(attrs, defaults))
     return out
 

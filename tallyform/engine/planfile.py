@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from tallyform import __version__
-from tallyform.engine.changes import (
+from tallyform.model.changes import (
     ACTIONS,
     KINDS,
     ORG_KINDS,
@@ -36,7 +36,7 @@ from tallyform.engine.changes import (
     Plan,
     Snapshot,
 )
-from tallyform.engine.execute import ORG_EXECUTORS, TEMPLATE_EXECUTORS
+from tallyform.tallyfy.writes import ORG_EXECUTORS, TEMPLATE_EXECUTORS
 
 PLANFILE_VERSION = 2
 MAX_PLANFILE_BYTES = 64 << 20  # a plan of a thousand templates is a few MB

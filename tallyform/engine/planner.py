@@ -23,18 +23,12 @@ from dataclasses import dataclass
 from tallyform.client import TallyfyClient
 from tallyform.collector import collector_paused
 from tallyform.config.source import Problem
-from tallyform.engine.changes import Change, Plan, Snapshot
 from tallyform.engine.compose import org_wide_changes, template_changes
-from tallyform.engine.live import (
-    LiveOrg,
-    archived_with_key,
-    live_state,
-    match_templates,
-    read_all_whole,
-    read_org,
-)
-from tallyform.engine.state import TemplateState, desired_state
 from tallyform.model import Assignees, Origin, Template
+from tallyform.model.changes import Change, Plan, Snapshot
+from tallyform.model.state import TemplateState, desired_state
+from tallyform.tallyfy.decode import archived_with_key, live_state, match_templates
+from tallyform.tallyfy.read import LiveOrg, ensure_keys_listed, read_all_whole, read_org
 
 log = logging.getLogger("tallyform.engine")
 
@@ -107,19 +101,6 @@ def unknown_people(templates: list[Template], org: LiveOrg) -> list[Problem]:
     return sorted(problems)
 
 
-def _ensure_keys_listed(client: TallyfyClient, org: LiveOrg) -> None:
-    """Template lists that omit custom fields make ownership unknowable without reading each."""
-    missing = [t for t in org.templates if "custom_fields" not in t]
-    if not missing:
-        return
-    log.info(
-        "the template list carries no custom fields; reading %d templates one by one", len(missing)
-    )
-    full = client.map(lambda t: client.get_template(str(t["id"])), missing)
-    by_id = {t["id"]: t for t in full}
-    org.templates = [by_id.get(t["id"], t) for t in org.templates]
-
-
 def _org_wide(org: LiveOrg, templates: list[Template]) -> list[Change]:
     return org_wide_changes(
         org.missing_key_kinds,
@@ -169,7 +150,7 @@ def _make_plan(
     problems = unknown_people(chosen, org)
     if problems:
         return PlanResult(None, problems, {}, org)
-    _ensure_keys_listed(client, org)
+    ensure_keys_listed(client, org)
     declared = {t.key: t for t in chosen}
     plan = Plan(org=org_name, org_id=client.org_id, partial=bool(only), only=list(only or []))
     every_match = match_templates(org, {k: t.title for k, t in declared.items()}, plan.conflicts)

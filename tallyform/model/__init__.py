@@ -1,4 +1,8 @@
-"""The desired state as typed values (templates, steps, fields, rules), free of YAML and HTTP."""
+"""The typed values every stage shares, free of YAML and HTTP.
+
+Templates as declared (:mod:`.template`), both sides of a comparison in one normalised
+shape (:mod:`.state`), and the changes a plan is made of (:mod:`.changes`).
+"""
 
 from tallyform.model.build import build_template
 from tallyform.model.template import (

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from tallyform.engine.changes import AttrChange, Change, Plan
+from tallyform.model.changes import AttrChange, Change, Plan
 
 Styler = Callable[
     [str, str], str

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tallyform.engine.changes import Plan
+from tallyform.model.changes import Plan
 from tallyform.render.common import shown_attributes
 
 FORMAT_VERSION = 1

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tallyform.engine.changes import ACTIONS, Action, Change, Plan, count_actions
+from tallyform.model.changes import ACTIONS, Action, Change, Plan, count_actions
 from tallyform.render.common import SUMMARY_ACTIONS, setup_text
 from tallyform.render.text import org_lines, template_lines
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tallyform.engine.changes import Change, Plan
+from tallyform.model.changes import Change, Plan
 from tallyform.render.common import (
     SYMBOLS,
     Styler,

@@ -109,6 +109,18 @@ class Change:
     def name(self) -> str:
         return "/".join(self.path)
 
+    @property
+    def carried_by_template_write(self) -> bool:
+        """Whether this change is made by the template's own PUT (its settings, people and
+        folder, and its whole kick-off form), rather than by writes of its own."""
+        if self.kind not in ("template", "kickoff"):
+            return False
+        if self.action == "reorder":
+            return True
+        if self.action == "create":
+            return self.kind == "kickoff"
+        return self.action == "update" and self.changes_more_than("key")
+
     def attribute(self, name: str) -> AttrChange | None:
         return next((a for a in self.attributes if a.name == name), None)
 

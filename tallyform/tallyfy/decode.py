@@ -1,29 +1,23 @@
-"""Reading the live org and turning its templates into normalised, matched states.
-
-What is read, and nothing more: the custom-field keys (is ``tallyform_key`` defined?),
-users, groups, tags and template folders (to name people, tags and folders as the YAML
-does), the template list (to find the templates tallyform owns), and each owned or
-declared template whole, in one request each, in parallel.
+"""Live templates as normalised, matched states: the wire's template made comparable.
 
 Matching (no state file): a live object carrying a ``tallyform_key`` value is that key's
 object. One without a value (made by hand, or the value was cleared) is matched to a
 declared sibling with the same title (steps, templates) or label (fields) that nothing
 else matched; the plan says so, and apply writes its key.
+
+Decoding: people by email, groups by name, tags by title, folders by path, steps and
+fields named by key, defaults filled in, as :mod:`tallyform.model.state` defines them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from typing import Any, cast
 
-from tallyform.client import TallyfyClient, is_whole, unwrap, whole_template
-from tallyform.engine.changes import Conflict
-from tallyform.engine.state import (
-    DEFAULT_APPLIES_TO,
+from tallyform.model import slugify
+from tallyform.model.changes import Conflict
+from tallyform.model.state import (
     FIELD_SETTINGS,
-    KEY_FIELD,
-    KEY_RECORDS,
     STEP_SETTINGS,
     TEMPLATE_SETTINGS,
     FieldAttrs,
@@ -41,213 +35,8 @@ from tallyform.engine.state import (
     text,
     unit,
 )
-from tallyform.model import slugify
-
-
-@dataclass
-class LiveOrg:
-    """The org as far as a plan needs it."""
-
-    users: dict[int, str] = field(default_factory=dict)  # id -> lowercase email
-    groups: dict[str, str] = field(default_factory=dict)  # id -> name
-    tags: dict[str, str] = field(default_factory=dict)  # id -> title
-    folders: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> folder
-    key_kinds: set[str] = field(default_factory=set)  # applies_to values with tallyform_key
-    applies_to: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_APPLIES_TO))
-    templates: list[dict[str, Any]] = field(default_factory=list)  # the list, not archived
-    archived: list[dict[str, Any]] = field(default_factory=list)  # archived templates
-    key_defs: list[dict[str, Any]] = field(default_factory=list)  # active custom-field keys
-
-    def writable_keys(self, record: str) -> set[str]:
-        """Custom-field keys of a record kind that a PUT may carry (system keys may not)."""
-        kind = self.applies_to[record]
-        return {
-            k["key"]
-            for k in self.key_defs
-            if k.get("applies_to") == kind and k.get("key_type") != "system"
-        }
-
-    def user_id(self, email: str) -> int:
-        return next(uid for uid, known in self.users.items() if known == email.lower())
-
-    def group_id(self, name: str) -> str:
-        return next(gid for gid, known in self.groups.items() if known == name)
-
-    def tag_id(self, title: str) -> str | None:
-        return next(
-            (tid for tid, known in self.tags.items() if known.lower() == title.lower()), None
-        )
-
-    def folder_id(self, path: str) -> str | None:
-        return next((fid for fid in self.folders if self.folder_path(fid) == path), None)
-
-    def folder_path(self, folder_id: str | None) -> str | None:
-        names: list[str] = []
-        seen: set[str] = set()
-        while folder_id and folder_id in self.folders and folder_id not in seen:
-            seen.add(folder_id)
-            names.append(self.folders[folder_id]["name"])
-            folder_id = self.folders[folder_id].get("parent_id")
-        return "/".join(reversed(names)) or None
-
-    @property
-    def missing_key_kinds(self) -> list[str]:
-        """The record kinds (template, step, field, kickoff) whose tallyform_key is missing."""
-        return [r for r in KEY_RECORDS if self.applies_to[r] not in self.key_kinds]
-
-    def user_email(self, user_id: Any) -> str:
-        return self.users.get(user_id, f"#{user_id}") if isinstance(user_id, int) else str(user_id)
-
-    def group_name(self, group_id: Any) -> str:
-        return self.groups.get(str(group_id), f"#{group_id}")
-
-
-def read_org(
-    client: TallyfyClient,
-    applies_to: dict[str, str] | None = None,
-    search: Mapping[str, tuple[str, ...]] | None = None,
-) -> LiveOrg:
-    """Everything but the templates' contents, read in parallel (the template list too).
-
-    With ``search`` (key -> title, a plan of a few templates), the template list is
-    searched by those titles instead of read whole (:func:`find_templates`); when that
-    cannot find every key, the whole list is read after all.
-    """
-    readers: dict[str, Callable[[], Any]] = {
-        "users": lambda: client.list_all("/users"),
-        "groups": lambda: client.list_all("/groups"),
-        "tags": lambda: client.list_all("/tags"),
-        "folders": lambda: read_folders(client),
-        "keys": lambda: client.list_all("/custom-field-keys", {"is_active": "true"}),
-    }
-    lists: dict[str, Callable[[], Any]] = {
-        "templates": client.list_templates,
-        "archived": lambda: client.list_all("/checklists", {"archived": "only"}),
-    }
-    if search is not None:
-        readers["found"] = lambda: find_templates(client, search)
-    else:
-        readers.update(lists)  # with the rest, not after it: one round trip fewer
-    results = dict(
-        zip(readers, client.map(lambda name: readers[name](), list(readers)), strict=True)
-    )
-    if results.get("found") is not None:
-        results["templates"], results["archived"] = results["found"], []
-    elif search is not None:  # the search could not find every key: read the whole list
-        read = client.map(lambda name: lists[name](), list(lists))
-        results["templates"], results["archived"] = read
-    return LiveOrg(
-        users={u["id"]: str(u.get("email", "")).lower() for u in results["users"]},
-        groups={str(g["id"]): g["name"] for g in results["groups"]},
-        tags={str(t["id"]): t["title"] for t in results["tags"]},
-        folders=results["folders"],
-        key_kinds={k["applies_to"] for k in results["keys"] if k.get("key") == KEY_FIELD},
-        templates=list(results["templates"]),
-        archived=list(results["archived"]),
-        key_defs=list(results["keys"]),
-        applies_to={**DEFAULT_APPLIES_TO, **(applies_to or {})},
-    )
-
-
-def find_templates(
-    client: TallyfyClient, titles: Mapping[str, tuple[str, ...]]
-) -> list[dict[str, Any]] | None:
-    """The live templates that carry each key of ``titles``, found by searching the list
-    for the key's titles (``q``, Tallyfy's case-insensitive title search), whole.
-
-    None unless every key is carried by a row found that way: a key not found (a new
-    template, or one renamed in Tallyfy) could still be carried by a template of another
-    title, and only the whole list can say it is not, so the caller reads the whole list.
-    Rows whose custom fields the list leaves out are read on their own to learn their key.
-    """
-    every = {title for named in titles.values() for title in named}
-    # The search matches part of a title: one for "Intake" finds "Intake (EU)" too.
-    wanted = sorted(t for t in every if not any(o != t and o.lower() in t.lower() for o in every))
-    searches = client.map(lambda title: client.list_templates({"q": title}), wanted)
-    rows = {str(row["id"]): row for found in searches for row in found}
-    unkeyed = [row for row in rows.values() if "custom_fields" not in row]
-    for read in client.map(lambda row: client.get_template(str(row["id"])), unkeyed):
-        rows[str(read["id"])] = read
-    carried = {key_of(row) for row in rows.values()}
-    if not set(titles) <= carried:
-        return None
-    return list(rows.values())
-
-
-def read_folders(client: TallyfyClient) -> dict[str, dict[str, Any]]:
-    """Every template folder by id, however deep: Tallyfy's list may hold only the top
-    level, with each folder's ``children`` nested (as its SDK and n8n node read them), or
-    every folder flat; both are walked, and each folder gets its ``parent_id``."""
-    rows = client.list_all("/folders", {"folder_type": "checklist", "with": "children"})
-    folders: dict[str, dict[str, Any]] = {}
-    pending: list[tuple[Any, str | None]] = [(row, None) for row in rows]
-    while pending:
-        row, parent = pending.pop()
-        if not isinstance(row, dict) or row.get("id") is None:
-            continue
-        folder_id = str(row["id"])
-        known = row.get("parent_id")
-        parent_id = str(known) if known not in (None, "") else parent
-        folders.setdefault(folder_id, {**row, "parent_id": parent_id})
-        pending += [(child, folder_id) for child in unwrap(row.get("children")) or []]
-    return folders
-
-
-def read_all_whole(client: TallyfyClient, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The live template of each row of the list, whole, in order: from the row itself when
-    it carries everything (no request, and no worker thread), else read on its own
-    (:func:`read_template`) or missing only its steps' keys (:func:`with_step_keys`)."""
-    found = [whole_template(row) if is_whole(row) else None for row in rows]
-
-    def complete(index: int) -> dict[str, Any]:
-        raw = found[index]
-        if raw is None:
-            return read_template(client, str(rows[index]["id"]))
-        return with_step_keys(client, raw)
-
-    rest = [i for i, raw in enumerate(found) if raw is None or not _has_step_keys(raw)]
-    for index, raw in zip(rest, client.map(complete, rest), strict=True):
-        found[index] = raw
-    return [raw for raw in found if raw is not None]
-
-
-def _has_step_keys(raw: dict[str, Any]) -> bool:
-    return all("custom_fields" in s for s in raw.get("steps") or [])
-
-
-def read_template(client: TallyfyClient, template_id: str) -> dict[str, Any]:
-    """A live template whole, with the tallyform keys of its steps and form fields."""
-    return with_step_keys(client, client.get_template(template_id))
-
-
-def with_step_keys(client: TallyfyClient, raw: dict[str, Any]) -> dict[str, Any]:
-    """``raw`` with the tallyform keys of its steps and form fields.
-
-    Where the template's steps come without their custom fields (Tallyfy may show those
-    only on a direct read), each step is read on its own, with its form fields.
-    """
-    template_id = raw["id"]
-    steps = raw.get("steps") or []
-    if _has_step_keys(raw):
-        return raw
-    full = client.map(lambda s: client.get(f"/checklists/{template_id}/steps/{s['id']}"), steps)
-    for step, read in zip(steps, full, strict=True):
-        if not isinstance(read, dict):
-            continue
-        step["custom_fields"] = read.get("custom_fields")
-        by_id = {str(c.get("id")): c for c in unwrap(read.get("captures")) or []}
-        for capture in step.get("captures") or []:
-            found = by_id.get(str(capture.get("id")))
-            if found is not None and "custom_fields" in found:
-                capture["custom_fields"] = found["custom_fields"]
-    return raw
-
-
-def key_of(record: dict[str, Any]) -> str | None:
-    """The ``tallyform_key`` value of a live record, if it has one."""
-    values = record.get("custom_fields")
-    value = values.get(KEY_FIELD) if isinstance(values, dict) else None
-    return str(value) if value else None
+from tallyform.tallyfy.read import LiveOrg
+from tallyform.tallyfy.wire import field_api_name, key_of
 
 
 def assign_keys(
@@ -304,8 +93,8 @@ def _field_attrs(raw: dict[str, Any]) -> FieldAttrs:
         "options": [o.get("text") for o in raw.get("options") or []],
         "columns": [c.get("label") for c in raw.get("columns") or []],
     }
-    for name, (api_name, default) in FIELD_SETTINGS.items():
-        value = raw.get(api_name)
+    for name, default in FIELD_SETTINGS.items():
+        value = raw.get(field_api_name(name))
         value = default if value in (None, "") else value
         attrs[name] = text(value) if name == "guidance" else value
     if not attrs["validation"]:

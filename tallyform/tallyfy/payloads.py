@@ -16,15 +16,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tallyform.engine.live import LiveOrg
-from tallyform.engine.state import (
+from tallyform.model import Option
+from tallyform.model.state import (
     FIELD_SETTINGS,
     STEP_SETTINGS,
     TEMPLATE_SETTINGS,
     FieldState,
     StepState,
 )
-from tallyform.model import Option
+from tallyform.tallyfy.read import LiveOrg
+from tallyform.tallyfy.wire import field_api_name
 
 
 def without_nulls(body: dict[str, Any], live: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -114,8 +115,8 @@ def field_body(field: FieldState, live_raw: Mapping[str, Any] | None) -> dict[st
             {"id": i, "label": t} for i, t in zip(ids, attrs["columns"], strict=True)
         ]
     settings: Mapping[str, Any] = attrs
-    for name, (api_name, _) in FIELD_SETTINGS.items():
-        body[api_name] = settings[name]
+    for name in FIELD_SETTINGS:
+        body[field_api_name(name)] = settings[name]
     body["default_value_enabled"] = attrs["default_value"] is not None
     return without_nulls(body, live_raw)
 

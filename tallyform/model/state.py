@@ -5,8 +5,8 @@ values: people by lowercase email, groups by name, tags by title, folders by pat
 and fields referred to by key, defaults filled in, server-managed fields left out. A
 template applied unchanged therefore plans as nothing.
 
-Live objects are keyed by the ``tallyform_key`` custom field (reference 3.9); those
-without one are matched to declared siblings by title or label (see :mod:`.match`).
+Live objects are keyed by their tallyform key; those without one are matched to declared
+siblings by title or label (see :mod:`tallyform.tallyfy.decode`).
 """
 
 from __future__ import annotations
@@ -16,21 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict, cast
 
 from tallyform import model
-from tallyform.engine.changes import Conflict
 from tallyform.model import Field, Rule, Step, Template
+from tallyform.model.changes import Conflict
 
-KEY_FIELD = "tallyform_key"
 MatchedBy = Literal["key", "title"]  # how a live object was paired with a declared one
-# The record kinds that carry a tallyform_key, and the API's ``applies_to`` value for each.
-# Tallyfy's reference lists the values only in its live API docs (reference 3.9, audit 10.6):
-# these are the likeliest (the API's own names for the records); an org may set others.
+# The record kinds that carry a tallyform key (how the API names each is Tallyfy's business).
 KEY_RECORDS = ("template", "step", "field", "kickoff")
-DEFAULT_APPLIES_TO = {
-    "template": "checklist",
-    "step": "step",
-    "field": "capture",
-    "kickoff": "prerun",
-}
 
 TEMPLATE_SETTINGS: dict[str, Any] = {
     "guidance": None,
@@ -64,15 +55,14 @@ STEP_SETTINGS: dict[str, Any] = {
     "top_secret": False,
     "send_chromeless": False,
 }
-# YAML name -> (API name, default)
-FIELD_SETTINGS: dict[str, tuple[str, Any]] = {
-    "guidance": ("guidance", None),
-    "default_value": ("default_value", None),
-    "collect_time": ("collect_time", False),
-    "use_wysiwyg_editor": ("use_wysiwyg_editor", False),
-    "validation": ("field_validation", []),
-    "prefix": ("prefix", None),
-    "suffix": ("suffix", None),
+FIELD_SETTINGS: dict[str, Any] = {
+    "guidance": None,
+    "default_value": None,
+    "collect_time": False,
+    "use_wysiwyg_editor": False,
+    "validation": [],
+    "prefix": None,
+    "suffix": None,
 }
 _SINGULAR_UNITS = {
     "minute": "minutes",
@@ -276,7 +266,7 @@ def _field_attrs(item: Field) -> FieldAttrs:
         "options": [o.text for o in item.options],
         "columns": [c.label for c in item.columns],
     }
-    for name, (_, default) in FIELD_SETTINGS.items():
+    for name, default in FIELD_SETTINGS.items():
         value = item.settings.get(name, default)
         attrs[name] = text(value) if name == "guidance" else value
     return cast(FieldAttrs, attrs)

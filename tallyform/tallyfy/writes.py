@@ -18,11 +18,17 @@ from functools import partial
 from typing import Any
 
 from tallyform.client import TallyfyClient, TallyfyError, ValidationFailed
-from tallyform.engine.changes import Change
-from tallyform.engine.compose import needs_form_write
-from tallyform.engine.live import LiveOrg, key_of, read_folders
-from tallyform.engine.payloads import field_body, rule_body, step_body, step_deadline, template_body
-from tallyform.engine.state import DEFAULT_APPLIES_TO, KEY_FIELD, FieldState, TemplateState
+from tallyform.model.changes import Change
+from tallyform.model.state import FieldState, TemplateState
+from tallyform.tallyfy.payloads import (
+    field_body,
+    rule_body,
+    step_body,
+    step_deadline,
+    template_body,
+)
+from tallyform.tallyfy.read import LiveOrg, get_template, read_folders
+from tallyform.tallyfy.wire import DEFAULT_APPLIES_TO, KEY_FIELD, key_of
 
 
 class KeySetupRefused(Exception):
@@ -190,7 +196,7 @@ class TemplateRun:
         return f"{self.base}/steps/{self.step_ids[step_key]}"
 
     def fresh(self) -> dict[str, Any]:
-        return self.client.get_template(str(self.template_id))
+        return get_template(self.client, str(self.template_id))
 
     def object_ids(self) -> dict[str, str]:
         """Ids by key for rules: steps, then step fields and kick-off fields as declared."""
@@ -386,7 +392,7 @@ class TemplateRun:
         self.write_key(self.base, "template", record, wanted.key)
 
     def update_template(self, change: Change) -> None:
-        if needs_form_write(change):
+        if change.carried_by_template_write:
             self.write_form()
         if change.attribute("key") is not None:
             assert self.live is not None
@@ -416,7 +422,7 @@ class TemplateRun:
         self.write_key(self.kickoff_url(key), "kickoff", None, key)
 
     def update_kickoff(self, change: Change) -> None:
-        if needs_form_write(change):
+        if change.carried_by_template_write:
             self.write_form()
         if change.attribute("key") is not None:
             key = change.path[-1]

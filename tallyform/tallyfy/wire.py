@@ -1,0 +1,70 @@
+"""How Tallyfy shapes a template on the wire, and where tallyform's identity lives in it.
+
+A template read with its includes (``with=steps,tags,folder``) carries its steps (each
+with its form fields, "captures"), its kick-off fields ("prerun"), its rules
+("automated_actions") and its tags; an include may come bare or wrapped in ``{"data":
+...}``, and lists in any order. :func:`whole_template` turns either into one shape.
+
+Identity: every object tallyform owns carries the custom field ``tallyform_key``
+(reference 3.9), defined once per record kind with an ``applies_to`` value; the values
+below are the likeliest (the API's own nouns for the records, reference 3.9 and audit
+10.6), and an org whose API names them otherwise sets ``applies_to:`` in tallyform.yaml.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tallyform.client import unwrap
+
+KEY_FIELD = "tallyform_key"
+# The API's ``applies_to`` value for each record kind that carries a tallyform_key.
+DEFAULT_APPLIES_TO = {
+    "template": "checklist",
+    "step": "step",
+    "field": "capture",
+    "kickoff": "prerun",
+}
+# The YAML's name of a form field's setting where the API names it otherwise.
+FIELD_API_NAMES = {"validation": "field_validation"}
+
+WHOLE = "steps,tags,folder"  # the includes that make a template read whole
+_WHOLE_PARTS = ("steps", "tags", "prerun", "automated_actions")
+
+
+def field_api_name(name: str) -> str:
+    """The API's name of a form field's setting (the YAML's name, mostly)."""
+    return FIELD_API_NAMES.get(name, name)
+
+
+def is_whole(row: dict[str, Any]) -> bool:
+    """Whether a template as read carries its steps, tags, kick-off fields and rules."""
+    return all(part in row for part in _WHOLE_PARTS) and all(
+        "captures" in step for step in unwrap(row["steps"]) or [] if isinstance(step, dict)
+    )
+
+
+def whole_template(template: dict[str, Any]) -> dict[str, Any]:
+    """A template read with its includes, unwrapped, its lists sorted by position."""
+    template = dict(template)
+    steps = [dict(s) for s in unwrap(template.get("steps")) or []]
+    for step in steps:
+        step["captures"] = sorted(unwrap(step.get("captures")) or [], key=_position)
+    template["steps"] = sorted(steps, key=_position)
+    template["prerun"] = sorted(unwrap(template.get("prerun")) or [], key=_position)
+    template["tags"] = unwrap(template.get("tags")) or []
+    template["folder"] = unwrap(template.get("folder"))
+    template["automated_actions"] = unwrap(template.get("automated_actions")) or []
+    return template
+
+
+def key_of(record: dict[str, Any]) -> str | None:
+    """The ``tallyform_key`` value of a live record, if it has one."""
+    values = record.get("custom_fields")
+    value = values.get(KEY_FIELD) if isinstance(values, dict) else None
+    return str(value) if value else None
+
+
+def _position(row: Any) -> int:
+    value = row.get("position") if isinstance(row, dict) else None
+    return value if isinstance(value, int) else 0

@@ -43,6 +43,7 @@ from tallyform.client.retry import IDEMPOTENT, RetryPolicy, parse_retry_after
 log = logging.getLogger("tallyform.client")
 
 PER_PAGE = 100
+LIST_READS = 3  # reads of a list that keeps changing while it is read, before giving up
 FIRST_CONTACT_ATTEMPTS = 2
 DEFAULT_PARALLELISM = 8
 CLIENT_HEADER = "APIClient"
@@ -447,20 +448,51 @@ class TallyfyClient:
         return self._me if self._me is not None else self.check_credentials()
 
     def list_all(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
-        """Every item of a paginated list: page 1, then the other pages in parallel."""
+        """Every item of a paginated list: page 1, then the other pages in parallel.
+
+        Rows are kept once by id, in the order first seen, and counted against the total
+        that page 1 states: rows that moved between pages while they were read (an edit
+        meanwhile reorders a list sorted by last update) can be seen twice or missed, so a
+        list found short is read again, a page at a time, up to :data:`LIST_READS` times.
+        """
         query = {**(params or {}), "per_page": PER_PAGE}
+        for attempt in range(1, LIST_READS + 1):
+            rows, total = self._read_pages(path, query, parallel=attempt == 1)
+            unique = _unique_by_id(rows)
+            if total is None or len(unique) >= total:
+                return unique
+            log.info(
+                "GET %s: %d of %d rows (the list changed while it was read); reading it again",
+                path,
+                len(unique),
+                total,
+            )
+        raise TallyfyError(
+            f"the list changed while it was read {LIST_READS} times ({len(unique)} of {total} "
+            "rows each time); run the command again",
+            method="GET",
+            path=self.org_path(path),
+        )
+
+    def _read_pages(
+        self, path: str, query: dict[str, Any], parallel: bool
+    ) -> tuple[list[Any], int | None]:
+        """Every page's rows, and the total page 1 states (None if it states none)."""
         first = self.call("GET", path, params={**query, "page": 1})
-        rows = list(first.get("data") or []) if isinstance(first, dict) else list(first or [])
-        pagination = (
-            (first.get("meta") or {}).get("pagination") if isinstance(first, dict) else None
-        )
-        pages = int(pagination.get("total_pages") or 1) if isinstance(pagination, dict) else 1
-        rest = self.map(
-            lambda page: self.call("GET", path, params={**query, "page": page}), range(2, pages + 1)
-        )
-        for body in rest:
-            rows.extend(body.get("data") or [])
-        return rows
+        rows = _rows(first, self.org_path(path))
+        meta = first.get("meta") if isinstance(first, dict) else None
+        pagination = meta.get("pagination") if isinstance(meta, dict) else None
+        pages, total = _pages_and_total(pagination, self.org_path(path))
+
+        def page(number: int) -> list[Any]:
+            body = self.call("GET", path, params={**query, "page": number})
+            return _rows(body, self.org_path(path))
+
+        numbers = range(2, pages + 1)
+        rest = self.map(page, numbers) if parallel else [page(n) for n in numbers]
+        for found in rest:
+            rows.extend(found)
+        return rows, total
 
     def map(self, function: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """``function`` over ``items`` in parallel (at most ``parallelism`` at once), in order."""
@@ -510,6 +542,50 @@ class TallyfyClient:
                     )
                     return found
         raise OutcomeUnknown("no attempts were made", method="POST", path=path)
+
+
+def _rows(body: Any, path: str) -> list[Any]:
+    """The rows of a list page: ``data`` of the envelope (or a bare list), each a mapping."""
+    rows = body.get("data") if isinstance(body, dict) else body
+    if rows is None:
+        return []
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise TallyfyError(
+            "the answer is not a list of objects (expected `data: [{...}, ...]`)",
+            method="GET",
+            path=path,
+        )
+    return list(rows)
+
+
+def _pages_and_total(pagination: Any, path: str) -> tuple[int, int | None]:
+    """The page count and row total of ``meta.pagination`` (1 and None when absent)."""
+    if not isinstance(pagination, dict):
+        return 1, None
+    try:
+        pages = int(pagination.get("total_pages") or 1)
+        total = pagination.get("total")
+        return max(pages, 1), None if total is None else int(total)
+    except (TypeError, ValueError):
+        raise TallyfyError(
+            "the answer's meta.pagination has a total or page count that is not a number",
+            method="GET",
+            path=path,
+        ) from None
+
+
+def _unique_by_id(rows: list[Any]) -> list[Any]:
+    """Rows in order, each id once (rows without an id are all kept)."""
+    seen: set[str] = set()
+    unique = []
+    for row in rows:
+        row_id = row.get("id") if isinstance(row, dict) else None
+        if row_id is not None:
+            if str(row_id) in seen:
+                continue
+            seen.add(str(row_id))
+        unique.append(row)
+    return unique
 
 
 def _server_message(response: httpx.Response) -> str:

@@ -283,9 +283,9 @@ class _Composer:
             if title.lower() not in have:
                 self.add(Change("create", "tagging", self.path(title)))
         for lower, title in have.items():
-            if lower not in wanted:
-                link = live_tags[title]
-                self.add(Change("delete", "tagging", self.path(title), live_id=_id_text(link)))
+            link = live_tags[title]
+            if lower not in wanted and link is not None:  # see undetachable_tags
+                self.add(Change("delete", "tagging", self.path(title), live_id=str(link)))
 
     def compose(self) -> list[Change]:
         for phase in (
@@ -329,8 +329,15 @@ def explain_replacements(changes: list[Change]) -> None:
         )
 
 
-def _id_text(value: Any) -> str | None:
-    return None if value is None else str(value)
+def undetachable_tags(desired: TemplateState | None, live: TemplateState) -> list[str]:
+    """Tags a template should lose whose attachment Tallyfy's answer gives no id for: no
+    detach is planned (it could hit another attachment), and the plan says so instead."""
+    wanted = {title.lower() for title in desired.tags} if desired is not None else None
+    if wanted is None:
+        return []
+    return [
+        title for title, link in live.tags.items() if link is None and title.lower() not in wanted
+    ]
 
 
 def template_changes(

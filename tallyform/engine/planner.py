@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from tallyform.client import TallyfyClient
 from tallyform.collector import collector_paused
 from tallyform.config.source import Problem
-from tallyform.engine.compose import org_wide_changes, template_changes
+from tallyform.engine.compose import org_wide_changes, template_changes, undetachable_tags
 from tallyform.model import Assignees, Origin, Template
 from tallyform.model.changes import Change, Plan, Snapshot
 from tallyform.model.state import TemplateState, desired_state
@@ -175,6 +175,13 @@ def _make_plan(
         archived = archived_with_key(org, key, title) if found is None else None
         if key not in conflicted:
             plan.changes += template_changes(wanted, found, archived)
+        if found is not None:
+            plan.warnings += [
+                f"template {key}: the tag '{title}' should be detached, but Tallyfy's answer "
+                "gives no id for that attachment, so tallyform leaves it (a guessed id could "
+                "detach another template's tag); remove it in Tallyfy"
+                for title in undetachable_tags(wanted, found)
+            ]
         if found is None:
             plan.snapshots[key] = Snapshot()
     explain_renamed_templates(plan.changes)

@@ -36,7 +36,7 @@ from tallyform.model.state import (
     unit,
 )
 from tallyform.tallyfy.read import LiveOrg
-from tallyform.tallyfy.wire import field_api_name, key_of
+from tallyform.tallyfy.wire import field_api_name, key_of, shows_keys
 
 
 def assign_keys(
@@ -181,18 +181,36 @@ def _rule_attrs(raw: dict[str, Any], org: LiveOrg, ids: dict[str, str]) -> RuleA
 
 
 def _tag_links(raw: dict[str, Any], org: LiveOrg) -> dict[str, int | str | None]:
-    """A template's tags by title, each with its association id (to detach it).
+    """A template's tags by title, each with its association id (to detach it), or None
+    where the item shows none.
 
     Items may carry the tag's own data or only ``tag_id`` (reference 9.21): the title
-    comes from the item, else from the org's tag list by ``tag_id``.
+    comes from the item, else from the org's tag list by ``tag_id``. The association id is
+    the item's ``id`` only when it is an integer: in the shape Tallyfy's documentation
+    shows (``{id, title, color}``) ``id`` is the tag's own hex id, and a detach sent with it
+    would be cast to an integer by PHP and could detach another template's tag (audit W22;
+    Tallyfy's SDK refuses a non-numeric association id for the same reason).
     """
     links: dict[str, int | str | None] = {}
     for item in raw.get("tags") or []:
         tag_id = item.get("tag_id")
         title = org.tags.get(str(tag_id)) if tag_id is not None else None
+        if title is None and tag_id is None and item.get("id") is not None:
+            title = org.tags.get(str(item["id"]))  # the documented shape: the tag itself
         title = title or item.get("title") or f"#{tag_id}"
-        links[str(title)] = item.get("id")
+        links[str(title)] = association_id(item.get("id"))
     return links
+
+
+def association_id(value: Any) -> int | None:
+    """A tag association's id: an integer (or the digits of one), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
 
 
 def _template_attrs(raw: dict[str, Any], org: LiveOrg) -> TemplateAttrs:
@@ -326,7 +344,7 @@ def archived_with_key(org: LiveOrg, key: str, title: str | None = None) -> dict[
     the row is then marked ``matched_by_title``, which the plan says.
     """
     found = [t for t in org.archived if key_of(t) == key]
-    keyless = bool(org.archived) and all("custom_fields" not in t for t in org.archived)
+    keyless = bool(org.archived) and not any(shows_keys(t) for t in org.archived)
     if not found and keyless and title is not None:
         found = [{**t, "matched_by_title": True} for t in org.archived if t.get("title") == title]
     return max(found, key=lambda t: str(t.get("archived_at") or "")) if found else None

@@ -10,18 +10,23 @@ the one shape :func:`~tallyform.tallyfy.wire.whole_template` gives it.
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tallyform.client import TallyfyClient, unwrap
+from tallyform.client import TallyfyClient, TallyfyError, Unavailable, ValidationFailed, unwrap
 from tallyform.model.state import KEY_RECORDS
 from tallyform.tallyfy.wire import (
     DEFAULT_APPLIES_TO,
     KEY_FIELD,
     WHOLE,
+    hides_keys,
     is_whole,
     key_of,
+    shows_keys,
+    steps_show_keys,
+    template_shows_keys,
     whole_template,
 )
 
@@ -149,8 +154,8 @@ def find_templates(
     wanted = sorted(t for t in every if not any(o != t and o.lower() in t.lower() for o in every))
     searches = client.map(lambda title: list_templates(client, {"q": title}), wanted)
     rows = {str(row["id"]): row for found in searches for row in found}
-    unkeyed = [row for row in rows.values() if "custom_fields" not in row]
-    for read in client.map(lambda row: get_template(client, str(row["id"])), unkeyed):
+    unkeyed = [row for row in rows.values() if not shows_keys(row)]
+    for read in client.map(lambda row: _read_own(client, str(row["id"])), unkeyed):
         rows[str(read["id"])] = read
     carried = {key_of(row) for row in rows.values()}
     if not set(titles) <= carried:
@@ -179,9 +184,10 @@ def read_folders(client: TallyfyClient) -> dict[str, dict[str, Any]]:
 
 def read_all_whole(client: TallyfyClient, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The live template of each row of the list, whole, in order: from the row itself when
-    it carries everything (no request, and no worker thread), else read on its own
-    (:func:`read_template`) or missing only its steps' keys (:func:`with_step_keys`)."""
-    found = [whole_template(row) if is_whole(row) else None for row in rows]
+    it carries everything, keys included (no request, and no worker thread), else read on
+    its own (:func:`read_template`) or missing only its steps' keys (:func:`with_step_keys`).
+    """
+    found = [whole_template(row) if _usable(row) else None for row in rows]
 
     def complete(index: int) -> dict[str, Any]:
         raw = found[index]
@@ -189,42 +195,75 @@ def read_all_whole(client: TallyfyClient, rows: list[dict[str, Any]]) -> list[di
             return read_template(client, str(rows[index]["id"]))
         return with_step_keys(client, raw)
 
-    rest = [i for i, raw in enumerate(found) if raw is None or not _has_step_keys(raw)]
+    rest = [i for i, raw in enumerate(found) if raw is None or not template_shows_keys(raw)]
     for index, raw in zip(rest, client.map(complete, rest), strict=True):
         found[index] = raw
     return [raw for raw in found if raw is not None]
 
 
-def _has_step_keys(raw: dict[str, Any]) -> bool:
-    return all("custom_fields" in s for s in raw.get("steps") or [])
+def _usable(row: dict[str, Any]) -> bool:
+    """Whether a list row can stand for its template: whole, and showing the custom fields
+    of the template and its kick-off fields (only a template's own read carries those)."""
+    if not is_whole(row) or not shows_keys(row):
+        return False
+    return all(shows_keys(entry) for entry in unwrap(row.get("prerun")) or [])
 
 
 def read_template(client: TallyfyClient, template_id: str) -> dict[str, Any]:
     """A live template whole, with the tallyform keys of its steps and form fields."""
-    return with_step_keys(client, get_template(client, template_id))
+    raw = get_template(client, template_id)
+    _require_keys(raw, f"/checklists/{template_id}", [raw, *raw["prerun"]])
+    return with_step_keys(client, raw)
 
 
 def with_step_keys(client: TallyfyClient, raw: dict[str, Any]) -> dict[str, Any]:
     """``raw`` with the tallyform keys of its steps and form fields.
 
-    Where the template's steps come without their custom fields (Tallyfy may show those
-    only on a direct read), each step is read on its own, with its form fields.
+    Where a step, or a form field in it, comes without its custom fields (Tallyfy may show
+    those only on a direct read), that step is read on its own, with its form fields.
     """
     template_id = raw["id"]
     steps = raw.get("steps") or []
-    if _has_step_keys(raw):
+    shown = steps_show_keys(steps)
+    if all(shown):
         return raw
-    full = client.map(lambda s: client.get(f"/checklists/{template_id}/steps/{s['id']}"), steps)
-    for step, read in zip(steps, full, strict=True):
+    unread = [step for step, known in zip(steps, shown, strict=True) if not known]
+    full = client.map(lambda s: client.get(f"/checklists/{template_id}/steps/{s['id']}"), unread)
+    for step, read in zip(unread, full, strict=True):
+        path = f"/checklists/{template_id}/steps/{step['id']}"
         if not isinstance(read, dict):
-            continue
+            raise TallyfyError("the answer is not a step", method="GET", path=path)
         step["custom_fields"] = read.get("custom_fields")
         by_id = {str(c.get("id")): c for c in unwrap(read.get("captures")) or []}
         for capture in step.get("captures") or []:
             found = by_id.get(str(capture.get("id")))
             if found is not None and "custom_fields" in found:
                 capture["custom_fields"] = found["custom_fields"]
+        _require_keys(raw, path, [step, *(step.get("captures") or [])])
     return raw
+
+
+class KeysHidden(TallyfyError):
+    """A direct read shows no custom-field values: these credentials cannot see them."""
+
+
+def _require_keys(template: dict[str, Any], path: str, records: list[dict[str, Any]]) -> None:
+    """Stop when a direct read still shows no custom fields: tallyform's identity lives
+    there, and planning without it would match everything by title and rewrite every key
+    on every apply (reference 3.9: guests and public views see ``null``)."""
+    if all(shows_keys(r) for r in records):
+        return
+    hidden = any(hides_keys(r) for r in records)
+    said = "`custom_fields: null`" if hidden else "no `custom_fields`"
+    raise KeysHidden(
+        f"these credentials cannot see custom-field values: Tallyfy answers {said} on a "
+        f"direct read of template '{template.get('title')}'. tallyform keeps each object's "
+        "identity in its tallyform_key custom field, so it cannot plan without them. Use a "
+        "member's token (an org admin's, or a member who can edit the templates); an "
+        "application sets `act_as: EMAIL` under the org in tallyform.yaml. Nothing was changed.",
+        method="GET",
+        path=path,
+    )
 
 
 def get_template(client: TallyfyClient, template_id: str) -> dict[str, Any]:
@@ -245,19 +284,47 @@ def list_templates(
     Tallyfy documents ``with`` on the list; whether every row then carries all a GET of
     the template carries is not confirmed, so callers check each row with
     :func:`~tallyform.tallyfy.wire.is_whole` and read the ones that are not on their own.
+    The 2025 Swagger file's enum for the list's ``with`` lacks ``tags``: a list that
+    refuses the includes (a 400 or 422, or a server error on every try) is read again
+    without them, and so are later lists of this client.
     """
-    rows: list[dict[str, Any]] = client.list_all("/checklists", {**(params or {}), "with": WHOLE})
+    query = dict(params or {})
+    if client not in _WITH_REFUSED:
+        try:
+            return client.list_all("/checklists", {**query, "with": WHOLE})
+        except (ValidationFailed, Unavailable) as refusal:
+            if refusal.status is None:  # no answer at all: not about `with`
+                raise
+            _WITH_REFUSED.add(client)
+            log.warning(
+                "the template list refused with=%s (%s); reading it without, and each "
+                "template on its own",
+                WHOLE,
+                refusal.status,
+            )
+    rows: list[dict[str, Any]] = client.list_all("/checklists", query)
     return rows
+
+
+_WITH_REFUSED: weakref.WeakSet[TallyfyClient] = weakref.WeakSet()
 
 
 def ensure_keys_listed(client: TallyfyClient, org: LiveOrg) -> None:
     """Template lists that omit custom fields make ownership unknowable without reading each."""
-    missing = [t for t in org.templates if "custom_fields" not in t]
+    missing = [t for t in org.templates if not shows_keys(t)]
     if not missing:
         return
     log.info(
         "the template list carries no custom fields; reading %d templates one by one", len(missing)
     )
-    full = client.map(lambda t: get_template(client, str(t["id"])), missing)
+    full = client.map(lambda t: _read_own(client, str(t["id"])), missing)
     by_id = {t["id"]: t for t in full}
     org.templates = [by_id.get(t["id"], t) for t in org.templates]
+
+
+def _read_own(client: TallyfyClient, template_id: str) -> dict[str, Any]:
+    """A template read on its own, its own key required (its steps' keys are read later,
+    and only for the templates tallyform owns)."""
+    raw = get_template(client, template_id)
+    _require_keys(raw, f"/checklists/{template_id}", [raw])
+    return raw

@@ -58,6 +58,43 @@ def whole_template(template: dict[str, Any]) -> dict[str, Any]:
     return template
 
 
+def shows_keys(record: Any) -> bool:
+    """Whether a record as read shows its custom-field values at all.
+
+    A record may leave ``custom_fields`` out (a list row, a nested object) or carry it as
+    ``null`` (what a guest or public view gets, reference 3.9); both mean its tallyform key
+    is unknown from this answer, not that it has none.
+    """
+    return isinstance(record, dict) and isinstance(record.get("custom_fields"), dict)
+
+
+def hides_keys(record: Any) -> bool:
+    """Whether a record says outright that these credentials cannot see custom fields:
+    ``custom_fields`` is there, and ``null``."""
+    return (
+        isinstance(record, dict) and "custom_fields" in record and record["custom_fields"] is None
+    )
+
+
+def template_shows_keys(template: dict[str, Any]) -> bool:
+    """Whether a whole template shows the custom fields of the template and every kick-off
+    field, step and form field in it (else some must be read on their own)."""
+    steps = template.get("steps") or []
+    return (
+        shows_keys(template)
+        and all(shows_keys(entry) for entry in template.get("prerun") or [])
+        and all(steps_show_keys(steps))
+    )
+
+
+def steps_show_keys(steps: list[dict[str, Any]]) -> list[bool]:
+    """For each step, whether it and each of its form fields show their custom fields."""
+    return [
+        shows_keys(step) and all(shows_keys(c) for c in step.get("captures") or [])
+        for step in steps
+    ]
+
+
 def key_of(record: dict[str, Any]) -> str | None:
     """The ``tallyform_key`` value of a live record, if it has one."""
     values = record.get("custom_fields")

@@ -15,6 +15,7 @@ for _name, _where in {
     "show": "tallyform.cli.show:show",
     "apply": "tallyform.cli.apply:apply",
     "export": "tallyform.cli.export:export",
+    "probe": "tallyform.cli.probe:probe",
     "emulator": "tallyform.cli.emulator:emulator",
 }.items():
     cli.add_lazy(_name, _where)

@@ -11,11 +11,13 @@ AuthError naming the variable and what is wrong, never the value.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
@@ -33,9 +35,10 @@ from tallyform.client import (
     http_session,
 )
 from tallyform.client.api import DEFAULT_PARALLELISM
-from tallyform.config.project import OrgSettings
+from tallyform.config.project import OrgSettings, Project
 from tallyform.emulator import DEFAULT_TOKEN, IN_PROCESS_URL, Emulator, EmulatorTransport
 from tallyform.emulator.state import StateFileError
+from tallyform.tallyfy.probe import readings_from
 
 try:
     import fcntl
@@ -174,3 +177,21 @@ def embedded_guard(org: OrgSettings, wait: float = 0.0) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+PROBE_ANSWERS = Path(".tallyform") / "probe"  # beside tallyform.yaml: ORG.json per org
+
+
+def answers_path(project: Project, org: OrgSettings) -> Path:
+    """Where ``tallyform probe`` keeps its answers for ``org``."""
+    return project.root / PROBE_ANSWERS / f"{org.name}.json"
+
+
+def org_applies_to(project: Project, org: OrgSettings, org_id: str) -> dict[str, str]:
+    """The org's custom-field ``applies_to`` values: tallyform.yaml's where it sets them,
+    else what ``tallyform probe`` learned of the org, else tallyform's defaults."""
+    try:
+        document = json.loads(answers_path(project, org).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        document = None
+    return {**readings_from(document, org_id).applies_to, **org.applies_to}

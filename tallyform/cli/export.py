@@ -28,7 +28,7 @@ import yaml
 
 from tallyform.cli.app import App, pass_app
 from tallyform.cli.apply import INTERRUPTED, InterruptGuard, org_lock
-from tallyform.cli.connect import embedded_guard
+from tallyform.cli.connect import embedded_guard, org_applies_to
 from tallyform.cli.options import only_option, org_option, parallelism_option
 from tallyform.cli.plan import connect
 from tallyform.client import TallyfyClient, TallyfyError
@@ -203,7 +203,7 @@ def _export_files(
     force: bool,
 ) -> list[ExportFile] | None:
     """Read the org and make each template's file text; None when there is nothing to export."""
-    live = read_org(client, org.applies_to)
+    live = read_org(client, org_applies_to(project, org, client.org_id))
 
     def wanted(key: str) -> bool:
         return not only or any(fnmatch.fnmatchcase(key, pattern) for pattern in only)
@@ -264,7 +264,9 @@ def _adopt(
         return True
     lock = contextlib.nullcontext() if dry_run else org_lock(client, org, project.root, 0.0, False)
     with lock:  # a dry run writes nothing, not even the lock
-        result = make_plan(client, org.name, templates, keys, org.applies_to)
+        result = make_plan(
+            client, org.name, templates, keys, org_applies_to(project, org, client.org_id)
+        )
         if result.plan is None:
             app.report(result.problems)
             return False

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from tallyform.cli.app import App, pass_app
-from tallyform.cli.connect import open_client
+from tallyform.cli.connect import open_client, org_applies_to
 from tallyform.cli.options import only_option, org_option, parallelism_option, plan_format_option
 from tallyform.client import TallyfyClient, TallyfyError
 from tallyform.config import OrgSettings, load_templates
@@ -86,7 +86,8 @@ def plan_for(
     changed: ChangedScope | None = None,
 ) -> PlanResult:
     """Read the org and plan; unknown people and key conflicts end the command (exit 1)."""
-    result = make_plan(client, org.name, templates, list(only) or None, org.applies_to, changed)
+    applies_to = org_applies_to(app.project(), org, client.org_id)
+    result = make_plan(client, org.name, templates, list(only) or None, applies_to, changed)
     if result.plan is None:
         app.report(result.problems)
         raise SystemExit(1)

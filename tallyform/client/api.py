@@ -177,6 +177,7 @@ class TallyfyClient:
         self._answered = False  # whether the API has answered any request yet
         self._membership: str | None = None  # see _membership_hint
         self._membership_lock = threading.Lock()
+        self.rate_limit_headers: dict[str, str] = {}  # the latest X-RateLimit-* seen
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -272,6 +273,7 @@ class TallyfyClient:
                 self.stats.count(method)
             self._log(method, path, params, str(response.status_code), started)
             self._answered = True
+            self._note_rate_limit(response.headers)
             status = response.status_code
             if status == 429:
                 self.stats.add(rate_limited=1)
@@ -308,6 +310,11 @@ class TallyfyClient:
                 continue
             return response
         raise Unavailable("no attempts were made", method=method, path=path)  # attempts < 1
+
+    def _note_rate_limit(self, headers: httpx.Headers) -> None:
+        found = {k.lower(): v for k, v in headers.items() if k.lower().startswith("x-ratelimit")}
+        if found:
+            self.rate_limit_headers = found
 
     def _retrying(self, attempt: int) -> None:
         self.stats.add(retries=1)

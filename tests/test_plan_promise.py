@@ -189,7 +189,7 @@ CASES: list[tuple[str, Edit, list[tuple[str, str]], int]] = [
         "rule updated",
         replace(PR, "is: less_than, value: 100", "is: less_than, value: 250"),
         [("rule", "update")],
-        1,
+        2,  # deleted and made anew: a rule PUT may append (audit W17)
     ),
     (
         "field created, last in its step",

@@ -407,7 +407,9 @@ def _deadline_anchor(change: Change) -> str | None:
     return deadline.get("step") if isinstance(deadline, dict) else None
 
 
-def _writes(change: Change, form_owner: bool, created_later: set[str]) -> int:
+def _writes(
+    change: Change, form_owner: bool, created_later: set[str], new_form: bool = False
+) -> int:
     """Requests that write, as apply sends them (see the executors in :mod:`tallyform.tallyfy.writes`)."""
     key_write = 1 if change.attribute("key") is not None else 0
     kind, action = change.kind, change.action
@@ -418,9 +420,9 @@ def _writes(change: Change, form_owner: bool, created_later: set[str]) -> int:
             else (0 if kind == "kickoff" else len(change.moves))
         )
     if action == "create":
-        if kind == "template":
+        if kind == "template":  # the POST, the PUT of its kick-off form if any, its key
             texts = [change.attribute(n) for n in ("kickoff_title", "kickoff_description")]
-            return 2 + (1 if any(t is not None and t.new for t in texts) else 0)
+            return 2 + (1 if new_form or any(t is not None and t.new for t in texts) else 0)
         if kind == "kickoff":
             return 1 + (1 if form_owner else 0)  # its key, and the PUT that adds it
         if kind in ("step", "field"):
@@ -430,6 +432,8 @@ def _writes(change: Change, form_owner: bool, created_later: set[str]) -> int:
         return (1 if form_owner else 0) + key_write
     if action == "update" and kind in ("step", "field"):
         return (1 if change.changes_more_than("key") else 0) + key_write
+    if action == "update" and kind == "rule":
+        return 2  # deleted and made anew (see TemplateRun.update_rule)
     return 1
 
 
@@ -437,9 +441,10 @@ def count_writes(changes: list[Change], new_template: bool) -> None:
     """Set ``writes`` on each of one template's changes, in plan order.
 
     The first change carried by an existing template's PUT owns that PUT; the others
-    ride on it. For a new template, the create carries the kick-off form.
+    ride on it. For a new template, the create owns the PUT that adds its kick-off form.
     """
     form_owned = new_template
+    new_form = new_template and any(c.kind == "kickoff" and c.action == "create" for c in changes)
     new_steps = [c.path[-1] for c in changes if c.kind == "step" and c.action == "create"]
     for change in changes:
         owner = not form_owned and change.carried_by_template_write
@@ -450,7 +455,7 @@ def count_writes(changes: list[Change], new_template: bool) -> None:
             if change.path[-1] in new_steps and change.kind == "step"
             else set()
         )
-        change.writes = _writes(change, owner, later)
+        change.writes = _writes(change, owner, later, new_form)
 
 
 def org_wide_changes(

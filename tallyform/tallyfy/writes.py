@@ -27,8 +27,8 @@ from tallyform.tallyfy.payloads import (
     step_deadline,
     template_body,
 )
-from tallyform.tallyfy.read import LiveOrg, get_template, read_folders
-from tallyform.tallyfy.wire import DEFAULT_APPLIES_TO, KEY_FIELD, key_of
+from tallyform.tallyfy.read import KeysHidden, LiveOrg, get_template, read_folders
+from tallyform.tallyfy.wire import DEFAULT_APPLIES_TO, KEY_FIELD, hides_keys, key_of
 
 
 class KeySetupRefused(Exception):
@@ -39,6 +39,15 @@ KEY_SETUP_ADVICE = (
     "tallyform needs a text custom field 'tallyform_key' on templates, steps, form fields "
     "and kick-off fields, and only an org admin can define it. Ask an admin to run "
     "`tallyform apply` once, or to add that custom field key in Tallyfy, then run apply again."
+)
+
+
+KEYS_HIDDEN_AT_CREATE = (
+    "these credentials cannot see custom-field values: Tallyfy answered the new template "
+    "with `custom_fields: null`, so tallyform could never find it again by its key. It "
+    "was made but not keyed; use a member's token (an org admin's, or a member who can "
+    "edit the templates; an application sets `act_as: EMAIL` under the org) and run "
+    "apply again, which adopts it by its title."
 )
 
 
@@ -360,8 +369,11 @@ class TemplateRun:
                 self.client.put(url, body)
 
     def create_template(self, change: Change) -> None:
+        """POST the template without its kick-off form, then PUT the form (and the kick-off
+        texts, writable only on update) as Tallyfy's own clients do: none sends ``prerun`` on
+        create, which Tallyfy may drop (audit W3). Then its key."""
         wanted = self.wanted
-        body = self.body()
+        body = {k: v for k, v in self.body().items() if k != "prerun"}
         title = wanted.attrs["title"]
         me = self.context.me
 
@@ -383,13 +395,15 @@ class TemplateRun:
             self.template_id = str(created["id"])
             with self.context.shared:
                 self.context.claimed.add(self.template_id)
-        record = created if "prerun" in created else self.fresh()
-        self.learn_kickoff_ids(record, set())
-        if wanted.attrs.get("kickoff_title") or wanted.attrs.get("kickoff_description"):
-            self.client.put(
-                self.base, self.body()
-            )  # the kick-off texts are only writable on update
-        self.write_key(self.base, "template", record, wanted.key)
+        if hides_keys(created):
+            raise KeysHidden(KEYS_HIDDEN_AT_CREATE, method="POST", path=self.base)
+        if (
+            wanted.kickoff
+            or wanted.attrs.get("kickoff_title")
+            or wanted.attrs.get("kickoff_description")
+        ):
+            self.send_form(self.body(), set())
+        self.write_key(self.base, "template", created, wanted.key)
 
     def update_template(self, change: Change) -> None:
         if change.carried_by_template_write:
@@ -619,8 +633,11 @@ class TemplateRun:
         self.client.create(f"{self.base}/automated-actions", self.rule_body(name), lookup)
 
     def update_rule(self, change: Change) -> None:
-        url = f"{self.base}/automated-actions/{change.live_id}"
-        self.client.put(url, self.rule_body(change.path[-1]))
+        """Delete the rule and make it anew: whether a PUT of conditions and actions that
+        carry no ids replaces them or appends to them is undocumented (audit W17), and an
+        append would grow the rule on every apply. Nothing refers to a rule's id."""
+        self.delete_rule(change)
+        self.create_rule(change)
 
     def delete_rule(self, change: Change) -> None:
         self.client.delete(f"{self.base}/automated-actions/{change.live_id}")

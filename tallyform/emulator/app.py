@@ -17,10 +17,11 @@ from typing import Any
 
 from tallyform.emulator import oauth, routes
 from tallyform.emulator.call import Call, LinkIndex
+from tallyform.emulator.drift import PageDrift
 from tallyform.emulator.faults import FaultInjector, FaultSettings, RateLimiter, retry_after_header
 from tallyform.emulator.journal import Changes
 from tallyform.emulator.masking import logged_body
-from tallyform.emulator.quirks import Quirks, null_errors
+from tallyform.emulator.quirks import Quirks, empty_string_errors, null_errors
 from tallyform.emulator.state import (
     APP_TOKEN_LIFETIME,
     DEFAULT_MEMBER_TOKEN,
@@ -31,6 +32,7 @@ from tallyform.emulator.state import (
     fresh_state,
     new_id,
 )
+from tallyform.emulator.views import values_nulled
 from tallyform.emulator.wire import (
     ApiError,
     Request,
@@ -86,6 +88,7 @@ class Emulator:
         self._lock = threading.RLock()
         self._changes = Changes()  # made by writes, not yet in the state file
         self._links = LinkIndex()
+        self._drift = PageDrift(self.faults.seed)
         self._log_lock = threading.Lock()
         self._request_log = request_log
         self._keep_requests = keep_requests
@@ -176,12 +179,23 @@ class Emulator:
                 if route.writes:
                     self._refuse_nulls(request)
                 response = route.handler(
-                    Call(request, self.state, user, params, self.quirks, changes, self._links)
+                    Call(
+                        request,
+                        self.state,
+                        user,
+                        params,
+                        self.quirks,
+                        changes,
+                        self._links,
+                        self._drift,
+                    )
                 )
             except ApiError as error:
                 return _error(error)
             if route.writes and response.status < 400:
                 self._persist()
+            if self.quirks.custom_fields_null and response.body is not None:
+                response.body = values_nulled(response.body)
             response.seal()  # its body may share the state's objects
             return response
 
@@ -214,11 +228,15 @@ class Emulator:
             return answer
 
     def _refuse_nulls(self, request: Request) -> None:
-        """The ``nulls_refused`` quirk: a null anywhere in a write body is a 422."""
+        """The ``nulls_refused`` quirk: a null anywhere in a write body is a 422; and
+        ``empty_string=refused``: so is an empty string."""
+        errors: dict[str, list[str]] = {}
         if self.quirks.nulls_refused:
-            errors = null_errors(request.json())
-            if errors:
-                raise invalid(errors)
+            errors.update(null_errors(request.json()))
+        if self.quirks.empty_string == "refused":
+            errors.update(empty_string_errors(request.json()))
+        if errors:
+            raise invalid(errors)
 
     def _record(self, request: Request, response: Response) -> None:
         keep = self._keep_requests

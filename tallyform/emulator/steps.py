@@ -21,10 +21,11 @@ from tallyform.emulator.templates import (
     FIELD_TYPE_FIXED,
     alias_for,
     field_record,
-    render_step,
+    nested_step_view,
     rules_using,
     update_field_record,
 )
+from tallyform.emulator.views import render_step
 from tallyform.emulator.wire import Response, forbidden, invalid, item, page_of
 
 _STEP_KEYS = frozenset(
@@ -112,10 +113,8 @@ def _touch(template: dict[str, Any], stamp: str) -> None:
 
 
 def list_steps(call: Call) -> Response:
-    hide_values = call.quirks.no_custom_fields_in_lists
-    return page_of(
-        call.request, [render_step(s, hide_values=hide_values) for s in call.template()["steps"]]
-    )
+    view = nested_step_view(call.quirks)
+    return page_of(call.request, [render_step(s, view) for s in call.template()["steps"]])
 
 
 def get_step(call: Call) -> Response:

@@ -194,7 +194,8 @@ class Quirks:
     def strict(cls) -> Quirks:
         """Every pessimistic answer tallyform is held to: each quirk of :data:`QUIRK_NAMES`,
         choices at their :data:`STRICT_CHOICES`."""
-        return cls(**{name: _strict_value(name) for name in QUIRK_NAMES})
+        values: dict[str, Any] = {name: _strict_value(name) for name in QUIRK_NAMES}
+        return cls(**values)
 
     @classmethod
     def named(cls, names: Iterable[str]) -> Quirks:

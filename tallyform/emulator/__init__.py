@@ -79,7 +79,14 @@ that must act as a member sets ``act_as`` and sends the member token it mints
 
 from tallyform.emulator.app import Emulator
 from tallyform.emulator.faults import FAULT_KINDS, FaultSettings
-from tallyform.emulator.quirks import QUIRK_HELP, QUIRK_NAMES, Quirks
+from tallyform.emulator.quirks import (
+    EVERY_QUIRK,
+    PENDING_IN_STRICT,
+    QUIRK_CHOICES,
+    QUIRK_HELP,
+    QUIRK_NAMES,
+    Quirks,
+)
 from tallyform.emulator.server import EmulatorServer
 from tallyform.emulator.state import (
     DEFAULT_CLIENT_ID,
@@ -98,8 +105,11 @@ __all__ = [
     "DEFAULT_MEMBER_TOKEN",
     "DEFAULT_ORG_ID",
     "DEFAULT_TOKEN",
+    "EVERY_QUIRK",
     "FAULT_KINDS",
     "IN_PROCESS_URL",
+    "PENDING_IN_STRICT",
+    "QUIRK_CHOICES",
     "QUIRK_HELP",
     "QUIRK_NAMES",
     "SEED_GROUPS",

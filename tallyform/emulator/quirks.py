@@ -307,35 +307,42 @@ QUIRK_HELP: dict[str, str] = {
     "field_type_immutable": "changing a field's field_type is a 422",
     "app_tokens_cannot_act": "an app's own token is a 403; tokens it mints act",
     "list_without_includes": "GET /checklists ignores with=steps,tags,folder",
-    "custom_fields_null": "custom_fields is null everywhere; values written are unseen",
+    "custom_fields_null": "custom_fields is null everywhere, writes unseen",
     "prerun_without_custom_fields": "kick-off entries in list rows carry no custom_fields",
-    "captures_without_custom_fields": "form fields in steps carry none but on the step's GET",
-    "partial_custom_fields": "what is nested in a list row carries custom_fields absent|null",
+    "captures_without_custom_fields": "form fields carry none but on their step's GET",
+    "partial_custom_fields": "steps and fields in list rows: custom_fields absent or null",
     "custom_field_write_forbidden": "a non-admin's custom-field value PUT is a 403",
-    "applies_to_ui_names": "custom-field keys take template|step|form_field|kickoff_field",
-    "list_with_refused": "GET /checklists with=...tags is a 400|422, or any with a 500",
+    "applies_to_ui_names": "custom-field keys take template, form_field...",
+    "list_with_refused": "GET /checklists refuses with=tags (4xx) or any with",
     "thin_listed_steps": "listed steps lack deadline, assignees and settings",
-    "empty_string": '"" in a write: clears (default), refused (422) or ignored',
+    "empty_string": 'what "" does to a value in a write',
     "rule_put_appends": "a rule PUT appends conditions and actions without ids",
     "prerun_dropped_on_create": "POST /checklists drops prerun",
-    "nested_steps_built": "POST /checklists builds nested steps and their captures",
-    "tags_without_tag_id": "with=tags items are {id: tag hex, title, color}; PHP id casts",
-    "deleted_tags_keep_title": "deleted tags are soft-deleted and keep their title taken",
-    "page_drift": "each read of a later page of /checklists moves a row to the top",
+    "nested_steps_built": "POST /checklists builds nested steps and fields",
+    "tags_without_tag_id": "with=tags items are tags; hex link ids cast as PHP",
+    "deleted_tags_keep_title": "a deleted tag's title stays taken",
+    "page_drift": "reading page 2.. of /checklists moves a row to the top",
     "low_rate_limit": "10/s, 100/min, 1,000/hour per org, beside --rate-limit",
-    "oauth_account_host": "/oauth/token only at the account host (/account/oauth/token)",
+    "oauth_account_host": "the token only at /account/oauth/token",
 }
 
 
 def describe(name: str) -> str:
-    """A quirk's one-line help, with its choices and where ``strict()`` stands on it."""
-    text = QUIRK_HELP[name]
-    if name in QUIRK_CHOICES:
-        text += f" [{'|'.join(QUIRK_CHOICES[name])}; strict: {STRICT_CHOICES[name]}]"
-    if name in PENDING_IN_STRICT:
-        text += " (not yet in --strict)"
-    elif name in OUTSIDE_STRICT:
-        text += " (never in --strict)"
+    """A quirk's help for ``emulator serve --help``: a mark (``*`` not yet in ``strict()``,
+    ``-`` never in it), its name and one line, then its choices on a line of their own."""
+    mark = "*" if name in PENDING_IN_STRICT else "-" if name in OUTSIDE_STRICT else " "
+    text = f"{mark} {name:<30} {QUIRK_HELP[name]}"
+    choices = QUIRK_CHOICES.get(name)
+    if choices:
+        named = [
+            f"{c} (default)"
+            if c == choices[0]
+            else f"{c} (strict)"
+            if c == STRICT_CHOICES[name]
+            else c
+            for c in choices
+        ]
+        text += f"\n  {'':<30}   ={', '.join(named)}"
     return text
 
 

@@ -196,7 +196,7 @@ OPEN_QUESTIONS: tuple[OpenQuestion, ...] = (
         "Which applies_to values name template-side records in custom-field keys?",
         "the API's nouns: checklist, step, capture, prerun",
         "the UI's names only: template, step, form_field, kickoff_field (422 otherwise)",
-        "DOC commit 95a292e17: 'applies_to enum uses \"process\" not \"run\"'",
+        'DOC commit 95a292e17: \'applies_to enum uses "process" not "run"\'',
         ("10.6", "W1"),
     ),
     _Q(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -83,17 +84,6 @@ def _row(api: httpx.Client) -> dict[str, Any]:
     return found
 
 
-def _listed_levels(row: dict[str, Any]) -> dict[str, Any]:
-    """What each level of a list row carries as custom_fields ("absent" if no key)."""
-    step = row["steps"]["data"][0]
-    return {
-        "template": row.get("custom_fields", "absent"),
-        "prerun": row["prerun"][0].get("custom_fields", "absent"),
-        "step": step.get("custom_fields", "absent"),
-        "capture": step["captures"][0].get("custom_fields", "absent"),
-    }
-
-
 # Quirks: switches, choices, strict ---------------------------------------------------------
 
 
@@ -159,69 +149,74 @@ def test_every_quirk_answers_one_open_question_and_every_question_is_listed() ->
 # Custom fields -----------------------------------------------------------------------------
 
 
-def test_custom_fields_null_hides_every_value_yet_keeps_writes() -> None:
-    with emulated() as api:
-        made = _keyed(api)
-        assert _listed_levels(_row(api)) == {
-            "template": {KEY: "template"},
-            "prerun": {KEY: "prerun"},
-            "step": {KEY: "step"},
-            "capture": {KEY: "capture"},
-        }
+def _seen(record: dict[str, Any], name: str) -> str:
+    """One letter for a record's custom_fields: V its value, A absent, N null."""
+    if "custom_fields" not in record:
+        return "A"
+    if record["custom_fields"] is None:
+        return "N"
+    assert record["custom_fields"] == {KEY: name}
+    return "V"
+
+
+def _levels(api: httpx.Client, made: dict[str, Any]) -> str:
+    """What each read shows at each level, as four groups of letters: the list row
+    (template, kick-off entry, step, form field), the template's GET with=steps (the same),
+    the steps list (step, form field) and the step's GET (step, form field)."""
+    row = _row(api)
+    whole = data(api.get(made["base"], params={"with": "steps"}))
+    listed = data(api.get(f"{made['base']}/steps"))[0]
+    step = data(api.get(f"{made['base']}/steps/{made['step']['id']}"))
+
+    def four(template: dict[str, Any]) -> str:
+        nested = template["steps"]["data"][0]
+        return "".join(
+            _seen(record, name)
+            for record, name in (
+                (template, "template"),
+                (template["prerun"][0], "prerun"),
+                (nested, "step"),
+                (nested["captures"][0], "capture"),
+            )
+        )
+
+    def two(record: dict[str, Any]) -> str:
+        return _seen(record, "step") + _seen(record["captures"][0], "capture")
+
+    return " ".join((four(row), four(whole), two(listed), two(step)))
+
+
+@pytest.mark.parametrize(
+    ("quirk", "levels"),
+    [
+        (None, "VVVV VVVV VV VV"),
+        ("no_custom_fields_in_lists", "AAAA VVAA AA VV"),
+        ("prerun_without_custom_fields", "VAVV VVVV VV VV"),
+        ("captures_without_custom_fields", "VVVA VVVA VA VV"),
+        ("partial_custom_fields=absent", "VAAA VVVV VV VV"),
+        ("partial_custom_fields=null", "VNNN VVVV VV VV"),
+        ("custom_fields_null", "NNNN NNNN NN NN"),
+    ],
+)
+def test_custom_fields_show_at_each_level_as_each_quirk_says(
+    quirk: str | None, levels: str
+) -> None:
+    with emulated(*([quirk] if quirk else [])) as api:
+        assert _levels(api, _keyed(api)) == levels
+
+
+def test_custom_fields_null_answers_writes_yet_nobody_sees_them() -> None:
     emulator = Emulator(quirks=Quirks.named(["custom_fields_null"]))
     with connect(emulator, "in_process") as api:
         made = _keyed(api)
-        assert set(_listed_levels(_row(api)).values()) == {None}
-        template = data(api.get(made["base"], params={"with": "steps"}))
-        assert template["custom_fields"] is None and template["prerun"][0]["custom_fields"] is None
-        step = data(api.get(f"{made['base']}/steps/{made['step']['id']}"))
-        assert step["custom_fields"] is None and step["captures"][0]["custom_fields"] is None
         written = api.put(f"{made['base']}/custom-fields", json={"custom_fields": {KEY: "t2"}})
         assert written.status_code == 200 and written.json()["data"]["custom_fields"] is None
-        tag = data(api.post("/tags", json={"title": "x"}), 201)
-        assert tag["custom_fields"] is None
+        assert data(api.post("/tags", json={"title": "x"}), 201)["custom_fields"] is None
+        assert data(api.get("/me"))["custom_fields"] is None
     kept = emulator.state["checklists"][made["template"]["id"]]
     assert kept["custom_fields"] == {KEY: "t2"}, "written, only unseen"
-
-
-def test_kickoff_entries_in_list_rows_may_come_without_custom_fields() -> None:
-    with emulated("prerun_without_custom_fields") as api:
-        made = _keyed(api)
-        levels = _listed_levels(_row(api))
-        assert levels["prerun"] == "absent"
-        assert levels["template"] == {KEY: "template"} and levels["step"] == {KEY: "step"}
-        assert data(api.get(made["base"]))["prerun"][0]["custom_fields"] == {KEY: "prerun"}
-
-
-def test_nested_form_fields_may_carry_custom_fields_only_on_their_steps_get() -> None:
-    with emulated("captures_without_custom_fields") as api:
-        made = _keyed(api)
-        levels = _listed_levels(_row(api))
-        assert levels["capture"] == "absent" and levels["step"] == {KEY: "step"}
-        nested = data(api.get(made["base"], params={"with": "steps"}))["steps"]["data"][0]
-        assert "custom_fields" not in nested["captures"][0]
-        listed = data(api.get(f"{made['base']}/steps"))[0]
-        assert "custom_fields" not in listed["captures"][0]
-        step = data(api.get(f"{made['base']}/steps/{made['step']['id']}"))
-        assert step["captures"][0]["custom_fields"] == {KEY: "capture"}
-
-
-@pytest.mark.parametrize("choice", ["absent", "null"])
-def test_partial_custom_fields_leave_the_levels_below_a_list_row_without_values(
-    choice: str,
-) -> None:
-    shown = "absent" if choice == "absent" else None
-    with emulated(f"partial_custom_fields={choice}") as api:
-        made = _keyed(api)
-        assert _listed_levels(_row(api)) == {
-            "template": {KEY: "template"},
-            "prerun": shown,
-            "step": shown,
-            "capture": shown,
-        }
-        whole = data(api.get(made["base"], params={"with": "steps"}))
-        assert whole["steps"]["data"][0]["captures"][0]["custom_fields"] == {KEY: "capture"}
-        assert whole["prerun"][0]["custom_fields"] == {KEY: "prerun"}
+    with connect(Emulator(), "in_process") as api:
+        assert data(api.get("/me"))["custom_fields"] == {}
 
 
 def test_custom_field_write_forbidden_refuses_a_member_but_not_an_admin() -> None:
@@ -252,7 +247,7 @@ def test_applies_to_ui_names_refuses_the_api_nouns() -> None:
                 )
             )
         made = _keyed(api, ("template", "step", "form_field", "kickoff_field"))
-        assert _listed_levels(_row(api))["capture"] == {KEY: "capture"}
+        assert _levels(api, made) == "VVVV VVVV VV VV", "values under keys named the UI's way"
         listed = data(api.get("/custom-field-keys", params={"applies_to": "form_field"}))
         assert [k["applies_to"] for k in listed] == ["form_field"]
         assert data(api.get(made["base"]))["custom_fields"] == {KEY: "template"}
@@ -586,3 +581,20 @@ def test_oauth_account_host_serves_the_token_only_at_the_account_host() -> None:
     with httpx.Client(transport=EmulatorTransport(moved)) as http:
         me = http.get(f"{IN_PROCESS_URL}/me", headers=auth(issued.json()["access_token"]))
         assert me.status_code == 200
+
+
+def test_the_new_writes_are_kept_in_the_state_file(tmp_path: Path) -> None:
+    """Nested steps, soft-deleted tags and merged rules survive a restart (every write is
+    also checked against the file by the suite's autouse fixture)."""
+    path = tmp_path / "org.json"
+    names = ["nested_steps_built", "deleted_tags_keep_title", "rule_put_appends"]
+    emulator = Emulator(state_file=path, quirks=Quirks.named(names))
+    with connect(emulator, "in_process") as api:
+        made = data(api.post("/checklists", json=_blueprint()), 201)
+        _, tag = _tagged(api, "lock")
+        assert api.delete(f"/tags/{tag['id']}").status_code == 200
+        step_id = emulator.state["checklists"][made["id"]]["steps"][0]["id"]
+        url = f"/checklists/{made['id']}/automated-actions"
+        rule = data(api.post(url, json=_rule(step_id, "completed")), 201)
+        data(api.put(f"{url}/{rule['id']}", json=_rule(step_id, "reopened")))
+    assert Emulator(state_file=path).state == emulator.state

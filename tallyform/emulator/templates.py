@@ -1,7 +1,9 @@
 """Templates (API: checklists), their kick-off fields (the ``prerun`` array) and archiving.
 
 Choices where the reference is uncertain (section 9):
-- ``POST /checklists`` ignores a nested ``steps`` array (9.3): steps are created one by one.
+- ``POST /checklists`` ignores a nested ``steps`` array (9.3): steps are created one by one
+  (built under ``nested_steps_built``, :func:`.steps.create_template`); it keeps ``prerun``
+  (dropped under ``prerun_dropped_on_create``).
 - ``kickoff_title``/``kickoff_description`` are writable only on update (4.1 lists them there).
 - On a PUT, ``prerun`` entries with a known ``id`` are updated, others created, and entries
   left out are kept (9.4): deleting one takes ``DELETE .../preruns/{id}``. With the
@@ -9,7 +11,13 @@ Choices where the reference is uncertain (section 9):
   with ``field_type_immutable`` an entry changing a field's type is a 422.
 - With ``no_custom_fields_in_lists``, list rows (and their kick-off fields) and steps under
   ``with=steps`` carry no ``custom_fields``; the template's own GET still carries its
-  values and its kick-off fields' (they have no route of their own).
+  values and its kick-off fields' (they have no route of their own). The other
+  custom-field quirks pick what each level shows (:func:`listed_step_view`,
+  :func:`nested_step_view`, :mod:`.views`); ``thin_listed_steps`` thins listed steps.
+- The list honours ``with`` (refused under ``list_with_refused``) and keeps its order while
+  read (rows drift between pages under ``page_drift``, :mod:`.drift`).
+- ``with=tags`` items carry the link's id, ``tag_id`` and the tag's data (the tag's alone
+  under ``tags_without_tag_id``).
 - An absent ``prerun`` on a PUT leaves kick-off fields alone; absent ``users``/``groups`` clear
   them (6.2).
 """

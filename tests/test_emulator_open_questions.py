@@ -40,6 +40,7 @@ from tests.emulator_helpers import (
     new_step,
     new_template,
 )
+from tests.test_emulator_served import served
 
 KEY = "tallyform_key"
 
@@ -598,3 +599,29 @@ def test_the_new_writes_are_kept_in_the_state_file(tmp_path: Path) -> None:
         rule = data(api.post(url, json=_rule(step_id, "completed")), 201)
         data(api.put(f"{url}/{rule['id']}", json=_rule(step_id, "reopened")))
     assert Emulator(state_file=path).state == emulator.state
+
+
+def test_strict_with_named_quirks_takes_both() -> None:
+    every = Quirks.named(["strict", *PENDING_IN_STRICT])
+    assert {name.split("=")[0] for name in every.on()} == set(EVERY_QUIRK) - {"nested_steps_built"}
+    assert Quirks.named(["strict", "empty_string=ignored"]).empty_string == "ignored"
+    assert Quirks.named(["empty_string=ignored", "strict"]).empty_string == "ignored"
+
+
+def test_served_strict_and_quirks_with_choices_take_both() -> None:
+    args = ("--strict", "--quirk", "empty_string=ignored", "--quirk", "oauth_account_host")
+    with served(*args, "--rate-limit", "0") as (process, url):
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith("organization ")
+        banner = process.stdout.readline().strip()
+        assert banner == "pessimistic answers: " + ", ".join(
+            (*QUIRK_NAMES, "empty_string=ignored", "oauth_account_host")
+        )
+        root = url.split("/api/")[0]
+        with httpx.Client(timeout=10) as http:
+            assert http.post(f"{root}/oauth/token", data={}).status_code == 404
+            assert http.post(f"{root}/account/oauth/token", data={}).status_code == 400
+        with httpx.Client(base_url=url, headers=auth(), timeout=10) as api:
+            template = new_template(api, summary="kept")
+            put = api.put(f"/checklists/{template['id']}", json={"title": "T", "summary": ""})
+            assert data(put)["summary"] == "kept"

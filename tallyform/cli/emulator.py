@@ -50,17 +50,18 @@ Where Tallyfy's behaviour is unconfirmed the emulator takes the likeliest answer
 --quirk NAME (repeatable) takes the pessimistic one instead, --quirk NAME=CHOICE
 one answer of a quirk that has several, and --strict every one of them but those
 marked * (not yet: tallyform does not converge under them yet) and - (another
-reading, not a pessimistic one):
+reading, not a pessimistic one); --strict with --quirk takes both:
 
 \b
 {_QUIRKS}
 """
 
 
-def _quirks(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Quirks:
-    """``--quirk`` values as :class:`Quirks`; an unknown name or choice is a usage error."""
+def _quirks(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """``--quirk`` values, checked: an unknown name or choice is a usage error."""
     try:
-        return Quirks.named(value)
+        Quirks.named(value)
+        return value
     except ValueError as error:
         known = f" (known: {', '.join(EVERY_QUIRK)})" if str(error).startswith("unknown") else ""
         raise click.BadParameter(f"{error}{known}") from None
@@ -134,7 +135,7 @@ def serve(
     fail_rate: float,
     seed: int,
     strict: bool,
-    quirk_names: Quirks,
+    quirk_names: tuple[str, ...],
 ) -> None:
     if len(org_id) != 32 or any(c not in "0123456789abcdef" for c in org_id):
         raise click.BadParameter("must be 32 lowercase hex characters", param_hint="--org")
@@ -146,7 +147,7 @@ def serve(
             rate_limit=rate_limit or None,
             faults=FaultSettings(fail_rate=fail_rate, seed=seed, latency_ms=latency_ms),
             request_log=request_log,
-            quirks=Quirks.strict() if strict else quirk_names,
+            quirks=Quirks.named(("strict",) * strict + quirk_names),
             keep_requests=0,  # a long-running server: --request-log keeps them
         )
     except (OSError, ValueError) as error:

@@ -200,15 +200,18 @@ class Quirks:
     @classmethod
     def named(cls, names: Iterable[str]) -> Quirks:
         """The quirks with these names on: ``NAME`` turns a switch on or a choice to its
-        strict value, ``NAME=CHOICE`` picks a choice (``strict`` means :meth:`strict`).
+        strict value, ``NAME=CHOICE`` picks a choice, ``strict`` starts from :meth:`strict`
+        (so ``["strict", *PENDING_IN_STRICT]`` is every pessimistic answer at once).
         An unknown name or choice is a ValueError."""
         wanted = list(names)
-        if STRICT in wanted:
-            return cls.strict()
         values: dict[str, Any] = {}
+        if STRICT in wanted:
+            values = {name: _strict_value(name) for name in QUIRK_NAMES}
         unknown: list[str] = []
         for raw in wanted:
             name, _, choice = raw.partition("=")
+            if name == STRICT:
+                continue
             if name not in EVERY_QUIRK:
                 unknown.append(name)
             else:

@@ -101,10 +101,12 @@ are not yet part of ``strict()``, because tallyform does not converge under them
 - ``nested_steps_built`` (9.3; the official Go CLI's blueprint import sends a whole template
   in one POST): ``POST /checklists`` builds a nested ``steps`` array, each step with its
   ``captures``, validated as ``POST .../steps`` and ``.../captures`` are (422 keys
-  ``steps.N.title``...). By default nested steps are ignored. This is the answer that makes
-  a bootstrap cheap, not a pessimistic one: a client that sends nested steps only where a
-  probe found them built is hurt by "ignored", the default. So ``strict()`` leaves it off
-  (:data:`OUTSIDE_STRICT`); switched on, it shows a client never builds a step twice.
+  ``steps.N.title``...). By default nested steps are ignored (the reference's likeliest
+  answer). Neither answer is the pessimistic one for every client: one that never sends
+  nested steps (tallyform today) meets neither; one that sends them to save writes must
+  create one by one what an org ignored (the default covers that), and must not build a
+  step twice where an org builds them (this switch covers that). Built is the cheap
+  reading, so ``strict()`` leaves it off (:data:`OUTSIDE_STRICT`).
 - ``tags_without_tag_id`` (9.21, audit W22; DOC and the Swagger show ``{id, title, color}``;
   the SDK refuses a non-numeric association id for this reason): tag items under
   ``with=tags`` are the tags themselves, ``{id: <tag hex id>, title, color}``, with no
@@ -122,10 +124,11 @@ are not yet part of ``strict()``, because tallyform does not converge under them
 - ``low_rate_limit`` (9.11; APISUP README: 100 a minute and 1,000 an hour per organization;
   DOC index.mdx names a burst throttle and hourly caps without numbers): on top of any
   ``--rate-limit`` per token, the whole org may make 10 requests a second, 100 a minute and
-  1,000 an hour; a 429 says ``Retry-After`` of the limit that refused, up to an hour (longer
-  than a client's retry cap). Every answer carries ``X-RateLimit-Limit`` and
-  ``X-RateLimit-Remaining`` of the minute's budget. The limits use the emulator's clock,
-  which tests replace.
+  1,000 an hour; a 429 names the limit that refused (``X-RateLimit-Limit``) and its
+  ``Retry-After``, up to an hour for the hourly cap (longer than a client's retry cap).
+  Every admitted answer carries ``X-RateLimit-Limit`` and ``X-RateLimit-Remaining`` of the
+  minute's budget. A request refused by one window is counted in none. The limits use the
+  emulator's clock (``Emulator(clock=...)``), which tests replace.
 - ``oauth_account_host`` (9.19, audit Q4: client-credentials-flow.mdx and another page
   disagree): the token endpoint is on an account host only: ``POST /oauth/token`` at the
   API host answers 404, ``POST /account/oauth/token`` (the account host, one prefix away on

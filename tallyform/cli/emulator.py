@@ -10,8 +10,7 @@ from tallyform.emulator import (
     DEFAULT_MEMBER_TOKEN,
     DEFAULT_ORG_ID,
     DEFAULT_TOKEN,
-    QUIRK_HELP,
-    QUIRK_NAMES,
+    EVERY_QUIRK,
     SEED_GROUPS,
     SEED_USERS,
     Emulator,
@@ -19,13 +18,14 @@ from tallyform.emulator import (
     FaultSettings,
     Quirks,
 )
+from tallyform.emulator.quirks import describe
 
 _PEOPLE = "\n".join(
     f"  {email:<20} {first} {last} ({role}, user id {uid})"
     for uid, email, first, last, role in SEED_USERS
 )
 _GROUPS = ", ".join(name for name, _ in SEED_GROUPS)
-_QUIRKS = "\n".join(f"  {name:<26} {QUIRK_HELP[name]}" for name in QUIRK_NAMES)
+_QUIRKS = "\n".join(describe(name) for name in EVERY_QUIRK)
 
 SERVE_HELP = f"""Serve the Tallyfy API emulator at http://127.0.0.1:PORT/api.
 
@@ -47,11 +47,24 @@ and survives restarts; without it, it lives in memory. Faults (--fail-rate) are
 drawn reproducibly from --seed.
 
 Where Tallyfy's behaviour is unconfirmed the emulator takes the likeliest answer;
---quirk NAME (repeatable) takes the pessimistic one instead, --strict all of them:
+--quirk NAME (repeatable) takes the pessimistic one instead, --quirk NAME=CHOICE
+one answer of a quirk that has several, and --strict every one of them but those
+marked * (not yet: tallyform does not converge under them yet) and - (another
+reading, not a pessimistic one); --strict with --quirk takes both:
 
 \b
 {_QUIRKS}
 """
+
+
+def _quirks(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """``--quirk`` values, checked: an unknown name or choice is a usage error."""
+    try:
+        Quirks.named(value)
+        return value
+    except ValueError as error:
+        known = f" (known: {', '.join(EVERY_QUIRK)})" if str(error).startswith("unknown") else ""
+        raise click.BadParameter(f"{error}{known}") from None
 
 
 @click.group()
@@ -100,13 +113,15 @@ def emulator() -> None:
     help="Share of requests that meet a fault.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fault stream.")
-@click.option("--strict", is_flag=True, help="Take every pessimistic answer (every quirk).")
+@click.option(
+    "--strict", is_flag=True, help="Take every pessimistic answer (quirks unmarked below)."
+)
 @click.option(
     "--quirk",
     "quirk_names",
-    type=click.Choice(QUIRK_NAMES),
-    metavar="NAME",
+    metavar="NAME[=CHOICE]",
     multiple=True,
+    callback=_quirks,
     help="Take one pessimistic answer (repeatable).",
 )
 def serve(
@@ -132,7 +147,7 @@ def serve(
             rate_limit=rate_limit or None,
             faults=FaultSettings(fail_rate=fail_rate, seed=seed, latency_ms=latency_ms),
             request_log=request_log,
-            quirks=Quirks.strict() if strict else Quirks.named(quirk_names),
+            quirks=Quirks.named(("strict",) * strict + quirk_names),
             keep_requests=0,  # a long-running server: --request-log keeps them
         )
     except (OSError, ValueError) as error:

@@ -5,7 +5,8 @@ Same paths under ``/api/organizations/{org}/...``, headers, ``data`` envelopes a
 absent assignee and permission lists clear them, step ``position`` ignored on create,
 archive then 404), rate limiting (429 with ``Retry-After``) and seeded fault injection.
 
-Applications get a token at ``/oauth/token`` (client credentials) that acts for the
+Applications get a token at ``/oauth/token`` (client credentials; also at the account
+host's ``/account/oauth/token``) that acts for the
 application's user, and mint a member's token with it at
 ``POST /api/applications/{org}/users/{email}/token`` (3 months), as :mod:`.oauth` describes.
 
@@ -22,21 +23,27 @@ deletes answer 200 with a message; ``GET /folders`` lists every folder flat, and
 in write bodies are accepted; an unpositioned new form field goes last; list rows and
 nested objects carry ``custom_fields``; ``field_type`` may change in place; an
 application's own token acts for the application's user; the template list honours
-``with`` as a GET of one template does.
+``with`` as a GET of one template does, with steps as whole as that GET's; ``""`` in a
+write clears a value; a member may write custom-field values; a rule PUT replaces its
+conditions and actions; ``prerun`` on a template create is kept; a deleted tag is gone,
+title and all; list pages hold still while read; only ``--rate-limit`` (per token)
+limits; the token endpoint answers at the API host and at the account host.
 
-Two more choices have no switch. Custom-field ``applies_to`` values (10.6): Tallyfy's
-custom-fields page says they are listed only in its live API reference, and its one
-example, ``process``, names a run by its API noun; so each template-side record is named
-by its API noun (``checklist``, ``step``, ``capture``, ``prerun``), and an org whose API
-says otherwise sets ``applies_to:`` in ``tallyform.yaml``. Tag items under ``with=tags``
-(9.21): the SDK reads an association ``id`` with ``tag_id``, the documentation's example
-shows the tag's ``id``, ``title`` and ``color``; the emulator sends both (association id,
-``tag_id`` and the tag's data), and tallyform matches by ``tag_id`` and else by title.
+Custom-field ``applies_to`` values (10.6): Tallyfy's custom-fields page says they are
+listed only in its live API reference, and its one example, ``process``, names a run by
+its API noun; so each template-side record is named by its API noun (``checklist``,
+``step``, ``capture``, ``prerun``), and an org whose API says otherwise sets
+``applies_to:`` in ``tallyform.yaml``. Tag items under ``with=tags`` (9.21): the SDK reads
+an association ``id`` with ``tag_id``, the documentation's example shows the tag's ``id``,
+``title`` and ``color``; the emulator sends both (association id, ``tag_id`` and the tag's
+data), and tallyform matches by ``tag_id`` and else by title.
 
-Each of those open questions (reference sections 9 and 10) can take its pessimistic
-answer instead, alone or all at once (``Emulator(quirks=Quirks.strict())``,
-``tallyform emulator serve --strict`` or ``--quirk NAME``); :mod:`.quirks` says what
-each switch does and why:
+Each of those open questions (reference sections 9 and 10, and the fidelity audit) can
+take its pessimistic answer instead, alone or all at once (``Emulator(quirks=Quirks.strict())``,
+``tallyform emulator serve --strict`` or ``--quirk NAME``, ``--quirk NAME=CHOICE`` for a
+quirk with several answers); :mod:`.quirks` says what each does and why, and
+:mod:`.questions` lists every open question with the quirk that models it and the probe
+check that settles it on a live org. ``strict()`` takes these:
 
 - ``top_level_folders``: ``GET /folders`` lists top-level folders only (10.1);
 - ``nulls_refused``: a ``null`` anywhere in a write body is a 422, except a rule
@@ -53,6 +60,17 @@ each switch does and why:
 - ``app_tokens_cannot_act``: an application's own token is refused (403) on ``/me`` and
   every org route; only the member tokens it mints act (2.4, 10.7).
 - ``list_without_includes``: ``GET /checklists`` ignores ``with`` (3.1).
+
+and not yet these (``PENDING_IN_STRICT``: tallyform does not converge under them yet;
+each joins ``strict()`` once it does): ``custom_fields_null``,
+``prerun_without_custom_fields``, ``captures_without_custom_fields``,
+``partial_custom_fields`` (``absent`` or ``null``), ``custom_field_write_forbidden``,
+``applies_to_ui_names``, ``list_with_refused`` (``400``, ``422`` or ``500``),
+``thin_listed_steps``, ``empty_string`` (``refused`` or ``ignored``),
+``rule_put_appends``, ``prerun_dropped_on_create``, ``tags_without_tag_id``,
+``deleted_tags_keep_title``, ``page_drift``, ``low_rate_limit`` and
+``oauth_account_host``. ``nested_steps_built`` is never part of it: building nested steps
+is the cheap reading, not a pessimistic one.
 
 The request log (``Emulator.requests``, ``--request-log``) keeps each write's body,
 parsed, with secrets masked (:mod:`.masking`). ``Emulator(keep_requests=N)`` bounds the
@@ -79,7 +97,14 @@ that must act as a member sets ``act_as`` and sends the member token it mints
 
 from tallyform.emulator.app import Emulator
 from tallyform.emulator.faults import FAULT_KINDS, FaultSettings
-from tallyform.emulator.quirks import QUIRK_HELP, QUIRK_NAMES, Quirks
+from tallyform.emulator.quirks import (
+    EVERY_QUIRK,
+    PENDING_IN_STRICT,
+    QUIRK_CHOICES,
+    QUIRK_HELP,
+    QUIRK_NAMES,
+    Quirks,
+)
 from tallyform.emulator.server import EmulatorServer
 from tallyform.emulator.state import (
     DEFAULT_CLIENT_ID,
@@ -98,8 +123,11 @@ __all__ = [
     "DEFAULT_MEMBER_TOKEN",
     "DEFAULT_ORG_ID",
     "DEFAULT_TOKEN",
+    "EVERY_QUIRK",
     "FAULT_KINDS",
     "IN_PROCESS_URL",
+    "PENDING_IN_STRICT",
+    "QUIRK_CHOICES",
     "QUIRK_HELP",
     "QUIRK_NAMES",
     "SEED_GROUPS",

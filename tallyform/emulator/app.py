@@ -17,10 +17,18 @@ from typing import Any
 
 from tallyform.emulator import oauth, routes
 from tallyform.emulator.call import Call, LinkIndex
-from tallyform.emulator.faults import FaultInjector, FaultSettings, RateLimiter, retry_after_header
+from tallyform.emulator.drift import PageDrift
+from tallyform.emulator.faults import (
+    ORG_LIMITS,
+    Budget,
+    FaultInjector,
+    FaultSettings,
+    Limits,
+    retry_after_header,
+)
 from tallyform.emulator.journal import Changes
 from tallyform.emulator.masking import logged_body
-from tallyform.emulator.quirks import Quirks, null_errors
+from tallyform.emulator.quirks import Quirks, empty_string_errors, null_errors
 from tallyform.emulator.state import (
     APP_TOKEN_LIFETIME,
     DEFAULT_MEMBER_TOKEN,
@@ -31,6 +39,7 @@ from tallyform.emulator.state import (
     fresh_state,
     new_id,
 )
+from tallyform.emulator.views import values_nulled
 from tallyform.emulator.wire import (
     ApiError,
     Request,
@@ -78,7 +87,7 @@ class Emulator:
         self.faults = faults or FaultSettings()
         self.quirks = quirks or Quirks()
         self._injector = FaultInjector(self.faults)
-        self._limiter = RateLimiter(rate_limit, rate_window, clock) if rate_limit else None
+        self._limits = _limits(rate_limit, rate_window, self.quirks, clock)
         self._sleep = sleep
         self._wall_clock = wall_clock
         self._app_token_lifetime = app_token_lifetime
@@ -86,6 +95,7 @@ class Emulator:
         self._lock = threading.RLock()
         self._changes = Changes()  # made by writes, not yet in the state file
         self._links = LinkIndex()
+        self._drift = PageDrift(self.faults.seed)
         self._log_lock = threading.Lock()
         self._request_log = request_log
         self._keep_requests = keep_requests
@@ -107,20 +117,20 @@ class Emulator:
         return response
 
     def _answer(self, request: Request) -> Response:
-        if request.method == "POST" and request.path.rstrip("/") == "/oauth/token":
-            with self._lock:
-                answer = oauth.issue_token(
-                    request, self.state, self._app_token_lifetime, self._wall_clock
-                )
-                if answer.status == 200:
-                    self._token_issued(answer, "token_expiry", "app_tokens")
-                return answer
+        if request.method == "POST" and request.path.rstrip("/") in oauth.TOKEN_PATHS:
+            return self._issue_token(request)
         token = self._authenticate(request)
         if token is None:
             return Response(401, dict(_UNAUTHENTICATED))
-        limited = self._rate_limit(token)
+        limited, headers = self._rate_limit(token)
         if limited is not None:
             return limited
+        response = self._admitted(request, token)
+        response.headers.update(headers)
+        return response
+
+    def _admitted(self, request: Request, token: str) -> Response:
+        """The answer to an authenticated request within the rate limits."""
         fault = self._injector.draw()
         if fault == "burst":
             return _too_many(1.0)
@@ -135,6 +145,19 @@ class Emulator:
             return Response(0, drop=True)
         return response
 
+    def _issue_token(self, request: Request) -> Response:
+        """The client-credentials grant, at the API host's ``/oauth/token`` (404 under
+        ``oauth_account_host``) and at the account host's."""
+        if self.quirks.oauth_account_host and request.path.rstrip("/") != oauth.ACCOUNT_TOKEN:
+            return _error(endpoint_not_found())
+        with self._lock:
+            answer = oauth.issue_token(
+                request, self.state, self._app_token_lifetime, self._wall_clock
+            )
+            if answer.status == 200:
+                self._token_issued(answer, "token_expiry", "app_tokens")
+            return answer
+
     def _authenticate(self, request: Request) -> str | None:
         found = _BEARER.match(request.headers.get("authorization", ""))
         if not found or not request.headers.get("x-tallyfy-client", "").strip():
@@ -145,15 +168,16 @@ class Emulator:
         expiry = self.state["token_expiry"].get(token)
         return None if expiry is not None and self._wall_clock() >= expiry else token
 
-    def _rate_limit(self, token: str) -> Response | None:
-        if self._limiter is None:
-            return None
-        admitted, remaining, wait = self._limiter.admit(token)
-        if admitted:
-            return None
-        response = _too_many(wait)
-        response.headers["X-RateLimit-Limit"] = str(self._limiter.limit)
-        return response
+    def _rate_limit(self, token: str) -> tuple[Response | None, dict[str, str]]:
+        """A 429 if a budget refuses this request, and the headers every answer carries."""
+        if self._limits is None:
+            return None, {}
+        verdict = self._limits.admit(token, self.org_id)
+        if verdict.refused_by is None:
+            return None, verdict.headers
+        response = _too_many(verdict.wait)
+        response.headers.update(verdict.headers)
+        return response, {}
 
     def _dispatch(self, request: Request, token: str) -> Response:
         minting = routes.match_user_token(request.method, request.path)
@@ -176,12 +200,23 @@ class Emulator:
                 if route.writes:
                     self._refuse_nulls(request)
                 response = route.handler(
-                    Call(request, self.state, user, params, self.quirks, changes, self._links)
+                    Call(
+                        request,
+                        self.state,
+                        user,
+                        params,
+                        self.quirks,
+                        changes,
+                        self._links,
+                        self._drift,
+                    )
                 )
             except ApiError as error:
                 return _error(error)
             if route.writes and response.status < 400:
                 self._persist()
+            if self.quirks.custom_fields_null and response.body is not None:
+                response.body = values_nulled(response.body)
             response.seal()  # its body may share the state's objects
             return response
 
@@ -214,11 +249,15 @@ class Emulator:
             return answer
 
     def _refuse_nulls(self, request: Request) -> None:
-        """The ``nulls_refused`` quirk: a null anywhere in a write body is a 422."""
+        """The ``nulls_refused`` quirk: a null anywhere in a write body is a 422; and
+        ``empty_string=refused``: so is an empty string."""
+        errors: dict[str, list[str]] = {}
         if self.quirks.nulls_refused:
-            errors = null_errors(request.json())
-            if errors:
-                raise invalid(errors)
+            errors.update(null_errors(request.json()))
+        if self.quirks.empty_string == "refused":
+            errors.update(empty_string_errors(request.json()))
+        if errors:
+            raise invalid(errors)
 
     def _record(self, request: Request, response: Response) -> None:
         keep = self._keep_requests
@@ -241,6 +280,17 @@ class Emulator:
                 with self._request_log.open("a", encoding="utf-8") as out:
                     out.write(json.dumps(entry) + "\n")
         log.debug("%s %s -> %s", request.method, request.path, response.status or "dropped")
+
+
+def _limits(
+    rate_limit: int | None, window: float, quirks: Quirks, clock: Callable[[], float]
+) -> Limits | None:
+    """The rate limits: ``rate_limit`` a window per token, and the org's own under the
+    ``low_rate_limit`` quirk; None for none."""
+    budgets: tuple[Budget, ...] = (Budget(rate_limit, window, "token"),) if rate_limit else ()
+    if quirks.low_rate_limit:
+        budgets += ORG_LIMITS
+    return Limits(budgets, clock) if budgets else None
 
 
 def _error(error: ApiError) -> Response:

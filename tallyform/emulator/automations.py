@@ -2,6 +2,8 @@
 
 There is no GET route: rules are read from ``automated_actions`` on the template. A PUT
 replaces the whole rule (conditions and actions), as the SDK's merge-before-PUT implies.
+Under the ``rule_put_appends`` quirk it merges instead: a condition or action with a known
+``id`` updates that one, one without an ``id`` is appended, and those left out stay.
 """
 
 from __future__ import annotations
@@ -56,6 +58,24 @@ def _actions(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return actions
 
 
+def _merged(
+    kept: list[dict[str, Any]], sent: list[dict[str, Any]], made: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``rule_put_appends``: the rule's ``kept`` entries, each ``made`` from a ``sent`` entry
+    in place of the kept one with its ``id``, else appended; positions renumbered."""
+    merged = [dict(entry) for entry in kept]
+    where = {entry["id"]: index for index, entry in enumerate(merged)}
+    for raw, entry in zip(sent, made, strict=True):
+        index = where.get(raw.get("id")) if isinstance(raw.get("id"), str) else None
+        if index is None:
+            merged.append(entry)
+        else:
+            merged[index] = {**entry, "id": raw["id"]}
+    for position, entry in enumerate(merged, start=1):
+        entry["position"] = position
+    return merged
+
+
 def _find(template: dict[str, Any], rule_id: str) -> dict[str, Any]:
     for rule in template["automated_actions"]:
         if rule["id"] == rule_id:
@@ -88,11 +108,16 @@ def update_automation(call: Call) -> Response:
     body = call.body()
     rules.check_automation(body, template, call.state)
     stamp = now()
+    conditions = _conditions(body["conditions"])
+    actions = _actions(body["then_actions"])
+    if call.quirks.rule_put_appends:
+        conditions = _merged(rule["conditions"], body["conditions"], conditions)
+        actions = _merged(rule["then_actions"], body["then_actions"], actions)
     rule.update(
         {
             "automated_alias": body["automated_alias"],
-            "conditions": _conditions(body["conditions"]),
-            "then_actions": _actions(body["then_actions"]),
+            "conditions": conditions,
+            "then_actions": actions,
             "last_updated": stamp,
         }
     )

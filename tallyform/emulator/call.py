@@ -1,13 +1,15 @@
 """What a handler receives: the request, the org's state, the caller and the path parameters,
-and where it says what it changed (:class:`~tallyform.emulator.journal.Changes`)."""
+and where it says what it changed (:class:`~tallyform.emulator.journal.Changes`); with the
+emulator's in-memory helpers (tag-link index, page drift)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from tallyform.emulator.drift import PageDrift
 from tallyform.emulator.journal import Changes
-from tallyform.emulator.quirks import Quirks
+from tallyform.emulator.quirks import Quirks, without_empty_strings
 from tallyform.emulator.wire import ApiError, Request, Response, forbidden, not_found
 
 
@@ -20,15 +22,20 @@ class Call:
     quirks: Quirks = field(default_factory=Quirks)
     changes: Changes = field(default_factory=Changes)
     links: LinkIndex = field(default_factory=lambda: LinkIndex())
+    drift: PageDrift = field(default_factory=PageDrift)
 
     def body(self) -> dict[str, Any]:
         """The JSON body, with empty strings read as null, as Laravel's default middleware
-        (ConvertEmptyStringsToNull) does: so ``""`` is how a client clears a value."""
+        (ConvertEmptyStringsToNull) does: so ``""`` is how a client clears a value. Under
+        ``empty_string=ignored`` they are left out instead (``refused`` 422s them before
+        any handler runs, :meth:`.app.Emulator._refuse_nulls`)."""
         data = self.request.json()
         if not isinstance(data, dict):
             raise ApiError(
                 400, {"error": True, "message": "The request body must be a JSON object."}
             )
+        if self.quirks.empty_string == "ignored":
+            return dict_of(without_empty_strings(data))
         return dict_of(empty_strings_to_null(data))
 
     @property

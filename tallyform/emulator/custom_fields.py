@@ -1,7 +1,9 @@
 """Custom fields: admin-defined metadata keys and their values on template-side records.
 
 Choice where the reference is uncertain (3.9): ``applies_to`` takes one value per record
-kind, named as the API names the records: ``checklist``, ``step``, ``capture``, ``prerun``.
+kind, named as the API names the records: ``checklist``, ``step``, ``capture``, ``prerun``;
+under the ``applies_to_ui_names`` quirk, as the UI names them instead (:data:`UI_NAMES`).
+Under ``custom_field_write_forbidden`` only an admin may write values on these records.
 Values are replaced whole by ``PUT .../custom-fields`` (no PATCH on these records): keys
 left out are cleared, system keys are kept, unknown keys and writes to system keys are 422,
 missing required keys are 422. A create body's ``custom_fields`` is dropped like any
@@ -15,9 +17,18 @@ from typing import Any
 from tallyform.emulator.call import Call, dict_of
 from tallyform.emulator.state import copied, now
 from tallyform.emulator.templates import render
-from tallyform.emulator.wire import Response, invalid, item, not_found, page_of
+from tallyform.emulator.wire import Response, forbidden, invalid, item, not_found, page_of
 
 RECORD_KINDS = ("checklist", "step", "capture", "prerun")
+#: The UI's name of each record kind (``applies_to_ui_names``): Tallyfy's custom-fields page
+#: lists "template, step, form field, kick-off field", and its one example is ``process``.
+UI_NAMES = {
+    "checklist": "template",
+    "step": "step",
+    "capture": "form_field",
+    "prerun": "kickoff_field",
+}
+VALUES_FORBIDDEN = "You don't have permission to update custom fields of this template."
 FIELD_TYPES = (
     "text",
     "textarea",
@@ -51,7 +62,7 @@ def create_key(call: Call) -> Response:
     key = body.get("key")
     if not isinstance(key, str) or not key:
         errors["key"] = ["The key field is required."]
-    if body.get("applies_to") not in RECORD_KINDS:
+    if body.get("applies_to") not in _accepted_kinds(call):
         errors["applies_to"] = ["The selected applies to is invalid."]
     if body.get("field_type") not in FIELD_TYPES:
         errors["field_type"] = ["The selected field type is invalid."]
@@ -81,6 +92,18 @@ def create_key(call: Call) -> Response:
     return item(copied(record), 201)
 
 
+def _accepted_kinds(call: Call) -> tuple[str, ...]:
+    """The ``applies_to`` values a key may take: the API's nouns, or the UI's names."""
+    if call.quirks.applies_to_ui_names:
+        return tuple(UI_NAMES.values())
+    return RECORD_KINDS
+
+
+def _applies(definition: dict[str, Any], kind: str) -> bool:
+    """Whether a key applies to records of ``kind`` (an API noun), in either vocabulary."""
+    return definition["applies_to"] in (kind, UI_NAMES[kind]) and bool(definition["is_active"])
+
+
 def _record(call: Call, kind: str) -> dict[str, Any]:
     if kind == "checklist":
         return call.template()
@@ -108,15 +131,13 @@ def _check_value(field_type: str, value: Any) -> bool:
 
 def put_values(call: Call, kind: str) -> Response:
     record = _record(call, kind)
+    if call.quirks.custom_field_write_forbidden and not call.is_admin:
+        raise forbidden(VALUES_FORBIDDEN)
     body = call.body()
     values = body.get("custom_fields")
     if not isinstance(values, dict):
         raise invalid({"custom_fields": ["The custom fields field is required."]})
-    keys = {
-        k["key"]: k
-        for k in call.state["custom_field_keys"]
-        if k["applies_to"] == kind and k["is_active"]
-    }
+    keys = {k["key"]: k for k in call.state["custom_field_keys"] if _applies(k, kind)}
     errors: dict[str, list[str]] = {}
     for name, value in values.items():
         definition = keys.get(name)

@@ -2,10 +2,17 @@
 
 These are read by a sync tool to resolve emails, group names, tag titles and folder
 paths to ids; tags and folders can also be created and attached.
+
+A deleted tag is gone; under the ``deleted_tags_keep_title`` quirk it is soft-deleted
+instead (``deleted_at`` set, hidden from lists and reads) and its title stays taken. A tag
+link's id in ``DELETE /checklists/tags/{id}`` is an integer; a non-numeric one is 0 (no
+link), or under ``tags_without_tag_id`` its leading number, as PHP casts it
+(:func:`php_int`), so a tag's hex id can name another template's link.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import unquote
 
@@ -84,7 +91,10 @@ def _row(call: Call, table: str, param: str) -> dict[str, Any]:
 
 
 def _tag(call: Call) -> dict[str, Any]:
-    return _row(call, "tags", "tag")
+    tag = _row(call, "tags", "tag")
+    if tag.get("deleted_at") is not None:
+        raise not_found()
+    return tag
 
 
 def _check_tag_title(call: Call, title: Any, except_id: str | None = None) -> None:
@@ -98,7 +108,7 @@ def _check_tag_title(call: Call, title: Any, except_id: str | None = None) -> No
 
 
 def list_tags(call: Call) -> Response:
-    rows = list(call.state["tags"].values())
+    rows = [t for t in call.state["tags"].values() if t.get("deleted_at") is None]
     if call.request.query.get("all") != "true":  # auto-generated tags hidden unless all=true
         rows = [t for t in rows if not t["auto_generated"]]
     text = call.request.query.get("q", "").lower()
@@ -143,7 +153,10 @@ def update_tag(call: Call) -> Response:
 
 def delete_tag(call: Call) -> Response:
     tag = _tag(call)
-    del call.state["tags"][tag["id"]]
+    if call.quirks.deleted_tags_keep_title:
+        tag["deleted_at"] = now()  # soft-deleted: its title stays taken
+    else:
+        del call.state["tags"][tag["id"]]
     call.changes.row("tags", tag["id"])
     call.state["tag_links"] = drop_links(call, lambda x: x["tag_id"] == tag["id"])
     return Response(200, {"message": "Tag deleted."})
@@ -156,7 +169,8 @@ def attach_tag(call: Call) -> Response:
         errors["tag_type"] = ["The tag type field is required."]
     if body.get("subject_type") not in ("Checklist", "Run"):
         errors["subject_type"] = ["The selected subject type is invalid."]
-    if body.get("tag_id") not in call.state["tags"]:
+    tag = call.state["tags"].get(body.get("tag_id", ""))
+    if tag is None or tag.get("deleted_at") is not None:
         errors["tag_id"] = ["The selected tag id is invalid."]
     subject = call.state["checklists"].get(body.get("subject_id", ""))
     if subject is None or subject["archived_at"] is not None:
@@ -182,9 +196,16 @@ def attach_tag(call: Call) -> Response:
     return item(copied(link), 201)
 
 
+def _link_id(call: Call, raw: str) -> int:
+    """A link id from the path: a non-numeric one is 0 (no link), or PHP's cast of it."""
+    if call.quirks.tags_without_tag_id:
+        return php_int(raw)
+    return int(raw) if raw.isdigit() else 0
+
+
 def detach_tag(call: Call) -> Response:
     raw = call.params["link"]
-    link_id = int(raw) if raw.isdigit() else 0  # PHP casts a non-numeric id to 0
+    link_id = _link_id(call, raw)
     links = call.state["tag_links"]
     link = call.links.get(links, link_id)
     if link is None:
@@ -193,6 +214,21 @@ def detach_tag(call: Call) -> Response:
     call.links.removed(links, link)
     call.changes.link(link_id)
     return call.deleted("Tag removed.")
+
+
+_LEADING_NUMBER = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def php_int(raw: str) -> int:
+    """``(int) $raw`` in PHP 8: the number a string starts with (``"12ab"`` is 12, ``"1e3f"``
+    is 1000, ``"ab12"`` is 0), truncated toward zero."""
+    found = _LEADING_NUMBER.match(raw)
+    if found is None:
+        return 0
+    try:
+        return int(float(found.group(0)))
+    except OverflowError:
+        return 0
 
 
 # Folders ---------------------------------------------------------------------------------

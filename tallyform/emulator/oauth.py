@@ -1,6 +1,7 @@
 """Applications: the client-credentials grant, and user tokens minted with its token.
 
-``POST /oauth/token`` (outside ``/api``) with a form body ``grant_type=client_credentials``,
+``POST /oauth/token`` (outside ``/api``; also at :data:`ACCOUNT_TOKEN`, the account host,
+which under the ``oauth_account_host`` quirk is the only one: reference 9.19) with a form body ``grant_type=client_credentials``,
 ``client_id``, ``client_secret``, ``scope=*`` answers ``{token_type, expires_in,
 access_token}``; there is no refresh token, a client asks again. The token acts for the
 application's user (the seeded admin) and expires after ``expires_in`` seconds, unless the
@@ -22,6 +23,13 @@ from urllib.parse import parse_qs, unquote
 
 from tallyform.emulator.state import new_id
 from tallyform.emulator.wire import Request, Response, forbidden, not_found
+
+#: The token endpoint at the API host, and at the account host. The account host
+#: (``account.tallyfy.com`` in one page of Tallyfy's docs) is one path prefix away on the
+#: emulator, so an in-process or served emulator answers both.
+API_TOKEN = "/oauth/token"
+ACCOUNT_TOKEN = "/account/oauth/token"
+TOKEN_PATHS = (API_TOKEN, ACCOUNT_TOKEN)
 
 #: What Tallyfy answers an application's token used where it has no permission
 #: (reference 2.4, the Postman troubleshooting page).

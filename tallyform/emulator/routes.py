@@ -45,7 +45,7 @@ _ORG_ROUTES: list[tuple[str, str, Handler]] = [
     ("DELETE", "/checklists/tags/" + _ID.format("link"), directory.detach_tag),
     # templates
     ("GET", "/checklists", templates.list_templates),
-    ("POST", "/checklists", templates.create_template),
+    ("POST", "/checklists", steps.create_template),
     ("GET", _CHECKLIST, templates.get_template),
     ("PUT", _CHECKLIST, templates.update_template),
     ("DELETE", _CHECKLIST, templates.archive_template),

@@ -1,6 +1,7 @@
 """Steps of a template and their form fields (API: captures).
 
-Choices where the reference is uncertain: a step create answers 201 and appends the
+``POST /checklists`` is answered here, as it may build nested steps
+(:func:`create_template`). Choices where the reference is uncertain: a step create answers 201 and appends the
 step whatever ``position`` says (9.5); a capture create honours ``position`` (the SDK
 sends one) and appends without one (first under the ``unpositioned_first`` quirk), while
 a capture update ignores it: order changes go through the reorder call. A capture update
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tallyform.emulator import rules
+from tallyform.emulator import rules, templates
 from tallyform.emulator.call import Call, move, pick, renumber
 from tallyform.emulator.state import copied, new_id, now
 from tallyform.emulator.templates import (
@@ -21,11 +22,12 @@ from tallyform.emulator.templates import (
     FIELD_TYPE_FIXED,
     alias_for,
     field_record,
-    render_step,
+    nested_step_view,
     rules_using,
     update_field_record,
 )
-from tallyform.emulator.wire import Response, forbidden, invalid, item, page_of
+from tallyform.emulator.views import render_step
+from tallyform.emulator.wire import ApiError, Response, forbidden, invalid, item, page_of
 
 _STEP_KEYS = frozenset(
     {
@@ -112,10 +114,8 @@ def _touch(template: dict[str, Any], stamp: str) -> None:
 
 
 def list_steps(call: Call) -> Response:
-    hide_values = call.quirks.no_custom_fields_in_lists
-    return page_of(
-        call.request, [render_step(s, hide_values=hide_values) for s in call.template()["steps"]]
-    )
+    view = nested_step_view(call.quirks)
+    return page_of(call.request, [render_step(s, view) for s in call.template()["steps"]])
 
 
 def get_step(call: Call) -> Response:
@@ -127,6 +127,15 @@ def create_step(call: Call) -> Response:
     body = pick(call.body(), _STEP_KEYS)
     rules.check_step(body, call.state, creating=True, checklist_id=template["id"])
     stamp = now()
+    step = _new_step(call, template, body, stamp)
+    _touch(template, stamp)
+    return item(render_step(step), 201)
+
+
+def _new_step(
+    call: Call, template: dict[str, Any], body: dict[str, Any], stamp: str
+) -> dict[str, Any]:
+    """A step made from a checked body, appended to ``template`` whatever its position."""
     body.pop("position", None)  # discarded by the API: new steps always append
     step: dict[str, Any] = {
         "id": new_id(),
@@ -138,12 +147,71 @@ def create_step(call: Call) -> Response:
         "last_updated": stamp,
         "custom_fields": {},
     }
-    step.update(body)
+    step.update({k: v for k, v in body.items() if k != "checklist_id"})
     template["steps"].append(step)
     renumber(template["steps"])
     _remember_guests(call, step["guests"])
-    _touch(template, stamp)
-    return item(render_step(step), 201)
+    return step
+
+
+# A template created with nested steps (the nested_steps_built quirk) ---------------------
+
+_UNMADE = "the template being created"
+
+
+def create_template(call: Call) -> Response:
+    """``POST /checklists``. A nested ``steps`` array is dropped (reference 9.3); under
+    ``nested_steps_built`` each step is built with its ``captures``, in the array's order,
+    after every one is checked as ``POST .../steps`` and ``.../captures`` check them (one
+    422 naming ``steps.N.key`` and ``steps.N.captures.M.key``, nothing made)."""
+    if not call.quirks.nested_steps_built:
+        return templates.create_template(call)
+    entries = _listed(call.body().get("steps"), "steps")
+    rules.raise_if(_nested_errors(call, entries))
+    answer = templates.create_template(call)
+    template = call.state["checklists"][answer.body["data"]["id"]]
+    stamp = now()
+    for entry in entries:
+        step = _new_step(call, template, _nested_step_body(entry), stamp)
+        for capture in _listed(entry.get("captures"), "captures"):
+            step["captures"].append(field_record(capture, {"step_id": step["id"]}, stamp))
+        renumber(step["captures"])
+    return item(templates.render(template, call), 201)
+
+
+def _listed(raw: Any, name: str) -> list[Any]:
+    """A nested array, bare or wrapped in ``{"data": [...]}`` as an export has it."""
+    if isinstance(raw, dict) and "data" in raw:
+        raw = raw["data"]
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise invalid({name: [f"The {name} must be an array."]})
+    return raw
+
+
+def _nested_step_body(entry: dict[str, Any]) -> dict[str, Any]:
+    return {**pick(entry, _STEP_KEYS), "checklist_id": _UNMADE}
+
+
+def _nested_errors(call: Call, entries: list[Any]) -> rules.Errors:
+    """Every broken rule of a create's nested steps and their form fields."""
+    errors: rules.Errors = {}
+    for index, entry in enumerate(entries):
+        prefix = f"steps.{index}"
+        if not isinstance(entry, dict):
+            errors[prefix] = ["Each step must be an object."]
+            continue
+        try:
+            rules.check_step(
+                _nested_step_body(entry), call.state, creating=True, checklist_id=_UNMADE
+            )
+        except ApiError as error:
+            for key, messages in error.body["errors"].items():
+                errors[f"{prefix}.{key}"] = messages
+        for number, capture in enumerate(_listed(entry.get("captures"), f"{prefix}.captures")):
+            errors.update(rules.check_field_definition(capture, f"{prefix}.captures.{number}."))
+    return errors
 
 
 def update_step(call: Call) -> Response:

@@ -1,7 +1,9 @@
 """Templates (API: checklists), their kick-off fields (the ``prerun`` array) and archiving.
 
 Choices where the reference is uncertain (section 9):
-- ``POST /checklists`` ignores a nested ``steps`` array (9.3): steps are created one by one.
+- ``POST /checklists`` ignores a nested ``steps`` array (9.3): steps are created one by one
+  (built under ``nested_steps_built``, :func:`.steps.create_template`); it keeps ``prerun``
+  (dropped under ``prerun_dropped_on_create``).
 - ``kickoff_title``/``kickoff_description`` are writable only on update (4.1 lists them there).
 - On a PUT, ``prerun`` entries with a known ``id`` are updated, others created, and entries
   left out are kept (9.4): deleting one takes ``DELETE .../preruns/{id}``. With the
@@ -9,7 +11,13 @@ Choices where the reference is uncertain (section 9):
   with ``field_type_immutable`` an entry changing a field's type is a 422.
 - With ``no_custom_fields_in_lists``, list rows (and their kick-off fields) and steps under
   ``with=steps`` carry no ``custom_fields``; the template's own GET still carries its
-  values and its kick-off fields' (they have no route of their own).
+  values and its kick-off fields' (they have no route of their own). The other
+  custom-field quirks pick what each level shows (:func:`listed_step_view`,
+  :func:`nested_step_view`, :mod:`.views`); ``thin_listed_steps`` thins listed steps.
+- The list honours ``with`` (refused under ``list_with_refused``) and keeps its order while
+  read (rows drift between pages under ``page_drift``, :mod:`.drift`).
+- ``with=tags`` items carry the link's id, ``tag_id`` and the tag's data (the tag's alone
+  under ``tags_without_tag_id``).
 - An absent ``prerun`` on a PUT leaves kick-off fields alone; absent ``users``/``groups`` clear
   them (6.2).
 """
@@ -22,8 +30,19 @@ from typing import Any
 
 from tallyform.emulator import rules
 from tallyform.emulator.call import Call, pick, renumber
+from tallyform.emulator.quirks import Quirks
 from tallyform.emulator.state import copied, new_id, now
-from tallyform.emulator.wire import ApiError, Response, invalid, item, not_found, page_of, wrapped
+from tallyform.emulator.views import StepView, Values, render_step, shown
+from tallyform.emulator.wire import (
+    ApiError,
+    Response,
+    invalid,
+    item,
+    not_found,
+    page_of,
+    page_window,
+    wrapped,
+)
 
 _CREATE = frozenset(
     {
@@ -244,17 +263,21 @@ def _check_folder(call: Call, body: dict[str, Any]) -> None:
 
 def render(template: dict[str, Any], call: Call, *, listed: bool = False) -> dict[str, Any]:
     """A template as GET returns it, with the includes named in ``with``; ``listed`` for a
-    row of the list, which carries no custom-field values under ``no_custom_fields_in_lists``
-    and no includes under ``list_without_includes``."""
-    include = set() if listed and call.quirks.list_without_includes else call.includes
-    hide_values = call.quirks.no_custom_fields_in_lists
+    row of the list, which shows custom-field values and nested steps as the quirks say
+    (:func:`listed_step_view`) and carries no includes under ``list_without_includes``."""
+    quirks = call.quirks
+    include = set() if listed and quirks.list_without_includes else call.includes
     out = {k: v for k, v in template.items() if k != "steps"}
     out["steps_count"] = len(template["steps"])
-    if listed and hide_values:
-        drop_values(out)
-        out["prerun"] = [without_values(entry) for entry in out["prerun"]]
+    if listed:
+        if quirks.no_custom_fields_in_lists:
+            out.pop("custom_fields", None)
+        prerun_values = listed_prerun_values(quirks)
+        if prerun_values != "present":
+            out["prerun"] = [shown(entry, prerun_values) for entry in out["prerun"]]
+    view = listed_step_view(quirks) if listed else nested_step_view(quirks)
     if "steps" in include:
-        out["steps"] = wrapped([render_step(s, hide_values=hide_values) for s in template["steps"]])
+        out["steps"] = wrapped([render_step(s, view) for s in template["steps"]])
     if "tags" in include:
         out["tags"] = wrapped(tags_of(call, template["id"]))
     if "folder" in include:
@@ -263,43 +286,43 @@ def render(template: dict[str, Any], call: Call, *, listed: bool = False) -> dic
     return out
 
 
-def render_step(step: dict[str, Any], *, hide_values: bool = False) -> dict[str, Any]:
-    """A step with its captures as a bare array (reference 5.1 and 9.24); with
-    ``hide_values`` neither the step nor its captures carry ``custom_fields``.
-
-    Like :func:`render`, it copies only what it changes: the answer shares the rest with
-    the state, and the emulator encodes it before the state can change again."""
-    if not hide_values:
-        return step
-    out = without_values(step)
-    out["captures"] = [without_values(capture) for capture in step["captures"]]
-    return out
+def listed_prerun_values(quirks: Quirks) -> Values:
+    """How kick-off entries in a list row show their values (quirk 10.6 and its kin)."""
+    if quirks.no_custom_fields_in_lists or quirks.prerun_without_custom_fields:
+        return "absent"
+    return quirks.partial_custom_fields
 
 
-def drop_values(record: dict[str, Any]) -> None:
-    """Take the ``custom_fields`` key out of a rendered record (quirk 10.6)."""
-    record.pop("custom_fields", None)
+def listed_step_view(quirks: Quirks) -> StepView:
+    """How the steps nested in a template list row are shown."""
+    if quirks.no_custom_fields_in_lists:
+        return StepView("absent", "absent", quirks.thin_listed_steps)
+    values = quirks.partial_custom_fields
+    captures: Values = "absent" if quirks.captures_without_custom_fields else values
+    return StepView(values, captures, quirks.thin_listed_steps)
 
 
-def without_values(record: dict[str, Any]) -> dict[str, Any]:
-    """A shallow copy of ``record`` without its ``custom_fields`` (quirk 10.6)."""
-    return {k: v for k, v in record.items() if k != "custom_fields"}
+def nested_step_view(quirks: Quirks) -> StepView:
+    """How steps are shown under a template's own ``with=steps`` and in the steps list:
+    whole, but for the custom-field quirks that reach them."""
+    values: Values = "absent" if quirks.no_custom_fields_in_lists else "present"
+    hidden = quirks.no_custom_fields_in_lists or quirks.captures_without_custom_fields
+    return StepView(values, "absent" if hidden else "present")
 
 
 def tags_of(call: Call, subject_id: str) -> list[dict[str, Any]]:
-    """Tag associations of a template, carrying both the association id and the tag's data."""
+    """Tag associations of a template, carrying both the association id and the tag's data;
+    under ``tags_without_tag_id`` the tags alone, as the documentation shows them (9.21)."""
     rows = []
     for link in call.links.of(call.state["tag_links"], subject_id):
         tag = call.state["tags"].get(link["tag_id"])
-        if tag is not None:
-            rows.append(
-                {
-                    "id": link["id"],
-                    "tag_id": tag["id"],
-                    "title": tag["title"],
-                    "color": tag["color"],
-                }
-            )
+        if tag is None or tag.get("deleted_at") is not None:
+            continue
+        shape = {"title": tag["title"], "color": tag["color"]}
+        if call.quirks.tags_without_tag_id:
+            rows.append({"id": tag["id"], **shape})
+        else:
+            rows.append({"id": link["id"], "tag_id": tag["id"], **shape})
     return rows
 
 
@@ -331,7 +354,25 @@ def list_templates(call: Call) -> Response:
             rows = [t for t in rows if t[field] == query[key]]
     rows.sort(key=lambda t: t["last_updated"], reverse=True)
     rows.sort(key=lambda t: not t["is_pinned"])
+    _refuse_with(call)
+    if call.quirks.page_drift:
+        page, per_page = page_window(call.request)
+        rows = call.drift.order(rows, page, per_page)
     return page_of(call.request, rows, lambda t: render(t, call, listed=True))
+
+
+def _refuse_with(call: Call) -> None:
+    """Under ``list_with_refused``: a 400 or 422 to a ``with`` naming ``tags`` (the 2025
+    Swagger enum of the list's ``with`` lacks it), or a 500 to any ``with``."""
+    refusal = call.quirks.list_with_refused
+    if refusal == "accepted" or not call.includes:
+        return
+    if refusal == "500":
+        raise ApiError(500, {"error": True, "message": "Server Error"})
+    if "tags" in call.includes:
+        if refusal == "400":
+            raise ApiError(400, {"error": True, "message": "The selected with is invalid."})
+        raise invalid({"with": ["The selected with is invalid."]})
 
 
 def get_template(call: Call) -> Response:
@@ -339,7 +380,12 @@ def get_template(call: Call) -> Response:
 
 
 def create_template(call: Call) -> Response:
+    """``POST /checklists``: nested ``steps`` are dropped here (built by
+    :func:`.steps.create_template` under ``nested_steps_built``), and ``prerun`` too under
+    ``prerun_dropped_on_create``."""
     body = pick(call.body(), _CREATE)
+    if call.quirks.prerun_dropped_on_create:
+        body.pop("prerun", None)
     rules.check_template(body, call.state, creating=True)
     _check_folder(call, body)
     stamp = now()

@@ -126,11 +126,9 @@ def page_of(
 ) -> Response:
     """One page of a list with Fractal's ``meta.pagination``; per_page defaults to 10, caps at 100.
     ``render``, if given, makes the answer's row of each row on the page (and only those)."""
-    per_page = _int(request.query.get("per_page"), DEFAULT_PER_PAGE)
-    per_page = max(1, min(per_page, MAX_PER_PAGE))
+    current, per_page = page_window(request)
     total = len(rows)
     total_pages = max(1, math.ceil(total / per_page))
-    current = max(1, _int(request.query.get("page"), 1))
     chunk = rows[(current - 1) * per_page : current * per_page]
     if render is not None:
         chunk = [render(row) for row in chunk]
@@ -148,6 +146,12 @@ def page_of(
         "links": links or [],  # PHP's empty associative array serializes as []
     }
     return Response(200, {"data": chunk, "meta": {"pagination": pagination}})
+
+
+def page_window(request: Request) -> tuple[int, int]:
+    """The page a list request asks for (1-based) and its size (10 unless told, at most 100)."""
+    per_page = _int(request.query.get("per_page"), DEFAULT_PER_PAGE)
+    return max(1, _int(request.query.get("page"), 1)), max(1, min(per_page, MAX_PER_PAGE))
 
 
 def _page_url(request: Request, number: int) -> str:

@@ -359,10 +359,9 @@ def _apply(app: App, options: ApplyOptions) -> None:
                 result = plan_for(app, client, org, templates, only, changed)
                 plan = result.plan
                 assert plan is not None and result.org is not None
-                if plan.conflicts:
-                    raise click.ClickException(
-                        " ".join(c.message() for c in plan.conflicts) + " Nothing was changed."
-                    )
+                if plan.conflicts or plan.blockers:
+                    said = [c.message() for c in plan.conflicts] + plan.blockers
+                    raise click.ClickException(" ".join(said) + " Nothing was changed.")
                 if saved is not None:
                     _check_fresh(saved, plan)
                 if plan.empty:

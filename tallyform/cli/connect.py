@@ -38,7 +38,7 @@ from tallyform.client.api import DEFAULT_PARALLELISM
 from tallyform.config.project import OrgSettings, Project
 from tallyform.emulator import DEFAULT_TOKEN, IN_PROCESS_URL, Emulator, EmulatorTransport
 from tallyform.emulator.state import StateFileError
-from tallyform.tallyfy.probe import readings_from
+from tallyform.tallyfy.probe import Readings, readings_from
 
 try:
     import fcntl
@@ -187,11 +187,13 @@ def answers_path(project: Project, org: OrgSettings) -> Path:
     return project.root / PROBE_ANSWERS / f"{org.name}.json"
 
 
-def org_applies_to(project: Project, org: OrgSettings, org_id: str) -> dict[str, str]:
-    """The org's custom-field ``applies_to`` values: tallyform.yaml's where it sets them,
-    else what ``tallyform probe`` learned of the org, else tallyform's defaults."""
+def org_readings(project: Project, org: OrgSettings, org_id: str) -> Readings:
+    """What tallyform does differently in the org: what ``tallyform probe`` learned of it
+    (defaults without a probe), with tallyform.yaml's ``applies_to`` winning."""
     try:
         document = json.loads(answers_path(project, org).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         document = None
-    return {**readings_from(document, org_id).applies_to, **org.applies_to}
+    readings = readings_from(document, org_id)
+    readings.applies_to = {**readings.applies_to, **org.applies_to}
+    return readings

@@ -28,7 +28,7 @@ import yaml
 
 from tallyform.cli.app import App, pass_app
 from tallyform.cli.apply import INTERRUPTED, InterruptGuard, org_lock
-from tallyform.cli.connect import embedded_guard, org_applies_to
+from tallyform.cli.connect import embedded_guard, org_readings
 from tallyform.cli.options import only_option, org_option, parallelism_option
 from tallyform.cli.plan import connect
 from tallyform.client import TallyfyClient, TallyfyError
@@ -203,7 +203,7 @@ def _export_files(
     force: bool,
 ) -> list[ExportFile] | None:
     """Read the org and make each template's file text; None when there is nothing to export."""
-    live = read_org(client, org_applies_to(project, org, client.org_id))
+    live = read_org(client, org_readings(project, org, client.org_id).applies_to)
 
     def wanted(key: str) -> bool:
         return not only or any(fnmatch.fnmatchcase(key, pattern) for pattern in only)
@@ -265,7 +265,7 @@ def _adopt(
     lock = contextlib.nullcontext() if dry_run else org_lock(client, org, project.root, 0.0, False)
     with lock:  # a dry run writes nothing, not even the lock
         result = make_plan(
-            client, org.name, templates, keys, org_applies_to(project, org, client.org_id)
+            client, org.name, templates, keys, org_readings(project, org, client.org_id).applies_to
         )
         if result.plan is None:
             app.report(result.problems)

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from tallyform.cli.app import App, pass_app
-from tallyform.cli.connect import open_client, org_applies_to
+from tallyform.cli.connect import open_client, org_readings
 from tallyform.cli.options import only_option, org_option, parallelism_option, plan_format_option
 from tallyform.client import TallyfyClient, TallyfyError
 from tallyform.config import OrgSettings, load_templates
@@ -86,8 +86,16 @@ def plan_for(
     changed: ChangedScope | None = None,
 ) -> PlanResult:
     """Read the org and plan; unknown people and key conflicts end the command (exit 1)."""
-    applies_to = org_applies_to(app.project(), org, client.org_id)
-    result = make_plan(client, org.name, templates, list(only) or None, applies_to, changed)
+    readings = org_readings(app.project(), org, client.org_id)
+    result = make_plan(
+        client,
+        org.name,
+        templates,
+        list(only) or None,
+        readings.applies_to,
+        changed,
+        clears_with_empty=readings.clears_with_empty,
+    )
     if result.plan is None:
         app.report(result.problems)
         raise SystemExit(1)
@@ -181,6 +189,10 @@ def plan(
             raise click.ClickException(
                 f"{len(the_plan.conflicts)} conflict(s) above: live objects share a tallyform "
                 "key, so nothing can be planned for them. Resolve them and plan again."
+            )
+        if the_plan.blockers:
+            raise click.ClickException(
+                "this plan cannot be applied (see 'Cannot apply' above); nothing was changed"
             )
         if out_file is not None:
             save_plan(the_plan, out_file)

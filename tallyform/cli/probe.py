@@ -2,7 +2,7 @@
 
 The probe itself is :mod:`tallyform.tallyfy.probe`; this command connects, runs it,
 prints each answer and keeps them in ``.tallyform/probe/ORG.json`` beside tallyform.yaml,
-where plan, apply and export find them (:func:`tallyform.cli.connect.org_applies_to`).
+where plan, apply and export find them (:func:`tallyform.cli.connect.org_readings`).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from tallyform.client import TallyfyClient, TallyfyError
 from tallyform.model.changes import Change, Plan, count_actions
 from tallyform.model.state import TemplateState
-from tallyform.tallyfy.read import LiveOrg
+from tallyform.tallyfy.read import KeysHidden, LiveOrg
 from tallyform.tallyfy.writes import ORG_EXECUTORS, ApplyContext, KeySetupRefused, TemplateRun
 
 Progress = Callable[[Change], None]
@@ -63,10 +63,14 @@ def _carry_out(
     progress: Progress,
     stop: threading.Event,
     finish: Callable[[], None] = lambda: None,
+    halted: threading.Event | None = None,
 ) -> Outcome:
+    """One template's changes in order; the first error stops them. ``halted`` is set when
+    an error means no other template can go on either (and ends them like ``stop``)."""
     outcome = Outcome(scope)
+    halted = halted if halted is not None else threading.Event()
     for index, change in enumerate(changes):
-        if stop.is_set():
+        if stop.is_set() or halted.is_set():
             outcome.not_done = changes[index:]
             return outcome
         try:
@@ -74,6 +78,8 @@ def _carry_out(
         except TallyfyError as error:
             outcome.error = str(error)
             outcome.not_done = changes[index:]
+            if isinstance(error, KeysHidden):  # every other template would meet it too
+                halted.set()
             return outcome
         outcome.done.append(change)
         progress(change)
@@ -175,10 +181,14 @@ def apply_plan(
         skipped = [Outcome(key, not_done=changes) for key, changes in grouped.items()]
         return ApplyReport([first, *skipped], stopped=stop.is_set())
 
+    halted = threading.Event()
+
     def run(key: str) -> Outcome:
         desired, live = states[key]
         template = TemplateRun(context, desired, live)
-        return _carry_out(key, grouped[key], template.execute, progress, stop, template.finish)
+        return _carry_out(
+            key, grouped[key], template.execute, progress, stop, template.finish, halted
+        )
 
     outcomes = client.map(run, list(grouped))
     return ApplyReport([first, *outcomes], stopped=stop.is_set())

@@ -19,6 +19,7 @@ import fnmatch
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from tallyform.client import TallyfyClient
 from tallyform.collector import collector_paused
@@ -119,16 +120,22 @@ def make_plan(
     only: list[str] | None = None,
     applies_to: dict[str, str] | None = None,
     changed: ChangedScope | None = None,
+    clears_with_empty: bool = True,
 ) -> PlanResult:
     """The plan that makes the org match ``templates`` (restricted to ``only`` globs).
 
     ``applies_to`` overrides the custom-field ``applies_to`` value of a record kind.
+    ``clears_with_empty`` False (the org's probe found an empty string clears nothing)
+    makes each value the plan would clear a reason it cannot be applied.
     ``changed`` restricts the plan to the templates changed since a git ref, which are
     looked for by title instead of reading the whole template list (``--changed-since``).
     The cyclic garbage collector is paused meanwhile (:mod:`tallyform.collector`).
     """
     with collector_paused():
-        return _make_plan(client, org_name, templates, only, applies_to, changed)
+        result = _make_plan(client, org_name, templates, only, applies_to, changed)
+    if result.plan is not None and not clears_with_empty:
+        result.plan.blockers += unclearable(result.plan.changes)
+    return result
 
 
 def _make_plan(
@@ -199,6 +206,23 @@ def _make_plan(
         known = {t.key for t in templates} | {row[0] for row in every_match}
         plan.warnings += unmatched_only(only, known)
     return PlanResult(plan, [], states, org)
+
+
+EMPTY: tuple[Any, ...] = (None, "", [], {})
+
+
+def unclearable(changes: list[Change]) -> list[str]:
+    """Why a plan cannot be applied in an org where an empty string does not clear a value
+    (``tallyform probe`` found it so): each value the plan would clear."""
+    return [
+        f"{change.kind} {change.name}: {attribute.name} would be cleared, and this org does "
+        "not clear a value sent as an empty string (tallyform probe found so). Clear it in "
+        "Tallyfy first, or keep a value in the YAML."
+        for change in changes
+        if change.action == "update" and change.kind in ("template", "step", "field", "kickoff")
+        for attribute in change.attributes
+        if attribute.new is None and attribute.old not in EMPTY
+    ]
 
 
 SHOWN_KEYS = 8  # known keys listed when an --only pattern matches none

@@ -209,6 +209,7 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
+    blockers: list[str] = field(default_factory=list)  # why apply must not carry it out
     snapshots: dict[str, Snapshot] = field(default_factory=dict)  # template key -> seen
     partial: bool = False
     only: list[str] = field(default_factory=list)  # the --only patterns a partial plan used

@@ -32,6 +32,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
             {"what": c.what, "key": c.key, "ids": list(c.ids), "message": c.message()}
             for c in plan.conflicts
         ],
+        "blockers": list(plan.blockers),
         "changes": changes,
     }
 

@@ -137,6 +137,8 @@ def _notes(plan: Plan) -> list[str]:
         lines += [f"> **Warning:** {warning}", ""]
     for conflict in plan.conflicts:
         lines += [f"> **Conflict:** {conflict.message()}", ""]
+    for blocker in plan.blockers:
+        lines += [f"> **Cannot apply:** {blocker}", ""]
     if plan.setup:
         lines += [f"> **Setup:** {setup_text(plan)}", ""]
     return lines

@@ -76,6 +76,8 @@ def render_text(plan: Plan, style: Styler = plain) -> str:
         out += [style(f"Warning: {warning}", "warn"), ""]
     for conflict in plan.conflicts:
         out += [style(f"Conflict: {conflict.message()}", "warn"), ""]
+    for blocker in plan.blockers:
+        out += [style(f"Cannot apply: {blocker}", "warn"), ""]
     if plan.setup:
         out += [style("Setup: ", "bold") + setup_text(plan), ""]
     if not plan.changes:

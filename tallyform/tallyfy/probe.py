@@ -24,19 +24,11 @@ from typing import Any
 
 from tallyform.client import TallyfyClient, TallyfyError, redact, unwrap
 from tallyform.tallyfy.read import get_template
-from tallyform.tallyfy.wire import DEFAULT_APPLIES_TO, KEY_FIELD, WHOLE
+from tallyform.tallyfy.wire import DEFAULT_APPLIES_TO, KEY_FIELD, UI_APPLIES_TO, WHOLE
 
 PROBE_TITLE = "tallyform probe {stamp} (safe to delete)"
 PROBE_URL = "https://example.com/tallyform-probe"
 FULL_RATE = 600  # requests a minute the reference documents (5.4)
-# What a UI-named org may call each record kind (the custom-fields page's one example,
-# "process", names a run by the UI's noun; reference 3.9, audit 10.6).
-UI_APPLIES_TO = {
-    "template": "template",
-    "step": "step",
-    "field": "form_field",
-    "kickoff": "kickoff_field",
-}
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from tallyform.model.state import KEY_RECORDS
 from tallyform.tallyfy.wire import (
     DEFAULT_APPLIES_TO,
     KEY_FIELD,
+    UI_APPLIES_TO,
     WHOLE,
     hides_keys,
     is_whole,
@@ -130,12 +131,28 @@ def read_org(
         groups={str(g["id"]): g["name"] for g in results["groups"]},
         tags={str(t["id"]): t["title"] for t in results["tags"]},
         folders=results["folders"],
-        key_kinds={k["applies_to"] for k in results["keys"] if k.get("key") == KEY_FIELD},
+        key_kinds=(
+            kinds := {k["applies_to"] for k in results["keys"] if k.get("key") == KEY_FIELD}
+        ),
         templates=list(results["templates"]),
         archived=list(results["archived"]),
         key_defs=list(results["keys"]),
-        applies_to={**DEFAULT_APPLIES_TO, **(applies_to or {})},
+        applies_to=as_defined({**DEFAULT_APPLIES_TO, **(applies_to or {})}, kinds),
     )
+
+
+def as_defined(applies_to: dict[str, str], kinds: set[str]) -> dict[str, str]:
+    """``applies_to`` with each record kind's value taken from the keys the org has: where
+    tallyform_key is missing under the expected value but defined under the UI's name
+    for that kind (an org whose API takes the UI's names, or an admin who made the keys
+    by hand), that one is used, and the log says so."""
+    resolved = dict(applies_to)
+    for record, value in applies_to.items():
+        other = UI_APPLIES_TO.get(record)
+        if value not in kinds and other is not None and other in kinds:
+            log.info("tallyform_key for %ss is defined with applies_to '%s'", record, other)
+            resolved[record] = other
+    return resolved
 
 
 def find_templates(

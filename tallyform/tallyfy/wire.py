@@ -25,11 +25,22 @@ DEFAULT_APPLIES_TO = {
     "field": "capture",
     "kickoff": "prerun",
 }
+# What an org that names record kinds as Tallyfy's UI does may call each (the custom-fields
+# page's one example, "process", names a run by the UI's noun: reference 3.9, audit W1).
+UI_APPLIES_TO = {
+    "template": "template",
+    "step": "step",
+    "field": "form_field",
+    "kickoff": "kickoff_field",
+}
 # The YAML's name of a form field's setting where the API names it otherwise.
 FIELD_API_NAMES = {"validation": "field_validation"}
 
 WHOLE = "steps,tags,folder"  # the includes that make a template read whole
 _WHOLE_PARTS = ("steps", "tags", "prerun", "automated_actions")
+# What a step read whole carries besides its form fields (reference 4.2): a list row may
+# nest thinner steps than a GET of the template gives (audit Q1, quirk thin_listed_steps).
+_STEP_PARTS = ("captures", "assignees", "groups", "guests", "deadline")
 
 
 def field_api_name(name: str) -> str:
@@ -38,9 +49,12 @@ def field_api_name(name: str) -> str:
 
 
 def is_whole(row: dict[str, Any]) -> bool:
-    """Whether a template as read carries its steps, tags, kick-off fields and rules."""
+    """Whether a template as read carries its steps (each whole), tags, kick-off fields and
+    rules."""
     return all(part in row for part in _WHOLE_PARTS) and all(
-        "captures" in step for step in unwrap(row["steps"]) or [] if isinstance(step, dict)
+        all(part in step for part in _STEP_PARTS)
+        for step in unwrap(row["steps"]) or []
+        if isinstance(step, dict)
     )
 
 

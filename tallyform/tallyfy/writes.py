@@ -10,6 +10,7 @@ whose answer was lost is looked for before it is sent again.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -28,7 +29,15 @@ from tallyform.tallyfy.payloads import (
     template_body,
 )
 from tallyform.tallyfy.read import KeysHidden, LiveOrg, get_template, read_folders
-from tallyform.tallyfy.wire import DEFAULT_APPLIES_TO, KEY_FIELD, hides_keys, key_of
+from tallyform.tallyfy.wire import (
+    DEFAULT_APPLIES_TO,
+    KEY_FIELD,
+    UI_APPLIES_TO,
+    hides_keys,
+    key_of,
+)
+
+log = logging.getLogger("tallyform.tallyfy")
 
 
 class KeySetupRefused(Exception):
@@ -49,6 +58,53 @@ KEYS_HIDDEN_AT_CREATE = (
     "edit the templates; an application sets `act_as: EMAIL` under the org) and run "
     "apply again, which adopts it by its title."
 )
+
+
+class ClearNotTaken(TallyfyError):
+    """Tallyfy refused, or ignored, the empty string that clears a value (audit W4)."""
+
+
+CLEAR_ADVICE = (
+    "tallyform clears a value by sending an empty string (Tallyfy's own clients never send "
+    "null) and knows no other way: clear it in Tallyfy, or keep a value in the YAML. "
+    "`tallyform probe` records how the org answers, and plan then says so before apply."
+)
+
+
+def cleared_keys(body: Any) -> list[str]:
+    """The top-level keys a write body clears (sends as ``""``)."""
+    return [k for k, v in body.items() if v == ""] if isinstance(body, dict) else []
+
+
+def checked_clear(send: Callable[[], Any], body: Any, method: str, path: str) -> Any:
+    """Send a write that may clear values, and make sure Tallyfy cleared them: a refusal
+    names them, and an answer that still holds one is an error, not a plan that never
+    converges (quirk ``empty_string``)."""
+    cleared = cleared_keys(body)
+    try:
+        answer = send()
+    except ValidationFailed as refusal:
+        refused = [k for k in cleared if k in refusal.field_errors]
+        if not refused:
+            raise
+        said = "; ".join(m for k in refused for m in refusal.field_errors[k])
+        raise ClearNotTaken(
+            f"Tallyfy refused to clear {', '.join(refused)} ({said}). {CLEAR_ADVICE}",
+            method=method,
+            path=path,
+            status=refusal.status,
+        ) from None
+    kept = [
+        k for k in cleared if isinstance(answer, dict) and answer.get(k) not in (None, "", [], {})
+    ]
+    if kept:
+        raise ClearNotTaken(
+            f"Tallyfy kept {', '.join(kept)} when asked to clear it with an empty string. "
+            + CLEAR_ADVICE,
+            method=method,
+            path=path,
+        )
+    return answer
 
 
 def applies_to_advice(record: str, kind: str, error: ValidationFailed) -> str:
@@ -95,8 +151,36 @@ class ApplyContext:
 
 
 def create_key(context: ApplyContext, change: Change) -> None:
-    client, record = context.client, str(change.desired)
+    """Define tallyform_key for one record kind. Where Tallyfy refuses the API's noun for
+    ``applies_to`` and the value is tallyform's default, the UI's name for the kind is
+    tried (audit W1: the enum likely uses the UI's names), and kept for this apply."""
+    record = str(change.desired)
     kind = context.org.applies_to[record]
+    try:
+        created = _define_key(context.client, kind)
+    except ValidationFailed as error:
+        ui = UI_APPLIES_TO[record]
+        if "applies_to" not in error.field_errors:
+            raise
+        if kind != DEFAULT_APPLIES_TO[record] or ui == kind:
+            raise KeySetupRefused(applies_to_advice(record, kind, error)) from None
+        try:
+            created = _define_key(context.client, ui)
+        except ValidationFailed:
+            raise KeySetupRefused(applies_to_advice(record, kind, error)) from None
+        log.info("Tallyfy took applies_to '%s' for %ss, not '%s'", ui, record, kind)
+        kind = ui
+    except TallyfyError as error:
+        if error.status == 403:
+            raise KeySetupRefused(KEY_SETUP_ADVICE) from None
+        raise
+    with context.shared:
+        context.org.applies_to[record] = kind
+        context.org.key_kinds.add(kind)
+        context.org.key_defs.append(created)
+
+
+def _define_key(client: TallyfyClient, kind: str) -> Any:
     body = {
         "key": KEY_FIELD,
         "label": "tallyform key",
@@ -110,19 +194,7 @@ def create_key(context: ApplyContext, change: Change) -> None:
         found = client.list_all("/custom-field-keys", {"applies_to": kind})
         return next((k for k in found if k.get("key") == KEY_FIELD), None)
 
-    try:
-        created = client.create("/custom-field-keys", body, lookup)
-    except ValidationFailed as error:
-        if "applies_to" in error.field_errors:
-            raise KeySetupRefused(applies_to_advice(record, kind, error)) from None
-        raise
-    except TallyfyError as error:
-        if error.status == 403:
-            raise KeySetupRefused(KEY_SETUP_ADVICE) from None
-        raise
-    with context.shared:
-        context.org.key_kinds.add(kind)
-        context.org.key_defs.append(created)
+    return client.create("/custom-field-keys", body, lookup)
 
 
 def create_folder(context: ApplyContext, change: Change) -> None:
@@ -325,7 +397,7 @@ class TemplateRun:
         new_labels = Counter(e["label"] for e in body["prerun"] if "id" not in e)
         known = set(self.kickoff_ids.values()) if known is None else known
         if not new_labels:
-            self.client.put(self.base, body)
+            checked_clear(lambda: self.client.put(self.base, body), body, "PUT", self.base)
             self.form_written = True
             return
 
@@ -336,7 +408,12 @@ class TemplateRun:
             )
             return fresh if not new_labels - added else None
 
-        record = self.client.create(self.base, body, lookup, method="PUT")
+        record = checked_clear(
+            lambda: self.client.create(self.base, body, lookup, method="PUT"),
+            body,
+            "PUT",
+            self.base,
+        )
         self.form_written = True
         if not isinstance(record, dict) or "prerun" not in record:
             record = self.fresh()
@@ -486,7 +563,8 @@ class TemplateRun:
     def update_step(self, change: Change) -> None:
         key = change.path[-1]
         if change.changes_more_than("key"):
-            self.client.put(self.step_url(key), self.step_body(key))
+            url, body = self.step_url(key), self.step_body(key)
+            checked_clear(lambda: self.client.put(url, body), body, "PUT", url)
         if change.attribute("key") is not None:
             self.write_key(self.step_url(key), "step", _raw(change.live), key)
 
@@ -549,8 +627,9 @@ class TemplateRun:
         found = change.live
         if change.changes_more_than("key"):
             body = field_body(self.wanted.fields[key], _raw(found))
+            url = self.field_url(key)
             try:
-                self.client.put(self.field_url(key), body)
+                checked_clear(lambda: self.client.put(url, body), body, "PUT", url)
             except ValidationFailed as refusal:
                 if "field_type" not in refusal.field_errors:
                     raise

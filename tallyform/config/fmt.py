@@ -37,6 +37,7 @@ from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.representer import RoundTripRepresenter
 from ruamel.yaml.tokens import CommentToken
 
+from tallyform.config import yaml_syntax
 from tallyform.config.canonical import (
     INDENT,
     STRUCTURAL_KEYS,
@@ -264,7 +265,9 @@ def _unsafe(path: Path) -> tuple[str | None, Document | None, str | None]:
             f"{error.mark.line + 1}:{error.mark.column + 1}: {error.message}; left as it is",
         )
     except yaml.YAMLError as error:
-        return None, None, _not_yaml(error)
+        found = yaml_syntax.explain(error, text)
+        why = found.message.removeprefix("this is not valid YAML: ")
+        return None, None, f"{found.line}:{found.column}: not valid YAML, left as it is ({why})"
     return text, None, None
 
 
@@ -294,7 +297,8 @@ def format_file(path: Path, check: bool, schema_name: str = "template") -> FmtRe
     if plain is not None and _already_canonical(original, plain.data, schema_name):
         return FmtResult(path, False)
     try:
-        formatted = format_text(original, schema_name)
+        # YAML 1.2 allows a tab that separates (`key:<TAB>value`); ruamel.yaml does not.
+        formatted = format_text(yaml_syntax.tabs_as_spaces(original), schema_name)
     except YAMLError as error:
         return FmtResult(path, False, _not_yaml(error))
     changed = formatted != original

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tallyform.config import suggest
 from tallyform.config.checks import check_template_document, check_template_keys
 from tallyform.config.schema import check_against_schema
 from tallyform.config.source import Document, Location, Problem, load_file
@@ -75,9 +76,9 @@ class Project:
                 f"{display_path(self.config_file)}: no `default_org:`; pass --org NAME"
             )
         if chosen not in self.orgs:
-            known = ", ".join(sorted(self.orgs)) or "none"
             raise ConfigError(
-                f"no org called '{chosen}' in {display_path(self.config_file)} (known: {known})"
+                f"no org called '{chosen}' in {display_path(self.config_file)}; "
+                + suggest.advice(chosen, self.orgs, "orgs there")
             )
         return self.orgs[chosen]
 
@@ -143,7 +144,8 @@ def _project_problems(document: Document, data: dict[str, Any], root: Path) -> l
         problems.append(
             Problem(
                 document.at(("default_org",)),
-                f"no org called '{default}' under `orgs:`; known: {', '.join(orgs)}",
+                f"no org called '{default}' under `orgs:`; "
+                + suggest.advice(str(default), orgs, "orgs there", sort=False),
             )
         )
     templates = root / data.get("templates", "templates")

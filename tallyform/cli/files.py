@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -12,22 +13,70 @@ from tallyform.config.schema import SCHEMA_NAMES
 from tallyform.config.starter import schema_text, write_starter
 
 
+_ORG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_ORG_ID = re.compile(r"^[a-f0-9]{32}$")
+
+
 @click.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
-def init(directory: Path) -> None:
+@click.option(
+    "--empty",
+    is_flag=True,
+    help="Write no starter template (to bring an existing org in with `export`).",
+)
+@click.option(
+    "--org",
+    "org_name",
+    metavar="NAME",
+    help="Add a Tallyfy org by this name and make it the default org (needs --org-id).",
+)
+@click.option(
+    "--org-id",
+    metavar="ID",
+    help="The Tallyfy org's id, 32 hex characters (Settings > Organization).",
+)
+def init(directory: Path, empty: bool, org_name: str | None, org_id: str | None) -> None:
     """Write a starter project into DIRECTORY (default: here).
 
     Its default org is the embedded emulator, so `tallyform plan` works at once,
-    with no Tallyfy account.
+    with no Tallyfy account. To bring an existing org under version control:
+    `tallyform init DIR --empty --org production --org-id ID`, then `tallyform export`.
     """
+    org = _org_option(org_name, org_id)
     try:
-        written = write_starter(directory)
+        written = write_starter(directory, empty=empty, org=org)
     except FileExistsError as existing:
         raise click.ClickException(f"{existing} already exists; nothing was written") from None
     for path in written:
         click.echo(f"created {display_path(path.resolve())}")
     where = "" if directory == Path(".") else f" -C {directory}"
-    click.echo(f"\nNext: tallyform{where} validate")
+    if org is None:
+        click.echo(f"\nNext: tallyform{where} validate")
+    else:
+        click.echo(
+            f"\nNext: set TALLYFY_API_TOKEN to a token of the org '{org[0]}', then "
+            f"tallyform{where} export --dry-run"
+        )
+
+
+def _org_option(name: str | None, org_id: str | None) -> tuple[str, str] | None:
+    """``(name, id)`` of the org --org and --org-id add, or None; a usage error if unusable."""
+    if name is None and org_id is None:
+        return None
+    if name is None or org_id is None:
+        missing = "--org-id ID" if org_id is None else "--org NAME"
+        raise click.UsageError(f"--org and --org-id go together: add {missing}")
+    if not _ORG_NAME.match(name) or name == "local":
+        raise click.UsageError(
+            f"--org '{name}' cannot name the org: use letters, digits, '_' and '-', "
+            "not 'local' (the embedded emulator's name), like --org production"
+        )
+    if not _ORG_ID.match(org_id):
+        raise click.UsageError(
+            f"--org-id must be the 32-character lowercase hex id shown in Tallyfy's "
+            f"Settings > Organization; '{org_id}' is not"
+        )
+    return name, org_id
 
 
 @click.command()

@@ -12,7 +12,6 @@ from tallyform.config import display_path, template_files
 from tallyform.config.schema import SCHEMA_NAMES
 from tallyform.config.starter import schema_text, write_starter
 
-
 _ORG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _ORG_ID = re.compile(r"^[a-f0-9]{32}$")
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 
 import click
 
 from tallyform.cli.app import App, pass_app
-from tallyform.config import display_path, template_files
+from tallyform.config import Document, display_path, template_files
 from tallyform.config.schema import SCHEMA_NAMES
 from tallyform.config.starter import schema_text, write_starter
 
@@ -79,18 +80,25 @@ def _org_option(name: str | None, org_id: str | None) -> tuple[str, str] | None:
 
 
 @click.command()
-@click.option("--check", is_flag=True, help="Change nothing; exit 1 if any file is not canonical.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Change nothing; exit 1 if any file is not canonical or not valid.",
+)
+@click.option("--diff", is_flag=True, help="Print each change as a unified diff.")
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @pass_app
-def fmt(app: App, check: bool, files: tuple[Path, ...]) -> None:
+def fmt(app: App, check: bool, diff: bool, files: tuple[Path, ...]) -> None:
     """Rewrite template files in canonical form (key order, indentation, flow style).
 
-    Formats FILES, or every template file of the project. Comments are kept.
+    Formats FILES, or every template file of the project. Comments are kept. With
+    --check, a file `validate` refuses fails the check too, with validate's message.
     """
     from tallyform.config.fmt import format_file  # ruamel.yaml: only fmt needs it
 
     paths = list(files) or template_files(app.project())
     failed = False
+    readable: dict[Path, Document | None] = {}
     for path in paths:
         result = format_file(path, check=check)
         name = display_path(path.resolve())
@@ -102,11 +110,29 @@ def fmt(app: App, check: bool, files: tuple[Path, ...]) -> None:
                 err=True,
             )
             failed = True
-        elif result.changed:
+            continue
+        readable[path] = result.document
+        if result.changed:
             click.echo(f"{'would reformat' if check else 'reformatted'} {name}")
+            if diff:
+                _print_diff(name, result.before or "", result.after or "")
             failed = failed or check
+    if check:
+        from tallyform.cli.validate import check_files
+
+        read = {path: document for path, document in readable.items() if document}
+        problems = check_files(app, list(readable), read).problems
+        app.report(problems)
+        failed = failed or bool(problems)
     if failed:
         raise SystemExit(1)
+
+
+def _print_diff(name: str, before: str, after: str) -> None:
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True), after.splitlines(keepends=True), name, name
+    )
+    click.echo("".join(lines), nl=False)
 
 
 @click.command()

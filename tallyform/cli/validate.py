@@ -10,21 +10,59 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import click
 
 from tallyform.cli.app import App, pass_app
 from tallyform.config import (
+    CONFIG_NAME,
     ConfigError,
+    Document,
     Location,
+    OrgSettings,
     Problem,
     find_config,
     load_project,
+    load_template_file,
     load_templates,
     template_files,
 )
+from tallyform.config.checks import check_template_keys
 from tallyform.render.problems import Report, render_github, render_problems_json
+
+
+def project_orgs(app: App) -> tuple[list[OrgSettings], list[Problem]]:
+    """The orgs whose variables template files are checked with, and what is wrong with
+    tallyform.yaml; none of either outside a project (files are then checked alone)."""
+    try:
+        config = find_config(app.directory, app.config_file)
+    except ConfigError:
+        return [], []
+    project, problems = load_project(config)
+    return (list(project.orgs.values()) if project else []), problems
+
+
+def check_files(
+    app: App, files: Sequence[Path], read: Mapping[Path, Document] | None = None
+) -> Report:
+    """What is wrong with the template files given (and the project's tallyform.yaml).
+
+    ``read``: documents of some of the files, already read (fmt has them).
+    """
+    orgs, problems = project_orgs(app)
+    templates = []
+    for path in files:
+        if path.name == CONFIG_NAME:
+            continue  # checked above, when it is the project's; a template never has the name
+        template, found = load_template_file(path, orgs, (read or {}).get(path))
+        problems += found
+        if template is not None:
+            templates.append(template)
+    problems += check_template_keys(templates)
+    count = sum(path.name != CONFIG_NAME for path in files)
+    return Report(problems=sorted(set(problems)), unplaced=[], templates=count)
 
 
 def check_project(app: App) -> Report:
@@ -106,9 +144,10 @@ def print_text(app: App, report: Report) -> None:
     help="text for people; github: GitHub Actions annotations on each problem's line; "
     "json: one document for programs.",
 )
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @pass_app
-def validate(app: App, output: str) -> None:
-    """Check tallyform.yaml and every template file, offline.
+def validate(app: App, output: str, files: tuple[Path, ...]) -> None:
+    """Check tallyform.yaml and every template file (or only FILES), offline.
 
     Every problem is reported at once, one line each, as
 
@@ -121,7 +160,7 @@ def validate(app: App, output: str) -> None:
 
     Exits 1 if there is any problem, 0 when all files are valid. Nothing is sent to Tallyfy.
     """
-    report = check_project(app)
+    report = check_files(app, files) if files else check_project(app)
     if output == "json":
         click.echo(render_problems_json(report), nl=False)
     elif output == "github":

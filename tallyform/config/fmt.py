@@ -59,9 +59,14 @@ from tallyform.config.source import (
 
 @dataclass(frozen=True)
 class FmtResult:
+    """One file's outcome; a changed file's text as it was and as fmt writes it."""
+
     path: Path
     changed: bool
     error: str | None = None
+    before: str | None = None
+    after: str | None = None
+    document: Document | None = None  # the file as read, when the fast reader read it
 
 
 def _represent_str(representer: RoundTripRepresenter, data: str) -> Any:
@@ -102,8 +107,21 @@ def _set_flow_deep(node: Any) -> None:
             _set_flow_deep(child)
 
 
+def _has_inner_comments(node: Any) -> bool:
+    """Comments inside a collection; not the one at the end of its key's line, which stays
+    at the end of that line in flow style and in block style alike."""
+    ca = node.ca
+    own = ca.comment
+    if own and (own[1:] and any(own[1:]) or str(getattr(own[0], "value", "")).count("\n") > 1):
+        return True
+    if any(v for v in ca.items.values() if v):
+        return True
+    children = node.values() if isinstance(node, dict) else node
+    return any(_has_comments(child) for child in children)
+
+
 def _set_style(node: Any, key: Any, indent: int) -> None:
-    if fits_in_flow(node, key, indent) and not _has_comments(node):
+    if fits_in_flow(node, key, indent) and not _has_inner_comments(node):
         _set_flow_deep(node)
     else:
         node.fa.set_block_style()
@@ -295,13 +313,15 @@ def format_file(path: Path, check: bool, schema_name: str = "template") -> FmtRe
     if original is None:
         return FmtResult(path, False, refused)
     if plain is not None and _already_canonical(original, plain.data, schema_name):
-        return FmtResult(path, False)
+        return FmtResult(path, False, document=plain)
     try:
         # YAML 1.2 allows a tab that separates (`key:<TAB>value`); ruamel.yaml does not.
         formatted = format_text(yaml_syntax.tabs_as_spaces(original), schema_name)
     except YAMLError as error:
         return FmtResult(path, False, _not_yaml(error))
     changed = formatted != original
-    if changed and not check:
+    if not changed:
+        return FmtResult(path, False, document=plain)
+    if not check:
         path.write_text(formatted, "utf-8")
-    return FmtResult(path, changed)
+    return FmtResult(path, True, before=original, after=formatted, document=plain)

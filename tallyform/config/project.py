@@ -7,6 +7,7 @@ Only a missing ``tallyform.yaml`` is fatal (:class:`ConfigError`).
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 from collections.abc import Sequence
@@ -303,15 +304,19 @@ def template_folder_problems(project: Project) -> list[Problem]:
 
 
 def load_template_file(
-    path: Path, orgs: Sequence[OrgSettings] = ()
+    path: Path, orgs: Sequence[OrgSettings] = (), read: Document | None = None
 ) -> tuple[Template | None, list[Problem]]:
     """Read, schema-check and semantically check one template file.
 
     A file that holds ``${name}`` is checked once for each of ``orgs`` with that org's
     variables put in (:mod:`.variables`); the template returned has the first org's.
+    ``read``: the file's document when the caller has read it already (fmt).
     """
     display = display_path(path)
-    document, problems = load_file(path, display)
+    if read is not None:
+        document, problems = dataclasses.replace(read, file=display), list[Problem]()
+    else:
+        document, problems = load_file(path, display)
     if problems:
         return None, problems
     if not orgs:

@@ -30,38 +30,58 @@ from tallyform.config import (
     template_files,
 )
 from tallyform.config.checks import check_template_keys
+from tallyform.model import Template
 from tallyform.render.problems import Report, render_github, render_problems_json
 
 
-def project_orgs(app: App) -> tuple[list[OrgSettings], list[Problem]]:
-    """The orgs whose variables template files are checked with, and what is wrong with
-    tallyform.yaml; none of either outside a project (files are then checked alone)."""
-    try:
-        config = find_config(app.directory, app.config_file)
-    except ConfigError:
-        return [], []
-    project, problems = load_project(config)
-    return (list(project.orgs.values()) if project else []), problems
+def _config_of(app: App, file: Path) -> Path | None:
+    """The tallyform.yaml a file belongs to: -C's or --config's when given, else the
+    nearest above the file (so a hook run from the repository's root finds a project in
+    a subfolder); None outside any project."""
+    if app.directory is not None or app.config_file is not None:
+        try:
+            return find_config(app.directory, app.config_file)
+        except ConfigError:
+            return None
+    for folder in Path(os.path.abspath(file)).parents:
+        if (folder / CONFIG_NAME).is_file():
+            return (folder / CONFIG_NAME).resolve()
+    return None
 
 
 def check_files(
     app: App, files: Sequence[Path], read: Mapping[Path, Document] | None = None
 ) -> Report:
-    """What is wrong with the template files given (and the project's tallyform.yaml).
+    """What is wrong with the template files given, and with the tallyform.yaml of each
+    one's project (whose orgs' variables it is checked with; none outside a project). A
+    tallyform.yaml given stands for its whole project.
 
     ``read``: documents of some of the files, already read (fmt has them).
     """
-    orgs, problems = project_orgs(app)
-    templates = []
-    for path in files:
+    problems: list[Problem] = []
+    projects: dict[Path | None, list[OrgSettings]] = {None: []}
+    templates: dict[Path | None, list[Template]] = {}
+    queue = list(dict.fromkeys(files))
+    for path in queue:
+        config = _config_of(app, path)
+        if config not in projects:
+            project, found = load_project(config) if config else (None, [])
+            problems += found
+            projects[config] = list(project.orgs.values()) if project else []
         if path.name == CONFIG_NAME:
-            continue  # checked above, when it is the project's; a template never has the name
-        template, found = load_template_file(path, orgs, (read or {}).get(path))
+            # tallyform.yaml changed: every template of its project may have (variables).
+            if config is not None and Path(os.path.abspath(path)) == config:
+                project, _ = load_project(config)
+                more = template_files(project) if project else []
+                queue += [file for file in more if file not in queue]
+            continue
+        template, found = load_template_file(path, projects[config], (read or {}).get(path))
         problems += found
         if template is not None:
-            templates.append(template)
-    problems += check_template_keys(templates)
-    count = sum(path.name != CONFIG_NAME for path in files)
+            templates.setdefault(config, []).append(template)
+    for group in templates.values():
+        problems += check_template_keys(group)
+    count = sum(path.name != CONFIG_NAME for path in queue)
     return Report(problems=sorted(set(problems)), unplaced=[], templates=count)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import project_templates, run_cli
 
 STEP = "title: A\nsteps:\n  - key: a\n    title: A\n"
 
@@ -102,3 +102,16 @@ def test_a_tab_that_separates_is_accepted(project: Callable[..., Path]) -> None:
     assert "title: A # a tab before a comment\n" in formatted
     assert "options: [X, Z]" in formatted
     assert run_cli("-C", str(root), "validate").exit_code == 0
+
+
+def test_a_tab_between_words_is_part_of_the_text(project: Callable[..., Path]) -> None:
+    root = project({"t.yaml": "title: Purchase\trequest\nsummary: one \ttwo\t# note\n"})
+    assert run_cli("-C", str(root), "validate").exit_code == 0
+    [template] = project_templates(root)
+    assert (template.title, template.summary) == ("Purchase\trequest", "one \ttwo")
+    result = run_cli("-C", str(root), "fmt", "--check")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"{root}/templates/t.yaml:1:16: a tab inside text written without quotes, which fmt "
+        "cannot rewrite (validate reads it); put the text in quotes. Left as it is\n"
+    )

@@ -258,6 +258,11 @@ def format_text(text: str, schema_name: str = "template") -> str:
 def _not_yaml(error: Exception) -> str:
     mark = getattr(error, "problem_mark", None)
     where = f"{mark.line + 1}:{mark.column + 1}: " if mark else ""
+    if "'\\t'" in str(getattr(error, "problem", "")):  # valid YAML 1.2 that ruamel refuses
+        return (
+            f"{where}a tab inside text written without quotes, which fmt cannot rewrite "
+            "(validate reads it); put the text in quotes. Left as it is"
+        )
     return f"{where}not valid YAML, left as it is ({getattr(error, 'problem', None) or error})"
 
 

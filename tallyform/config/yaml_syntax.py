@@ -40,6 +40,15 @@ _KEY = re.compile(r"(?P<indent> *)(?P<dash>(?:- +)*)(?P<key>[^\s#:][^#]*?)\s*:(?
 _FLOW_OPENERS = {"flow sequence": ("[", "]"), "flow mapping": ("{", "}")}
 
 
+_BREAKS = "\r\n\x85\u2028\u2029"
+_ENDS = "#\0" + _BREAKS  # what may follow white space that only separates
+
+
+def _document_marker(scanner: Any) -> bool:
+    prefix = scanner.prefix(3)
+    return prefix in ("---", "...") and scanner.peek(3) in "\0 \t" + _BREAKS
+
+
 class TabSeparation:
     """Lets PyYAML's scanner skip a tab that separates, as a space, never one that indents.
 
@@ -70,6 +79,42 @@ class TabSeparation:
                     scanner.allow_simple_key = True
             else:
                 found = True
+
+    def scan_plain_spaces(self, indent: int, start_mark: Any) -> list[str] | None:
+        """PyYAML's, but a tab is white space in plain text as in YAML 1.2: between two
+        words it is part of the text (``title: Purchase<TAB>request``); before a comment
+        or the end of the line it separates, and is recorded as such."""
+        scanner: Any = self
+        chunks: list[str] = []
+        length = 0
+        while scanner.peek(length) in " \t":
+            length += 1
+        whitespaces: str = scanner.prefix(length)
+        if "\t" in whitespaces and scanner.peek(length) in _ENDS:
+            tabs = self.__dict__.setdefault("separating_tabs", [])
+            tabs += [scanner.index + i for i, char in enumerate(whitespaces) if char == "\t"]
+        scanner.forward(length)
+        if scanner.peek() in _BREAKS:
+            line_break = scanner.scan_line_break()
+            scanner.allow_simple_key = True
+            if _document_marker(scanner):
+                return None
+            breaks = []
+            while scanner.peek() in " " + _BREAKS:
+                if scanner.peek() == " ":
+                    scanner.forward()
+                else:
+                    breaks.append(scanner.scan_line_break())
+                    if _document_marker(scanner):
+                        return None
+            if line_break != "\n":
+                chunks.append(line_break)
+            elif not breaks:
+                chunks.append(" ")
+            chunks.extend(breaks)
+        elif whitespaces:
+            chunks.append(whitespaces)
+        return chunks
 
     def _tab_separates(self) -> bool:
         """Inside brackets any tab separates; in block style, one after text on its line."""

@@ -122,3 +122,39 @@ def test_init_org_options_say_what_is_wrong(tmp_path: Path, args: list[str], mes
     assert result.exit_code == 1
     assert result.stderr.endswith(message), result.stderr
     assert not (tmp_path / "p").exists()
+
+
+def test_export_compares_meaning_and_shows_what_differs(
+    tallyfy: Emulator, examples_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run_cli("-C", str(examples_copy), "apply", "--org", "production", "--yes").exit_code == 0
+    follow(RECIPE, tmp_path, monkeypatch)
+    file = Path("templates/incident-response.yaml")
+    text = file.read_text()
+    # Another form, the same meaning: key order, block style, a default written out.
+    reformed = text.replace("key: incident-response\ntitle: Incident response\n", "")
+    reformed = "title: Incident response\nkey: incident-response\n" + reformed.split("\n", 1)[1]
+    reformed = reformed.replace(
+        "tags: [engineering, incidents]", "tags:\n  - engineering\n  - incidents"
+    )
+    reformed = reformed.replace(
+        "    title: Contain the impact\n", "    title: Contain the impact\n    type: task\n"
+    )
+    file.write_text(reformed)
+    same = run_cli("export")
+    assert same.exit_code == 0, same.output
+    assert (
+        "  = templates/incident-response.yaml (the same as the org's, written in another "
+        "form; left as it is)\n"
+    ) in same.stdout
+    assert file.read_text() == reformed
+
+    file.write_text(text.replace("title: Contain the impact", "title: Contain it"))
+    dry_run = run_cli("export", "--dry-run")
+    assert dry_run.exit_code == 1
+    assert (
+        "  ! templates/incident-response.yaml differs from the org; left as it is\n"
+        "--- templates/incident-response.yaml (the repository)\n"
+        "+++ templates/incident-response.yaml (the org)\n"
+    ) in dry_run.stdout, dry_run.stdout
+    assert "-    title: Contain it\n+    title: Contain the impact\n" in dry_run.stdout

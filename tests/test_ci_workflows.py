@@ -208,3 +208,28 @@ def test_an_archive_is_applied_only_with_the_allow_delete_label(tmp_path: Path) 
         code, out, err, _ = bash(gitlab_apply_shell(), main, {**gitlab_env(), **token})
         assert code == 0, err
         assert "Applied: " in out and "archived" in err
+
+
+@needs_bash
+def test_gitlabs_plan_job_plans_and_its_note_script_says_when_it_cannot_post(
+    tmp_path: Path,
+) -> None:
+    emulator = Emulator()
+    with EmulatorServer(emulator) as server:
+        main = make_main(tmp_path / "main", server.url, emulator.org_id)
+        job = load(GITLAB)["plan"]
+        env = {**gitlab_env(), TOKEN_ENV: DEFAULT_TOKEN}
+        code, out, err, _ = bash("\n".join(job["script"]), main, env)
+        assert code == 0, err
+        assert (main / "tallyform-plan.md").read_text().startswith("### tallyform plan for")
+        summary = json.loads((main / "tallyform-plan.summary.json").read_text())
+        assert summary["summary"]["create"] > 0
+        note = {**env, "CI_JOB_STATUS": "success", "GITLAB_API_TOKEN": ""}
+        code, out, err, _ = bash("\n".join(job["after_script"]), main, note)
+        assert (code, out) == (
+            0,
+            "GITLAB_API_TOKEN is not set, so the plan is not posted on the merge request.\n",
+        ), err
+        (main / "templates/broken.yaml").write_text("title: [unclosed\n")
+        code, _, _, _ = bash("\n".join(job["script"]), main, env)
+        assert code != 0 and (main / "tallyform-failed.txt").read_text() == "validate\n"

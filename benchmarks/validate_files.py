@@ -111,6 +111,14 @@ def _field(rnd: random.Random, key: str, indent: str) -> list[str]:
     return lines
 
 
+def _first_option(field_lines: list[str]) -> str | None:
+    """A choice field's first option as written (a rule must compare it with an option)."""
+    for line in field_lines:
+        if line.lstrip().startswith("options: ["):
+            return line.split("[", 1)[1].split(", ")[0].rstrip("]")
+    return None
+
+
 def template_text(number: int, steps: int = 10, fields: int = 30) -> str:
     """One realistic template in canonical form, the same for the same ``number``."""
     rnd = random.Random(number)
@@ -127,9 +135,13 @@ def template_text(number: int, steps: int = 10, fields: int = 30) -> str:
     ]
     kickoff = 4
     field_keys: list[str] = []
+    compared = "Low"  # what the first rule compares the first kick-off field with
     for index in range(kickoff):
         field_keys.append(f"kickoff-{index + 1}")
-        lines += _field(rnd, field_keys[-1], "  ")
+        written = _field(rnd, field_keys[-1], "  ")
+        if index == 0:
+            compared = _first_option(written) or compared
+        lines += written
     lines.append("steps:")
     per_step = [(fields - kickoff) // steps] * steps
     for index in range((fields - kickoff) % steps):
@@ -164,7 +176,7 @@ def template_text(number: int, steps: int = 10, fields: int = 30) -> str:
         f"folder: {department}/Processes",
         "rules:",
         "  - name: Skip the approval for small amounts",
-        f"    when: [{{field: {field_keys[0]}, is: equals, value: Low}}]",
+        f"    when: [{{field: {field_keys[0]}, is: equals, value: {compared}}}]",
         f"    then: [{{hide: {step_keys[3]}}}]",
         "  - name: Reopen the first step when the approval is rejected",
         "    match: any",

@@ -33,7 +33,10 @@ GITLAB = REPO / "examples/ci/gitlab/.gitlab-ci.yml"
 HOOKS = REPO / ".pre-commit-hooks.yaml"
 ALL_FILES = [ACTION, PLAN_WORKFLOW, APPLY_WORKFLOW, DRIFT_WORKFLOW, GITLAB, HOOKS]
 TOKEN = "TALLYFY_API_TOKEN"
-SECRET = "${{ secrets.TALLYFY_API_TOKEN }}"
+SECRET = "${{ secrets.TALLYFY_API_TOKEN }}"  # the token that writes: apply alone
+PLAN_SECRET = "${{ secrets.TALLYFY_PLAN_TOKEN }}"  # a read-only token: plan and drift
+SECRETS = {APPLY_WORKFLOW.name: SECRET, PLAN_WORKFLOW.name: PLAN_SECRET}
+SECRETS[DRIFT_WORKFLOW.name] = PLAN_SECRET
 
 
 def load(path: Path) -> Any:
@@ -237,10 +240,12 @@ def test_the_token_only_comes_from_a_secret_and_is_never_printed(path: Path) -> 
     text = path.read_text()
     assert "GITLAB_API_TOKEN" not in text or path == GITLAB
     if path.parent == GITHUB:
+        secret = SECRETS[path.name]
         for step in steps(load(path)):
             for name, value in step.get("env", {}).items():
-                assert (name == TOKEN) == (value == SECRET), (name, value)
-        assert text.count(SECRET) == sum(TOKEN in s.get("env", {}) for s in steps(load(path)))
+                assert (name == TOKEN) == (value == secret), (name, value)
+        assert text.count(secret) == sum(TOKEN in s.get("env", {}) for s in steps(load(path)))
+        assert "${{ secrets." not in text.replace(secret, ""), "one secret a workflow"
 
 
 def test_no_input_or_context_is_pasted_into_a_script() -> None:
@@ -297,6 +302,7 @@ def test_the_pull_request_workflow_validates_plans_comments_once_and_keeps_the_p
     assert script.index("updateComment") < script.index("createComment"), "update when found"
     [upload] = step_using(workflow, "actions/upload-artifact")
     assert upload["with"]["path"] == "tallyform-plan.json"
+    assert upload["with"]["overwrite"] is True, "a re-run replaces the saved plan"
     assert "--out tallyform-plan.json" in PLAN_WORKFLOW.read_text()
     assert workflow["concurrency"]["cancel-in-progress"] is True
 
@@ -323,9 +329,10 @@ def test_the_apply_workflow_applies_the_saved_plan_one_at_a_time() -> None:
     [download] = step_using(workflow, "actions/download-artifact")
     assert download["with"]["run-id"] == "${{ steps.saved.outputs.run-id }}"
     applies = [c for c in commands_in(APPLY_WORKFLOW) if c.command == "apply"]
-    saved, fresh = applies
+    replan, saved = applies
     assert saved.arguments == ["saved-plan/tallyform-plan.json", "${flags[@]}"]
-    assert "--yes" not in saved.options and "--yes" in fresh.options and not fresh.arguments[1:]
+    assert "--yes" not in saved.options and "--yes" in replan.options
+    assert not replan.arguments[1:]
     assert workflow["permissions"]["actions"] == "read"
 
 
@@ -358,9 +365,14 @@ def _python_blocks(script: str) -> list[str]:
 def test_gitlab_plans_merge_requests_applies_main_in_a_resource_group_and_checks_drift() -> None:
     pipeline = load(GITLAB)
     plan, apply, drift = pipeline["plan"], pipeline["apply"], pipeline["drift"]
-    assert plan["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "merge_request_event"'}]
+    assert plan["rules"] == [
+        {
+            "if": '$CI_PIPELINE_SOURCE == "merge_request_event" && '
+            "$CI_MERGE_REQUEST_SOURCE_PROJECT_ID == $CI_PROJECT_ID"
+        }
+    ], "a fork's merge request is validated, not planned"
     assert "tallyform-plan.json" in plan["artifacts"]["paths"]
-    assert any("<!-- tallyform-plan -->" in line for line in plan["script"])
+    assert any("<!-- tallyform-plan -->" in line for line in plan["after_script"])
     assert apply["resource_group"]
     assert "$CI_DEFAULT_BRANCH" in apply["rules"][0]["if"]
     assert drift["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
@@ -374,7 +386,12 @@ def test_gitlab_plans_merge_requests_applies_main_in_a_resource_group_and_checks
         if (words := command)[:1] == ["tallyform"]
     ]
     assert drift_plans and "--detailed-exitcode" in drift_plans[0].options
-    blocks = [b for job in (plan, apply) for line in job["script"] for b in _python_blocks(line)]
+    blocks = [
+        b
+        for job in (plan, apply)
+        for line in job["script"] + job.get("after_script", [])
+        for b in _python_blocks(line)
+    ]
     assert len(blocks) == 2
     for block in blocks:
         compile(block, "gitlab-ci", "exec")  # the inline scripts are valid Python
@@ -388,9 +405,14 @@ def test_pre_commit_hooks_run_validate_and_fmt_check() -> None:
     hooks = {hook["id"]: hook for hook in load(HOOKS)}
     assert set(hooks) == {"tallyform-validate", "tallyform-fmt"}
     for hook in hooks.values():
-        assert hook["language"] == "python" and hook["pass_filenames"] is False
+        assert hook["language"] == "python" and hook["pass_filenames"] is True
         assert {"id", "name", "entry", "language"} <= set(hook)
-        re.compile(hook["files"])
+        files = re.compile(hook["files"])
+        for path in (".github/workflows/tallyform-plan.yml", "docker-compose.yaml", "a.yml"):
+            assert not files.search(path), (hook["id"], path)
+        for path in ("templates/a.yaml", "infra/tallyfy/templates/hr/b.yml"):
+            assert files.search(path), (hook["id"], path)
+    assert re.search(hooks["tallyform-validate"]["files"], "infra/tallyfy/tallyform.yaml")
     assert check_against_cli(hooks["tallyform-validate"]["entry"].split()).command == "validate"
     fmt = check_against_cli(hooks["tallyform-fmt"]["entry"].split())
     assert fmt.command == "fmt" and fmt.options == {"--check"}

@@ -99,6 +99,12 @@ def _credentials(org: OrgSettings, env: Mapping[str, str], http: Session) -> Cre
             return ActAsUser(app, org.api_url, org.org_id, org.act_as, http)
         return app
     token = _secret(env, org.token_env)
+    if not token and org.token_env in env:
+        raise AuthError(
+            f"org '{org.name}' needs an API token, and {org.token_env} is set but empty; in "
+            "CI, the secret is not given to this job (a pull request from a fork, a secret "
+            "of an environment the job does not name, or a misspelt secret name)"
+        )
     if not token:
         raise AuthError(
             f"org '{org.name}' needs an API token: set {org.token_env} in the environment "

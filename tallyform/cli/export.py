@@ -5,7 +5,10 @@ with explicit keys on the template, its steps, form fields and kick-off fields, 
 email, groups by name, folders by path and tags by title. Files go to the folder the org
 keeps the template in (``Finance/Purchasing`` -> ``templates/finance/purchasing/``),
 unless the repository already has a file for the template's key, which is then the one
-written. A file that differs from what the org holds is left as it is unless ``--force``.
+written. A file that means something else than the org holds is left as it is unless
+``--force``; one that differs only in form (formatting, key order, a default written out)
+means the same, as plan reads it, and is left as it is. ``--diff`` (and ``--dry-run``)
+show how each file that differs does.
 
 Export then adopts what it wrote, as ``terraform import`` records what it imports: it
 writes the ``tallyform_key`` of every exported object that has none yet (and defines
@@ -17,6 +20,8 @@ neither files nor keys: it says what would be written and adopted.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import difflib
 import fnmatch
 import os
 from dataclasses import dataclass, field
@@ -44,8 +49,16 @@ from tallyform.model import Template, slugify
 from tallyform.model.changes import Change
 from tallyform.tallyfy.read import read_org
 
-Status = Literal["new", "updated", "unchanged", "kept"]
-SYMBOLS: dict[Status, str] = {"new": "+", "updated": "~", "unchanged": "=", "kept": "!"}
+# "same": the file differs from the export in form only (formatting, key order, a default
+# written out); it means the same, so it is left as it is and adopted like an unchanged one.
+Status = Literal["new", "updated", "unchanged", "same", "kept"]
+SYMBOLS: dict[Status, str] = {
+    "new": "+",
+    "updated": "~",
+    "unchanged": "=",
+    "same": "=",
+    "kept": "!",
+}
 
 
 @dataclass
@@ -112,7 +125,7 @@ def target_path(exported: Exported, folder: Path, repo: Repository) -> Path:
     return folder.joinpath(*parts, f"{exported.key}.yaml")
 
 
-def _status(path: Path, text: str, force: bool) -> Status:
+def _status(path: Path, text: str, force: bool, declared: Template, org: OrgSettings) -> Status:
     if not path.exists():
         return "new"
     try:
@@ -121,7 +134,43 @@ def _status(path: Path, text: str, force: bool) -> Status:
         current = None
     if current == text:
         return "unchanged"
+    if current is not None:
+        written, _ = load_template_file(path, [org])
+        if written is not None and meaning(written) == meaning(declared):
+            return "same"
     return "updated" if force else "kept"
+
+
+def meaning(value: Any) -> Any:
+    """What a declared template means, as plan reads it: its values without where they
+    were written (origins) or whether a key was written out or implied."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return tuple(
+            (part.name, meaning(getattr(value, part.name)))
+            for part in dataclasses.fields(value)
+            if part.name not in ("origin", "key_written")
+        )
+    if isinstance(value, list | tuple):
+        return tuple(meaning(item) for item in value)
+    if isinstance(value, dict):
+        return tuple(sorted(((str(k), meaning(v)) for k, v in value.items()), key=repr))
+    return value
+
+
+def _diff(item: ExportFile) -> str:
+    """How the repository's file differs from what the org holds, as a unified diff."""
+    try:
+        current = item.path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+    shown = display_path(item.path)
+    lines = difflib.unified_diff(
+        current.splitlines(keepends=True),
+        item.text.splitlines(keepends=True),
+        f"{shown} (the repository)",
+        f"{shown} (the org)",
+    )
+    return "".join(lines)
 
 
 def adoption_changes(changes: list[Change]) -> tuple[list[Change], list[Change]]:
@@ -148,6 +197,12 @@ def adoption_changes(changes: list[Change]) -> tuple[list[Change], list[Change]]
     "--dry-run", is_flag=True, help="Say what would be written and adopted; change nothing."
 )
 @click.option("--force", is_flag=True, help="Overwrite files that differ from the org.")
+@click.option(
+    "--diff",
+    "show_diff",
+    is_flag=True,
+    help="Show how each file that differs from the org differs (--dry-run shows it too).",
+)
 @parallelism_option("Requests at once while reading the org (within its rate limit).")
 @pass_app
 def export(
@@ -157,12 +212,14 @@ def export(
     only: tuple[str, ...],
     dry_run: bool,
     force: bool,
+    show_diff: bool,
     parallelism: int,
 ) -> None:
     """Write the live org's templates as template files, and adopt them.
 
-    One canonical file per template, with explicit keys; a file that differs is left as it
-    is unless --force. Export then writes the tallyform key of each exported object that
+    One canonical file per template, with explicit keys; a file that means something else
+    than the org holds is left as it is unless --force (one that differs only in form,
+    such as formatting or key order, is left as it is and adopted). Export then writes the tallyform key of each exported object that
     lacks one (nothing else), so `tallyform plan` right after shows no changes.
     """
     project = app.project()
@@ -175,7 +232,7 @@ def export(
             files = _export_files(app, client, org, project, repo, folder, only, force)
             if files is None:
                 return
-            _write(files, dry_run)
+            _write(files, dry_run, show_diff or dry_run)
             adopted = _adopt(app, client, org, project, files, dry_run, interrupts)
     except (KeySetupRefused, TallyfyError) as error:
         raise click.ClickException(str(error)) from None
@@ -229,19 +286,28 @@ def _export_files(
             )
         for warning in exported.warnings:
             click.echo(app.style(f"Warning: {warning}", fg="yellow"), err=True)
-        files.append(ExportFile(exported, path, text, _status(path, text, force), declared))
+        status = _status(path, text, force, declared, org)
+        files.append(ExportFile(exported, path, text, status, declared))
     if result.conflicts:
         raise SystemExit(1)
     return files
 
 
-def _write(files: list[ExportFile], dry_run: bool) -> None:
+def _write(files: list[ExportFile], dry_run: bool, show_diff: bool) -> None:
     for item in files:
         shown = display_path(item.path)
         if item.status == "kept":
             click.echo(f"  ! {shown} differs from the org; left as it is")
+        if item.status in ("kept", "updated") and show_diff:
+            click.echo(_diff(item), nl=False)
+        if item.status == "kept":
             continue
-        label = {"new": "", "updated": " (overwritten)", "unchanged": " (unchanged)"}[item.status]
+        label = {
+            "new": "",
+            "updated": " (would be overwritten)" if dry_run else " (overwritten)",
+            "unchanged": " (unchanged)",
+            "same": " (the same as the org's, written in another form; left as it is)",
+        }[item.status]
         click.echo(f"  {SYMBOLS[item.status]} {shown}{label}")
         if item.status in ("new", "updated") and not dry_run:
             item.path.parent.mkdir(parents=True, exist_ok=True)
@@ -312,7 +378,7 @@ def _summary(files: list[ExportFile], dry_run: bool) -> None:
     parts = [
         f"{counts['new']} new",
         f"{counts['updated']} overwritten",
-        f"{counts['unchanged']} unchanged",
+        f"{counts['unchanged'] + counts['same']} unchanged",
     ]
     if counts["kept"]:
         parts.append(f"{counts['kept']} left as they are")

@@ -10,21 +10,79 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import click
 
 from tallyform.cli.app import App, pass_app
 from tallyform.config import (
+    CONFIG_NAME,
     ConfigError,
+    Document,
     Location,
+    OrgSettings,
     Problem,
     find_config,
     load_project,
+    load_template_file,
     load_templates,
     template_files,
 )
+from tallyform.config.checks import check_template_keys
+from tallyform.model import Template
 from tallyform.render.problems import Report, render_github, render_problems_json
+
+
+def _config_of(app: App, file: Path) -> Path | None:
+    """The tallyform.yaml a file belongs to: -C's or --config's when given, else the
+    nearest above the file (so a hook run from the repository's root finds a project in
+    a subfolder); None outside any project."""
+    if app.directory is not None or app.config_file is not None:
+        try:
+            return find_config(app.directory, app.config_file)
+        except ConfigError:
+            return None
+    for folder in Path(os.path.abspath(file)).parents:
+        if (folder / CONFIG_NAME).is_file():
+            return (folder / CONFIG_NAME).resolve()
+    return None
+
+
+def check_files(
+    app: App, files: Sequence[Path], read: Mapping[Path, Document] | None = None
+) -> Report:
+    """What is wrong with the template files given, and with the tallyform.yaml of each
+    one's project (whose orgs' variables it is checked with; none outside a project). A
+    tallyform.yaml given stands for its whole project.
+
+    ``read``: documents of some of the files, already read (fmt has them).
+    """
+    problems: list[Problem] = []
+    projects: dict[Path | None, list[OrgSettings]] = {None: []}
+    templates: dict[Path | None, list[Template]] = {}
+    queue = list(dict.fromkeys(files))
+    for path in queue:
+        config = _config_of(app, path)
+        if config not in projects:
+            project, found = load_project(config) if config else (None, [])
+            problems += found
+            projects[config] = list(project.orgs.values()) if project else []
+        if path.name == CONFIG_NAME:
+            # tallyform.yaml changed: every template of its project may have (variables).
+            if config is not None and Path(os.path.abspath(path)) == config:
+                project, _ = load_project(config)
+                more = template_files(project) if project else []
+                queue += [file for file in more if file not in queue]
+            continue
+        template, found = load_template_file(path, projects[config], (read or {}).get(path))
+        problems += found
+        if template is not None:
+            templates.setdefault(config, []).append(template)
+    for group in templates.values():
+        problems += check_template_keys(group)
+    count = sum(path.name != CONFIG_NAME for path in queue)
+    return Report(problems=sorted(set(problems)), unplaced=[], templates=count)
 
 
 def check_project(app: App) -> Report:
@@ -106,9 +164,10 @@ def print_text(app: App, report: Report) -> None:
     help="text for people; github: GitHub Actions annotations on each problem's line; "
     "json: one document for programs.",
 )
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @pass_app
-def validate(app: App, output: str) -> None:
-    """Check tallyform.yaml and every template file, offline.
+def validate(app: App, output: str, files: tuple[Path, ...]) -> None:
+    """Check tallyform.yaml and every template file (or only FILES), offline.
 
     Every problem is reported at once, one line each, as
 
@@ -121,7 +180,7 @@ def validate(app: App, output: str) -> None:
 
     Exits 1 if there is any problem, 0 when all files are valid. Nothing is sent to Tallyfy.
     """
-    report = check_project(app)
+    report = check_files(app, files) if files else check_project(app)
     if output == "json":
         click.echo(render_problems_json(report), nl=False)
     elif output == "github":

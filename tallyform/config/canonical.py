@@ -23,7 +23,7 @@ import re
 from typing import Any
 
 STRUCTURAL_KEYS = frozenset({"kickoff", "steps", "fields", "rules"})
-MAX_WIDTH = 100
+MAX_WIDTH = 88  # a flow line past this is written in block style (a list of rules reads better)
 INDENT = 2
 
 # Words YAML 1.1 readers take for booleans; quoted so that every reader sees text.
@@ -101,14 +101,16 @@ def flow_text(node: Any) -> str:
 def fits_in_flow(node: Any, key: Any, indent: int) -> bool:
     """Whether fmt writes ``node``, the value of ``key`` at ``indent``, on one line.
 
-    (fmt also keeps a collection with a comment inside in block style.)
+    An item of a block list has its index as ``key`` and is written after ``- ``: a
+    list too long for one line keeps its short items on a line each. (fmt also keeps a
+    collection with a comment inside in block style.)
     """
+    lead = 2 if isinstance(key, int) else len(f"{key}: ")
     return (
         key not in STRUCTURAL_KEYS
-        and not isinstance(key, int)
         and len(node) > 0
         and depth(node) <= 4
-        and indent + len(f"{key}: ") + len(flow_text(node)) <= MAX_WIDTH
+        and indent + lead + len(flow_text(node)) <= MAX_WIDTH
     )
 
 
@@ -192,19 +194,25 @@ class _Writer:
                     value, inner, column + INDENT, " " * (column + INDENT), indent + INDENT
                 )
             else:
-                self.block_sequence(value, inner, column + INDENT, indent + INDENT)
+                self.block_sequence(value, inner, column + INDENT, indent + INDENT, key)
 
     def block_sequence(
-        self, node: list[Any], schema: dict[str, Any] | None, dash: int, indent: int
+        self, node: list[Any], schema: dict[str, Any] | None, dash: int, indent: int, key: str
     ) -> None:
-        """A block list with its dashes at column ``dash``."""
+        """A block list, the value of ``key``, with its dashes at column ``dash``."""
+        # fmt's rules see an item's index as its key; the main lists' items, the list's key.
+        item_key: str | int = key if key in STRUCTURAL_KEYS else 0
         inner = child_schema(schema, 0, self.root)
         for item in node:
             if isinstance(item, dict):
                 if not item:
                     raise _Unsure
-                # The items of a list are in block style (fmt's rules see an index as their key).
-                self.block_mapping(item, inner, dash + INDENT, " " * dash + "- ", indent + INDENT)
+                if fits_in_flow(item, item_key, indent + INDENT):
+                    self.lines.append(" " * dash + "- " + self.flow(item, inner, 0))
+                else:
+                    self.block_mapping(
+                        item, inner, dash + INDENT, " " * dash + "- ", indent + INDENT
+                    )
             elif isinstance(item, list):
                 raise _Unsure  # a list in a list, in block style
             else:

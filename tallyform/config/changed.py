@@ -68,8 +68,24 @@ def _at_ref(root: Path, ref: str, relative: str) -> tuple[str | None, str | None
 
 def changed_templates(project: Project, ref: str, org: OrgSettings) -> ChangedTemplates:
     """The templates changed since ``ref``; GitError when git cannot tell."""
-    root = Path(_git(project.root, "rev-parse", "--show-toplevel").strip())
-    _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    try:
+        root = Path(_git(project.root, "rev-parse", "--show-toplevel").strip())
+    except GitError as error:
+        if "not a git repository" not in str(error):
+            raise
+        raise GitError(
+            f"{project.root} is not in a git repository; run it in the repository's "
+            "checkout, or plan every template (leave out --changed-since)"
+        ) from None
+    try:
+        _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    except GitError:
+        raise GitError(
+            f"this repository has no branch, tag or commit called '{ref}'; name one it has "
+            "(`git branch -a` lists branches). In CI, fetch it first: a shallow checkout "
+            "holds only its own commit (`git fetch origin main`, then --changed-since "
+            "origin/main)"
+        ) from None
     result = ChangedTemplates(ref)
     folder = project.templates_dir.resolve()
     config = project.config_file.resolve()

@@ -21,6 +21,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from tallyform.config import suggest
 from tallyform.config.schema import SchemaError, schema_errors
 from tallyform.config.source import DataPath, Document, Location, Problem
 from tallyform.model.build import DeclaredKeys, build_template, declared_keys
@@ -170,13 +171,16 @@ def check_step(step: Step, names: DeclaredKeys) -> Iterator[Problem]:
         elif deadline.step not in names.steps and names.steps_known:
             yield Problem(
                 _where(step.origin, "deadline", "step"),
-                f"no step has the key '{deadline.step}'; steps here: {', '.join(sorted(names.steps))}",
+                f"no step has the key '{deadline.step}'; "
+                + suggest.advice(deadline.step, names.steps, "steps here"),
             )
     for item in step.fields:
         yield from check_field(item)
 
 
-def _check_condition(rule: Rule, index: int, names: DeclaredKeys) -> Iterator[Problem]:
+def _check_condition(
+    rule: Rule, index: int, names: DeclaredKeys, fields: dict[str, Field]
+) -> Iterator[Problem]:
     condition = rule.when[index]
     raw = _raw(rule.origin, "when", index)
     here = _where(rule.origin, "when", index)
@@ -192,7 +196,8 @@ def _check_condition(rule: Rule, index: int, names: DeclaredKeys) -> Iterator[Pr
     if condition.key not in known and complete:
         yield Problem(
             _where(rule.origin, "when", index, subject),
-            f"no {subject} has the key '{condition.key}'",
+            f"no {subject} has the key '{condition.key}'; "
+            + suggest.advice(condition.key, known, f"{subject}s here"),
         )
     is_step_op = condition.operation in STEP_OPERATIONS
     if is_step_op != (subject == "step"):
@@ -203,6 +208,31 @@ def _check_condition(rule: Rule, index: int, names: DeclaredKeys) -> Iterator[Pr
         )
     if condition.operation not in VALUELESS_OPERATIONS and "value" not in raw:
         yield Problem(here, f"'{condition.operation}' needs a `value:` to compare with")
+    elif subject == "field" and condition.key in fields:
+        yield from _check_option_value(rule, index, fields[condition.key])
+
+
+_OPTION_TESTS = {
+    "radio": {"equals", "not_equals"},
+    "dropdown": {"equals", "not_equals"},
+    "multiselect": {"equals", "not_equals", "contains", "not_contains"},
+}
+
+
+def _check_option_value(rule: Rule, index: int, item: Field) -> Iterator[Problem]:
+    """A choice field compared with a value none of its options has: it can never match."""
+    condition = rule.when[index]
+    if condition.operation not in _OPTION_TESTS.get(item.type, ()) or not item.options:
+        return
+    texts = [option.text for option in item.options]
+    value = condition.value
+    if isinstance(value, bool) or value is None or str(value) in texts:
+        return
+    yield Problem(
+        _where(rule.origin, "when", index, "value"),
+        f"'{value}' is not an option of the {item.type} field '{item.key}' (options match "
+        f"exactly, case too); " + suggest.advice(str(value), texts, "options", sort=False),
+    )
 
 
 def _raw(origin: Origin | None, *path: str | int) -> Any:
@@ -222,7 +252,9 @@ def _check_action(rule: Rule, index: int, names: DeclaredKeys) -> Iterator[Probl
         return
     if action.step not in names.steps and names.steps_known:
         yield Problem(
-            _where(rule.origin, "then", index, action.verb), f"no step has the key '{action.step}'"
+            _where(rule.origin, "then", index, action.verb),
+            f"no step has the key '{action.step}'; "
+            + suggest.advice(action.step, names.steps, "steps here"),
         )
     takes_people = action.verb in ("assign", "assign_only", "unassign")
     if takes_people and not action.assignees:
@@ -277,6 +309,7 @@ def web_address_problem(value: Any) -> str | None:
 
 def check_rules(template: Template, names: DeclaredKeys) -> Iterator[Problem]:
     seen: dict[str, Location] = {}
+    fields = {item.key: item for item in template.all_fields()}
     for rule in template.rules:
         here = _where(rule.origin, "name")
         if rule.name in seen:
@@ -285,7 +318,7 @@ def check_rules(template: Template, names: DeclaredKeys) -> Iterator[Problem]:
             )
         seen.setdefault(rule.name, here)
         for index in range(len(rule.when)):
-            yield from _check_condition(rule, index, names)
+            yield from _check_condition(rule, index, names, fields)
         for index in range(len(rule.then)):
             yield from _check_action(rule, index, names)
 

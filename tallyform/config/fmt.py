@@ -37,6 +37,7 @@ from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.representer import RoundTripRepresenter
 from ruamel.yaml.tokens import CommentToken
 
+from tallyform.config import yaml_syntax
 from tallyform.config.canonical import (
     INDENT,
     STRUCTURAL_KEYS,
@@ -58,9 +59,14 @@ from tallyform.config.source import (
 
 @dataclass(frozen=True)
 class FmtResult:
+    """One file's outcome; a changed file's text as it was and as fmt writes it."""
+
     path: Path
     changed: bool
     error: str | None = None
+    before: str | None = None
+    after: str | None = None
+    document: Document | None = None  # the file as read, when the fast reader read it
 
 
 def _represent_str(representer: RoundTripRepresenter, data: str) -> Any:
@@ -101,8 +107,21 @@ def _set_flow_deep(node: Any) -> None:
             _set_flow_deep(child)
 
 
+def _has_inner_comments(node: Any) -> bool:
+    """Comments inside a collection; not the one at the end of its key's line, which stays
+    at the end of that line in flow style and in block style alike."""
+    ca = node.ca
+    own = ca.comment
+    if own and (own[1:] and any(own[1:]) or str(getattr(own[0], "value", "")).count("\n") > 1):
+        return True
+    if any(v for v in ca.items.values() if v):
+        return True
+    children = node.values() if isinstance(node, dict) else node
+    return any(_has_comments(child) for child in children)
+
+
 def _set_style(node: Any, key: Any, indent: int) -> None:
-    if fits_in_flow(node, key, indent) and not _has_comments(node):
+    if fits_in_flow(node, key, indent) and not _has_inner_comments(node):
         _set_flow_deep(node)
     else:
         node.fa.set_block_style()
@@ -239,6 +258,11 @@ def format_text(text: str, schema_name: str = "template") -> str:
 def _not_yaml(error: Exception) -> str:
     mark = getattr(error, "problem_mark", None)
     where = f"{mark.line + 1}:{mark.column + 1}: " if mark else ""
+    if "'\\t'" in str(getattr(error, "problem", "")):  # valid YAML 1.2 that ruamel refuses
+        return (
+            f"{where}a tab inside text written without quotes, which fmt cannot rewrite "
+            "(validate reads it); put the text in quotes. Left as it is"
+        )
     return f"{where}not valid YAML, left as it is ({getattr(error, 'problem', None) or error})"
 
 
@@ -264,7 +288,9 @@ def _unsafe(path: Path) -> tuple[str | None, Document | None, str | None]:
             f"{error.mark.line + 1}:{error.mark.column + 1}: {error.message}; left as it is",
         )
     except yaml.YAMLError as error:
-        return None, None, _not_yaml(error)
+        found = yaml_syntax.explain(error, text)
+        why = found.message.removeprefix("this is not valid YAML: ")
+        return None, None, f"{found.line}:{found.column}: not valid YAML, left as it is ({why})"
     return text, None, None
 
 
@@ -292,12 +318,15 @@ def format_file(path: Path, check: bool, schema_name: str = "template") -> FmtRe
     if original is None:
         return FmtResult(path, False, refused)
     if plain is not None and _already_canonical(original, plain.data, schema_name):
-        return FmtResult(path, False)
+        return FmtResult(path, False, document=plain)
     try:
-        formatted = format_text(original, schema_name)
+        # YAML 1.2 allows a tab that separates (`key:<TAB>value`); ruamel.yaml does not.
+        formatted = format_text(yaml_syntax.tabs_as_spaces(original), schema_name)
     except YAMLError as error:
         return FmtResult(path, False, _not_yaml(error))
     changed = formatted != original
-    if changed and not check:
+    if not changed:
+        return FmtResult(path, False, document=plain)
+    if not check:
         path.write_text(formatted, "utf-8")
-    return FmtResult(path, changed)
+    return FmtResult(path, True, before=original, after=formatted, document=plain)

@@ -7,6 +7,7 @@ Only a missing ``tallyform.yaml`` is fatal (:class:`ConfigError`).
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tallyform.config import suggest
 from tallyform.config.checks import check_template_document, check_template_keys
 from tallyform.config.schema import check_against_schema
 from tallyform.config.source import Document, Location, Problem, load_file
@@ -75,9 +77,9 @@ class Project:
                 f"{display_path(self.config_file)}: no `default_org:`; pass --org NAME"
             )
         if chosen not in self.orgs:
-            known = ", ".join(sorted(self.orgs)) or "none"
             raise ConfigError(
-                f"no org called '{chosen}' in {display_path(self.config_file)} (known: {known})"
+                f"no org called '{chosen}' in {display_path(self.config_file)}; "
+                + suggest.advice(chosen, self.orgs, "orgs there")
             )
         return self.orgs[chosen]
 
@@ -143,7 +145,8 @@ def _project_problems(document: Document, data: dict[str, Any], root: Path) -> l
         problems.append(
             Problem(
                 document.at(("default_org",)),
-                f"no org called '{default}' under `orgs:`; known: {', '.join(orgs)}",
+                f"no org called '{default}' under `orgs:`; "
+                + suggest.advice(str(default), orgs, "orgs there", sort=False),
             )
         )
     templates = root / data.get("templates", "templates")
@@ -301,15 +304,19 @@ def template_folder_problems(project: Project) -> list[Problem]:
 
 
 def load_template_file(
-    path: Path, orgs: Sequence[OrgSettings] = ()
+    path: Path, orgs: Sequence[OrgSettings] = (), read: Document | None = None
 ) -> tuple[Template | None, list[Problem]]:
     """Read, schema-check and semantically check one template file.
 
     A file that holds ``${name}`` is checked once for each of ``orgs`` with that org's
     variables put in (:mod:`.variables`); the template returned has the first org's.
+    ``read``: the file's document when the caller has read it already (fmt).
     """
     display = display_path(path)
-    document, problems = load_file(path, display)
+    if read is not None:
+        document, problems = dataclasses.replace(read, file=display), list[Problem]()
+    else:
+        document, problems = load_file(path, display)
     if problems:
         return None, problems
     if not orgs:

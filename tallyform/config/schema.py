@@ -12,13 +12,13 @@ to find and word the errors.
 
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from tallyform.config import suggest
 from tallyform.config.source import DataPath, Document, Problem
 from tallyform.config.validity import Check, compile_schema
 
@@ -87,8 +87,8 @@ def _unknown_key_problems(
     for key in instance:
         if key in allowed:
             continue
-        hint = difflib.get_close_matches(key, allowed, n=1)
-        advice = f"did you mean '{hint[0]}'?" if hint else "allowed here: " + ", ".join(allowed)
+        hint = suggest.closest(key, allowed)
+        advice = f"did you mean '{hint}'?" if hint else "allowed here: " + ", ".join(allowed)
         problems.append(Problem(document.key_at((*path, key)), f"unknown key '{key}'; {advice}"))
     return problems
 
@@ -113,8 +113,10 @@ def _message(error: ValidationError) -> str:
     if kind == "type":
         return f"expected {_expected(rule)}, got {_describe(value)}"
     if kind == "enum":
-        choices = ", ".join(str(c) for c in rule)
-        return f"{value!r} is not allowed here; use one of: {choices}"
+        choices = [str(c) for c in rule]
+        hint = suggest.closest(str(value), choices) if isinstance(value, str) else None
+        mean = f"did you mean '{hint}'? " if hint else ""
+        return f"{value!r} is not allowed here; {mean}use one of: {', '.join(choices)}"
     if kind == "const":
         return f"must be {rule!r}, got {value!r}"
     if kind == "pattern":

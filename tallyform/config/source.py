@@ -50,6 +50,8 @@ from yaml.events import (
     StreamEndEvent,
 )
 
+from tallyform.config import yaml_syntax
+
 try:  # PyYAML built with libyaml, as its wheels are
     from yaml._yaml import CParser as _EventParser
 except ImportError:  # pragma: no cover - the pure-Python parser gives the same events
@@ -140,7 +142,7 @@ class LimitExceeded(Exception):
         return Problem(Location(file, self.mark.line + 1, self.mark.column + 1), self.message)
 
 
-class _LimitedLoader(yaml.SafeLoader):
+class _LimitedLoader(yaml_syntax.TabSeparation, yaml.SafeLoader):
     """PyYAML's safe composer, stopped at the first node that passes a limit.
 
     It keeps a running count of values with every alias counted at its full expanded
@@ -542,24 +544,9 @@ def _utf8_problem(file: str, raw: bytes, error: UnicodeDecodeError) -> Problem:
     )
 
 
-def _yaml_problem(file: str, error: yaml.YAMLError) -> Problem:
-    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-    where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file, 1, 1)
-    what = getattr(error, "problem", None) or str(error)
-    message = f"this is not valid YAML: {what}"
-    context = getattr(error, "context", None)
-    started = getattr(error, "context_mark", None)
-    if context and started is not None and started is not mark:
-        # "while parsing a flow sequence" -> "the flow sequence that started at ..."
-        thing = (
-            context.removeprefix("while parsing ")
-            .removeprefix("while scanning ")
-            .removeprefix("a ")
-        )
-        message += f" (in the {thing} that started at line {started.line + 1}, column {started.column + 1})"
-    elif context:
-        message += f" ({context})"
-    return Problem(where, message)
+def _yaml_problem(file: str, error: yaml.YAMLError, text: str) -> Problem:
+    found = yaml_syntax.explain(error, text)  # in the user's terms, not PyYAML's
+    return Problem(Location(file, found.line, found.column), found.message)
 
 
 def parse_text(text: str, file: str) -> tuple[Document, list[Problem]]:
@@ -578,14 +565,14 @@ def _parse_fully(text: str, file: str) -> tuple[Document, list[Problem]]:
     except LimitExceeded as error:
         return document, [error.problem(file)]
     except yaml.YAMLError as error:
-        return document, [_yaml_problem(file, error)]
+        return document, [_yaml_problem(file, error, text)]
     if root is None:
         return document, []
     builder = _Builder(file)
     try:
         builder.document.data = builder.build(root, ())
     except yaml.YAMLError as error:
-        return document, [_yaml_problem(file, error)]
+        return document, [_yaml_problem(file, error, text)]
     return builder.document, sorted(builder.problems)
 
 

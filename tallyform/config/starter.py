@@ -1,4 +1,10 @@
-"""``tallyform init``: the files of a new project whose default org is the embedded emulator."""
+"""``tallyform init``: the files of a new project.
+
+Its default org is the embedded emulator, with a starter template to try. For bringing
+an existing org under version control, ``init --empty --org NAME --org-id ID`` writes no
+template (``export`` writes the org's own) and adds that Tallyfy org as the default one,
+beside the embedded emulator, so ``export`` and ``plan`` go to it without ``--org``.
+"""
 
 from __future__ import annotations
 
@@ -61,19 +67,37 @@ def schema_text(name: str) -> str:
     return json.dumps(load_schema(name), indent=2) + "\n"
 
 
-def starter_files() -> dict[str, str]:
-    """Relative path -> content of every file ``init`` writes."""
-    files = {
-        CONFIG_NAME: PROJECT_FILE,
-        "templates/expense-claim.yaml": STARTER_TEMPLATE,
-        ".gitignore": GITIGNORE,
-    }
+def project_file(org: tuple[str, str] | None = None) -> str:
+    """tallyform.yaml; with ``org`` (name, id), that Tallyfy org is added as the default."""
+    if org is None:
+        return PROJECT_FILE
+    name, org_id = org
+    head, _, _ = PROJECT_FILE.partition("  # A real organization")
+    return head.replace("default_org: local", f"default_org: {name}") + (
+        "  # The Tallyfy organization: `tallyform plan` and `export` go here unless --org.\n"
+        "  # The token is read from the environment, never from a file.\n"
+        f"  {name}:\n"
+        f"    org_id: {org_id}\n"
+        "    token_env: TALLYFY_API_TOKEN\n"
+    )
+
+
+def starter_files(empty: bool = False, org: tuple[str, str] | None = None) -> dict[str, str]:
+    """Relative path -> content of every file ``init`` writes.
+
+    ``empty``: no starter template; ``org``: (name, id) of a Tallyfy org made the default.
+    """
+    files = {CONFIG_NAME: project_file(org), ".gitignore": GITIGNORE}
+    if not empty:
+        files["templates/expense-claim.yaml"] = STARTER_TEMPLATE
     for name in SCHEMA_NAMES:
         files[f"schemas/{name}.schema.json"] = schema_text(name)
     return files
 
 
-def write_starter(directory: Path) -> list[Path]:
+def write_starter(
+    directory: Path, empty: bool = False, org: tuple[str, str] | None = None
+) -> list[Path]:
     """Write the starter project into ``directory``; existing files are left alone.
 
     Raises FileExistsError if the directory already holds a tallyform.yaml.
@@ -81,7 +105,8 @@ def write_starter(directory: Path) -> list[Path]:
     if (directory / CONFIG_NAME).exists():
         raise FileExistsError(directory / CONFIG_NAME)
     written = []
-    for relative, content in starter_files().items():
+    (directory / "templates").mkdir(parents=True, exist_ok=True)
+    for relative, content in starter_files(empty, org).items():
         path = directory / relative
         if path.exists():
             continue

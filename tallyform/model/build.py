@@ -117,10 +117,20 @@ def _listed(
     return [(i, item) for i, item in enumerate(items) if (*path, name, i) not in broken]
 
 
+# One idea, two words in Tallyfy's API: a step's deadline counts back with `prior_to`, a
+# rule's deadline action with `before`. A template file may use either word in either
+# place (the schema says so); the model keeps the word the API takes there.
+STEP_DEADLINE_OPTIONS = {"from": "from", "prior_to": "prior_to", "before": "prior_to"}
+ACTION_DEADLINE_OPTIONS = {"from": "from", "before": "before", "prior_to": "before"}
+
+
 def _deadline(data: dict[str, Any] | None) -> Deadline | None:
     if data is None:
         return None
-    return Deadline(data["value"], data["unit"], data.get("option", "from"), data.get("step"))
+    option = data.get("option", "from")
+    return Deadline(
+        data["value"], data["unit"], STEP_DEADLINE_OPTIONS.get(option, option), data.get("step")
+    )
 
 
 def build_step(data: dict[str, Any], origin: Origin, broken: Broken = frozenset()) -> Step:
@@ -152,7 +162,11 @@ def _action(data: dict[str, Any], rule_name: str) -> Action:
     verb = action_verb(data) or ""
     # A missing value or unit is a problem checks.py reports; it must not stop the build.
     deadline = (
-        (data.get("value", 0), data.get("unit", ""), data.get("option", "from"))
+        (
+            data.get("value", 0),
+            data.get("unit", ""),
+            ACTION_DEADLINE_OPTIONS.get(data.get("option", "from"), data.get("option", "from")),
+        )
         if verb == "deadline"
         else None
     )

@@ -245,7 +245,7 @@ def _acting(
         app = ClientCredentials(
             DEFAULT_CLIENT_ID,
             secret,
-            base.removesuffix("/api") + "/oauth/token",
+            token_urls(base),
             http,
             SOURCE,
             **timing,
@@ -283,6 +283,13 @@ def test_act_as_mints_a_member_token_and_acts_with_it_where_app_tokens_cannot(
     assert len(used) == 1 and app_token not in used.pop(), "the API sees only the member token"
 
 
+def token_urls(base: str) -> list[str]:
+    """Where tallyform asks for an application's token (see ``token_url_for``): beside the
+    API, then on the account host, which strict's ``oauth_account_host`` leaves alone."""
+    root = base.removesuffix("/api")
+    return [f"{root}/oauth/token", f"{root}/account/oauth/token"]
+
+
 def test_the_bare_application_token_is_refused_under_the_quirk(mode: str) -> None:
     emulator = Emulator(quirks=Quirks.strict())
     with _api_root(emulator, mode) as raw:
@@ -291,7 +298,7 @@ def test_the_bare_application_token_is_refused_under_the_quirk(mode: str) -> Non
         app = ClientCredentials(
             DEFAULT_CLIENT_ID,
             DEFAULT_CLIENT_SECRET,
-            base.removesuffix("/api") + "/oauth/token",
+            token_urls(base),
             http,
             SOURCE,
         )

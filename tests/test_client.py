@@ -352,7 +352,11 @@ def test_open_client_reads_secrets_from_the_environment_only(tmp_path: Any) -> N
         client_id_env="ID",
         client_secret_env="SECRET",
     )
-    assert token_url_for(app) == "https://go.tallyfy.com/oauth/token"
+    # Beside the API first, then the account host: Tallyfy's pages name both.
+    assert token_url_for(app) == [
+        "https://go.tallyfy.com/oauth/token",
+        "https://account.tallyfy.com/oauth/token",
+    ]
     with pytest.raises(AuthError, match="set SECRET in the environment"):
         open_client(app, env={"ID": "1"})
     app_client = open_client(

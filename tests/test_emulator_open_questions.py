@@ -18,7 +18,7 @@ from tallyform.emulator import (
     DEFAULT_MEMBER_TOKEN,
     EVERY_QUIRK,
     IN_PROCESS_URL,
-    PENDING_IN_STRICT,
+    LEFT_OUT_OF_STRICT,
     QUIRK_CHOICES,
     QUIRK_NAMES,
     Emulator,
@@ -111,10 +111,10 @@ def test_choice_quirks_take_name_equals_choice_and_round_trip_through_on() -> No
 
 
 def test_strict_leaves_out_the_pending_quirks_and_every_quirk_switches_alone() -> None:
-    assert set(PENDING_IN_STRICT) <= set(EVERY_QUIRK)
+    assert set(LEFT_OUT_OF_STRICT) <= set(EVERY_QUIRK)
     assert OUTSIDE_STRICT == ("nested_steps_built",)
     assert (
-        tuple(q for q in EVERY_QUIRK if q not in PENDING_IN_STRICT and q not in OUTSIDE_STRICT)
+        tuple(q for q in EVERY_QUIRK if q not in LEFT_OUT_OF_STRICT and q not in OUTSIDE_STRICT)
         == QUIRK_NAMES
     )
     strict = Quirks.strict()
@@ -602,7 +602,7 @@ def test_the_new_writes_are_kept_in_the_state_file(tmp_path: Path) -> None:
 
 
 def test_strict_with_named_quirks_takes_both() -> None:
-    every = Quirks.named(["strict", *PENDING_IN_STRICT])
+    every = Quirks.named(["strict", *LEFT_OUT_OF_STRICT])
     assert {name.split("=")[0] for name in every.on()} == set(EVERY_QUIRK) - {"nested_steps_built"}
     assert Quirks.named(["strict", "empty_string=ignored"]).empty_string == "ignored"
     assert Quirks.named(["empty_string=ignored", "strict"]).empty_string == "ignored"
@@ -614,9 +614,9 @@ def test_served_strict_and_quirks_with_choices_take_both() -> None:
         assert process.stdout is not None
         assert process.stdout.readline().startswith("organization ")
         banner = process.stdout.readline().strip()
-        assert banner == "pessimistic answers: " + ", ".join(
-            (*QUIRK_NAMES, "empty_string=ignored", "oauth_account_host")
-        )
+        taken = Quirks.named(["strict", "empty_string=ignored", "oauth_account_host"])
+        assert taken.empty_string == "ignored" and taken.list_with_refused == "422"
+        assert banner == "pessimistic answers: " + ", ".join(taken.on())
         root = url.split("/api/")[0]
         with httpx.Client(timeout=10) as http:
             assert http.post(f"{root}/oauth/token", data={}).status_code == 404

@@ -13,24 +13,41 @@ from pathlib import Path
 
 import pytest
 
-from tallyform.emulator import QUIRK_NAMES, Emulator, Quirks
+from tallyform.emulator import DEFAULT_MEMBER_TOKEN, Emulator, Quirks
+from tallyform.emulator.quirks import EVERY_QUIRK, QUIRK_CHOICES
 from tallyform.tallyfy.probe import Finding, Probe, Readings, answers_document
 from tests.client_helpers import client_for
 from tests.conftest import run_cli
 
-# Questions one run cannot settle against the emulator with a personal token: an
-# application's own token is only asked with application credentials.
-NOT_WITH_A_PERSONAL_TOKEN = {"app_tokens_cannot_act"}
+# Questions a probe with an admin's personal token cannot settle: an application's own
+# token is only asked with application credentials, and a write refused to non-admins
+# only with a member's token (tested below).
+NOT_WITH_AN_ADMIN_TOKEN = {"app_tokens_cannot_act", "custom_field_write_forbidden"}
+# Every answer a quirk can take but the likeliest: a switch by its name, a choice as
+# NAME=CHOICE, as ``Quirks.on()`` names them.
+EVERY_ANSWER = [
+    answer
+    for name in EVERY_QUIRK
+    for answer in (
+        [f"{name}={c}" for c in QUIRK_CHOICES[name][1:]] if name in QUIRK_CHOICES else [name]
+    )
+]
 
 
-def probed(quirks: Quirks) -> tuple[list[Finding], Emulator]:
+def probed(quirks: Quirks, token: str | None = None) -> tuple[list[Finding], Emulator]:
+    """A probe of an org holding two templates already (page drift needs two pages)."""
     emulator = Emulator(quirks=quirks)
-    with client_for(emulator) as client:
+    with client_for(emulator) as seeding:
+        for title in ("First", "Second"):
+            seeding.call("POST", "/checklists", json={"title": title, "type": "procedure"})
+    options = {"token": token} if token else {}
+    with client_for(emulator, **options) as client:
         return Probe(client).run(), emulator
 
 
 def reported(findings: list[Finding]) -> set[str]:
-    return {f.name for f in findings if f.quirk}
+    """The quirks a probe found on, named as ``Quirks.on()`` names them."""
+    return {f.name + (f"={f.choice}" if f.choice else "") for f in findings if f.quirk}
 
 
 def left_behind(emulator: Emulator) -> dict[str, list[str]]:
@@ -46,22 +63,45 @@ def left_behind(emulator: Emulator) -> dict[str, list[str]]:
 def test_a_probe_of_the_likeliest_api_reports_no_quirk_and_leaves_nothing() -> None:
     findings, emulator = probed(Quirks())
     assert reported(findings) == set()
-    assert left_behind(emulator) == {"templates": [], "tags": [], "folders": []}
+    assert left_behind(emulator) == {"templates": ["First", "Second"], "tags": [], "folders": []}
     # Every question the emulator models is asked (and named as its quirk).
-    assert set(QUIRK_NAMES) <= {f.name for f in findings}
+    assert set(EVERY_QUIRK) <= {f.name for f in findings}
 
 
-@pytest.mark.parametrize("name", [n for n in QUIRK_NAMES if n not in NOT_WITH_A_PERSONAL_TOKEN])
-def test_a_probe_reports_exactly_the_quirk_that_is_on(name: str) -> None:
-    findings, emulator = probed(Quirks.named([name]))
-    assert reported(findings) == {name}
-    assert left_behind(emulator)["templates"] == []
+@pytest.mark.parametrize(
+    "answer", [a for a in EVERY_ANSWER if a.split("=")[0] not in NOT_WITH_AN_ADMIN_TOKEN]
+)
+def test_a_probe_reports_exactly_the_quirk_that_is_on(answer: str) -> None:
+    findings, emulator = probed(Quirks.named([answer]))
+    assert reported(findings) == {answer}
+    assert left_behind(emulator)["templates"] == ["First", "Second"]
+
+
+def test_a_probe_with_a_members_token_finds_value_writes_forbidden() -> None:
+    findings, _ = probed(Quirks.named(["custom_field_write_forbidden"]), DEFAULT_MEMBER_TOKEN)
+    assert "custom_field_write_forbidden" in reported(findings)
+    findings, _ = probed(Quirks(), DEFAULT_MEMBER_TOKEN)
+    assert "custom_field_write_forbidden" not in reported(findings)
+
+
+# Under strict, list rows carry no steps (list_without_includes) and no custom fields
+# (no_custom_fields_in_lists): what the objects nested in a row would show is hidden.
+HIDDEN_UNDER_STRICT = {
+    "prerun_without_custom_fields",
+    "captures_without_custom_fields",
+    "partial_custom_fields",
+    "thin_listed_steps",
+}
 
 
 def test_a_probe_of_the_strict_emulator_reports_every_quirk_strict_turns_on() -> None:
     findings, emulator = probed(Quirks.strict())
-    assert reported(findings) == set(Quirks.strict().on()) - NOT_WITH_A_PERSONAL_TOKEN
-    assert left_behind(emulator) == {"templates": [], "tags": [], "folders": []}
+    unsettled = NOT_WITH_AN_ADMIN_TOKEN | HIDDEN_UNDER_STRICT
+    expected = {a for a in Quirks.strict().on() if a.split("=")[0] not in unsettled}
+    assert reported(findings) == expected
+    hidden = {f.name: f.quirk for f in findings if f.name in HIDDEN_UNDER_STRICT}
+    assert hidden == dict.fromkeys(HIDDEN_UNDER_STRICT), "not settled, never 'likeliest'"
+    assert left_behind(emulator) == {"templates": ["First", "Second"], "tags": [], "folders": []}
 
 
 class StoppedHalfWay(Probe):
@@ -101,7 +141,7 @@ def test_probe_command_prints_and_keeps_the_answers(examples_copy: Path) -> None
     assert "  tallyform: as by default" in result.stdout
     kept = json.loads((examples_copy / ".tallyform" / "probe" / "local.json").read_text())
     assert kept == json.loads(answers.read_text())
-    assert {f["name"] for f in kept["findings"]} >= set(QUIRK_NAMES)
+    assert {f["name"] for f in kept["findings"]} >= set(EVERY_QUIRK)
     # The embedded org holds no probe template afterwards: plan still creates every example.
     planned = run_cli("-C", str(examples_copy), "plan", "--format", "json")
     assert json.loads(planned.stdout)["summary"]["create"] > 0

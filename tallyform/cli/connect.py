@@ -46,11 +46,22 @@ except ImportError:  # Windows: no advisory locks; the embedded org is then ungu
     fcntl = None  # type: ignore[assignment]
 
 
-def token_url_for(org: OrgSettings) -> str:
-    """The OAuth endpoint: as configured, or beside the API (``https://go.tallyfy.com/oauth/token``)."""
+ACCOUNT_HOSTS = {"go.tallyfy.com": "account.tallyfy.com"}
+
+
+def token_url_for(org: OrgSettings) -> str | list[str]:
+    """The OAuth endpoint: as configured; else beside the API
+    (``https://go.tallyfy.com/oauth/token``), then on the account host
+    (``https://account.tallyfy.com/oauth/token``): Tallyfy's pages name both (reference
+    9.19). For another host (a local emulator) the account host is that host's ``/account``."""
     if org.token_url:
         return org.token_url
-    return org.api_url.removesuffix("/api") + "/oauth/token"
+    base = org.api_url.removesuffix("/api")
+    scheme, _, rest = base.partition("://")
+    host, slash, path = rest.partition("/")
+    account = ACCOUNT_HOSTS.get(host)
+    elsewhere = f"{scheme}://{account}{slash}{path}" if account else f"{base}/account"
+    return [f"{base}/oauth/token", f"{elsewhere}/oauth/token"]
 
 
 _NOT_IN_A_TOKEN = re.compile(r"[^\x21-\x7e]")

@@ -49,8 +49,8 @@ drawn reproducibly from --seed.
 Where Tallyfy's behaviour is unconfirmed the emulator takes the likeliest answer;
 --quirk NAME (repeatable) takes the pessimistic one instead, --quirk NAME=CHOICE
 one answer of a quirk that has several, and --strict every one of them but those
-marked * (not yet: tallyform does not converge under them yet) and - (another
-reading, not a pessimistic one); --strict with --quirk takes both:
+marked * (no way forward, where tallyform refuses clearly, or pacing) and -
+(another reading, not a pessimistic one); --strict with --quirk takes both:
 
 \b
 {_QUIRKS}

@@ -460,23 +460,25 @@ class TallyfyClient:
         Rows are kept once by id, in the order first seen, and counted against the total
         that page 1 states: rows that moved between pages while they were read (an edit
         meanwhile reorders a list sorted by last update) can be seen twice or missed, so a
-        list found short is read again, a page at a time, up to :data:`LIST_READS` times.
+        list found short is read again, a page at a time, up to :data:`LIST_READS` times,
+        and what each read found is kept.
         """
         query = {**(params or {}), "per_page": PER_PAGE}
+        found: list[Any] = []
         for attempt in range(1, LIST_READS + 1):
             rows, total = self._read_pages(path, query, parallel=attempt == 1)
-            unique = _unique_by_id(rows)
-            if total is None or len(unique) >= total:
-                return unique
+            found = _unique_by_id(found + rows)  # a row missed by one read shows in another
+            if total is None or len(found) >= total:
+                return found
             log.info(
                 "GET %s: %d of %d rows (the list changed while it was read); reading it again",
                 path,
-                len(unique),
+                len(found),
                 total,
             )
         raise TallyfyError(
-            f"the list changed while it was read {LIST_READS} times ({len(unique)} of {total} "
-            "rows each time); run the command again",
+            f"the list changed while it was read {LIST_READS} times ({len(found)} of {total} "
+            "rows); run the command again",
             method="GET",
             path=self.org_path(path),
         )
@@ -508,6 +510,14 @@ class TallyfyClient:
             return [function(x) for x in work]
         with ThreadPoolExecutor(max_workers=min(self.parallelism, len(work))) as pool:
             return list(pool.map(function, work))
+
+    def form_post_status(self, url: str, form: dict[str, str]) -> int | None:
+        """The status a form POST to an absolute ``url`` outside the org answers (None: no
+        answer), unpaced and never retried: for asking whether an endpoint is there."""
+        try:
+            return self.http.post(url, data=form, headers=self._headers()).status_code
+        except httpx.HTTPError:
+            return None
 
     # -- writing ------------------------------------------------------------------------
 

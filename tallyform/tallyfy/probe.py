@@ -137,6 +137,7 @@ PLANNED_REQUESTS = (
     "DELETE /checklists/tags/{link}, DELETE /tags/{tag}, POST /tags (same title), DELETE /tags/{tag}",
     "POST /folders (two, one inside the other), GET /folders?folder_type=checklist, DELETE both",
     "GET /checklists?per_page=1  (pages 1 to 4, to see rows move between pages)",
+    "POST {host}/oauth/token  (made-up credentials: is the token endpoint there?)",
     "DELETE /checklists/{id}  (archive the throwaway template)",
 )
 
@@ -235,6 +236,7 @@ class Probe:
             self.folders,
             self.pages,
             self.rate_limit,
+            self.token_host,
         ]
 
     def clean_up(self) -> None:
@@ -449,9 +451,14 @@ class Probe:
                 listed.said(),
                 not listed.ok,
                 "the list is read again without `with`, each template on its own",
+                None if listed.ok else str(listed.status),
             )
         )
-        if not listed.ok:
+        refused = not listed.ok
+        if refused:  # the 2025 Swagger enum lacks tags: steps alone may still be taken
+            listed = self.send("GET", "/checklists", params={**params, "with": "steps"})
+            refused = not listed.ok
+        if refused:
             params.pop("with")
             listed = self.send("GET", "/checklists", params=params)
         rows = [r for r in listed.rows() if str(r.get("id")) == self.template_id]
@@ -463,7 +470,7 @@ class Probe:
                 "Do list rows carry the includes asked for (steps, tags)?",
                 f"GET /checklists?with={WHOLE}",
                 "rows carry steps" if steps is not None else "rows carry no steps",
-                steps is None if rows else None,
+                steps is None if rows and not refused else None,
                 "each template is read on its own (one request each)",
             )
         )
@@ -491,7 +498,7 @@ class Probe:
                 # Settled only where the row itself shows its custom fields: a row without
                 # any is no_custom_fields_in_lists, which hides the kick-off fields' too.
                 any("custom_fields" not in p for p in prerun)
-                if prerun and "custom_fields" in row
+                if prerun and isinstance(row.get("custom_fields"), dict) and self.steps_show(steps)
                 else None,
                 "the template is read on its own to learn its kick-off fields' keys",
             )
@@ -511,6 +518,7 @@ class Probe:
                 "steps are read on their own to learn their form fields' keys",
             )
         )
+        self.found(self.partial(row, listed_a))
         thin = listed_a is not None and not isinstance(listed_a.get("deadline"), dict)
         self.found(
             Finding(
@@ -521,6 +529,28 @@ class Probe:
                 thin if listed_a is not None else None,
                 "templates are read on their own when listed steps are thin",
             )
+        )
+
+    @staticmethod
+    def steps_show(steps: list[Any] | None) -> bool:
+        return bool(steps) and all("custom_fields" in s for s in steps or [])
+
+    @staticmethod
+    def partial(row: dict[str, Any], step: dict[str, Any] | None) -> Finding:
+        """Whether the objects nested in a list row show their custom fields when the row
+        itself does: present, absent (left out) or null."""
+        settled = isinstance(row.get("custom_fields"), dict) and step is not None
+        shown = step.get("custom_fields", "absent") if step is not None else "absent"
+        choice = "absent" if shown == "absent" else "null" if shown is None else "present"
+        return Finding(
+            "partial_custom_fields",
+            "Do the steps nested in a list row show custom_fields when the row does?",
+            "GET /checklists (the row's steps)",
+            f"the row's custom_fields {'shown' if 'custom_fields' in row else 'left out'}; "
+            f"its step's {choice}",
+            choice != "present" if settled else None,
+            "steps are read on their own to learn their keys",
+            choice if settled else None,
         )
 
     def clearing(self) -> None:
@@ -764,6 +794,23 @@ class Probe:
                 f"{len(seen)} rows, {len(set(seen))} different",
                 moved if pages > 1 else None,
                 "pages are kept once by id and checked against the total; a short list is read again",
+            )
+        )
+
+    def token_host(self) -> None:
+        """Whether the OAuth token endpoint answers beside the API, or only on the account
+        host (two documentation pages disagree)."""
+        url = self.client.base_url.removesuffix("/api") + "/oauth/token"
+        form = {"grant_type": "client_credentials", "client_id": "0", "client_secret": "probe"}
+        status = self.client.form_post_status(url, form)
+        self.found(
+            Finding(
+                "oauth_account_host",
+                "Where is the OAuth token endpoint: beside the API, or on the account host?",
+                f"POST {url} with made-up application credentials",
+                "no answer" if status is None else f"{status}",
+                status == 404 if status is not None else None,
+                "an application's token is asked for beside the API, then on the account host",
             )
         )
 

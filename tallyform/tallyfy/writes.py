@@ -261,6 +261,7 @@ class TemplateRun:
         self.step_ids = {k: str(s.live_id) for k, s in (live.steps if live else {}).items()}
         self.field_ids = {k: str(f.live_id) for k, f in (live.fields if live else {}).items()}
         self.form_written = live is None
+        self.rule_ids = {n: str(r.live_id) for n, r in (live.rules if live else {}).items()}
         self.after: list[Callable[[], None]] = []  # writes due once every change is made
         self.waiting: dict[str, list[str]] = {}  # anchor step -> new steps whose deadline waits
 
@@ -441,9 +442,8 @@ class TemplateRun:
         for name, found in (self.live.rules if self.live else {}).items():
             named = {str(c.get("field")) for c in found.attrs["when"]}
             if named & keys:
-                url = f"{self.base}/automated-actions/{found.live_id}"
                 body = rule_body(name, found.attrs, self.org, self.object_ids(), live_kickoff)
-                self.client.put(url, body)
+                self.remake_rule(name, body)
 
     def create_template(self, change: Change) -> None:
         """POST the template without its kick-off form, then PUT the form (and the kick-off
@@ -704,22 +704,33 @@ class TemplateRun:
 
     def create_rule(self, change: Change) -> None:
         name = change.path[-1]
+        self.rule_ids[name] = self.post_rule(name, self.rule_body(name))
+
+    def post_rule(self, name: str, body: dict[str, Any]) -> str:
+        """POST a rule (looked for by its name before it is sent again); its new id."""
 
         def lookup() -> Any:
             rows = self.fresh()["automated_actions"]
             return next((r for r in rows if r.get("automated_alias") == name), None)
 
-        self.client.create(f"{self.base}/automated-actions", self.rule_body(name), lookup)
+        created = self.client.create(f"{self.base}/automated-actions", body, lookup)
+        return str(created["id"])
 
     def update_rule(self, change: Change) -> None:
         """Delete the rule and make it anew: whether a PUT of conditions and actions that
         carry no ids replaces them or appends to them is undocumented (audit W17), and an
         append would grow the rule on every apply. Nothing refers to a rule's id."""
-        self.delete_rule(change)
-        self.create_rule(change)
+        name = change.path[-1]
+        self.remake_rule(name, self.rule_body(name))
+
+    def remake_rule(self, name: str, body: dict[str, Any]) -> None:
+        self.client.delete(f"{self.base}/automated-actions/{self.rule_ids[name]}")
+        self.rule_ids[name] = self.post_rule(name, body)
 
     def delete_rule(self, change: Change) -> None:
-        self.client.delete(f"{self.base}/automated-actions/{change.live_id}")
+        name = change.path[-1]
+        rule_id = self.rule_ids.pop(name, None) or change.live_id
+        self.client.delete(f"{self.base}/automated-actions/{rule_id}")
 
     # -- tags -------------------------------------------------------------------------------------
 

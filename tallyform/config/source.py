@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import math
 import re
-import stat
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -49,6 +48,8 @@ from yaml.events import (
     SequenceStartEvent,
     StreamEndEvent,
 )
+
+from tallyform.bounded import FileRefused, TooLarge, read_bounded
 
 try:  # PyYAML built with libyaml, as its wheels are
     from yaml._yaml import CParser as _EventParser
@@ -590,37 +591,18 @@ def _parse_fully(text: str, file: str) -> tuple[Document, list[Problem]]:
 
 
 def read_limited(path: Path, file: str) -> tuple[str | None, list[Problem]]:
-    """A file's text, or why it cannot be read; one stat refuses a file over the size limit."""
-    problems = _unreadable(path, file)
-    if problems:
-        return None, problems
+    """A file's text, or why it cannot be read: through the bounded reader, so a file
+    over the size limit, a device or a FIFO is refused without being read."""
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)  # the file may have grown since the stat
-    except OSError as error:
-        return None, [_cannot_read(file, error)]
-    if len(raw) > MAX_FILE_BYTES:
-        return None, [_too_large(file, None)]
+        raw = read_bounded(path, MAX_FILE_BYTES)
+    except TooLarge as error:
+        return None, [_too_large(file, error.size)]
+    except FileRefused as error:
+        return None, [Problem(Location(file, 1, 1), f"cannot read the file: {error.reason}")]
     try:
         return raw.decode("utf-8").removeprefix("\ufeff"), []
     except UnicodeDecodeError as error:
         return None, [_utf8_problem(file, raw, error)]
-
-
-def _unreadable(path: Path, file: str) -> list[Problem]:
-    try:
-        info = path.stat()
-    except OSError as error:
-        return [_cannot_read(file, error)]
-    if not stat.S_ISREG(info.st_mode):
-        return [Problem(Location(file, 1, 1), "cannot read the file: not a regular file")]
-    if info.st_size > MAX_FILE_BYTES:
-        return [_too_large(file, info.st_size)]
-    return []
-
-
-def _cannot_read(file: str, error: OSError) -> Problem:
-    return Problem(Location(file, 1, 1), f"cannot read the file: {error.strerror or error}")
 
 
 def _too_large(file: str, size: int | None) -> Problem:

@@ -61,6 +61,9 @@ DataPath = tuple[str | int, ...]
 MAX_FILE_BYTES = 1_000_000  # 1 MB per file
 MAX_DEPTH = 64  # levels of nesting, aliases expanded
 MAX_VALUES = 50_000  # keys and values of one document, aliases expanded
+# Characters of text in one document, aliases expanded: a file holds at most
+# MAX_FILE_BYTES of its own, so only aliases (or variables put in) can reach this.
+MAX_TEXT = 2 * MAX_FILE_BYTES
 MAX_NUMBER_DIGITS = 100
 
 _DECIMAL = re.compile(r"[-+]?[0-9][0-9_]*")
@@ -144,17 +147,18 @@ class LimitExceeded(Exception):
 class _LimitedLoader(yaml.SafeLoader):
     """PyYAML's safe composer, stopped at the first node that passes a limit.
 
-    It keeps a running count of values with every alias counted at its full expanded
-    size (recorded once per node), so the check costs one step per node written, never
-    one per node expanded.
+    It keeps a running count of values and of characters of text with every alias
+    counted at its full expanded size (recorded once per node), so the check costs one
+    step per node written, never one per node expanded.
     """
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._depth = 0
         self._total = 0
+        self._text = 0
         self._aliases = False
-        self._sizes: dict[int, tuple[int, int]] = {}  # id(node) -> (values, levels)
+        self._sizes: dict[int, _Size] = {}  # id(node) -> its size, aliases expanded
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         mark: yaml.Mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
@@ -162,9 +166,10 @@ class _LimitedLoader(yaml.SafeLoader):
             self._aliases = True
             target = super().compose_node(parent, index)
             # An alias to a node still open is a loop, which the builder reports.
-            size, height = self._sizes.get(id(target), (1, 1))
-            self._count(size, mark)
-            if self._depth + height > MAX_DEPTH:
+            size = self._sizes.get(id(target), _ONE)
+            self._count(size.values, mark)
+            self._count_text(size.text, mark)
+            if self._depth + size.levels > MAX_DEPTH:
                 raise LimitExceeded(mark, _too_deep(self._aliases))
             return target
         if self._depth >= MAX_DEPTH:
@@ -177,7 +182,19 @@ class _LimitedLoader(yaml.SafeLoader):
             self._depth -= 1
         if node is not None:
             self._measure(node)
+            if isinstance(node, yaml.ScalarNode):
+                self._count_text(len(node.value), mark)
         return node
+
+    def _count_text(self, characters: int, mark: yaml.Mark) -> None:
+        self._text += characters
+        if self._text > MAX_TEXT:
+            expanded = " once its aliases are expanded" if self._aliases else ""
+            raise LimitExceeded(
+                mark,
+                f"the file holds more than {MAX_TEXT:,} characters of text{expanded}; "
+                f"tallyform reads at most {MAX_TEXT:,} (see Limits in the README)",
+            )
 
     def _count(self, values: int, mark: yaml.Mark) -> None:
         self._total += values
@@ -197,10 +214,28 @@ class _LimitedLoader(yaml.SafeLoader):
             children = [part for pair in node.value for part in pair]
         else:
             children = list(node.value)
-        measured = [self._sizes.get(id(child), (1, 1)) for child in children]
-        size = 1 + sum(values for values, _ in measured)
-        height = 1 + max((levels for _, levels in measured), default=0)
-        self._sizes[id(node)] = (size, height)
+        measured = [self._sizes.get(id(child), _ONE) for child in children]
+        self._sizes[id(node)] = _Size(
+            values=1 + sum(size.values for size in measured),
+            levels=1 + max((size.levels for size in measured), default=0),
+            text=(
+                len(node.value)
+                if isinstance(node, yaml.ScalarNode)
+                else sum(size.text for size in measured)
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class _Size:
+    """A node's size with its aliases expanded: values, levels of nesting, characters."""
+
+    values: int
+    levels: int
+    text: int
+
+
+_ONE = _Size(1, 1, 0)  # a node not measured yet: an alias to one still open is a loop
 
 
 def _too_deep(aliases: bool) -> str:

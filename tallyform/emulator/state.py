@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from tallyform.collector import collector_paused
+from tallyform.emulator import statelock
 from tallyform.emulator.journal import Replay
 
 try:
@@ -157,10 +158,13 @@ class StateFile:
 
     Several processes: a reader (``plan``) reads the file in one go and sees the snapshot
     and whole entries of some moment, as the file is only appended to or replaced by
-    rename. Writers append under an advisory lock (``flock``); one that finds entries it
-    did not write appends after them and leaves compaction to a later process, so
-    nobody's writes are folded away. One writer at a time is what the embedded org's
-    apply guard and ``emulator serve`` ensure.
+    rename. Every write is made holding the writer lock (:mod:`.statelock`), which
+    ``emulator serve`` and an embedded org's ``apply`` hold for as long as they run, so a
+    second writing process is refused with a message naming the holder instead of
+    journaling changes the first one's state does not have. One that finds entries it did
+    not write (one writer after another) appends after them and leaves compaction to a
+    later process, so nobody's writes are folded away. A compaction killed before its
+    rename leaves a temporary file, removed at the next load that finds no writer.
     """
 
     def __init__(self, path: Path) -> None:
@@ -174,7 +178,11 @@ class StateFile:
         self._foreign = False  # another process wrote entries: leave compaction to others
 
     def load(self) -> dict[str, Any] | None:
-        """The saved state, None if there is none yet; StateFileError if it cannot be used."""
+        """The saved state, None if there is none yet; StateFileError if it cannot be used.
+
+        When no other process writes the file, temporary files a compaction killed
+        half-way left beside it are removed first."""
+        self._remove_leftovers()
         try:
             with open(self.path, "rb") as handle:
                 inode = os.fstat(handle.fileno()).st_ino
@@ -244,10 +252,29 @@ class StateFile:
             "to start a fresh emulated organization"
         )
 
+    def _remove_leftovers(self) -> None:
+        """Remove what a compaction killed before its rename left (``.FILE.xxxxxxxx``),
+        unless another process writes the file now (its compaction may be under way)."""
+        try:
+            with statelock.writer(self.path):
+                for leftover in self.path.parent.glob(f"{_TEMP_PREFIX}{self.path.name}.*"):
+                    if len(leftover.name) == len(self.path.name) + _TEMP_LENGTH:
+                        leftover.unlink(missing_ok=True)
+        except statelock.StateFileBusy:
+            return
+        except OSError:  # a folder that cannot be listed or written: nothing to clean
+            return
+
     def save(self, data: dict[str, Any]) -> None:
         """Write the whole state as a new snapshot with an empty journal, atomically."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        with statelock.writer(self.path, WRITE_WAIT):
+            self._save(data)
+
+    def _save(self, data: dict[str, Any]) -> None:
+        handle, temp = tempfile.mkstemp(
+            prefix=f"{_TEMP_PREFIX}{self.path.name}.", dir=self.path.parent
+        )
         try:
             with os.fdopen(handle, "wb") as out:
                 # dumps, not dump: dump streams through the slow pure-Python encoder.
@@ -269,14 +296,18 @@ class StateFile:
         compaction, or when there is no file to append to)."""
         if not ops:
             return
+        with statelock.writer(self.path, WRITE_WAIT):
+            self._record(ops, data)
+
+    def _record(self, ops: list[list[Any]], data: dict[str, Any]) -> None:
         if self._inode is None or self._rewrite:
-            self.save(data)
+            self._save(data)
             return
         payload = json.dumps(ops, separators=(",", ":")).encode("ascii")
         line = b"%08x " % zlib.crc32(payload) + payload + b"\n"
         handle = self._open_locked()
         if handle is None:  # the file was removed: start it again
-            self.save(data)
+            self._save(data)
             return
         try:
             status = os.fstat(handle)
@@ -290,7 +321,7 @@ class StateFile:
             if not self._foreign and self._journal_bytes > max(
                 self._compact_min, self._snapshot_bytes
             ):
-                self.save(data)  # under the lock: no append can land in the old file
+                self._save(data)  # under the lock: no append can land in the old file
         finally:
             os.close(handle)
 
@@ -332,6 +363,9 @@ class StateFile:
 
 
 COMPACT_MIN_BYTES = 4 * 1024 * 1024
+WRITE_WAIT = 5.0  # seconds a write waits for another process's write (not a server) to end
+_TEMP_PREFIX = "."  # a compaction's temporary file: .FILE. and eight characters
+_TEMP_LENGTH = 10  # the characters it has beyond FILE's name
 
 
 class _Unparsable(Exception):

@@ -126,3 +126,21 @@ def test_a_project_file_that_is_not_a_regular_file_is_refused(tmp_path: Path, co
     path = Path(config) if config.startswith("/") else _fifo(tmp_path / "tallyform.yaml")
     code, output, cpu = _run("--config", str(path), "validate")
     _refused(code, output, cpu, f"{path}: it is a ", "not a regular file; it was not read")
+
+
+def test_export_does_not_wait_on_a_fifo_where_it_would_write(project: Path) -> None:
+    applied = subprocess.run(
+        cli_command("-C", str(project), "apply", "--yes"),
+        env=cli_env(),
+        capture_output=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert applied.returncode == 0, applied.stderr
+    (project / "templates" / "purchase-request.yaml").unlink()
+    target = project / "templates" / "finance" / "purchasing"
+    target.mkdir(parents=True)
+    fifo = _fifo(target / "purchase-request.yaml")
+    code, output, _ = _run("-C", str(project), "export", "--dry-run")
+    assert code == 1 and "Traceback" not in output, output
+    assert f"{fifo.relative_to(project.parent)} differs from the org; left as it is" in output

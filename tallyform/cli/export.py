@@ -26,6 +26,7 @@ from typing import Any, Literal
 import click
 import yaml
 
+from tallyform.bounded import FileRefused, read_bounded
 from tallyform.cli.app import App, pass_app
 from tallyform.cli.apply import INTERRUPTED, InterruptGuard, org_lock
 from tallyform.cli.connect import embedded_guard
@@ -36,7 +37,7 @@ from tallyform.config import OrgSettings, Project
 from tallyform.config.checks import check_template_document
 from tallyform.config.fmt import format_text
 from tallyform.config.project import display_path, load_template_file, template_files
-from tallyform.config.source import Problem, parse_text
+from tallyform.config.source import MAX_FILE_BYTES, Problem, parse_text
 from tallyform.engine import make_plan
 from tallyform.engine.apply import KeySetupRefused, apply_plan
 from tallyform.engine.changes import Change
@@ -116,8 +117,8 @@ def _status(path: Path, text: str, force: bool) -> Status:
     if not path.exists():
         return "new"
     try:
-        current = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError):
+        current = read_bounded(path, MAX_FILE_BYTES).decode("utf-8")
+    except (FileRefused, UnicodeDecodeError):  # a FIFO or device too: never read
         current = None
     if current == text:
         return "unchanged"

@@ -29,7 +29,7 @@ from tests.conftest import EXAMPLES
 from tests.process_helpers import cli_command, cli_env, wait_until
 
 MOMENTS_MS = (10, 50, 100, 200)
-COPIES = 8  # copies of each example template: a plan then takes well over 200 ms
+COPIES = 20  # copies of each example template: a plan then takes over half a second
 TIMEOUT = 20.0  # seconds any one process may take
 STARTING = "init_import_site"  # CPython's own words for an interrupt while it starts
 

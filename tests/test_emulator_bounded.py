@@ -10,6 +10,7 @@ number of connections and bytes; the server's peak memory is read from /proc.
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
 import struct
 import time
@@ -162,30 +163,43 @@ def test_endless_headers_stop_at_the_limit(served: ServedEmulator) -> None:
 
 
 def test_many_big_bodies_at_once_stay_within_memory(served: ServedEmulator) -> None:
-    """40 connections each start a body just under the size limit and hold it: the
-    server reads only as many at once as its body budget allows, and answers the rest
-    503 with Retry-After."""
+    """40 connections each announce a body just under the size limit: the server reads
+    only as many at once as its body budget allows and answers the rest 503 with
+    Retry-After at once; then every connection sends its body but the last byte, and
+    holds it."""
     size = 4 * MEGABYTE - 1024
     head = (REQUEST.format(org=served.org_id) + f"Content-Length: {size}\r\n\r\n").encode()
     connections = [socket.create_connection(_address(served.url), timeout=2.0) for _ in range(40)]
     try:
         for connection in connections:
             connection.sendall(head)
+        busy = _turned_away(connections, expected=32, seconds=5.0)
         for connection in connections:
-            _send_quietly(connection, b"z" * (size - 1))  # all but the last byte: held
-        time.sleep(0.5)
+            connection.settimeout(2.0)
+            _send_quietly(connection, b"z" * (size - 1))
+        time.sleep(0.3)
         peak = _peak_mb(served)
-        busy = 0
-        for connection in connections:
-            connection.settimeout(0.2)
-            with contextlib.suppress(OSError):
-                busy += b"503 Service Unavailable" in connection.recv(4096)
     finally:
         for connection in connections:
             connection.close()
     assert peak < PEAK_MB, f"peak {peak:.0f} MB"
-    assert busy >= 30, f"{busy} of 40 were turned away"
+    assert busy == 32, f"{busy} of 40 were turned away; the budget holds 8 such bodies"
     _quiet(served)
+
+
+def _turned_away(connections: list[socket.socket], expected: int, seconds: float) -> int:
+    """How many of ``connections`` were answered 503, waiting until ``expected`` were or
+    ``seconds`` passed (the others are read from and must not answer)."""
+    waiting = {connection.fileno(): connection for connection in connections}
+    busy = 0
+    deadline = time.monotonic() + seconds
+    while busy < expected and waiting and time.monotonic() < deadline:
+        readable, _, _ = select.select(list(waiting.values()), [], [], 0.1)
+        for connection in readable:
+            del waiting[connection.fileno()]
+            with contextlib.suppress(OSError):
+                busy += b"503 Service Unavailable\r\n" in connection.recv(4096)
+    return busy
 
 
 def test_clients_that_hang_up_are_let_go_quietly(served: ServedEmulator) -> None:
@@ -243,9 +257,9 @@ def test_connections_past_the_cap_are_turned_away_then_let_in(tight: EmulatorSer
     finally:
         for connection in held:
             connection.close()
-    time.sleep(0.2)
     with httpx.Client(base_url=tight.url, timeout=5) as client:
-        assert client.get("/me").status_code == 401  # let in: refused only for its token
+        # Let in again once the held ones are gone (401: refused only for its token).
+        assert wait_until(lambda: client.get("/me").status_code == 401, 5.0)
 
 
 # -- one writer per state file ------------------------------------------------------------------

@@ -426,7 +426,7 @@ def _write_all(handle: int, data: bytes) -> None:
         view = view[written:]
 
 
-SYNC_SECONDS = 0.05
+SYNC_SECONDS = 0.2
 
 
 class _Flusher:

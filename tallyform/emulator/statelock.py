@@ -8,8 +8,8 @@ as it serves, an ``apply`` or ``export`` on an embedded org for the whole comman
 any other in-process emulator for the moment of each write. Another process finds the
 lock taken and is refused with a message that names the file and the holder (its pid and
 command, which the holder writes into the lock file). Readers (``plan``) take no lock.
-The holder removes the lock file as it lets go (so none is left beside the state file);
-a process that locked a file removed meanwhile opens the new one and locks that.
+The lock file stays beside the state file (as ``apply``'s always did); one removed or
+replaced while a process waited for it is let go, and the new one locked.
 
 The lock is reentrant within a process: a write made while the same process already
 holds the lock (the command's guard, the server) costs a dictionary lookup.
@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 try:
@@ -51,8 +52,32 @@ def lock_path(state: Path) -> Path:
     return state.with_name(state.name + ".lock")
 
 
+@dataclass
+class _Lock:
+    """This process's hold on one lock file: its descriptor (kept open between holds, so
+    a write that takes and lets go of the lock costs two system calls) and how many
+    holds there are; the lock is taken while there is one."""
+
+    path: str
+    handle: int | None = None
+    holds: int = 0
+    noted: bool = False
+
+
 _registry = threading.Lock()
-_held: dict[str, tuple[int, int]] = {}  # lock file's real path -> (descriptor, holds)
+_paths: dict[Path, str] = {}  # state file as named -> its lock file's real path
+_locks: dict[str, _Lock] = {}  # lock file's real path -> this process's lock on it
+
+
+def _lock_of(state: Path) -> _Lock:
+    """This process's lock for ``state`` (one for a file, under whatever name)."""
+    path = _paths.get(state)
+    if path is None:
+        path = _paths[state] = os.path.realpath(lock_path(state))
+    found = _locks.get(path)
+    if found is None:
+        found = _locks[path] = _Lock(path)
+    return found
 
 
 def _command() -> str:
@@ -94,50 +119,49 @@ def acquire(state: Path, wait: float = 0.0, note: bool = False) -> bool:
     holds it past ``wait`` seconds. ``note``: a long hold, which says who holds it."""
     if fcntl is None:
         return False
-    path = lock_path(state)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = os.path.realpath(path)
     with _registry:
-        if key in _held:
-            handle, holds = _held[key]
-            _held[key] = (handle, holds + 1)
+        lock = _lock_of(state)
+        if lock.holds:
+            lock.holds += 1
             return False
-        _held[key] = (_open_locked(key, state, time.monotonic() + wait, note), 1)
+        _lock(lock, state, time.monotonic() + wait, note)
+        lock.holds, lock.noted = 1, note
         return True
 
 
-def _open_locked(key: str, state: Path, deadline: float, note: bool) -> int:
-    """The lock file, created if need be and locked: the one now at its path (a holder
-    removes it as it lets go, so one locked after a wait may be gone)."""
+def _lock(lock: _Lock, state: Path, deadline: float, note: bool) -> None:
+    """Lock the lock file now at its path (one removed or replaced meanwhile is let go
+    and the new one opened), creating it and its folder if need be."""
     while True:
-        handle = os.open(key, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        if lock.handle is None:
+            Path(lock.path).parent.mkdir(parents=True, exist_ok=True)
+            flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+            lock.handle = os.open(lock.path, flags, 0o644)
+        _take(lock.handle, state, max(deadline - time.monotonic(), 0.0), note)
         try:
-            _take(handle, state, max(deadline - time.monotonic(), 0.0), note)
-            if os.fstat(handle).st_ino == os.stat(key).st_ino:
-                return handle
+            if os.fstat(lock.handle).st_ino == os.stat(lock.path).st_ino:
+                return
         except FileNotFoundError:
             pass
-        except BaseException:
-            os.close(handle)
-            raise
-        os.close(handle)
+        os.close(lock.handle)  # unlocks the stale one
+        lock.handle = None
 
 
 def release(state: Path) -> None:
     """Let go of one hold of the writer lock of ``state``; the last one unlocks it."""
     if fcntl is None:
         return
-    key = os.path.realpath(lock_path(state))
     with _registry:
-        if key not in _held:
+        lock = _lock_of(state)
+        if not lock.holds:
             return
-        handle, holds = _held.pop(key)
-        if holds > 1:
-            _held[key] = (handle, holds - 1)
+        lock.holds -= 1
+        if lock.holds or lock.handle is None:
             return
         with contextlib.suppress(OSError):
-            os.unlink(key)  # still locked: whoever waits for it sees it gone, and retries
-        os.close(handle)  # closing the last descriptor of the lock file unlocks it
+            if lock.noted:
+                os.ftruncate(lock.handle, 0)  # the note of who held it
+            fcntl.flock(lock.handle, fcntl.LOCK_UN)
 
 
 @contextmanager

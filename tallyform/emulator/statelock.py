@@ -22,6 +22,7 @@ import os
 import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -67,6 +68,8 @@ class _Lock:
 _registry = threading.Lock()
 _paths: dict[Path, str] = {}  # state file as named -> its lock file's real path
 _locks: dict[str, _Lock] = {}  # lock file's real path -> this process's lock on it
+_idle: OrderedDict[str, _Lock] = OrderedDict()  # open and not held, the latest last
+KEEP_OPEN = 16  # lock files kept open while not held (a process may write many state files)
 
 
 def _lock_of(state: Path) -> _Lock:
@@ -124,6 +127,7 @@ def acquire(state: Path, wait: float = 0.0, note: bool = False) -> bool:
         if lock.holds:
             lock.holds += 1
             return False
+        _idle.pop(lock.path, None)
         _lock(lock, state, time.monotonic() + wait, note)
         lock.holds, lock.noted = 1, note
         return True
@@ -162,6 +166,12 @@ def release(state: Path) -> None:
             if lock.noted:
                 os.ftruncate(lock.handle, 0)  # the note of who held it
             fcntl.flock(lock.handle, fcntl.LOCK_UN)
+        _idle[lock.path] = lock
+        if len(_idle) > KEEP_OPEN:
+            _, oldest = _idle.popitem(last=False)
+            if oldest.handle is not None:
+                os.close(oldest.handle)
+                oldest.handle = None
 
 
 @contextmanager

@@ -144,3 +144,13 @@ def test_export_does_not_wait_on_a_fifo_where_it_would_write(project: Path) -> N
     code, output, _ = _run("-C", str(project), "export", "--dry-run")
     assert code == 1 and "Traceback" not in output, output
     assert f"{fifo.relative_to(project.parent)} differs from the org; left as it is" in output
+
+
+@pytest.mark.parametrize("args", [["fmt", "--check"], ["fmt"]])
+def test_fmt_refuses_a_device_or_fifo_named_on_the_command_line(
+    project: Path, tmp_path: Path, args: list[str]
+) -> None:
+    fifo = _fifo(tmp_path / "template.yaml")
+    for target in ("/dev/zero", str(fifo)):
+        code, output, cpu = _run("-C", str(project), *args, target)
+        _refused(code, output, cpu, ":1:1: cannot read the file: it is a ", "not a regular file")

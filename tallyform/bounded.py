@@ -31,9 +31,10 @@ class FileRefused(Exception):
     """The file was not read, or not whole; ``reason`` says why, without the path, in words
     that follow "cannot read the file: "."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, missing: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.missing = missing  # there is no such file
 
 
 class NotRegular(FileRefused):
@@ -76,7 +77,7 @@ def _too_large(limit: int, size: int | None) -> TooLarge:
 
 
 def _cannot(error: OSError) -> FileRefused:
-    return FileRefused(str(error.strerror or error))
+    return FileRefused(str(error.strerror or error), isinstance(error, FileNotFoundError))
 
 
 def check_regular(path: Path, limit: int) -> None:
@@ -94,16 +95,22 @@ def check_regular(path: Path, limit: int) -> None:
 
 def read_bounded(path: Path, limit: int) -> bytes:
     """The bytes of the regular file ``path``, at most ``limit`` of them, else FileRefused."""
+    return read_regular(path, limit)[0]
+
+
+def read_regular(path: Path, limit: int) -> tuple[bytes, os.stat_result]:
+    """:func:`read_bounded`, and what ``fstat`` said of the file that was read."""
     check_regular(path, limit)
     try:
         handle = os.open(path, _FLAGS)
     except OSError as error:
         raise _cannot(error) from None
     try:
-        kind = kind_of(os.fstat(handle).st_mode)  # what was opened, not what was checked
+        info = os.fstat(handle)
+        kind = kind_of(info.st_mode)  # what was opened, not what was checked
         if kind is not None:
             raise _not_regular(kind)
-        return _read_up_to(handle, limit)
+        return _read_up_to(handle, limit), info
     except OSError as error:
         raise _cannot(error) from None
     finally:

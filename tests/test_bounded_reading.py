@@ -154,3 +154,18 @@ def test_fmt_refuses_a_device_or_fifo_named_on_the_command_line(
     for target in ("/dev/zero", str(fifo)):
         code, output, cpu = _run("-C", str(project), *args, target)
         _refused(code, output, cpu, ":1:1: cannot read the file: it is a ", "not a regular file")
+
+
+@pytest.mark.parametrize("state", ["/dev/zero", "fifo"])
+def test_an_emulator_state_file_that_is_not_a_regular_file_is_refused(
+    project: Path, tmp_path: Path, state: str
+) -> None:
+    path = Path(state) if state.startswith("/") else _fifo(tmp_path / "org.json")
+    code, output, cpu = _run("emulator", "serve", "--port", "0", "--state", str(path))
+    _refused(code, output, cpu, f"the emulator's state file {path} is ", "not a regular file")
+    config = project / "tallyform.yaml"
+    config.write_text(config.read_text().replace(".tallyform/local-org.json", str(path)))
+    for command in (["plan"], ["apply", "--yes"]):
+        code, output, cpu = _run("-C", str(project), *command)
+        _refused(code, output, cpu, f"the emulator's state file {path}", "not a regular file")
+    assert not Path(f"{path}.lock").exists(), "a lock file was made beside it"

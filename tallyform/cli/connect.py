@@ -154,6 +154,8 @@ def embedded_guard(org: OrgSettings, wait: float = 0.0) -> Iterator[None]:
         statelock.acquire(org.emulator, wait, note=True)
     except statelock.StateFileBusy as busy:
         raise click.ClickException(_in_use(org, busy.holder)) from None
+    except statelock.NotAStateFile as refused:
+        raise click.ClickException(str(refused)) from None
     try:
         yield
     finally:

@@ -68,8 +68,8 @@ def _hold(state_file: Path) -> None:
     another process writing the file would make it unloadable."""
     try:
         statelock.acquire(state_file, SERVE_LOCK_WAIT, note=True)
-    except statelock.StateFileBusy as busy:
-        raise click.ClickException(str(busy)) from None
+    except (statelock.StateFileBusy, statelock.NotAStateFile) as refused:
+        raise click.ClickException(str(refused)) from None
     except OSError as error:
         raise click.ClickException(
             f"cannot lock the state file {state_file}: {error.strerror or error}"

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from tallyform.bounded import FileRefused, NotRegular, read_regular
 from tallyform.collector import collector_paused
 from tallyform.emulator import statelock
 from tallyform.emulator.journal import Replay
@@ -187,15 +188,17 @@ class StateFile:
 
         When no other process writes the file, temporary files a compaction killed
         half-way left beside it are removed first."""
-        self._remove_leftovers()
         try:
-            with open(self.path, "rb") as handle:
-                inode = os.fstat(handle.fileno()).st_ino
-                raw = handle.read()
-        except FileNotFoundError:
+            raw, info = read_regular(self.path, MAX_STATE_BYTES)
+        except NotRegular as refused:
+            raise StateFileError(f"the emulator's state file {self.path}: {refused}") from None
+        except FileRefused as refused:
+            if not refused.missing:
+                raise self._unusable(f"cannot be read ({refused.reason})") from None
+            self._remove_leftovers()
             return None
-        except OSError as error:
-            raise self._unusable(f"cannot be read ({error})") from None
+        self._remove_leftovers()
+        inode = info.st_ino
         cut = raw.find(b"\n")
         snapshot_end = len(raw) if cut < 0 else cut + 1
         rewrite = False
@@ -369,6 +372,7 @@ class StateFile:
 
 
 COMPACT_MIN_BYTES = 4 * 1024 * 1024
+MAX_STATE_BYTES = 1 << 30  # a state file of 10,000 templates is about 300 MB
 WRITE_WAIT = 5.0  # seconds a write waits for another process's write (not a server) to end
 _TEMP_PREFIX = "."  # a compaction's temporary file: .FILE. and eight characters
 _TEMP_LENGTH = 10  # the characters it has beyond FILE's name

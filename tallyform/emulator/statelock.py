@@ -28,6 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tallyform.bounded import kind_of
+
 try:
     import fcntl
 except ImportError:  # Windows: no advisory locks; one writer at a time is then up to you
@@ -46,6 +48,24 @@ class StateFileBusy(ValueError):
         )
         self.state = state
         self.holder = holder
+
+
+class NotAStateFile(ValueError):
+    """The state file's path holds a device, a FIFO or a folder: no lock is made beside it."""
+
+    def __init__(self, state: Path, kind: str) -> None:
+        super().__init__(
+            f"the emulator's state file {state} is {kind}, not a regular file; it was not read"
+        )
+
+
+def _check(state: Path) -> None:
+    try:
+        kind = kind_of(state.stat().st_mode)
+    except OSError:  # not there yet, or not reachable: creating the lock file says
+        return
+    if kind is not None:
+        raise NotAStateFile(state, kind)
 
 
 def lock_path(state: Path) -> Path:
@@ -119,7 +139,8 @@ def _take(handle: int, state: Path, wait: float, note: bool) -> None:
 def acquire(state: Path, wait: float = 0.0, note: bool = False) -> bool:
     """Hold the writer lock of ``state`` (once more, if this process already does); True
     if it was taken now, rather than held already. StateFileBusy if another process
-    holds it past ``wait`` seconds. ``note``: a long hold, which says who holds it."""
+    holds it past ``wait`` seconds, NotAStateFile for a device or FIFO. ``note``: a long
+    hold, which says who holds it."""
     if fcntl is None:
         return False
     with _registry:
@@ -127,6 +148,7 @@ def acquire(state: Path, wait: float = 0.0, note: bool = False) -> bool:
         if lock.holds:
             lock.holds += 1
             return False
+        _check(state)
         _idle.pop(lock.path, None)
         _lock(lock, state, time.monotonic() + wait, note)
         lock.holds, lock.noted = 1, note

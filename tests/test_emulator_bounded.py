@@ -10,9 +10,13 @@ number of connections and bytes; the server's peak memory is read from /proc.
 from __future__ import annotations
 
 import contextlib
+import os
+import pty
 import select
+import shutil
 import socket
 import struct
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,11 +26,13 @@ import pytest
 
 from tallyform.emulator import Emulator, EmulatorServer
 from tallyform.emulator.server import Limits
+from tests.conftest import EXAMPLES
 from tests.process_helpers import (
     Cli,
     Proc,
     ServedEmulator,
     cli_command,
+    cli_env,
     served_emulator,
     wait_until,
     write_project,
@@ -304,3 +310,46 @@ def test_a_killed_compaction_leaves_nothing_after_the_next_start(tmp_path: Path)
         assert wait_until(lambda: not leftover.exists(), 5.0)
         _quiet(emulator)
     assert not [p.name for p in tmp_path.glob(".org.json.*")]
+
+
+def test_an_apply_waiting_at_its_prompt_holds_the_embedded_org(tmp_path: Path) -> None:
+    """The second apply is told which process holds the embedded org, and that nothing
+    was changed; once the first is gone, the org is free again."""
+    project = tmp_path / "project"
+    shutil.copytree(EXAMPLES, project, ignore=shutil.ignore_patterns(".tallyform"))
+    leader, follower = pty.openpty()
+    out = tmp_path / "first.out"
+    try:
+        with out.open("wb") as sink:
+            first = subprocess.Popen(
+                cli_command("-C", str(project), "apply"),
+                env=cli_env(),
+                stdin=follower,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            assert wait_until(lambda: b"Apply these changes?" in out.read_bytes(), 30.0)
+            second = subprocess.run(
+                cli_command("-C", str(project), "apply", "--yes"),
+                env=cli_env(),
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+        finally:
+            first.kill()
+            first.wait()
+    finally:
+        os.close(leader)
+        os.close(follower)
+    state = project / ".tallyform" / "local-org.json"
+    assert second.returncode == 1, second.stderr
+    assert (
+        f"Error: another tallyform apply is running on the embedded org 'local' ({state}; "
+        f"pid {first.pid}: tallyform apply); nothing was changed."
+    ) in second.stderr, second.stderr
+    again = subprocess.run(
+        cli_command("-C", str(project), "plan"), env=cli_env(), capture_output=True, timeout=30
+    )
+    assert again.returncode == 0, again.stderr

@@ -151,7 +151,7 @@ def embedded_guard(org: OrgSettings, wait: float = 0.0) -> Iterator[None]:
         yield
         return
     try:
-        statelock.acquire(org.emulator, wait, note=True)
+        statelock.acquire(org.emulator, wait, holder=_command())
     except statelock.StateFileBusy as busy:
         raise click.ClickException(_in_use(org, busy.holder)) from None
     except statelock.NotAStateFile as refused:
@@ -160,6 +160,12 @@ def embedded_guard(org: OrgSettings, wait: float = 0.0) -> Iterator[None]:
         yield
     finally:
         statelock.release(org.emulator)
+
+
+def _command() -> str:
+    """What this process is, for another that finds the lock taken: `tallyform apply`."""
+    context = click.get_current_context(silent=True)
+    return context.command_path if context is not None else "tallyform"
 
 
 def _in_use(org: OrgSettings, holder: str) -> str:

@@ -67,7 +67,7 @@ def _hold(state_file: Path) -> None:
     """Hold the state file's writer lock while serving (the process's end lets it go):
     another process writing the file would make it unloadable."""
     try:
-        statelock.acquire(state_file, SERVE_LOCK_WAIT, note=True)
+        statelock.acquire(state_file, SERVE_LOCK_WAIT, holder="tallyform emulator serve")
     except (statelock.StateFileBusy, statelock.NotAStateFile) as refused:
         raise click.ClickException(str(refused)) from None
     except OSError as error:

@@ -191,7 +191,8 @@ class StateFile:
         try:
             raw, info = read_regular(self.path, MAX_STATE_BYTES)
         except NotRegular as refused:
-            raise StateFileError(f"the emulator's state file {self.path}: {refused}") from None
+            what = refused.reason.removeprefix("it ")
+            raise StateFileError(f"the emulator's state file {self.path} {what}") from None
         except FileRefused as refused:
             if not refused.missing:
                 raise self._unusable(f"cannot be read ({refused.reason})") from None

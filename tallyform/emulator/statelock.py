@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import threading
 import time
 from collections import OrderedDict
@@ -103,9 +102,8 @@ def _lock_of(state: Path) -> _Lock:
     return found
 
 
-def _command() -> str:
-    words = [Path(sys.argv[0]).name if sys.argv else "python", *sys.argv[1:3]]
-    return " ".join(word for word in words if word.isprintable())[:80]
+def _printable(text: str) -> str:
+    return "".join(c for c in text if c.isprintable())[:80]
 
 
 def _holder(handle: int) -> str:
@@ -118,9 +116,9 @@ def _holder(handle: int) -> str:
     return "its pid is not known"
 
 
-def _take(handle: int, state: Path, wait: float, note: bool) -> None:
+def _take(handle: int, state: Path, wait: float, holder: str | None) -> None:
     """flock ``handle``, waiting up to ``wait`` seconds (StateFileBusy past that); with
-    ``note``, write this process's pid and command into the lock file."""
+    ``holder`` (what this process is), write it and the pid into the lock file."""
     assert fcntl is not None
     deadline = time.monotonic() + wait
     while True:
@@ -131,16 +129,16 @@ def _take(handle: int, state: Path, wait: float, note: bool) -> None:
             if time.monotonic() >= deadline:
                 raise StateFileBusy(state, _holder(handle)) from None
             time.sleep(POLL)
-    if note:
+    if holder is not None:
         os.ftruncate(handle, 0)
-        os.pwrite(handle, f"{os.getpid()} {_command()}\n".encode(), 0)
+        os.pwrite(handle, f"{os.getpid()} {_printable(holder)}\n".encode(), 0)
 
 
-def acquire(state: Path, wait: float = 0.0, note: bool = False) -> bool:
+def acquire(state: Path, wait: float = 0.0, holder: str | None = None) -> bool:
     """Hold the writer lock of ``state`` (once more, if this process already does); True
     if it was taken now, rather than held already. StateFileBusy if another process
-    holds it past ``wait`` seconds, NotAStateFile for a device or FIFO. ``note``: a long
-    hold, which says who holds it."""
+    holds it past ``wait`` seconds, NotAStateFile for a device or FIFO. ``holder``: a
+    long hold, which says what holds it (``tallyform emulator serve``)."""
     if fcntl is None:
         return False
     with _registry:
@@ -150,12 +148,12 @@ def acquire(state: Path, wait: float = 0.0, note: bool = False) -> bool:
             return False
         _check(state)
         _idle.pop(lock.path, None)
-        _lock(lock, state, time.monotonic() + wait, note)
-        lock.holds, lock.noted = 1, note
+        _lock(lock, state, time.monotonic() + wait, holder)
+        lock.holds, lock.noted = 1, holder is not None
         return True
 
 
-def _lock(lock: _Lock, state: Path, deadline: float, note: bool) -> None:
+def _lock(lock: _Lock, state: Path, deadline: float, holder: str | None) -> None:
     """Lock the lock file now at its path (one removed or replaced meanwhile is let go
     and the new one opened), creating it and its folder if need be."""
     while True:
@@ -163,7 +161,7 @@ def _lock(lock: _Lock, state: Path, deadline: float, note: bool) -> None:
             Path(lock.path).parent.mkdir(parents=True, exist_ok=True)
             flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
             lock.handle = os.open(lock.path, flags, 0o644)
-        _take(lock.handle, state, max(deadline - time.monotonic(), 0.0), note)
+        _take(lock.handle, state, max(deadline - time.monotonic(), 0.0), holder)
         try:
             if os.fstat(lock.handle).st_ino == os.stat(lock.path).st_ino:
                 return
@@ -197,9 +195,9 @@ def release(state: Path) -> None:
 
 
 @contextmanager
-def writer(state: Path, wait: float = 0.0, note: bool = False) -> Iterator[bool]:
+def writer(state: Path, wait: float = 0.0, holder: str | None = None) -> Iterator[bool]:
     """Hold the writer lock of ``state`` for the block (see :func:`acquire`)."""
-    taken = acquire(state, wait, note)
+    taken = acquire(state, wait, holder)
     try:
         yield taken
     finally:

@@ -111,9 +111,19 @@ def _holder(handle: int) -> str:
         said = os.pread(handle, 200, 0).decode("utf-8", "replace").strip().split(" ", 1)
     except OSError:
         said = []
-    if len(said) == 2 and said[0].isdigit():
+    if len(said) == 2 and said[0].isdigit() and _alive(int(said[0])):
         return f"pid {said[0]}: {said[1]}"
-    return "its pid is not known"
+    return "its pid is not known"  # a write of the moment, or a note its writer left
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 def _take(handle: int, state: Path, wait: float, holder: str | None) -> None:

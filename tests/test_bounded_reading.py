@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tallyform.bounded import TooLarge, read_bounded
 from tests.conftest import EXAMPLES
 from tests.process_helpers import cli_command, cli_env
 
@@ -169,3 +170,12 @@ def test_an_emulator_state_file_that_is_not_a_regular_file_is_refused(
         code, output, cpu = _run("-C", str(project), *command)
         _refused(code, output, cpu, f"the emulator's state file {path}", "not a regular file")
     assert not Path(f"{path}.lock").exists(), "a lock file was made beside it"
+
+
+def test_the_reader_stops_at_the_limit_whatever_size_the_file_reports() -> None:
+    """/proc files report a size of 0 and hold more: the reader still stops at the limit."""
+    maps = Path("/proc/self/maps")
+    assert maps.stat().st_size == 0
+    with pytest.raises(TooLarge, match="grew past the limit of 100 bytes"):
+        read_bounded(maps, 100)
+    assert len(read_bounded(maps, 1 << 20)) > 100

@@ -7,11 +7,13 @@ through silently: duplicate mapping keys, recursive aliases, and invisible chara
 make text display differently from what it is (bidi overrides, control characters).
 
 Hostile input is refused before it costs much, each time as a located problem (the
-README's "Limits"): a file over :data:`MAX_FILE_BYTES` is never read (a stat says so);
-the composer stops at the first node nested deeper than :data:`MAX_DEPTH` levels, or
-that would make the document, aliases expanded, hold more than :data:`MAX_VALUES` values
-(sizes are counted on the node graph, so an alias bomb is never expanded); a number
-written with more than :data:`MAX_NUMBER_DIGITS` digits is never converted.
+README's "Limits"): a file over :data:`MAX_FILE_BYTES` is never read (a stat says so,
+and the bounded reader, :mod:`tallyform.bounded`, never reads more, nor from a device or
+a FIFO); the composer stops at the first node nested deeper than :data:`MAX_DEPTH`
+levels, or that would make the document, aliases expanded, hold more than
+:data:`MAX_VALUES` values or :data:`MAX_TEXT` characters of text (sizes are counted on
+the node graph, so an alias bomb or a long text used many times is never expanded); a
+number written with more than :data:`MAX_NUMBER_DIGITS` digits is never converted.
 
 Scalars follow YAML 1.2's core schema rather than PyYAML's YAML 1.1: only
 ``true``/``false`` are booleans (so an option ``No`` stays the text "No") and dates

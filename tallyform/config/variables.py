@@ -7,7 +7,9 @@ is checked, so every check (schema, emails, URLs) sees the value the org will ge
 problem still points at the file, line and column where the string is written.
 ``$${`` is a literal ``${``.
 
-A name the org does not define is a problem at the string's location. ``validate``,
+A name the org does not define is a problem at the string's location. The values put
+in may add at most :data:`~tallyform.config.source.MAX_TEXT` characters to a file, as
+its aliases may: past that, a problem at the string that passes it. ``validate``,
 which plans against no org, checks every template file for every org of
 ``tallyform.yaml``, so a variable forgotten for one org is found before a pull request
 is merged.

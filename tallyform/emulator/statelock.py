@@ -95,7 +95,9 @@ def _lock_of(state: Path) -> _Lock:
     """This process's lock for ``state`` (one for a file, under whatever name)."""
     path = _paths.get(state)
     if path is None:
-        path = _paths[state] = os.path.realpath(lock_path(state))
+        path = os.path.realpath(lock_path(state))
+        if state.is_absolute():  # a relative name means another file once the cwd changes
+            _paths[state] = path
     found = _locks.get(path)
     if found is None:
         found = _locks[path] = _Lock(path)

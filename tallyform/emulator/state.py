@@ -325,7 +325,7 @@ class StateFile:
             if self._end and _read_at(handle, 1, self._end - 1) != b"\n":
                 line = b"\n" + line  # a snapshot of an earlier version has no line end
             _write_all(handle, line)
-            _FLUSHER.later(self.path)
+            _FLUSHER.later(self.path.absolute())
             self._end += len(line)
             self._journal_bytes += len(line)
             if not self._foreign and self._journal_bytes > max(

@@ -30,6 +30,15 @@ BOMB = "".join(
 )
 
 
+LONG_SUMMARY = "Lorem ipsum dolor sit amet. " * 32_000  # 896,000 characters
+AMPLIFIED = (
+    'title: A\nsteps:\n  - title: S0\n    summary: &long "'
+    + LONG_SUMMARY
+    + '"\n'
+    + "".join(f"  - title: S{n}\n    summary: *long\n" for n in range(1, 201))
+)  # 908 KB written, 180 MB with its aliases expanded
+
+
 def _sparse(path: Path) -> None:
     """A 50 MB template file that takes no disk space (and must never be read)."""
     with path.open("wb") as handle:
@@ -60,6 +69,11 @@ CASES = [
         "this number has 100,000 digits",
     ),
     Case("fifty-megabytes", _sparse, "is over the limit of 1,000,000 bytes a file"),
+    Case(
+        "alias-amplification",
+        _text(AMPLIFIED),
+        "the file holds more than 2,000,000 characters of text once its aliases are expanded",
+    ),
     Case(
         "deadline-ten-to-the-68",
         _text(f"title: A\nsteps:\n  - title: S\n    deadline: {{value: {10**68}, unit: days}}\n"),
@@ -169,7 +183,8 @@ def test_plan_refuses_without_a_request(case: Case, tmp_path: Path, requests: li
     [
         c
         for c in CASES
-        if c.name in ("alias-bomb", "deep-nesting", "huge-integer", "fifty-megabytes")
+        if c.name
+        in ("alias-bomb", "alias-amplification", "deep-nesting", "huge-integer", "fifty-megabytes")
     ],
     ids=lambda c: c.name,
 )
@@ -182,6 +197,35 @@ def test_fmt_check_refuses_and_leaves_the_file(case: Case, tmp_path: Path) -> No
         _assert_refused(result, "hostile.yaml:", case.message)
         assert "left as it is" in result.run.output or "not read" in result.run.output
     assert (path.stat().st_size, path.stat().st_mtime_ns) == (size, modified)
+
+
+def test_an_amplifying_alias_is_refused_at_its_line(tmp_path: Path) -> None:
+    """The third use of the long summary passes the limit: the error points at it."""
+    root = _repo(tmp_path, {"amplified.yaml": _text(AMPLIFIED)})
+    result = run_cli("-C", str(root), "validate")
+    assert result.exit_code == 1
+    assert result.stderr.endswith(
+        "templates/amplified.yaml:8:14: error: the file holds more than 2,000,000 characters "
+        "of text once its aliases are expanded; tallyform reads at most 2,000,000 (see Limits "
+        "in the README)\n"
+    ), result.stderr
+
+
+def test_variables_cannot_amplify_a_file(tmp_path: Path) -> None:
+    """A long value of a variable, put in many times, is bounded as aliases are: the 67th
+    use of a 30,000-character value passes 2,000,000 characters."""
+    steps = "".join(f"  - title: S{n}\n    summary: ${{big}}\n" for n in range(100))
+    root = _repo(tmp_path, {"a.yaml": _text("title: A\nsteps:\n" + steps)})
+    (root / "tallyform.yaml").write_text(
+        PROJECT_YAML + f"    variables:\n      big: {'x' * 30_000}\n"
+    )
+    result = run_cli("-C", str(root), "validate")
+    assert result.exit_code == 1
+    assert result.stderr.endswith(
+        "templates/a.yaml:136:14: error: with org 'local''s variables put in, the file would "
+        "hold more than 2,000,000 characters of text more than it does; tallyform puts in at "
+        "most 2,000,000 (see Limits in the README)\n"
+    ), result.stderr
 
 
 def test_every_problem_of_a_file_is_reported_in_one_run(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 import click
 
 from tallyform import __version__
+from tallyform.cli import interrupt
 from tallyform.client.redact import MASK, install_log_redaction, redact
 from tallyform.config import ConfigError, Problem, Project, find_config, load_project
 
@@ -270,6 +271,8 @@ class TallyformGroup(click.Group):
         try:
             result = super().main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
         except click.exceptions.Abort:
+            if interrupt.received():  # click turns a KeyboardInterrupt into Abort
+                return interrupt.report()
             click.echo("Aborted.", err=True)
             return 1
         except click.ClickException as error:
@@ -338,7 +341,25 @@ def cli(
 GC_THRESHOLDS = (50_000, 20, 20)
 
 
-def main() -> None:
-    """Console-script entry point."""
+COMMANDS = {  # imported when run or listed (TallyformGroup.add_lazy)
+    "init": "tallyform.cli.files:init",
+    "validate": "tallyform.cli.validate:validate",
+    "fmt": "tallyform.cli.files:fmt",
+    "schema": "tallyform.cli.files:schema",
+    "plan": "tallyform.cli.plan:plan",
+    "show": "tallyform.cli.show:show",
+    "apply": "tallyform.cli.apply:apply",
+    "export": "tallyform.cli.export:export",
+    "probe": "tallyform.cli.probe:probe",
+    "emulator": "tallyform.cli.emulator:emulator",
+}
+for _name, _where in COMMANDS.items():
+    cli.add_lazy(_name, _where)
+
+
+def run() -> int:
+    """Run the command line in ``sys.argv``; its exit code (:func:`tallyform.cli.main`
+    installs the Ctrl-C handler first, then calls this)."""
     gc.set_threshold(*GC_THRESHOLDS)
-    cli.main(prog_name="tallyform")
+    code: int = cli.main(prog_name="tallyform", standalone_mode=False)
+    return code

@@ -26,6 +26,7 @@ from typing import Any
 
 import click
 
+from tallyform.cli import interrupt
 from tallyform.cli.app import App, pass_app
 from tallyform.cli.connect import embedded_guard
 from tallyform.cli.options import only_option, org_option, parallelism_option
@@ -71,9 +72,14 @@ def _confirm(yes: bool) -> None:
         return
     if not sys.stdin.isatty():
         raise click.ClickException("apply needs confirmation: run it in a terminal, or pass --yes")
-    answer = click.prompt(
-        "Apply these changes? Type 'yes' to go on", default="", show_default=False
-    )
+    try:
+        answer = click.prompt(
+            "Apply these changes? Type 'yes' to go on", default="", show_default=False
+        )
+    except click.Abort:  # Ctrl-C (click makes it an Abort) or the end of input
+        if interrupt.received():
+            raise KeyboardInterrupt from None
+        answer = ""
     if answer != "yes":
         raise click.ClickException("not applied; nothing was changed")
 

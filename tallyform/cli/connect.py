@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,15 +35,9 @@ from tallyform.client import (
 )
 from tallyform.client.api import DEFAULT_PARALLELISM
 from tallyform.config.project import OrgSettings, Project
-from tallyform.emulator import DEFAULT_TOKEN, IN_PROCESS_URL, Emulator, EmulatorTransport
+from tallyform.emulator import DEFAULT_TOKEN, IN_PROCESS_URL, Emulator, EmulatorTransport, statelock
 from tallyform.emulator.state import StateFileError
 from tallyform.tallyfy.probe import Readings, readings_from
-
-try:
-    import fcntl
-except ImportError:  # Windows: no advisory locks; the embedded org is then unguarded
-    fcntl = None  # type: ignore[assignment]
-
 
 ACCOUNT_HOSTS = {"go.tallyfy.com": "account.tallyfy.com"}
 
@@ -137,7 +130,7 @@ def open_client(
         assert org.emulator is not None
         try:
             emulator = Emulator(state_file=org.emulator, keep_requests=0)
-        except StateFileError as error:  # a corrupt state file: one line, no traceback
+        except (StateFileError, statelock.StateFileBusy) as error:  # one line, no traceback
             raise click.ClickException(str(error)) from None
         return TallyfyClient(
             org_id=emulator.org_id,
@@ -164,36 +157,48 @@ def open_client(
 
 @contextmanager
 def embedded_guard(org: OrgSettings, wait: float = 0.0) -> Iterator[None]:
-    """For an embedded-emulator org, hold an exclusive lock on its state file for the block
-    (waiting up to ``wait`` seconds for another apply to let go).
+    """For an embedded-emulator org, hold the writer lock of its state file for the block
+    (:mod:`tallyform.emulator.statelock`), waiting up to ``wait`` seconds for another
+    apply to let go.
 
     Each process keeps its own copy of an embedded org's state, so two applies at once
-    would overwrite each other's writes: the second is refused instead. Tallyfy orgs need
-    no such guard (the org's apply lock, taken through the API, serves them).
+    (or an apply while ``emulator serve`` serves the file) would overwrite each other's
+    writes: the second is refused instead. Tallyfy orgs need no such guard (the org's
+    apply lock, taken through the API, serves them).
     """
-    if org.emulator is None or fcntl is None:
+    if org.emulator is None:
         yield
         return
-    lock_path = org.emulator.with_name(org.emulator.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+b") as handle:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise click.ClickException(
-                        f"another tallyform apply is running on the embedded org '{org.name}' "
-                        f"({org.emulator}); nothing was changed. Wait for it to finish, or "
-                        "pass --lock-timeout SECONDS to wait."
-                    ) from None
-                time.sleep(0.1)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    try:
+        statelock.acquire(org.emulator, wait, holder=_command())
+    except statelock.StateFileBusy as busy:
+        raise click.ClickException(_in_use(org, busy.holder)) from None
+    except statelock.NotAStateFile as refused:
+        raise click.ClickException(str(refused)) from None
+    try:
+        yield
+    finally:
+        statelock.release(org.emulator)
+
+
+def _command() -> str:
+    """What this process is, for another that finds the lock taken: `tallyform apply`."""
+    context = click.get_current_context(silent=True)
+    return context.command_path if context is not None else "tallyform"
+
+
+def _in_use(org: OrgSettings, holder: str) -> str:
+    if "emulator serve" in holder:
+        return (
+            f"the embedded org '{org.name}' ({org.emulator}) is being served by another "
+            f"process ({holder}); nothing was changed. Stop it first, or reach it as an org "
+            "with `org_id:` and `api_url:`."
+        )
+    return (
+        f"another tallyform apply is running on the embedded org '{org.name}' "
+        f"({org.emulator}; {holder}); nothing was changed. Wait for it to finish, or pass "
+        "--lock-timeout SECONDS to wait."
+    )
 
 
 PROBE_ANSWERS = Path(".tallyform") / "probe"  # beside tallyform.yaml: ORG.json per org

@@ -17,6 +17,7 @@ from tallyform.emulator import (
     EmulatorServer,
     FaultSettings,
     Quirks,
+    statelock,
 )
 from tallyform.emulator.quirks import describe
 
@@ -70,6 +71,22 @@ def _quirks(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) 
 @click.group()
 def emulator() -> None:
     """A local stand-in for the Tallyfy API."""
+
+
+SERVE_LOCK_WAIT = 2.0  # seconds to wait for a write of another process to end
+
+
+def _hold(state_file: Path) -> None:
+    """Hold the state file's writer lock while serving (the process's end lets it go):
+    another process writing the file would make it unloadable."""
+    try:
+        statelock.acquire(state_file, SERVE_LOCK_WAIT, holder="tallyform emulator serve")
+    except (statelock.StateFileBusy, statelock.NotAStateFile) as refused:
+        raise click.ClickException(str(refused)) from None
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot lock the state file {state_file}: {error.strerror or error}"
+        ) from None
 
 
 @emulator.command(help=SERVE_HELP)
@@ -139,6 +156,8 @@ def serve(
 ) -> None:
     if len(org_id) != 32 or any(c not in "0123456789abcdef" for c in org_id):
         raise click.BadParameter("must be 32 lowercase hex characters", param_hint="--org")
+    if state_file is not None:
+        _hold(state_file)
     try:
         emulated = Emulator(
             state_file=state_file,
@@ -169,3 +188,5 @@ def serve(
         click.echo("stopped.")
     finally:
         server.server_close()
+        if state_file is not None:
+            statelock.release(state_file)

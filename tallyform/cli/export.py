@@ -31,6 +31,7 @@ from typing import Any, Literal
 import click
 import yaml
 
+from tallyform.bounded import FileRefused, read_bounded
 from tallyform.cli.app import App, pass_app
 from tallyform.cli.apply import INTERRUPTED, InterruptGuard, org_lock
 from tallyform.cli.connect import embedded_guard, org_readings
@@ -41,7 +42,7 @@ from tallyform.config import OrgSettings, Project
 from tallyform.config.checks import check_template_document
 from tallyform.config.fmt import format_text
 from tallyform.config.project import display_path, load_template_file, template_files
-from tallyform.config.source import Problem, parse_text
+from tallyform.config.source import MAX_FILE_BYTES, Problem, parse_text
 from tallyform.engine import make_plan
 from tallyform.engine.apply import KeySetupRefused, apply_plan
 from tallyform.engine.export import Exported, export_org
@@ -129,8 +130,8 @@ def _status(path: Path, text: str, force: bool, declared: Template, org: OrgSett
     if not path.exists():
         return "new"
     try:
-        current = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError):
+        current = read_bounded(path, MAX_FILE_BYTES).decode("utf-8")
+    except (FileRefused, UnicodeDecodeError):  # a FIFO or device too: never read
         current = None
     if current == text:
         return "unchanged"
@@ -160,8 +161,8 @@ def meaning(value: Any) -> Any:
 def _diff(item: ExportFile) -> str:
     """How the repository's file differs from what the org holds, as a unified diff."""
     try:
-        current = item.path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError):
+        current = read_bounded(item.path, MAX_FILE_BYTES).decode("utf-8")
+    except (OSError, FileRefused, UnicodeDecodeError):  # a FIFO or device: never read
         return ""
     shown = display_path(item.path)
     lines = difflib.unified_diff(

@@ -8,30 +8,46 @@ log record of the ``tallyform`` loggers, whatever the code that logged it forgot
 from __future__ import annotations
 
 import logging
+import re
 import threading
 
 MASK = "***"
-_MIN_SECRET = 6  # shorter strings would mask ordinary words
+# A secret this long or longer is masked wherever it appears, even inside a longer word.
+# A shorter one (a test org's token, say "t0k") is masked wherever it stands on its own,
+# not inside a longer run of letters and digits, so that it cannot turn every "t0k" in an
+# id or a word into "***" and the output stays readable; it is masked whatever its length.
+_ANYWHERE = 6
+_ALNUM = "A-Za-z0-9"
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
+_pattern: re.Pattern[str] | None = None
 
 
 def register_secret(value: str | None) -> None:
-    """Remember a secret so that it is masked from now on."""
-    if value and len(value) >= _MIN_SECRET:
-        with _lock:
-            _secrets.add(value)
+    """Remember a secret, of any length, so that it is masked from now on."""
+    global _pattern
+    if not value:
+        return
+    with _lock:
+        if value in _secrets:
+            return
+        _secrets.add(value)
+        _pattern = re.compile("|".join(_alternative(s) for s in sorted(_secrets, key=len)[::-1]))
+
+
+def _alternative(secret: str) -> str:
+    """The regular expression matching one secret where it must be masked."""
+    escaped = re.escape(secret)
+    if len(secret) >= _ANYWHERE:
+        return escaped
+    return f"(?<![{_ALNUM}]){escaped}(?![{_ALNUM}])"
 
 
 def redact(text: str) -> str:
     """``text`` with every registered secret replaced by ***."""
-    with _lock:
-        known = sorted(_secrets, key=len, reverse=True)
-    for secret in known:
-        if secret in text:
-            text = text.replace(secret, MASK)
-    return text
+    pattern = _pattern
+    return text if pattern is None else pattern.sub(MASK, text)
 
 
 class RedactingFilter(logging.Filter):

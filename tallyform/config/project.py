@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tallyform.bounded import kind_of
 from tallyform.config import suggest
 from tallyform.config.checks import check_template_document, check_template_keys
 from tallyform.config.schema import check_against_schema
@@ -99,24 +100,36 @@ def display_path(path: Path) -> str:
 def find_config(directory: Path | None = None, config_file: Path | None = None) -> Path:
     """The project's tallyform.yaml: given directly, in ``directory``, or in a parent of the cwd."""
     if config_file is not None:
-        if not config_file.is_file():
+        if not _is_config(config_file):
             raise ConfigError(f"{config_file}: no such file")
         return config_file.resolve()
     if directory is not None:
         candidate = directory / CONFIG_NAME
-        if not candidate.is_file():
+        if not _is_config(candidate):
             raise ConfigError(
                 f"no {CONFIG_NAME} in {directory}; run `tallyform init {directory}` to start a project there"
             )
         return candidate.resolve()
     start = Path.cwd()
     for folder in (start, *start.parents):
-        if (folder / CONFIG_NAME).is_file():
+        if _is_config(folder / CONFIG_NAME):
             return (folder / CONFIG_NAME).resolve()
     raise ConfigError(
         f"no {CONFIG_NAME} in {start} or any folder above it; "
         "run `tallyform init` to start a project, or pass -C DIR"
     )
+
+
+def _is_config(path: Path) -> bool:
+    """Whether a project file is there; ConfigError if something that is not a regular
+    file (a FIFO, a device) is, since reading it could wait or never end."""
+    try:
+        kind = kind_of(path.stat().st_mode)
+    except OSError:
+        return False
+    if kind is not None and kind != "a folder":
+        raise ConfigError(f"{path}: it is {kind}, not a regular file; it was not read")
+    return kind is None
 
 
 def _project_problems(document: Document, data: dict[str, Any], root: Path) -> list[Problem]:
@@ -290,7 +303,24 @@ def _scan_templates(project: Project) -> tuple[list[Path], list[Problem]]:
                     folders.append(entry)
             elif entry.suffix in TEMPLATE_SUFFIXES and (entry.is_file() or entry.is_symlink()):
                 found.append(entry)
+            elif not entry.is_symlink() and not entry.is_file():
+                refused += _special_file(entry)
     return sorted(found), refused
+
+
+def _special_file(entry: Path) -> list[Problem]:
+    """A FIFO, device or socket among the templates: reported, never opened."""
+    try:
+        kind = kind_of(entry.lstat().st_mode)
+    except OSError:  # gone since the folder was listed
+        return []
+    return [
+        _refused(
+            entry,
+            f"this is {kind}, not a regular file; tallyform reads templates only from "
+            "regular files, so it was not read",
+        )
+    ]
 
 
 def template_files(project: Project) -> list[Path]:

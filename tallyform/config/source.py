@@ -7,11 +7,13 @@ through silently: duplicate mapping keys, recursive aliases, and invisible chara
 make text display differently from what it is (bidi overrides, control characters).
 
 Hostile input is refused before it costs much, each time as a located problem (the
-README's "Limits"): a file over :data:`MAX_FILE_BYTES` is never read (a stat says so);
-the composer stops at the first node nested deeper than :data:`MAX_DEPTH` levels, or
-that would make the document, aliases expanded, hold more than :data:`MAX_VALUES` values
-(sizes are counted on the node graph, so an alias bomb is never expanded); a number
-written with more than :data:`MAX_NUMBER_DIGITS` digits is never converted.
+README's "Limits"): a file over :data:`MAX_FILE_BYTES` is never read (a stat says so,
+and the bounded reader, :mod:`tallyform.bounded`, never reads more, nor from a device or
+a FIFO); the composer stops at the first node nested deeper than :data:`MAX_DEPTH`
+levels, or that would make the document, aliases expanded, hold more than
+:data:`MAX_VALUES` values or :data:`MAX_TEXT` characters of text (sizes are counted on
+the node graph, so an alias bomb or a long text used many times is never expanded); a
+number written with more than :data:`MAX_NUMBER_DIGITS` digits is never converted.
 
 Scalars follow YAML 1.2's core schema rather than PyYAML's YAML 1.1: only
 ``true``/``false`` are booleans (so an option ``No`` stays the text "No") and dates
@@ -31,7 +33,6 @@ from __future__ import annotations
 
 import math
 import re
-import stat
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ from yaml.events import (
     StreamEndEvent,
 )
 
+from tallyform.bounded import FileRefused, TooLarge, read_bounded
 from tallyform.config import yaml_syntax
 
 try:  # PyYAML built with libyaml, as its wheels are
@@ -62,6 +64,9 @@ DataPath = tuple[str | int, ...]
 MAX_FILE_BYTES = 1_000_000  # 1 MB per file
 MAX_DEPTH = 64  # levels of nesting, aliases expanded
 MAX_VALUES = 50_000  # keys and values of one document, aliases expanded
+# Characters of text in one document, aliases expanded: a file holds at most
+# MAX_FILE_BYTES of its own, so only aliases (or variables put in) can reach this.
+MAX_TEXT = 2 * MAX_FILE_BYTES
 MAX_NUMBER_DIGITS = 100
 
 _DECIMAL = re.compile(r"[-+]?[0-9][0-9_]*")
@@ -145,17 +150,18 @@ class LimitExceeded(Exception):
 class _LimitedLoader(yaml_syntax.TabSeparation, yaml.SafeLoader):
     """PyYAML's safe composer, stopped at the first node that passes a limit.
 
-    It keeps a running count of values with every alias counted at its full expanded
-    size (recorded once per node), so the check costs one step per node written, never
-    one per node expanded.
+    It keeps a running count of values and of characters of text with every alias
+    counted at its full expanded size (recorded once per node), so the check costs one
+    step per node written, never one per node expanded.
     """
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._depth = 0
         self._total = 0
+        self._text = 0
         self._aliases = False
-        self._sizes: dict[int, tuple[int, int]] = {}  # id(node) -> (values, levels)
+        self._sizes: dict[int, _Size] = {}  # id(node) -> its size, aliases expanded
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         mark: yaml.Mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
@@ -163,9 +169,10 @@ class _LimitedLoader(yaml_syntax.TabSeparation, yaml.SafeLoader):
             self._aliases = True
             target = super().compose_node(parent, index)
             # An alias to a node still open is a loop, which the builder reports.
-            size, height = self._sizes.get(id(target), (1, 1))
-            self._count(size, mark)
-            if self._depth + height > MAX_DEPTH:
+            size = self._sizes.get(id(target), _ONE)
+            self._count(size.values, mark)
+            self._count_text(size.text, mark)
+            if self._depth + size.levels > MAX_DEPTH:
                 raise LimitExceeded(mark, _too_deep(self._aliases))
             return target
         if self._depth >= MAX_DEPTH:
@@ -178,7 +185,19 @@ class _LimitedLoader(yaml_syntax.TabSeparation, yaml.SafeLoader):
             self._depth -= 1
         if node is not None:
             self._measure(node)
+            if isinstance(node, yaml.ScalarNode):
+                self._count_text(len(node.value), mark)
         return node
+
+    def _count_text(self, characters: int, mark: yaml.Mark) -> None:
+        self._text += characters
+        if self._text > MAX_TEXT:
+            expanded = " once its aliases are expanded" if self._aliases else ""
+            raise LimitExceeded(
+                mark,
+                f"the file holds more than {MAX_TEXT:,} characters of text{expanded}; "
+                f"tallyform reads at most {MAX_TEXT:,} (see Limits in the README)",
+            )
 
     def _count(self, values: int, mark: yaml.Mark) -> None:
         self._total += values
@@ -198,10 +217,28 @@ class _LimitedLoader(yaml_syntax.TabSeparation, yaml.SafeLoader):
             children = [part for pair in node.value for part in pair]
         else:
             children = list(node.value)
-        measured = [self._sizes.get(id(child), (1, 1)) for child in children]
-        size = 1 + sum(values for values, _ in measured)
-        height = 1 + max((levels for _, levels in measured), default=0)
-        self._sizes[id(node)] = (size, height)
+        measured = [self._sizes.get(id(child), _ONE) for child in children]
+        self._sizes[id(node)] = _Size(
+            values=1 + sum(size.values for size in measured),
+            levels=1 + max((size.levels for size in measured), default=0),
+            text=(
+                len(node.value)
+                if isinstance(node, yaml.ScalarNode)
+                else sum(size.text for size in measured)
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class _Size:
+    """A node's size with its aliases expanded: values, levels of nesting, characters."""
+
+    values: int
+    levels: int
+    text: int
+
+
+_ONE = _Size(1, 1, 0)  # a node not measured yet: an alias to one still open is a loop
 
 
 def _too_deep(aliases: bool) -> str:
@@ -577,37 +614,18 @@ def _parse_fully(text: str, file: str) -> tuple[Document, list[Problem]]:
 
 
 def read_limited(path: Path, file: str) -> tuple[str | None, list[Problem]]:
-    """A file's text, or why it cannot be read; one stat refuses a file over the size limit."""
-    problems = _unreadable(path, file)
-    if problems:
-        return None, problems
+    """A file's text, or why it cannot be read: through the bounded reader, so a file
+    over the size limit, a device or a FIFO is refused without being read."""
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)  # the file may have grown since the stat
-    except OSError as error:
-        return None, [_cannot_read(file, error)]
-    if len(raw) > MAX_FILE_BYTES:
-        return None, [_too_large(file, None)]
+        raw = read_bounded(path, MAX_FILE_BYTES)
+    except TooLarge as error:
+        return None, [_too_large(file, error.size)]
+    except FileRefused as error:
+        return None, [Problem(Location(file, 1, 1), f"cannot read the file: {error.reason}")]
     try:
         return raw.decode("utf-8").removeprefix("\ufeff"), []
     except UnicodeDecodeError as error:
         return None, [_utf8_problem(file, raw, error)]
-
-
-def _unreadable(path: Path, file: str) -> list[Problem]:
-    try:
-        info = path.stat()
-    except OSError as error:
-        return [_cannot_read(file, error)]
-    if not stat.S_ISREG(info.st_mode):
-        return [Problem(Location(file, 1, 1), "cannot read the file: not a regular file")]
-    if info.st_size > MAX_FILE_BYTES:
-        return [_too_large(file, info.st_size)]
-    return []
-
-
-def _cannot_read(file: str, error: OSError) -> Problem:
-    return Problem(Location(file, 1, 1), f"cannot read the file: {error.strerror or error}")
 
 
 def _too_large(file: str, size: int | None) -> Problem:

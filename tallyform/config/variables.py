@@ -7,7 +7,9 @@ is checked, so every check (schema, emails, URLs) sees the value the org will ge
 problem still points at the file, line and column where the string is written.
 ``$${`` is a literal ``${``.
 
-A name the org does not define is a problem at the string's location. ``validate``,
+A name the org does not define is a problem at the string's location. The values put
+in may add at most :data:`~tallyform.config.source.MAX_TEXT` characters to a file, as
+its aliases may: past that, a problem at the string that passes it. ``validate``,
 which plans against no org, checks every template file for every org of
 ``tallyform.yaml``, so a variable forgotten for one org is found before a pull request
 is merged.
@@ -20,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from tallyform.config.source import DataPath, Document, Location, Problem
+from tallyform.config.source import MAX_TEXT, DataPath, Document, Location, Problem
 
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _REFERENCE = re.compile(r"\$(\$?)\{(" + NAME + r")\}")
@@ -34,6 +36,8 @@ class _Substitution:
         self.org = org
         self.problems: list[Problem] = []
         self.filled: set[Location] = set()  # where a value was put in
+        self.added = 0  # characters the values put in so far add to the document
+        self.too_long = False
 
     def value(self, data: Any, path: DataPath) -> Any:
         if isinstance(data, str):
@@ -55,7 +59,7 @@ class _Substitution:
             if name not in self.values:
                 self.problems.append(self.undefined(name, path))
                 return match.group(0)
-            return self.values[name]
+            return self.bounded(self.values[name], match.group(0), path)
 
         result = _REFERENCE.sub(put, text)
         if result != text:
@@ -72,6 +76,24 @@ class _Substitution:
                 )
             )
         return result
+
+    def bounded(self, value: str, reference: str, path: DataPath) -> str:
+        """``value`` if the document, with it put in, stays within MAX_TEXT characters
+        more than written (aliases expanded); else the reference, once a problem."""
+        self.added += max(len(value) - len(reference), 0)
+        if self.added <= MAX_TEXT:
+            return value
+        if not self.too_long:
+            self.too_long = True
+            self.problems.append(
+                Problem(
+                    self.document.at(path),
+                    f"with org '{self.org}''s variables put in, the file would hold more than "
+                    f"{MAX_TEXT:,} characters of text more than it does; tallyform puts in at "
+                    f"most {MAX_TEXT:,} (see Limits in the README)",
+                )
+            )
+        return reference
 
     def undefined(self, name: str, path: DataPath) -> Problem:
         known = ", ".join(sorted(self.values)) or "none"

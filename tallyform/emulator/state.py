@@ -7,9 +7,12 @@ a standard member's) and the people listed in :data:`SEED_USERS` and :data:`SEED
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import tempfile
+import threading
+import time
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -17,7 +20,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from tallyform.bounded import FileRefused, NotRegular, read_regular
 from tallyform.collector import collector_paused
+from tallyform.emulator import statelock
 from tallyform.emulator.journal import Replay
 
 try:
@@ -151,16 +156,21 @@ class StateFile:
 
     Never torn: a killed writer leaves at worst a half-written last line, which fails its
     checksum and is ignored on load (the next write cuts it off); a snapshot is whole or
-    not there (fsync, then rename). Appends are not fsynced (that costs 2-3 ms, a cap of
-    a few hundred writes a second): a killed emulator loses nothing it answered, a power
+    not there (fsync, then rename). An append is written straight to the file (no buffer
+    in the process), so a killed emulator loses nothing it answered; it is flushed to
+    the disk (fdatasync) by a background thread within :data:`SYNC_SECONDS`, not before
+    the answer (that costs 2-3 ms, a cap of a few hundred writes a second), so a power
     cut may lose the last moments but loads as the state of some earlier write.
 
     Several processes: a reader (``plan``) reads the file in one go and sees the snapshot
     and whole entries of some moment, as the file is only appended to or replaced by
-    rename. Writers append under an advisory lock (``flock``); one that finds entries it
-    did not write appends after them and leaves compaction to a later process, so
-    nobody's writes are folded away. One writer at a time is what the embedded org's
-    apply guard and ``emulator serve`` ensure.
+    rename. Every write is made holding the writer lock (:mod:`.statelock`), which
+    ``emulator serve`` and an embedded org's ``apply`` hold for as long as they run, so a
+    second writing process is refused with a message naming the holder instead of
+    journaling changes the first one's state does not have. One that finds entries it did
+    not write (one writer after another) appends after them and leaves compaction to a
+    later process, so nobody's writes are folded away. A compaction killed before its
+    rename leaves a temporary file, removed at the next load that finds no writer.
     """
 
     def __init__(self, path: Path) -> None:
@@ -174,15 +184,22 @@ class StateFile:
         self._foreign = False  # another process wrote entries: leave compaction to others
 
     def load(self) -> dict[str, Any] | None:
-        """The saved state, None if there is none yet; StateFileError if it cannot be used."""
+        """The saved state, None if there is none yet; StateFileError if it cannot be used.
+
+        When no other process writes the file, temporary files a compaction killed
+        half-way left beside it are removed first."""
         try:
-            with open(self.path, "rb") as handle:
-                inode = os.fstat(handle.fileno()).st_ino
-                raw = handle.read()
-        except FileNotFoundError:
+            raw, info = read_regular(self.path, MAX_STATE_BYTES)
+        except NotRegular as refused:
+            what = refused.reason.removeprefix("it ")
+            raise StateFileError(f"the emulator's state file {self.path} {what}") from None
+        except FileRefused as refused:
+            if not refused.missing:
+                raise self._unusable(f"cannot be read ({refused.reason})") from None
+            self._remove_leftovers()
             return None
-        except OSError as error:
-            raise self._unusable(f"cannot be read ({error})") from None
+        self._remove_leftovers()
+        inode = info.st_ino
         cut = raw.find(b"\n")
         snapshot_end = len(raw) if cut < 0 else cut + 1
         rewrite = False
@@ -244,10 +261,29 @@ class StateFile:
             "to start a fresh emulated organization"
         )
 
+    def _remove_leftovers(self) -> None:
+        """Remove what a compaction killed before its rename left (``.FILE.xxxxxxxx``),
+        unless another process writes the file now (its compaction may be under way)."""
+        try:
+            with statelock.writer(self.path):
+                for leftover in self.path.parent.glob(f"{_TEMP_PREFIX}{self.path.name}.*"):
+                    if len(leftover.name) == len(self.path.name) + _TEMP_LENGTH:
+                        leftover.unlink(missing_ok=True)
+        except statelock.StateFileBusy:
+            return
+        except OSError:  # a folder that cannot be listed or written: nothing to clean
+            return
+
     def save(self, data: dict[str, Any]) -> None:
         """Write the whole state as a new snapshot with an empty journal, atomically."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        with statelock.writer(self.path, WRITE_WAIT):
+            self._save(data)
+
+    def _save(self, data: dict[str, Any]) -> None:
+        handle, temp = tempfile.mkstemp(
+            prefix=f"{_TEMP_PREFIX}{self.path.name}.", dir=self.path.parent
+        )
         try:
             with os.fdopen(handle, "wb") as out:
                 # dumps, not dump: dump streams through the slow pure-Python encoder.
@@ -269,14 +305,18 @@ class StateFile:
         compaction, or when there is no file to append to)."""
         if not ops:
             return
+        with statelock.writer(self.path, WRITE_WAIT):
+            self._record(ops, data)
+
+    def _record(self, ops: list[list[Any]], data: dict[str, Any]) -> None:
         if self._inode is None or self._rewrite:
-            self.save(data)
+            self._save(data)
             return
         payload = json.dumps(ops, separators=(",", ":")).encode("ascii")
         line = b"%08x " % zlib.crc32(payload) + payload + b"\n"
         handle = self._open_locked()
         if handle is None:  # the file was removed: start it again
-            self.save(data)
+            self._save(data)
             return
         try:
             status = os.fstat(handle)
@@ -285,12 +325,13 @@ class StateFile:
             if self._end and _read_at(handle, 1, self._end - 1) != b"\n":
                 line = b"\n" + line  # a snapshot of an earlier version has no line end
             _write_all(handle, line)
+            _FLUSHER.later(self.path.absolute())
             self._end += len(line)
             self._journal_bytes += len(line)
             if not self._foreign and self._journal_bytes > max(
                 self._compact_min, self._snapshot_bytes
             ):
-                self.save(data)  # under the lock: no append can land in the old file
+                self._save(data)  # under the lock: no append can land in the old file
         finally:
             os.close(handle)
 
@@ -332,6 +373,10 @@ class StateFile:
 
 
 COMPACT_MIN_BYTES = 4 * 1024 * 1024
+MAX_STATE_BYTES = 1 << 30  # a state file of 10,000 templates is about 300 MB
+WRITE_WAIT = 5.0  # seconds a write waits for another process's write (not a server) to end
+_TEMP_PREFIX = "."  # a compaction's temporary file: .FILE. and eight characters
+_TEMP_LENGTH = 10  # the characters it has beyond FILE's name
 
 
 class _Unparsable(Exception):
@@ -384,6 +429,60 @@ def _write_all(handle: int, data: bytes) -> None:
     while view:
         written = os.write(handle, view)
         view = view[written:]
+
+
+SYNC_SECONDS = 0.2
+
+
+class _Flusher:
+    """Flushes appended state files to the disk in the background, each at most once
+    every :data:`SYNC_SECONDS` however many writes it took (and once more at exit)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._due: set[Path] = set()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def later(self, path: Path) -> None:
+        with self._lock:
+            self._due.add(path)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="tallyform-state-flusher", daemon=True
+                )
+                self._thread.start()
+                atexit.register(self.now)
+        self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            time.sleep(SYNC_SECONDS)
+            self._wake.clear()
+            self.now()
+
+    def now(self) -> None:
+        with self._lock:
+            due, self._due = self._due, set()
+        for path in due:
+            _sync_file(path)
+
+
+def _sync_file(path: Path) -> None:
+    try:
+        handle = os.open(path, os.O_RDONLY)
+    except OSError:  # replaced or removed since: its successor was synced as it was made
+        return
+    try:
+        getattr(os, "fdatasync", os.fsync)(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
+
+
+_FLUSHER = _Flusher()
 
 
 def _sync_folder(folder: Path) -> None:

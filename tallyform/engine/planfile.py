@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from tallyform import __version__
+from tallyform.bounded import FileRefused, TooLarge, read_bounded
 from tallyform.model.changes import (
     ACTIONS,
     KINDS,
@@ -284,15 +285,16 @@ def _saved(document: dict[str, Any]) -> SavedPlan:
 def load_plan(path: Path) -> SavedPlan:
     """The saved plan in ``path``; PlanFileError naming the file if it is not one, whole."""
     try:
-        size = path.stat().st_size
-        if size > MAX_PLANFILE_BYTES:
-            raise PlanFileError(
-                f"{path}: not a plan saved by `tallyform plan --out`, or damaged: it is "
-                f"{size / 2**20:.0f} MB, more than a saved plan's {MAX_PLANFILE_BYTES >> 20} MB; "
-                "make a new one"
-            )
-        document = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError, RecursionError) as error:
+        document = json.loads(read_bounded(path, MAX_PLANFILE_BYTES).decode("utf-8"))
+    except TooLarge as error:
+        raise PlanFileError(
+            f"{path}: not a plan saved by `tallyform plan --out`, or damaged: "
+            f"{error.reason} (a saved plan's limit is {MAX_PLANFILE_BYTES >> 20} MB); "
+            "make a new one"
+        ) from None
+    except FileRefused as error:
+        raise PlanFileError(f"{path}: cannot read the file: {error.reason}") from None
+    except (ValueError, RecursionError) as error:
         raise PlanFileError(
             f"{path}: not a plan saved by `tallyform plan --out`, or damaged: not readable "
             f"as JSON ({error}); make a new one"

@@ -16,12 +16,13 @@ PACKAGE = Path(__file__).resolve().parent.parent / "tallyform"
 # The stages each stage may import (the package root, for __version__, is always allowed).
 ALLOWED = {
     "model": set(),
+    "logic": {"model"},
     "config": {"model"},
     "client": set(),
     "engine": {"config", "model", "client"},
-    "render": {"config", "engine", "model"},
+    "render": {"config", "engine", "model", "logic"},
     "emulator": set(),
-    "cli": {"config", "model", "client", "engine", "render", "emulator"},
+    "cli": {"config", "model", "client", "engine", "logic", "render", "emulator"},
 }
 # Third-party libraries that only some modules may use.
 ONLY_IN = {

@@ -16,6 +16,9 @@ for _name, _where in {
     "apply": "tallyform.cli.apply:apply",
     "export": "tallyform.cli.export:export",
     "emulator": "tallyform.cli.emulator:emulator",
+    "check": "tallyform.cli.logic:check",
+    "test": "tallyform.cli.logic:test",
+    "graph": "tallyform.cli.logic:graph",
 }.items():
     cli.add_lazy(_name, _where)
 

@@ -33,6 +33,7 @@ from tallyform.model.template import (
     Field,
     Origin,
     Rule,
+    Scenario,
     Step,
     Template,
 )
@@ -290,6 +291,89 @@ def check_rules(template: Template, names: DeclaredKeys) -> Iterator[Problem]:
             yield from _check_action(rule, index, names)
 
 
+def _unknown_step(key: str, names: DeclaredKeys) -> str | None:
+    if key in names.steps or not names.steps_known:
+        return None
+    return f"no step has the key '{key}'; steps here: {', '.join(sorted(names.steps))}"
+
+
+def check_scenario(
+    template: Template, scenario: Scenario, names: DeclaredKeys
+) -> Iterator[Problem]:
+    """A scenario of ``tests:`` names steps, fields and rules that exist, and only
+    outcomes its steps can have."""
+    origin = scenario.origin
+    kickoff = {f.key for f in template.kickoff}
+    steps = {s.key: s for s in template.steps}
+    for key, _ in scenario.kickoff:
+        if key not in kickoff and names.fields_known:
+            yield Problem(
+                _where(origin, "kickoff", key),
+                f"no kick-off field has the key '{key}'; kick-off fields: "
+                f"{', '.join(sorted(kickoff)) or 'none'}",
+            )
+    for event in scenario.events:
+        unknown = _unknown_step(event.step, names)
+        if unknown:
+            yield Problem(_where(event.origin, "step"), unknown)
+            continue
+        step = steps.get(event.step)
+        if step is None:
+            continue
+        if event.outcome in ("approved", "rejected") and step.type != "approval":
+            yield Problem(
+                _where(event.origin, "is"),
+                f"only approval steps are {event.outcome}; '{step.key}' is a {step.type} step "
+                "(write `is: completed`)",
+            )
+        own = {f.key for f in step.fields}
+        for key, _ in event.values:
+            if key not in own:
+                yield Problem(
+                    _where(event.origin, "fields", key),
+                    f"step '{step.key}' has no form field '{key}'; its fields: "
+                    f"{', '.join(sorted(own)) or 'none'}",
+                )
+    expect = scenario.expect
+    listed: list[tuple[str, tuple[str | int, ...]]] = [
+        *((key, ("shown", i)) for i, key in enumerate(expect.shown)),
+        *((key, ("hidden", i)) for i, key in enumerate(expect.hidden)),
+        *((key, ("assignees", key)) for key, _ in expect.assignees),
+        *((key, ("deadlines", key)) for key, _ in expect.deadlines),
+    ]
+    for key, path in listed:
+        unknown = _unknown_step(key, names)
+        if unknown:
+            yield Problem(_where(origin, "expect", *path), unknown)
+    both = set(expect.shown) & set(expect.hidden)
+    for index, key in enumerate(expect.hidden):
+        if key in both:
+            yield Problem(
+                _where(origin, "expect", "hidden", index),
+                f"step '{key}' is expected both shown and hidden",
+            )
+    rules = {rule.name for rule in template.rules}
+    for index, name in enumerate(expect.fired or ()):
+        if name not in rules:
+            yield Problem(
+                _where(origin, "expect", "fired", index),
+                f"no rule is named '{name}'; rules: {', '.join(sorted(rules)) or 'none'}",
+            )
+
+
+def check_scenarios(template: Template, names: DeclaredKeys) -> Iterator[Problem]:
+    seen: dict[str, Location] = {}
+    for scenario in template.tests:
+        here = _where(scenario.origin, "name")
+        if scenario.name in seen:
+            yield Problem(
+                here,
+                f"test name '{scenario.name}' is already used on line {seen[scenario.name].line}",
+            )
+        seen.setdefault(scenario.name, here)
+        yield from check_scenario(template, scenario, names)
+
+
 def check_template(template: Template, names: DeclaredKeys | None = None) -> list[Problem]:
     """Every semantic problem of one template, sorted by location.
 
@@ -306,6 +390,7 @@ def check_template(template: Template, names: DeclaredKeys | None = None) -> lis
         problems += check_step(step, names)
     problems += _web_addresses(template)
     problems += check_rules(template, names)
+    problems += check_scenarios(template, names)
     return sorted(set(problems))
 
 
@@ -337,7 +422,7 @@ def _part(error: SchemaError) -> DataPath | None:
         return None
     if len(path) >= 4 and path[0] == "steps" and path[2] == "fields" and isinstance(path[3], int):
         return path[:4]
-    if len(path) >= 2 and path[0] in ("kickoff", "rules") and isinstance(path[1], int):
+    if len(path) >= 2 and path[0] in ("kickoff", "rules", "tests") and isinstance(path[1], int):
         return path[:2]
     if len(path) >= 2 and path[0] == "steps" and isinstance(path[1], int):
         return path[:3]

@@ -18,6 +18,7 @@ import click
 from tallyform.cli.app import App, pass_app
 from tallyform.cli.validate import from_repository_root, repository_root
 from tallyform.config import ConfigError, Location, Problem, Project, load_templates
+from tallyform.config.checks import check_scenarios
 from tallyform.logic import (
     DEFAULT_SEVERITY,
     check_template,
@@ -199,6 +200,10 @@ def run_tests(app: App, names: Sequence[str]) -> ScenarioReport:
     templates, problems, unknown = select_templates(project, names)
     report = ScenarioReport([], problems=problems, unplaced=_unknown(unknown))
     for template in templates:
+        stale = sorted(set(check_scenarios(template)))
+        if stale:
+            report.problems += stale  # its scenarios name what the template does not have
+            continue
         outcomes = run_scenarios(template)
         report.outcomes += outcomes
         if template.tests:

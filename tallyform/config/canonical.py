@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-STRUCTURAL_KEYS = frozenset({"kickoff", "steps", "fields", "rules"})
+STRUCTURAL_KEYS = frozenset({"kickoff", "steps", "fields", "rules", "tests"})
 MAX_WIDTH = 100
 INDENT = 2
 

@@ -97,7 +97,7 @@ def render_mermaid(template: Template, dead: Iterable[str] = ()) -> str:
             anchor = f"{step.deadline.step}" if step.deadline.step else "start"
             direction = "before" if step.deadline.option == "prior_to" else "after"
             details.append(f"due {step.deadline.value} {step.deadline.unit} {direction} {anchor}")
-        below = f"<br/><small>{clean(', '.join(details))}</small>" if details else ""
+        below = f"<br/>{clean(', '.join(details))}" if details else ""
         lines.append(f'    {_node(i)}["{i + 1}. {clean(step.title)}{below}"]')
     previous = "start"
     for i, step in enumerate(template.steps):

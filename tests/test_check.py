@@ -388,3 +388,17 @@ def test_a_large_template_is_sampled_and_says_so() -> None:
     analysis = check_template(Template("big", "Big", kickoff=kickoff, steps=steps, rules=rules))
     assert analysis.sampled
     assert analysis.paths == 2048
+
+
+def test_generated_templates_are_checked_and_tested_without_a_hitch(tmp_path: Path) -> None:
+    """The benchmark's templates (random field types under fixed rules) load, check and
+    run their scenarios; its report names what each command found (nothing is timed)."""
+    from benchmarks import check_files
+
+    check_files.make_project(tmp_path, 12)
+    result = run_cli("-C", str(tmp_path), "check", "--format", "json")
+    document = json.loads(result.stdout)
+    assert document["problems"] == [] and len(document["templates"]) == 12
+    tested = json.loads(run_cli("-C", str(tmp_path), "test", "--format", "json").stdout)
+    assert tested["summary"] == {"scenarios": 24, "passed": 24, "failed": 0}
+    assert check_files._found("check", document).startswith(f"{document['summary']['paths']} paths")

@@ -182,6 +182,10 @@ class Engine:
         self.kickoff = {f.key for f in template.kickoff}
         self.owner = {f.key: s.key for s in self.steps for f in s.fields}
         self.hidden_at_launch = hidden_at_launch(template)
+        self.own_people = {s.key: self._own_people(s) for s in self.steps}
+        self.anyone_completes = {
+            s.key: not s.settings.get("can_complete_only_assignees", False) for s in self.steps
+        }
         self.at_launch: list[int] = []
         self.on_step: dict[str, list[int]] = {}
         for index in self.rules:
@@ -203,9 +207,7 @@ class Engine:
 
     def completable(self, process: Process, step: Step) -> bool:
         """Someone can complete the step: it has an assignee, or anyone may complete it."""
-        return process.assigned(step.key) or not step.settings.get(
-            "can_complete_only_assignees", False
-        )
+        return self.anyone_completes[step.key] or bool(process.assignees.get(step.key))
 
     # -- moving a process on -------------------------------------------------------
 
@@ -214,7 +216,7 @@ class Engine:
         process = Process(
             values=dict(kickoff or {}),
             visible={s.key for s in self.steps if s.key not in self.hidden_at_launch},
-            assignees={s.key: self._own_people(s) for s in self.steps},
+            assignees=dict(self.own_people),
             deadlines={s.key: s.deadline for s in self.steps},
         )
         for index in self.at_launch:

@@ -48,7 +48,6 @@ from tallyform.model.template import CHOICE_TYPES
 
 MAX_PATHS = 2048  # paths walked per component before it is sampled
 MAX_PROGRESS = 500  # steps completed in one path, at most (reopening can repeat some)
-EXCLUSIVE = (frozenset({"approved", "rejected"}), frozenset({"acknowledged", "expired"}))
 
 
 @dataclass(frozen=True)
@@ -166,17 +165,19 @@ def field_domain(item: Field, tested: list[Any], required: bool) -> tuple[Any, .
 
 
 def step_domain(tested: set[str], approval: bool) -> tuple[frozenset[str], ...]:
-    """The outcomes of a step that tell apart every case of its conditions."""
-    ops = sorted(tested & (OUTCOME_OPERATIONS | {"reopened"}))
-    plain = [frozenset({"approved"}), frozenset({"rejected"})] if approval else [frozenset()]
-    domain = list(plain) + [frozenset({op}) for op in ops if frozenset({op}) not in plain]
-    if len(ops) >= 2:
-        together = frozenset(ops)
-        if not any(pair <= together for pair in EXCLUSIVE):
-            domain.append(together)
-    if approval and "reopened" in ops:
-        domain += [frozenset({"approved", "reopened"}), frozenset({"rejected", "reopened"})]
-    return tuple(dict.fromkeys(domain))
+    """The outcomes of a step that tell apart every case of its conditions: approved or
+    rejected (an approval, when either is tested), acknowledged or expired (when tested),
+    each also reopened afterwards when ``reopened`` is tested. Only an approval step is
+    approved or rejected."""
+    verdicts = {"approved", "rejected"}
+    if approval and tested & verdicts:
+        domain = [frozenset({"approved"}), frozenset({"rejected"})]
+    else:
+        domain = [frozenset()]
+    domain += [frozenset({op}) for op in sorted(tested & (OUTCOME_OPERATIONS - verdicts))]
+    if "reopened" in tested:
+        domain += [outcome | {"reopened"} for outcome in domain]
+    return tuple(domain)
 
 
 def components(engine: Engine) -> list[Component]:
@@ -302,18 +303,16 @@ def run_path(engine: Engine, path: Path) -> Walked:
     picked: list[str] = []
     unassigned: list[str] = []
     reopened_once: set[str] = set()
+    visible, completed = process.visible, process.completed
     for _ in range(MAX_PROGRESS):
-        step = next(
-            (
-                s
-                for s in engine.steps
-                if s.key in process.visible
-                and s.key not in process.completed
-                and engine.completable(process, s)
-            ),
-            None,
-        )
-        if step is None:
+        for step in engine.steps:
+            if (
+                step.key in visible
+                and step.key not in completed
+                and engine.completable(process, step)
+            ):
+                break
+        else:
             break
         if not process.assigned(step.key) and step.key not in unassigned:
             unassigned.append(step.key)

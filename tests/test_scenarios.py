@@ -20,7 +20,9 @@ def _line(text: str, needle: str) -> int:
 def test_the_examples_pass_and_every_rule_fires_in_some_scenario() -> None:
     result = run_cli("-C", str(EXAMPLES), "test")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("11 scenarios in 6 templates: 11 passed, 0 failed.")
+    lines = result.stdout.splitlines()
+    assert lines[0] == "ok   content-review: Press releases get four days of editing"
+    assert lines[11] == "11 scenarios in 6 templates: 11 passed, 0 failed."
     assert "fired in no scenario" not in result.stdout
     for template in project_templates():
         outcomes = run_scenarios(template)
@@ -46,6 +48,7 @@ def test_a_broken_rule_fails_at_the_scenarios_line_with_expected_and_actual(
     assert f"templates/purchase-request.yaml:{fired}:" in result.stderr
     assert "expected [Skip approval for small amounts], got none" in result.stderr
     assert "11 scenarios in 6 templates: 9 passed, 2 failed." in result.stdout
+    assert "FAIL purchase-request: Small purchases skip the manager\n" in result.stdout
     github = run_cli("test", "--format", "github")
     assert github.exit_code == 1
     assert (

@@ -255,6 +255,9 @@ def test(app: App, output: str, names: tuple[str, ...]) -> None:
         click.echo(render_scenarios_github(moved), nl=False)
         click.echo(scenario_summary(report), err=not report.ok)
     else:
+        for outcome in report.outcomes:
+            mark = app.style("ok  ", fg="green") if outcome.passed else app.style("FAIL", fg="red")
+            click.echo(f"{mark} {outcome.template.key}: {outcome.scenario.name}")
         _print_lines(app, scenario_lines(report))
         click.echo(scenario_summary(report))
     if not report.ok:

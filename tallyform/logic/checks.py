@@ -415,9 +415,9 @@ class _Checker:
             if evidence.nothing_shown is not None and self.engine.steps:
                 yield self.finding(
                     "no_completable_path",
-                    "no step is shown when the process starts "
-                    f"(when {evidence.nothing_shown.describe(self.template)}), so it has "
-                    "nothing to do: let at least one step start visible",
+                    "no step is ever shown "
+                    f"(when {evidence.nothing_shown.describe(self.template)}), so the "
+                    "process has nothing to do: let at least one step start visible",
                     _at(self.template.origin, "steps"),
                     evidence.coverage,
                 )

@@ -31,7 +31,8 @@ approval is ``completed`` and also ``approved`` or ``rejected``; an expired step
 ``completed`` and ``expired``; ``reopened`` holds once the step has been reopened;
 ``not_assigned`` holds while the step has nobody assigned; a rule's deadline replaces
 the step's own; a step with ``assign_run_starter`` counts as assigned (to whoever
-launches the process).
+launches the process); a step a rule reopens is visible again and evaluates no rules
+of its own (only a person's reopening does).
 """
 
 from __future__ import annotations

@@ -272,7 +272,7 @@ def test_the_action_is_composite_and_installs_tallyform_from_its_own_ref() -> No
 def test_the_actions_commands_cover_every_documented_command() -> None:
     action = load(ACTION)
     script = next(s["run"] for s in action["runs"]["steps"] if s.get("id") == "run")
-    for command in ("install", "validate", "plan", "drift", "apply"):
+    for command in ("install", "validate", "check", "test", "plan", "drift", "apply"):
         assert f"\n  {command})\n" in script, command
         assert command in action["inputs"]["command"]["description"]
 

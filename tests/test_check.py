@@ -301,6 +301,7 @@ def test_a_step_a_rule_always_hides_fails_check_at_the_step(
     (found,) = _found(document, "unreachable_step")
     assert found["line"] == _line(HIDDEN_STEP, "- key: approve")
     assert "hides it at launch on every path" in found["message"]
+    assert (found["step"], found["rule"], found["template"]) == ("approve", None, "claim")
     assert found["coverage"] == {"kind": "exhaustive", "paths": 1, "of": 1}
 
 

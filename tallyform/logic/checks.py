@@ -297,8 +297,9 @@ class _Checker:
         where: Location | None,
         coverage: Coverage,
         step: str | None = None,
+        rule: str | None = None,
     ) -> Finding:
-        return Finding(check, self.template.key, message, where, coverage, step)
+        return Finding(check, self.template.key, message, where, coverage, step, rule)
 
     def unreachable_steps(self) -> Iterator[Finding]:
         for step in self.engine.steps:
@@ -347,6 +348,7 @@ class _Checker:
                     f"{coverage.never()}; fix the conditions or remove the rule",
                     _at(rule.origin, "when"),
                     coverage,
+                    rule=rule.name,
                 )
             elif index not in evidence.effective:
                 yield self.finding(
@@ -356,6 +358,7 @@ class _Checker:
                     "hidden one, assigning someone already assigned); remove it or change its actions",
                     _at(rule.origin, "then"),
                     coverage,
+                    rule=rule.name,
                 )
 
     def conflicting_rules(self) -> Iterator[Finding]:
@@ -376,6 +379,8 @@ class _Checker:
                     "in order). Make their conditions exclusive, or merge them into one rule",
                     _at(later.origin, "then", second.action, second.verb),
                     evidence.coverage,
+                    step=first.step,
+                    rule=later.name,
                 )
 
     def unassigned_steps(self) -> Iterator[Finding]:
@@ -394,6 +399,7 @@ class _Checker:
                 f"{what}; add `assignees:` (or `assign_run_starter: true`), or a rule that assigns it",
                 _step_at(step),
                 evidence.coverage,
+                step=step.key,
             )
 
     def stuck_paths(self) -> Iterator[Finding]:
@@ -410,6 +416,7 @@ class _Checker:
                 "it; assign someone, or let anyone complete it",
                 _step_at(step),
                 evidence.coverage,
+                step=step.key,
             )
         for evidence in self.evidence:
             if evidence.nothing_shown is not None and self.engine.steps:
@@ -449,6 +456,7 @@ class _Checker:
                 "that is always done first",
                 _at(step.origin, "deadline", "step"),
                 evidence.coverage,
+                step=step.key,
             )
 
     def never_evaluated(self) -> Iterator[Finding]:
@@ -469,6 +477,7 @@ class _Checker:
                     "kick-off field or a step of this template",
                     _at(rule.origin, "when"),
                     STRUCTURAL,
+                    rule=rule.name,
                 )
             elif evidence is not None:
                 names = ", ".join(f"'{key}'" for key in sorted(triggers))
@@ -479,6 +488,7 @@ class _Checker:
                     f"{evidence.coverage.never()}; make that step reachable, or test another",
                     _at(rule.origin, "when"),
                     evidence.coverage,
+                    rule=rule.name,
                 )
 
 
@@ -502,8 +512,9 @@ def dangling_references(template: Template) -> Iterator[Finding]:
     steps = {s.key for s in template.steps}
     fields = {f.key: f for f in template.all_fields()}
 
-    def found(message: str, where: Location | None) -> Finding:
-        return Finding("dangling_reference", template.key, message, where)
+    def found(message: str, where: Location | None, rule: Rule | None = None) -> Finding:
+        name = rule.name if rule is not None else None
+        return Finding("dangling_reference", template.key, message, where, rule=name)
 
     for rule in template.rules:
         for index, condition in enumerate(rule.when):
@@ -513,6 +524,7 @@ def dangling_references(template: Template) -> Iterator[Finding]:
                     f"{_rule(rule)} tests {condition.subject} '{condition.key}', which this "
                     f"template does not have; name an existing {condition.subject} or remove the condition",
                     _at(rule.origin, "when", index, condition.subject),
+                    rule,
                 )
                 continue
             item = fields.get(condition.key) if condition.subject == "field" else None
@@ -524,12 +536,14 @@ def dangling_references(template: Template) -> Iterator[Finding]:
                         f"{_rule(rule)} tests column '{condition.column}' of field "
                         f"'{item.key}', which has no such column ({have}); name one of its columns",
                         _at(rule.origin, "when", index, "column"),
+                        rule,
                     )
         for index, action in enumerate(rule.then):
             if action.step not in steps:
                 yield found(
                     f"{_rule(rule)} acts on step '{action.step}', which this template does not have",
                     _at(rule.origin, "then", index, action.verb),
+                    rule,
                 )
     for step in template.steps:
         if step.deadline and step.deadline.step and step.deadline.step not in steps:
@@ -625,6 +639,7 @@ def always_true_conditions(template: Template) -> Iterator[Finding]:
                 f"a condition of {_rule(rule)} is always true: {why}; "
                 "it does not narrow the rule at all: remove it or test a real answer",
                 _at(rule.origin, "when", index),
+                rule=rule.name,
             )
 
 
@@ -641,6 +656,7 @@ def inert_start_dates(template: Template) -> Iterator[Finding]:
             "`is_soft_start_date: true` lets it start any time, so the start date does nothing; "
             "remove one of the two",
             _at(step.origin, "start_date"),
+            step=step.key,
         )
 
 
@@ -654,4 +670,5 @@ def empty_rules(template: Template) -> Iterator[Finding]:
             template.key,
             f"{_rule(rule)} has no {missing}, so Tallyfy skips it; complete it or remove it",
             _at(rule.origin),
+            rule=rule.name,
         )

@@ -138,6 +138,8 @@ def check_document(report: CheckReport) -> dict[str, Any]:
             "severity": j.severity,
             "check": j.finding.check,
             "template": j.finding.template,
+            "step": j.finding.step,
+            "rule": j.finding.rule,
             "message": j.finding.message,
             "coverage": {
                 "kind": "structural"

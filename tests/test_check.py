@@ -239,6 +239,7 @@ def test_each_check_fails_at_its_line_and_passes_without_the_defect(
     found = _found(document, check)
     assert found, document["findings"]
     assert found[0]["line"] == _line(failing, needle), found[0]
+    assert "on any path" not in found[0]["message"]
     assert code == (1 if DEFAULT_SEVERITY[check] == "error" else code)
     code, document = _check(project, passing)
     assert not _found(document, check), document["findings"]
@@ -389,6 +390,15 @@ def test_a_large_template_is_sampled_and_says_so() -> None:
     analysis = check_template(Template("big", "Big", kickoff=kickoff, steps=steps, rules=rules))
     assert analysis.sampled
     assert analysis.paths == 2048
+    contrary = (Condition("field", "f0", "equals", "A"), Condition("field", "f0", "equals", "B"))
+    rules.append(Rule("never", "all", contrary, (Action("hide", "s13"),)))
+    analysis = check_template(Template("big", "Big", kickoff=kickoff, steps=steps, rules=rules))
+    (finding,) = analysis.findings
+    assert str(finding.coverage) == "sampled: 1460 of 4374 paths"
+    assert finding.message == (
+        "rule 'never' never fires: its conditions (all together) hold on none of the 1460 "
+        "paths walked (a sample); fix the conditions or remove the rule"
+    )
 
 
 def test_generated_templates_are_checked_and_tested_without_a_hitch(tmp_path: Path) -> None:

@@ -108,10 +108,10 @@ class Coverage:
         return f"exhaustive: {self.walked} path{'s' if self.walked != 1 else ''}"
 
     def never(self) -> str:
-        """ "on no path", or as much as a sample can say."""
+        """The words for "never": on no path, or as much as a sample of paths can say."""
         if self.sampled:
             return f"on none of the {self.walked} paths walked (a sample)"
-        return "on any path"
+        return "on no path"
 
 
 STRUCTURAL = Coverage(structural=True)

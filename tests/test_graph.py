@@ -81,3 +81,26 @@ def test_the_markdown_plan_of_a_rule_change_shows_the_flow_before_and_after(
     assert text.count("```mermaid") == 2, "only the template whose rules change"
     shown = run_cli("show", str(saved), "--format", "markdown")
     assert "```mermaid" not in shown.stdout, "a saved plan keeps no states to draw from"
+
+
+def test_diagrams_are_the_first_thing_left_out_of_a_long_comment() -> None:
+    from tallyform.engine.changes import AttrChange, Change, Plan
+    from tallyform.engine.state import desired_state
+    from tallyform.render.markdown import render_markdown
+
+    people = Assignees(users=("ann@example.com",))
+    steps = [Step(f"s{i}", f"Step number {i} " + "x" * 40, assignees=people) for i in range(30)]
+    rule = Rule("r", "all", (Condition("step", "s0", "completed"),), (Action("hide", "s1"),))
+    template = Template("t", "T", steps=steps, rules=[rule])
+    plan = Plan(org="o", org_id="0" * 32)
+    plan.changes.append(Change("create", "rule", ("t", "r"), [AttrChange("match", None, "all")]))
+    states = {"t": (desired_state(template), None)}
+    full = render_markdown(plan, states=states)
+    assert "```mermaid" in full
+    without = render_markdown(plan)
+    limit = len(without) + 600  # room for the diff and the closing note, not the diagram
+    short = render_markdown(plan, limit=limit, states=states)
+    assert "```mermaid" not in short
+    assert "Details left out" not in short, "the diff stays"
+    assert "in a comment): 1 flow diagram left out. Run `tallyform plan`" in short
+    assert len(short) <= limit

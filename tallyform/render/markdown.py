@@ -183,12 +183,14 @@ def _fit(top: str, sections: list[Section], tail: Tail, limit: int) -> str:
         return len(top) + sum(len(s.text) + 1 for s in sections) + tail.size(rows)
 
     rows = len(tail.rows)
+    flows = 0  # diagrams left out
     if size(rows) > limit:
         budget = limit - NOTE_ROOM
         for section in sorted(sections, key=lambda s: len(s.diagram), reverse=True):
             if size(rows) <= budget or not section.diagram:
                 break
             section.diagram = ""
+            flows += 1
         for section in sorted(sections, key=lambda s: len(s.full), reverse=True):
             if size(rows) <= budget:
                 break
@@ -198,16 +200,16 @@ def _fit(top: str, sections: list[Section], tail: Tail, limit: int) -> str:
     text = top + "\n".join(s.text for s in sections)
     if tail.keys:
         text += "\n" + tail.text(rows)
-    note = _shortened_note(sum(s.cut for s in sections), len(tail.rows) - rows, limit)
+    note = _shortened_note(sum(s.cut for s in sections), len(tail.rows) - rows, limit, flows)
     if len(text) + len(note) > limit:  # the summary and notes alone are too long
         text = text[: limit - len(note)].rsplit("\n", 1)[0] + "\n"
     return text + note
 
 
-def _shortened_note(cut: int, unlisted: int, limit: int) -> str:
-    if not cut and not unlisted:
+def _shortened_note(cut: int, unlisted: int, limit: int, flows: int = 0) -> str:
+    if not cut and not unlisted and not flows:
         return ""
-    left_out = []
+    left_out = [f"{_plural(flows, 'flow diagram')} left out"] if flows else []
     if cut:
         left_out.append(f"{_plural(cut, 'section')} without details")
     if unlisted:

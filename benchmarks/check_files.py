@@ -42,12 +42,13 @@ EXTRA = """\
     when: [{field: step-3-field-1, is: is_not_empty}]
     then: [{assign: step-9, assignees: {users: [alice@example.com]}}]
 tests:
-  - name: Low skips the approval
-    kickoff: {kickoff-1: Low}
+  - name: Nothing answered, nothing skipped
     expect:
-      hidden: [step-4]
-  - name: Large amounts escalate
-    kickoff: {kickoff-2: 5000}
+      shown: [step-1, step-4]
+  - name: Step 2 done escalates
+    steps:
+      - step: step-1
+      - step: step-2
     expect:
       shown: [step-6]
       deadlines:

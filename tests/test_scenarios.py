@@ -185,6 +185,16 @@ def test_scenarios_naming_what_is_not_there_fail_test_but_not_validate(
     )
     assert "step 'draft' has no form field 'costs'; its fields: cost" in result.stderr
     assert "no kick-off field has the key 'place'; kick-off fields: region" in result.stderr
+    choice = FLOW.replace("kickoff: {region: EU}", "kickoff: {region: [EU, Mars]}")
+    root = project({"flow.yaml": choice})
+    result = run_cli("-C", str(root), "test")
+    line = _line(choice, "region: [EU, Mars]")
+    column = choice.splitlines()[line - 1].index("Mars") + 1
+    assert (
+        f"flow.yaml:{line}:{column}: error: 'Mars' is not an option of field 'region' (EU, US)"
+        in result.stderr
+    )
+    assert "a radio field takes one answer, not a list" in result.stderr
     assert "0 scenarios in 0 templates" in result.stdout
 
 

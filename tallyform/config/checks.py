@@ -305,13 +305,16 @@ def check_scenario(
     origin = scenario.origin
     kickoff = {f.key for f in template.kickoff}
     steps = {s.key: s for s in template.steps}
-    for key, _ in scenario.kickoff:
+    fields = {f.key: f for f in template.all_fields()}
+    for key, value in scenario.kickoff:
         if key not in kickoff and names.fields_known:
             yield Problem(
                 _where(origin, "kickoff", key),
                 f"no kick-off field has the key '{key}'; kick-off fields: "
                 f"{', '.join(sorted(kickoff)) or 'none'}",
             )
+        elif key in fields:
+            yield from _check_answer(fields[key], value, origin, "kickoff", key)
     for event in scenario.events:
         unknown = _unknown_step(event.step, names)
         if unknown:
@@ -327,8 +330,10 @@ def check_scenario(
                 "(write `is: completed`)",
             )
         own = {f.key for f in step.fields}
-        for key, _ in event.values:
-            if key not in own:
+        for key, value in event.values:
+            if key in own:
+                yield from _check_answer(fields[key], value, event.origin, "fields", key)
+            else:
                 yield Problem(
                     _where(event.origin, "fields", key),
                     f"step '{step.key}' has no form field '{key}'; its fields: "
@@ -359,6 +364,26 @@ def check_scenario(
                 _where(origin, "expect", "fired", index),
                 f"no rule is named '{name}'; rules: {', '.join(sorted(rules)) or 'none'}",
             )
+
+
+def _check_answer(
+    item: Field, value: Any, origin: Origin | None, *path: str | int
+) -> Iterator[Problem]:
+    """A choice field's answer is one of its options (a checkbox field's: a list of them)."""
+    if item.type not in CHOICE_TYPES or not item.options or value is None:
+        return
+    options = [o.text for o in item.options]
+    given = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+    for index, answer in given:
+        text = "true" if answer is True else "false" if answer is False else str(answer)
+        if text.lower() not in {o.lower() for o in options}:
+            where = (*path, index) if index is not None else path
+            yield Problem(
+                _where(origin, *where),
+                f"'{text}' is not an option of field '{item.key}' ({', '.join(options)})",
+            )
+    if isinstance(value, list) and item.type != "multiselect":
+        yield Problem(_where(origin, *path), f"a {item.type} field takes one answer, not a list")
 
 
 def check_scenarios(template: Template, names: DeclaredKeys | None = None) -> Iterator[Problem]:

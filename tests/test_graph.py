@@ -25,8 +25,8 @@ def test_graph_draws_steps_in_order_rules_and_deadlines() -> None:
         "    s2 --> s3",
         "    s3 --> s4",
     ]
-    assert '    start -. "amount below 100: hide" .-> s2' in lines
-    assert '    s1 == "category = Software: assign IT" ==> s4' in lines
+    assert '    start -.->|"amount below 100: hide"| s2' in lines
+    assert '    s1 ==>|"category = Software: assign IT"| s4' in lines
 
 
 def test_graph_marks_hidden_and_unreachable_steps(project: Callable[..., Path]) -> None:
@@ -60,7 +60,7 @@ def test_labels_cannot_break_the_diagram() -> None:
     text = render_mermaid(template)
     assert "[\"1. Say 'hi' (now) (x) / ＃1, 'y'\"]" in text
     assert "w1>\"webhook: He said 'go'\"]" in text
-    assert '    s1 -- "a completed or a rejected" --> w1' in text
+    assert '    s1 -->|"a completed or a rejected"| w1' in text
 
 
 def test_the_markdown_plan_of_a_rule_change_shows_the_flow_before_and_after(

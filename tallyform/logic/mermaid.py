@@ -5,8 +5,9 @@ order from the launch. A step that starts hidden (some rule shows it) has a dash
 border; a step :mod:`.checks` found unreachable is drawn red. Each rule action is an
 edge from what triggers the rule (the launch for kick-off conditions, else the step it
 names or whose form field it tests) to the step it acts on, labelled with the rule's
-conditions and the action: solid for show, dotted for hide, thick for assignments,
-deadlines and reopening; a webhook goes to a node of its own.
+conditions and the action (``A -->|"label"| B``, the form Mermaid documents for
+labelled links): solid for show, dotted for hide, thick for assignments, deadlines and
+reopening; a webhook goes to a node of its own.
 
 After ``tallyfy/mcp-public``, ``server/template_testing/mermaid.py`` (solid show and
 dotted hide edges, labels cleaned of what ends a Mermaid label); the code is tallyform's.
@@ -120,13 +121,13 @@ def render_mermaid(template: Template, dead: Iterable[str] = ()) -> str:
                 hook = f"w{webhooks}"
                 name = action.webhook[1] if action.webhook else "webhook"
                 lines.append(f'    {hook}>"webhook: {clean(name)}"]')
-                lines.append(f'    {origin} -- "{clean(label)}" --> {hook}')
+                lines.append(f'    {origin} -->|"{clean(label)}"| {hook}')
             elif action.verb == "show":
-                lines.append(f'    {origin} -- "{text}" --> {target}')
+                lines.append(f'    {origin} -->|"{text}"| {target}')
             elif action.verb == "hide":
-                lines.append(f'    {origin} -. "{text}" .-> {target}')
+                lines.append(f'    {origin} -.->|"{text}"| {target}')
             else:
-                lines.append(f'    {origin} == "{text}" ==> {target}')
+                lines.append(f'    {origin} ==>|"{text}"| {target}')
     lines.append("    classDef hidden stroke-dasharray: 5 5")
     lines.append("    classDef dead fill:#fde8e8,stroke:#c81e1e,color:#7f1d1d")
     starts_hidden = [_node(index[k]) for k in template_order(template, hidden)]

@@ -110,17 +110,16 @@ def _moved(location: Location | None, root: Path | None) -> Location | None:
 
 
 def _print_lines(app: App, lines: list[tuple[str, str, str]]) -> None:
+    """`FILE:LINE:COLUMN: severity: message` on stderr, as validate prints problems; a
+    problem with no place is `Error: message`."""
     colors = {"error": "red", "warning": "yellow"}
     for where, severity, message in lines:
-        prefix = (
-            app.style(where.rstrip(": "), bold=True) + ": "
-            if where
-            else "Error: "
-            if severity == "error"
-            else ""
-        )
-        label = app.style(severity, fg=colors[severity]) + ": " if where else ""
-        click.echo(f"{prefix}{label}{message}", err=True)
+        if not where:
+            click.echo(f"Error: {message}", err=True)
+            continue
+        place = app.style(where.rstrip(": "), bold=True)
+        label = app.style(severity, fg=colors[severity])
+        click.echo(f"{place}: {label}: {message}", err=True)
 
 
 def run_check(app: App, names: Sequence[str]) -> CheckReport:

@@ -146,7 +146,7 @@ def run_check(app: App, names: Sequence[str]) -> CheckReport:
 @click.argument("names", nargs=-1, metavar="[FILE|KEY]...")
 @pass_app
 def check(app: App, output: str, names: tuple[str, ...]) -> None:
-    """Check the logic of the templates' rules, offline: every answer they test.
+    """Check the logic of the templates' rules, offline.
 
     Walks every combination of the answers the rules tell apart (kick-off fields, form
     fields, step outcomes), simulating Tallyfy's automations, and reports: unreachable

@@ -206,3 +206,19 @@ def test_only_approval_steps_are_approved(project: Callable[..., Path]) -> None:
     root = project({"flow.yaml": bad})
     result = run_cli("-C", str(root), "test")
     assert "only approval steps are approved; 'ship' is a task step" in result.stderr
+
+
+def test_export_keeps_the_scenarios_of_the_file_it_rewrites(project: Callable[..., Path]) -> None:
+    source = (EXAMPLES / "templates" / "purchase-request.yaml").read_text()
+    text = source.split("\n", 1)[1]  # without the schema modeline, as export writes it here
+    root = project({"purchase-request.yaml": text})
+    assert run_cli("-C", str(root), "apply", "--yes").exit_code == 0
+    exported = run_cli("-C", str(root), "export")
+    assert exported.exit_code == 0, exported.output
+    assert "0 new, 0 overwritten, 1 unchanged" in exported.stdout
+    assert (root / "templates" / "purchase-request.yaml").read_text() == text
+    forced = run_cli("-C", str(root), "export", "--force")
+    assert (
+        forced.exit_code == 0 and "tests:" in (root / "templates/purchase-request.yaml").read_text()
+    )
+    assert run_cli("-C", str(root), "test").exit_code == 0

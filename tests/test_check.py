@@ -413,3 +413,29 @@ def test_generated_templates_are_checked_and_tested_without_a_hitch(tmp_path: Pa
     tested = json.loads(run_cli("-C", str(tmp_path), "test", "--format", "json").stdout)
     assert tested["summary"] == {"scenarios": 24, "passed": 24, "failed": 0}
     assert check_files._found("check", document).startswith(f"{document['summary']['paths']} paths")
+
+
+SHOW_AND_HIDE = (
+    HEAD
+    + """\
+rules:
+  - name: Large claims need approval
+    when: [{field: size, is: equals, value: Large}]
+    then: [{show: approve}]
+  - name: Asked claims skip approval
+    when: [{step: ask, is: completed}]
+    then: [{hide: approve}]
+"""
+)
+
+
+def test_a_step_two_rules_show_and_hide_fails_check_at_the_later_rule(
+    project: Callable[..., Path],
+) -> None:
+    code, document = _check(project, SHOW_AND_HIDE)
+    assert code == 1
+    (found,) = _found(document, "conflicting_rules")
+    assert found["line"] == _line(SHOW_AND_HIDE, "then: [{hide: approve}]")
+    assert found["column"] == SHOW_AND_HIDE.splitlines()[found["line"] - 1].index("approve") + 1
+    assert (found["step"], found["rule"]) == ("approve", "Asked claims skip approval")
+    assert "('show' and 'hide') when size = 'Large'" in found["message"]

@@ -277,7 +277,7 @@ def test_the_action_is_composite_and_installs_tallyform_from_its_own_ref() -> No
 def test_the_actions_commands_cover_every_documented_command() -> None:
     action = load(ACTION)
     script = next(s["run"] for s in action["runs"]["steps"] if s.get("id") == "run")
-    for command in ("install", "validate", "plan", "drift", "apply"):
+    for command in ("install", "validate", "check", "test", "plan", "drift", "apply"):
         assert f"\n  {command})\n" in script, command
         assert command in action["inputs"]["command"]["description"]
 
@@ -292,6 +292,9 @@ def test_the_pull_request_workflow_validates_plans_comments_once_and_keeps_the_p
     checked = commands_in(PLAN_WORKFLOW)
     validate = next(c for c in checked if c.command == "validate")
     assert validate.options >= {"--format"} and "--format github" in PLAN_WORKFLOW.read_text()
+    logic = [c for c in checked if c.command in ("check", "test")]
+    assert [c.command for c in logic] == ["check", "test"], "next to validate, before the plan"
+    assert all("--format" in c.options for c in logic)
     plan = next(c for c in checked if c.command == "plan")
     assert {"--out", "--format", "--detailed-exitcode", "--org"} <= plan.options
     assert any(c.command == "show" for c in checked)
@@ -378,7 +381,9 @@ def test_gitlab_plans_merge_requests_applies_main_in_a_resource_group_and_checks
     assert drift["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
     assert set(pipeline["stages"]) >= {plan["stage"], apply["stage"], drift["stage"]}
     checked = commands_in(GITLAB)
-    assert {"validate", "fmt", "plan", "show", "apply"} <= {c.command for c in checked}
+    assert {"validate", "fmt", "check", "test", "plan", "show", "apply"} <= {
+        c.command for c in checked
+    }
     drift_plans = [
         check_against_cli(words)
         for line in drift["script"]
@@ -403,9 +408,17 @@ def test_gitlab_plans_merge_requests_applies_main_in_a_resource_group_and_checks
 
 def test_pre_commit_hooks_run_validate_and_fmt_check() -> None:
     hooks = {hook["id"]: hook for hook in load(HOOKS)}
-    assert set(hooks) == {"tallyform-validate", "tallyform-fmt"}
-    for hook in hooks.values():
-        assert hook["language"] == "python" and hook["pass_filenames"] is True
+    assert set(hooks) == {
+        "tallyform-validate",
+        "tallyform-fmt",
+        "tallyform-check",
+        "tallyform-test",
+    }
+    # validate and fmt check the committed files, each with its own project; check and test
+    # read the whole project, from the repository's root.
+    whole = {"tallyform-check", "tallyform-test"}
+    for name, hook in hooks.items():
+        assert hook["language"] == "python" and hook["pass_filenames"] is (name not in whole)
         assert {"id", "name", "entry", "language"} <= set(hook)
         files = re.compile(hook["files"])
         for path in (".github/workflows/tallyform-plan.yml", "docker-compose.yaml", "a.yml"):
@@ -416,3 +429,5 @@ def test_pre_commit_hooks_run_validate_and_fmt_check() -> None:
     assert check_against_cli(hooks["tallyform-validate"]["entry"].split()).command == "validate"
     fmt = check_against_cli(hooks["tallyform-fmt"]["entry"].split())
     assert fmt.command == "fmt" and fmt.options == {"--check"}
+    for name in ("check", "test"):
+        assert check_against_cli(hooks[f"tallyform-{name}"]["entry"].split()).command == name

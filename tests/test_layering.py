@@ -16,13 +16,14 @@ PACKAGE = Path(__file__).resolve().parent.parent / "tallyform"
 # The stages each stage may import (the package root, for __version__, is always allowed).
 ALLOWED = {
     "model": set(),
+    "logic": {"model"},
     "config": {"model"},
     "client": set(),
     "tallyfy": {"model", "client"},
     "engine": {"config", "model", "client", "tallyfy"},
-    "render": {"config", "engine", "model"},
+    "render": {"config", "engine", "model", "logic"},
     "emulator": set(),
-    "cli": {"config", "model", "client", "tallyfy", "engine", "render", "emulator"},
+    "cli": {"config", "model", "client", "tallyfy", "engine", "logic", "render", "emulator"},
 }
 # Third-party libraries that only some modules may use.
 ONLY_IN = {

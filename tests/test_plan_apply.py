@@ -249,7 +249,9 @@ def test_markdown_plan_has_a_summary_table_and_folded_templates(examples_copy: P
     assert ": 168 writes." in result.stdout
     assert "| Action | Objects | Templates |" in result.stdout
     assert "| Create | 107 | 6 |\n| Update | 0 | 0 |" in result.stdout
-    assert result.stdout.count("<details>") == 7, "the org-wide changes, then each template"
+    flows = result.stdout.count("<details><summary>Flow before and after this plan</summary>")
+    assert flows == 5, "each new template with rules has its flow drawn"
+    assert result.stdout.count("<details>") == 7 + flows, "the org-wide changes, then each template"
     assert len(result.stdout) < 60_000
 
 

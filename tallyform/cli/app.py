@@ -352,6 +352,9 @@ COMMANDS = {  # imported when run or listed (TallyformGroup.add_lazy)
     "export": "tallyform.cli.export:export",
     "probe": "tallyform.cli.probe:probe",
     "emulator": "tallyform.cli.emulator:emulator",
+    "check": "tallyform.cli.logic:check",
+    "test": "tallyform.cli.logic:test",
+    "graph": "tallyform.cli.logic:graph",
 }
 for _name, _where in COMMANDS.items():
     cli.add_lazy(_name, _where)

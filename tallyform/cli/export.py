@@ -250,6 +250,15 @@ def export(
         raise SystemExit(1)
 
 
+def _with_tests(exported: Exported, repo: Repository) -> dict[str, Any]:
+    """The exported document, with the scenarios (`tests:`) of the repository's file for
+    its key: Tallyfy does not hold them, and exporting must not lose them."""
+    declared = repo.templates.get(exported.key)
+    if declared is None or not declared.tests or declared.origin is None:
+        return exported.document
+    return {**exported.document, "tests": declared.origin.data("tests")}
+
+
 def _export_files(
     app: App,
     client: TallyfyClient,
@@ -278,7 +287,7 @@ def _export_files(
     files = []
     for exported in sorted(result.templates, key=lambda e: e.key):
         path = target_path(exported, folder, repo)
-        text = schema_comment(path, project) + file_text(exported.document)
+        text = schema_comment(path, project) + file_text(_with_tests(exported, repo))
         declared, problems = read_back(text, display_path(path), exported.key)
         if declared is None:  # only with problems
             raise click.ClickException(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,6 +20,9 @@ from tallyform.engine.planner import ChangedScope
 from tallyform.model import Template
 from tallyform.model.changes import Plan
 from tallyform.render import Styler, render_json, render_markdown, render_text
+
+if TYPE_CHECKING:
+    from tallyform.render.flow import States
 
 ROLES: dict[str, dict[str, Any]] = {  # styler roles: an action's colour, and emphasis
     "create": {"fg": "green"},
@@ -129,12 +132,13 @@ def styled(app: App) -> Styler:
     return style
 
 
-def render_plan(app: App, plan: Plan, output: str) -> str:
-    """``plan`` in one of the plan formats (text styled as the App says)."""
+def render_plan(app: App, plan: Plan, output: str, states: States | None = None) -> str:
+    """``plan`` in one of the plan formats (text styled as the App says); Markdown draws
+    the flow of templates whose rules change when given the plan's ``states``."""
     if output == "json":
         return render_json(plan)
     if output == "markdown":
-        return render_markdown(plan)
+        return render_markdown(plan, states=states)
     return render_text(plan, styled(app))
 
 
@@ -184,7 +188,7 @@ def plan(
     except TallyfyError as error:
         raise click.ClickException(str(error)) from None
     with client:
-        click.echo(render_plan(app, the_plan, output), nl=False)
+        click.echo(render_plan(app, the_plan, output, result.states), nl=False)
         if the_plan.conflicts:
             raise click.ClickException(
                 f"{len(the_plan.conflicts)} conflict(s) above: live objects share a tallyform "

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-STRUCTURAL_KEYS = frozenset({"kickoff", "steps", "fields", "rules"})
+STRUCTURAL_KEYS = frozenset({"kickoff", "steps", "fields", "rules", "tests"})
 MAX_WIDTH = 88  # a flow line past this is written in block style (a list of rules reads better)
 INDENT = 2
 

@@ -34,6 +34,7 @@ from tallyform.model.template import (
     Field,
     Origin,
     Rule,
+    Scenario,
     Step,
     Template,
 )
@@ -323,6 +324,117 @@ def check_rules(template: Template, names: DeclaredKeys) -> Iterator[Problem]:
             yield from _check_action(rule, index, names)
 
 
+def _unknown_step(key: str, names: DeclaredKeys) -> str | None:
+    if key in names.steps or not names.steps_known:
+        return None
+    return f"no step has the key '{key}'; steps here: {', '.join(sorted(names.steps))}"
+
+
+def check_scenario(
+    template: Template, scenario: Scenario, names: DeclaredKeys
+) -> Iterator[Problem]:
+    """A scenario of ``tests:`` names steps, fields and rules that exist, and only
+    outcomes its steps can have."""
+    origin = scenario.origin
+    kickoff = {f.key for f in template.kickoff}
+    steps = {s.key: s for s in template.steps}
+    fields = {f.key: f for f in template.all_fields()}
+    for key, value in scenario.kickoff:
+        if key not in kickoff and names.fields_known:
+            yield Problem(
+                _where(origin, "kickoff", key),
+                f"no kick-off field has the key '{key}'; kick-off fields: "
+                f"{', '.join(sorted(kickoff)) or 'none'}",
+            )
+        elif key in fields:
+            yield from _check_answer(fields[key], value, origin, "kickoff", key)
+    for event in scenario.events:
+        unknown = _unknown_step(event.step, names)
+        if unknown:
+            yield Problem(_where(event.origin, "step"), unknown)
+            continue
+        step = steps.get(event.step)
+        if step is None:
+            continue
+        if event.outcome in ("approved", "rejected") and step.type != "approval":
+            yield Problem(
+                _where(event.origin, "is"),
+                f"only approval steps are {event.outcome}; '{step.key}' is a {step.type} step "
+                "(write `is: completed`)",
+            )
+        own = {f.key for f in step.fields}
+        for key, value in event.values:
+            if key in own:
+                yield from _check_answer(fields[key], value, event.origin, "fields", key)
+            else:
+                yield Problem(
+                    _where(event.origin, "fields", key),
+                    f"step '{step.key}' has no form field '{key}'; its fields: "
+                    f"{', '.join(sorted(own)) or 'none'}",
+                )
+    expect = scenario.expect
+    listed: list[tuple[str, tuple[str | int, ...]]] = [
+        *((key, ("shown", i)) for i, key in enumerate(expect.shown)),
+        *((key, ("hidden", i)) for i, key in enumerate(expect.hidden)),
+        *((key, ("assignees", key)) for key, _ in expect.assignees),
+        *((key, ("deadlines", key)) for key, _ in expect.deadlines),
+    ]
+    for key, path in listed:
+        unknown = _unknown_step(key, names)
+        if unknown:
+            yield Problem(_where(origin, "expect", *path), unknown)
+    both = set(expect.shown) & set(expect.hidden)
+    for index, key in enumerate(expect.hidden):
+        if key in both:
+            yield Problem(
+                _where(origin, "expect", "hidden", index),
+                f"step '{key}' is expected both shown and hidden",
+            )
+    rules = {rule.name for rule in template.rules}
+    for index, name in enumerate(expect.fired or ()):
+        if name not in rules:
+            yield Problem(
+                _where(origin, "expect", "fired", index),
+                f"no rule is named '{name}'; rules: {', '.join(sorted(rules)) or 'none'}",
+            )
+
+
+def _check_answer(
+    item: Field, value: Any, origin: Origin | None, *path: str | int
+) -> Iterator[Problem]:
+    """A choice field's answer is one of its options (a checkbox field's: a list of them)."""
+    if item.type not in CHOICE_TYPES or not item.options or value is None:
+        return
+    options = [o.text for o in item.options]
+    given = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+    for index, answer in given:
+        text = "true" if answer is True else "false" if answer is False else str(answer)
+        if text.lower() not in {o.lower() for o in options}:
+            where = (*path, index) if index is not None else path
+            yield Problem(
+                _where(origin, *where),
+                f"'{text}' is not an option of field '{item.key}' ({', '.join(options)})",
+            )
+    if isinstance(value, list) and item.type != "multiselect":
+        yield Problem(_where(origin, *path), f"a {item.type} field takes one answer, not a list")
+
+
+def check_scenarios(template: Template, names: DeclaredKeys | None = None) -> Iterator[Problem]:
+    """Problems of a template's scenarios, for ``tallyform test``: not ``validate``'s, so
+    that a scenario left behind by a change never stops a plan or an apply."""
+    names = names or DeclaredKeys.of(template)
+    seen: dict[str, Location] = {}
+    for scenario in template.tests:
+        here = _where(scenario.origin, "name")
+        if scenario.name in seen:
+            yield Problem(
+                here,
+                f"test name '{scenario.name}' is already used on line {seen[scenario.name].line}",
+            )
+        seen.setdefault(scenario.name, here)
+        yield from check_scenario(template, scenario, names)
+
+
 def check_template(template: Template, names: DeclaredKeys | None = None) -> list[Problem]:
     """Every semantic problem of one template, sorted by location.
 
@@ -370,7 +482,7 @@ def _part(error: SchemaError) -> DataPath | None:
         return None
     if len(path) >= 4 and path[0] == "steps" and path[2] == "fields" and isinstance(path[3], int):
         return path[:4]
-    if len(path) >= 2 and path[0] in ("kickoff", "rules") and isinstance(path[1], int):
+    if len(path) >= 2 and path[0] in ("kickoff", "rules", "tests") and isinstance(path[1], int):
         return path[:2]
     if len(path) >= 2 and path[0] == "steps" and isinstance(path[1], int):
         return path[:3]

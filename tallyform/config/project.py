@@ -65,6 +65,7 @@ class Project:
     orgs: dict[str, OrgSettings] = field(default_factory=dict)
     max_delete_share: float = 0.3
     delete_share_minimum: int = 10  # below this many managed templates the share is not applied
+    checks: dict[str, str] = field(default_factory=dict)  # check name -> error|warning|off
 
     @property
     def root(self) -> Path:
@@ -255,6 +256,7 @@ def load_project(config_file: Path) -> tuple[Project | None, list[Problem]]:
         orgs=orgs,
         max_delete_share=float(data.get("max_delete_share", 0.3)),
         delete_share_minimum=int(data.get("delete_share_minimum", 10)),
+        checks=dict(data.get("checks") or {}),
     )
     return project, []
 

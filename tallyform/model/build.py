@@ -21,10 +21,13 @@ from tallyform.model.template import (
     Column,
     Condition,
     Deadline,
+    Event,
+    Expectations,
     Field,
     Option,
     Origin,
     Rule,
+    Scenario,
     Step,
     Template,
     slugify,
@@ -44,6 +47,7 @@ _TEMPLATE_OWN = {
     "tags",
     "folder",
     "rules",
+    "tests",
 }
 _STEP_OWN = {"key", "title", "type", "summary", "assignees", "deadline", "start_date", "fields"}
 _FIELD_OWN = {"key", "label", "type", "required", "options", "columns"}
@@ -197,6 +201,46 @@ def build_rule(data: dict[str, Any], origin: Origin) -> Rule:
     )
 
 
+def _answers(data: Any) -> tuple[tuple[str, Any], ...]:
+    return tuple((str(k), v) for k, v in data.items()) if isinstance(data, dict) else ()
+
+
+def _expected_deadline(data: Any) -> Deadline | None:
+    return None if data is None else _deadline(data)
+
+
+def build_scenario(data: dict[str, Any], origin: Origin) -> Scenario:
+    """A scenario of a template's ``tests:`` (passed by the schema)."""
+    expect = data.get("expect") or {}
+    return Scenario(
+        name=data["name"],
+        kickoff=_answers(data.get("kickoff")),
+        events=tuple(
+            Event(
+                step=event["step"],
+                outcome=event.get("is", "completed"),
+                values=_answers(event.get("fields")),
+                origin=Origin(origin.document, (*origin.path, "steps", i)),
+            )
+            for i, event in enumerate(data.get("steps", ()))
+        ),
+        expect=Expectations(
+            shown=tuple(expect.get("shown", ())),
+            hidden=tuple(expect.get("hidden", ())),
+            assignees=tuple(
+                (key, assignees_from(people)) for key, people in expect.get("assignees", {}).items()
+            ),
+            deadlines=tuple(
+                (key, _expected_deadline(value))
+                for key, value in expect.get("deadlines", {}).items()
+            ),
+            webhooks=tuple(expect["webhooks"]) if "webhooks" in expect else None,
+            fired=tuple(expect["fired"]) if "fired" in expect else None,
+        ),
+        origin=origin,
+    )
+
+
 def _usable(data: dict[str, Any], path: DataPath, broken: Broken) -> dict[str, Any]:
     """``data`` without the keys of its own that the schema refused."""
     return {k: v for k, v in data.items() if (*path, k) not in broken}
@@ -235,6 +279,7 @@ def build_template(document: Document, default_key: str, broken: Broken = frozen
         folder=data.get("folder"),
         rules=[build_rule(r, at("rules", i)) for i, r in _listed(data, "rules", (), broken)],
         origin=at(),
+        tests=[build_scenario(t, at("tests", i)) for i, t in _listed(data, "tests", (), broken)],
     )
 
 

@@ -145,6 +145,43 @@ class Rule:
     origin: Origin | None = None
 
 
+SCENARIO_OUTCOMES = ("completed", "approved", "rejected", "acknowledged", "expired", "reopened")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happens to a step in a scenario: it is completed (or approved,
+    rejected, acknowledged, expired), with its form fields' values, or it is reopened."""
+
+    step: str
+    outcome: str = "completed"
+    values: tuple[tuple[str, Any], ...] = ()
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class Expectations:
+    """What must hold once a scenario's events have happened; None: not asked."""
+
+    shown: tuple[str, ...] = ()
+    hidden: tuple[str, ...] = ()
+    assignees: tuple[tuple[str, Assignees], ...] = ()
+    deadlines: tuple[tuple[str, Deadline | None], ...] = ()
+    webhooks: tuple[str, ...] | None = None
+    fired: tuple[str, ...] | None = None
+
+
+@dataclass
+class Scenario:
+    """A test of a template's rules: kick-off answers, events, and what must follow."""
+
+    name: str
+    kickoff: tuple[tuple[str, Any], ...] = ()
+    events: tuple[Event, ...] = ()
+    expect: Expectations = Expectations()
+    origin: Origin | None = None
+
+
 @dataclass
 class Template:
     key: str
@@ -160,6 +197,9 @@ class Template:
     rules: list[Rule] = field(default_factory=list)
     origin: Origin | None = None
     key_written: bool = True
+    # Scenarios are tallyform's alone: Tallyfy never sees them, so they take no part in
+    # comparing a template with the org.
+    tests: list[Scenario] = field(default_factory=list, compare=False)
 
     def all_fields(self) -> list[Field]:
         """Kick-off fields then every step's form fields, in order."""

@@ -11,6 +11,10 @@ comments over 65,536, and the CI workflows add a few lines of their own). When i
 not fit, the largest sections lose their details first (each then says how many changes
 it holds), then the table loses its last rows, and a closing line says what was left out
 and how to see everything.
+
+A plan made in this run (given its ``states``) also folds into each template whose rules
+change a Mermaid diagram of its flow before and after (:mod:`.flow`); diagrams are the
+first thing left out when the comment would be too long.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 
 from tallyform.model.changes import ACTIONS, Action, Change, Plan, count_actions
 from tallyform.render.common import SUMMARY_ACTIONS, setup_text
+from tallyform.render.flow import States, diagram_markdown, plan_diagrams
 from tallyform.render.text import org_lines, template_lines
 
 DEFAULT_LIMIT = 60_000
@@ -64,10 +69,12 @@ class Section:
     changes: list[Change]
     diff: str
     cut: bool = False
+    diagram: str = ""  # the flow before and after, when the rules change
 
     @property
     def full(self) -> str:
-        return f"<details><summary>{self.title}</summary>\n\n{self.diff}\n\n</details>\n"
+        diagram = f"\n\n{self.diagram}" if self.diagram else ""
+        return f"<details><summary>{self.title}</summary>\n\n{self.diff}{diagram}\n\n</details>\n"
 
     @property
     def short(self) -> str:
@@ -82,9 +89,12 @@ class Section:
         return self.short if self.cut else self.full
 
 
-def _template_section(key: str, changes: list[Change]) -> Section:
+def _template_section(
+    key: str, changes: list[Change], diagram: tuple[str | None, str | None] | None = None
+) -> Section:
     lines = template_lines(key, changes, lambda text, role: text)
-    return Section(f"<code>{key}</code>: {_counts(changes)}", changes, _fenced(lines))
+    flow = diagram_markdown(*diagram) if diagram else ""
+    return Section(f"<code>{key}</code>: {_counts(changes)}", changes, _fenced(lines), diagram=flow)
 
 
 def _org_section(changes: list[Change]) -> Section:
@@ -175,8 +185,14 @@ def _fit(top: str, sections: list[Section], tail: Tail, limit: int) -> str:
         return len(top) + sum(len(s.text) + 1 for s in sections) + tail.size(rows)
 
     rows = len(tail.rows)
+    flows = 0  # diagrams left out
     if size(rows) > limit:
         budget = limit - NOTE_ROOM
+        for section in sorted(sections, key=lambda s: len(s.diagram), reverse=True):
+            if size(rows) <= budget or not section.diagram:
+                break
+            section.diagram = ""
+            flows += 1
         for section in sorted(sections, key=lambda s: len(s.full), reverse=True):
             if size(rows) <= budget:
                 break
@@ -186,16 +202,16 @@ def _fit(top: str, sections: list[Section], tail: Tail, limit: int) -> str:
     text = top + "\n".join(s.text for s in sections)
     if tail.keys:
         text += "\n" + tail.text(rows)
-    note = _shortened_note(sum(s.cut for s in sections), len(tail.rows) - rows, limit)
+    note = _shortened_note(sum(s.cut for s in sections), len(tail.rows) - rows, limit, flows)
     if len(text) + len(note) > limit:  # the summary and notes alone are too long
         text = text[: limit - len(note)].rsplit("\n", 1)[0] + "\n"
     return text + note
 
 
-def _shortened_note(cut: int, unlisted: int, limit: int) -> str:
-    if not cut and not unlisted:
+def _shortened_note(cut: int, unlisted: int, limit: int, flows: int = 0) -> str:
+    if not cut and not unlisted and not flows:
         return ""
-    left_out = []
+    left_out = [f"{_plural(flows, 'flow diagram')} left out"] if flows else []
     if cut:
         left_out.append(f"{_plural(cut, 'section')} without details")
     if unlisted:
@@ -208,7 +224,10 @@ def _shortened_note(cut: int, unlisted: int, limit: int) -> str:
 
 
 def render_markdown(
-    plan: Plan, limit: int = DEFAULT_LIMIT, full_templates: int = FULL_TEMPLATES
+    plan: Plan,
+    limit: int = DEFAULT_LIMIT,
+    full_templates: int = FULL_TEMPLATES,
+    states: States | None = None,
 ) -> str:
     head = [f"### tallyform plan for `{plan.org}`", "", *_notes(plan)]
     if not plan.changes:
@@ -219,6 +238,9 @@ def render_markdown(
     sections = [_org_section(plan.org_changes())] if plan.org_changes() else []
     grouped = plan.by_template()
     keys = list(grouped)
-    sections += [_template_section(key, grouped[key]) for key in keys[:full_templates]]
+    diagrams = plan_diagrams(plan, states) if states else {}
+    sections += [
+        _template_section(key, grouped[key], diagrams.get(key)) for key in keys[:full_templates]
+    ]
     tail = Tail.of(grouped, keys[full_templates:])
     return _fit("\n".join(head) + "\n", sections, tail, limit)

@@ -238,7 +238,7 @@ def live_state(
     org: LiveOrg,
     desired: TemplateState | None,
 ) -> TemplateState:
-    """A live template (from ``client.get_template``) as a state matched against ``desired``."""
+    """A live template (from :func:`~tallyform.tallyfy.read.get_template`) as a state matched against ``desired``."""
     state = TemplateState(
         key=key, attrs=_template_attrs(raw, org), live_id=raw["id"], matched_by=matched_by, raw=raw
     )

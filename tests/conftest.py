@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from tallyform.cli import cli
 from tallyform.config import find_config, load_project, load_templates
@@ -22,6 +23,11 @@ from tallyform.model import Template
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
+
+# Hypothesis keeps the failing examples it found in the repository's .hypothesis/ (git
+# ignores it), wherever pytest is started from; parallel workers share that database
+# safely, since each test runs in one worker only and every entry is a file of its own.
+set_hypothesis_home_dir(REPO / ".hypothesis")
 
 
 def project_templates(root: Path = EXAMPLES) -> list[Template]:

@@ -1,7 +1,10 @@
-"""Helpers for driving the emulator through httpx, in-process or over a loopback socket."""
+"""Helpers for driving the emulator through httpx, in-process or over a loopback socket,
+and for serving it as a process of its own (`tallyform emulator serve`)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -10,6 +13,7 @@ import httpx
 
 from tallyform.emulator import (
     DEFAULT_MEMBER_TOKEN,
+    DEFAULT_ORG_ID,
     DEFAULT_TOKEN,
     IN_PROCESS_URL,
     Emulator,
@@ -76,6 +80,41 @@ def new_capture(api: httpx.Client, template_id: str, step_id: str, **body: Any) 
     url = f"/checklists/{template_id}/steps/{step_id}/captures"
     found: dict[str, Any] = data(api.post(url, json=payload), 201)
     return found
+
+
+@contextmanager
+def served(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """Start `tallyform emulator serve` on a free port; yield the process and its org URL."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from tallyform.cli import main; main()",
+            "emulator",
+            "serve",
+            "--port",
+            "0",
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert "listening on http://127.0.0.1:" in first, first + (
+            process.stderr.read() if process.stderr else ""
+        )
+        base = first.split("listening on ")[1].strip()
+        yield process, f"{base}/organizations/{DEFAULT_ORG_ID}"
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+        for stream in (process.stdout, process.stderr):
+            if stream:
+                stream.close()
 
 
 __all__ = ["DEFAULT_MEMBER_TOKEN", "DEFAULT_TOKEN"]

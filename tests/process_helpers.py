@@ -1,10 +1,13 @@
-"""A harness for process-level tests: the CLI and a served emulator as separate OS processes.
+"""A harness for process-level tests: the CLI as OS processes against a served emulator.
 
 The emulator runs as `tallyform emulator serve` on a loopback port, keeping its org in a
-state file; projects are copies of examples/ whose default org points at it; `tallyform`
-commands run as subprocesses with their output in files (so no pipe can fill up and a
-killed process still leaves what it printed). The org is inspected only through the HTTP
-API. Every wait is bounded and every process started here is killed on the way out.
+state file (:func:`served_project`), or, where a test must act at a given moment of an
+apply, in the test's own process, where the test sees every answer as it is given and sets
+the latency (:func:`watched_project`). Projects are copies of examples/ whose default org
+points at it; `tallyform` commands run as subprocesses with their output in files (so no
+pipe can fill up and a killed process still leaves what it printed). The org is inspected
+only through the HTTP API. Every wait is bounded, woken by the event it waits for rather
+than a guessed delay, and every process started here is killed on the way out.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -26,7 +30,9 @@ from typing import Any
 import httpx
 import yaml
 
+from tallyform.emulator import Emulator, EmulatorServer, FaultSettings
 from tallyform.emulator.state import DEFAULT_ORG_ID, DEFAULT_TOKEN
+from tallyform.emulator.wire import Request, Response
 from tests.conftest import EXAMPLES
 
 TOKEN_ENV = "TALLYFORM_PROCESS_TEST_TOKEN"
@@ -176,11 +182,12 @@ class Proc:
 
 @dataclass
 class ServedEmulator:
-    """A running `tallyform emulator serve` process and how to reach it."""
+    """A served emulated org and how to reach it: a `tallyform emulator serve` process with
+    its state file, or (``proc`` None) an :class:`EmulatorServer` in this process."""
 
-    proc: Proc
+    proc: Proc | None
     url: str
-    state_file: Path
+    state_file: Path | None
     org_id: str = DEFAULT_ORG_ID
     token: str = DEFAULT_TOKEN
 
@@ -443,15 +450,101 @@ def define_key_fields(api: httpx.Client) -> None:
         assert response.status_code == 201, (response.status_code, response.text)
 
 
-def live_templates(api: httpx.Client) -> int:
-    """How many live (not archived) templates the org has: one request."""
-    return len(list_all(api, "/checklists"))
+# An org that a test watches request by request ------------------------------------------
 
 
-def wait_for_writes(emulator: ServedEmulator, proc: Proc, timeout: float = 30.0) -> None:
-    """Wait until the org has a template (the apply is writing); fail if ``proc`` ends first."""
-    with emulator.client() as api:
-        seen = wait_until(lambda: live_templates(api) > 0 or not proc.alive, timeout)
-    if not proc.alive:
-        raise AssertionError(f"apply ended before it was disturbed\n{proc.wait(1).describe()}")
-    assert seen, f"no template appeared within {timeout:.0f} s"
+class WatchedEmulator(Emulator):
+    """An emulator served from the test's own process, so that the test can act on events
+    rather than after guessed delays: it sees each answer as it is given (and can wait for
+    the n-th, or for the first template), and it sets the added latency at will, lifting
+    it (every request sleeping in it is answered at once) once the apply it disturbs is gone.
+    """
+
+    def __init__(self, latency_ms: float = 0.0) -> None:
+        self._lifted = threading.Event()
+        self._seen = threading.Condition()
+        self._answers: list[tuple[str, str, int]] = []  # method, path, status
+        self._in_flight = 0
+        super().__init__(
+            faults=FaultSettings(latency_ms=latency_ms), sleep=self._latency, keep_requests=0
+        )
+
+    def _latency(self, seconds: float) -> None:
+        self._lifted.wait(seconds)
+
+    def handle(self, request: Request) -> Response:
+        with self._seen:
+            self._in_flight += 1
+        status = -1
+        try:
+            response = super().handle(request)
+            status = response.status
+            return response
+        finally:
+            with self._seen:
+                self._in_flight -= 1
+                self._answers.append((request.method, request.path, status))
+                self._seen.notify_all()
+
+    def answered(self) -> int:
+        """How many requests it has answered so far."""
+        with self._seen:
+            return len(self._answers)
+
+    def made_a_template(self) -> bool:
+        """Whether a template was created (the apply is past the org-wide writes)."""
+        with self._seen:
+            return any(
+                method == "POST" and path.endswith("/checklists") and status == 201
+                for method, path, status in self._answers
+            )
+
+    def idle(self) -> bool:
+        """Whether no request is being answered (a killed apply's have all landed)."""
+        with self._seen:
+            return self._in_flight == 0
+
+    def stall(self, latency_ms: float) -> None:
+        """Give every request from now on ``latency_ms`` of added latency."""
+        self._lifted.clear()
+        self.faults = FaultSettings(latency_ms=latency_ms)
+
+    def lift_latency(self) -> None:
+        """No added latency from now on; requests sleeping in it are answered at once."""
+        self.faults = FaultSettings()
+        self._lifted.set()
+
+    def wait_for(
+        self, what: str, check: Callable[[], bool], proc: Proc | None = None, timeout: float = 30.0
+    ) -> None:
+        """Wait until ``check()`` holds, woken by each answer; fail naming ``what`` if
+        ``timeout`` seconds pass, or if ``proc`` (the apply to disturb) ends first."""
+        deadline = time.monotonic() + timeout
+        with self._seen:
+            while not check():
+                left = deadline - time.monotonic()
+                if left <= 0 or (proc is not None and not proc.alive):
+                    break
+                self._seen.wait(min(left, 0.05))  # an answer wakes it; a timeout sees proc end
+            else:
+                return
+        if proc is not None and not proc.alive:
+            raise AssertionError(f"{proc.name} ended before {what}\n{proc.wait(1).describe()}")
+        raise AssertionError(f"not {what} within {timeout:.0f} s")
+
+
+@contextmanager
+def watched_project(
+    workdir: Path, latency_ms: float = 0.0
+) -> Iterator[tuple[ServedEmulator, WatchedEmulator, Cli]]:
+    """A :class:`WatchedEmulator` served on a free loopback port, a copy of examples/ aimed
+    at it, and a CLI runner for that copy (its commands are still processes of their own)."""
+    watched = WatchedEmulator(latency_ms)
+    with EmulatorServer(watched) as server:
+        served = ServedEmulator(None, server.url, None, org_id=watched.org_id)
+        root = write_project(workdir / "project", served)
+        try:
+            with Cli(root, workdir / "logs") as cli:
+                yield served, watched, cli
+        finally:
+            watched.lift_latency()  # the server's threads end now, not after a stall

@@ -1,9 +1,11 @@
 """`tallyform apply` as real OS processes against a served emulator: killed, interrupted, racing.
 
-Each test serves a fresh emulated org on a loopback port (`tallyform emulator serve`),
-bootstraps a copy of examples/ into it with added latency so that an apply lasts a few
-seconds, disturbs that apply with POSIX signals or a second apply, and then checks that
-plain re-runs of `apply --yes` converge to an empty plan with nothing duplicated.
+Each test serves a fresh emulated org on a loopback port, bootstraps a copy of examples/
+into it, disturbs that apply with POSIX signals or a second apply, and then checks that
+plain re-runs of `apply --yes` converge to an empty plan with nothing duplicated. The org
+is a :class:`WatchedEmulator`, so each disturbance lands on an event of the apply (its
+n-th request answered, its first template made) however fast the machine is, and the
+added latency that keeps requests in flight while it is disturbed is lifted after.
 """
 
 from __future__ import annotations
@@ -11,11 +13,11 @@ from __future__ import annotations
 import random
 import signal
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tallyform.emulator import Emulator, EmulatorServer, FaultSettings
 from tests.process_helpers import (
     Cli,
     Finished,
@@ -24,15 +26,15 @@ from tests.process_helpers import (
     census,
     define_key_fields,
     duplicates,
-    served_project,
-    wait_for_writes,
-    write_project,
+    wait_until,
+    watched_project,
 )
 
-LATENCY_MS = 50.0  # a bootstrap of examples/ then takes about 3.5 s, 1 s of it starting up
-SLOW_LATENCY_MS = 80.0  # a wider window for Ctrl-C
+LATENCY_MS = 20.0  # while an apply is disturbed: a bootstrap of examples/ then takes ~1 s
 KILL_SEED = 20260509
-KILL_DELAYS = sorted(round(random.Random(KILL_SEED + n).uniform(0.5, 3.5), 2) for n in range(5))
+# SIGKILL once this share of an undisturbed bootstrap's requests is answered: during the
+# plan's reads, the org-wide creates, or the templates.
+KILL_POINTS = sorted(round(random.Random(KILL_SEED + n).uniform(0.0, 0.95), 2) for n in range(5))
 INTERRUPT_TIMEOUT = 10.0  # seconds an apply may take to stop after one Ctrl-C
 AT_ONCE = 2.0  # seconds within which a second Ctrl-C must end it
 STALLED_MS = 4000.0  # each request's latency once a test makes a graceful stop slow
@@ -41,14 +43,23 @@ ANOTHER_APPLY = "another tallyform apply"
 Counts = dict[str, int]
 
 
+@dataclass(frozen=True)
+class Reference:
+    """What a complete, undisturbed bootstrap of examples/ leaves in the org, and how many
+    requests it makes."""
+
+    counts: Counts
+    requests: int
+
+
 @pytest.fixture(scope="module")
-def full_counts(tmp_path_factory: pytest.TempPathFactory) -> Counts:
-    """What a complete, undisturbed bootstrap of examples/ leaves in the org."""
-    with served_project(tmp_path_factory.mktemp("reference")) as (emulator, cli):
+def full(tmp_path_factory: pytest.TempPathFactory) -> Reference:
+    with watched_project(tmp_path_factory.mktemp("reference")) as (emulator, watched, cli):
         applied = cli.apply()
         assert applied.code == 0, applied.describe()
+        requests = watched.answered()
         with emulator.client() as api:
-            return assert_no_duplicates(api).counts()
+            return Reference(assert_no_duplicates(api).counts(), requests)
 
 
 def expect(expectations: dict[str, bool], detail: str) -> None:
@@ -90,30 +101,46 @@ def assert_converges(emulator: ServedEmulator, cli: Cli, full: Counts, context: 
     )
 
 
-@pytest.mark.parametrize("delay", KILL_DELAYS, ids=lambda d: f"kill-after-{d}s")
+@pytest.mark.parametrize(
+    "share",
+    [
+        *(pytest.param(share, id=f"kill-at-{share:.0%}") for share in KILL_POINTS),
+        # the template's create answered, its key not yet written: the next plan adopts it
+        pytest.param(None, id="kill-once-a-template-is-made"),
+    ],
+)
 def test_apply_killed_at_any_moment_converges_without_duplicates(
-    tmp_path: Path, delay: float, full_counts: Counts
+    tmp_path: Path, share: float | None, full: Reference
 ) -> None:
-    with served_project(tmp_path, LATENCY_MS) as (emulator, cli):
+    with watched_project(tmp_path, LATENCY_MS) as (emulator, watched, cli):
+        if share is None:
+            moment, reached = "a template made", watched.made_a_template
+        else:
+            at = max(1, round(share * full.requests))
+            moment = f"{at} of {full.requests} requests answered"
+            reached = lambda: watched.answered() >= at  # noqa: E731
         proc = cli.start_apply()
-        time.sleep(max(0.0, delay - proc.elapsed()))
+        watched.wait_for(moment, reached, proc)
         killed = proc.kill()
+        watched.lift_latency()
         context = (
-            f"SIGKILL after {delay} s (exit {killed.code}); the org then held {counts_of(emulator)}"
+            f"SIGKILL once {moment} (exit {killed.code}); the org then held {counts_of(emulator)}"
         )
-        assert_converges(emulator, cli, full_counts, context)
+        expect({"the apply still ran when killed": killed.code == -signal.SIGKILL}, context)
+        assert_converges(emulator, cli, full.counts, context)
 
 
 def test_ctrl_c_stops_apply_early_and_says_what_was_not_done(
-    tmp_path: Path, full_counts: Counts
+    tmp_path: Path, full: Reference
 ) -> None:
-    with served_project(tmp_path, SLOW_LATENCY_MS) as (emulator, cli):
+    with watched_project(tmp_path, LATENCY_MS) as (emulator, watched, cli):
         proc = cli.start_apply()
-        wait_for_writes(emulator, proc)
+        watched.wait_for("a template made", watched.made_a_template, proc)
         proc.send(signal.SIGINT)
         sent = time.monotonic()
         stopped = proc.wait(INTERRUPT_TIMEOUT)
         waited = time.monotonic() - sent
+        watched.lift_latency()
         with emulator.client() as api:
             found = census(api)
         partial, repeated = found.counts(), duplicates(found)
@@ -123,54 +150,56 @@ def test_ctrl_c_stops_apply_early_and_says_what_was_not_done(
                 "stderr says 'Interrupted'": "Interrupted" in stopped.stderr,
                 "stderr says what was 'not done'": "not done" in stopped.stderr,
                 f"stopped early (the org holds {partial})": sum(partial.values())
-                < sum(full_counts.values()),
+                < sum(full.counts.values()),
                 no_duplicates(repeated): not repeated,
             },
             f"stopped {waited:.1f} s after Ctrl-C: {stopped.describe()}",
         )
-        assert_converges(emulator, cli, full_counts, f"after Ctrl-C the org held {partial}")
+        assert_converges(emulator, cli, full.counts, f"after Ctrl-C the org held {partial}")
 
 
-def test_a_second_ctrl_c_exits_at_once(tmp_path: Path, full_counts: Counts) -> None:
+def test_a_second_ctrl_c_exits_at_once(tmp_path: Path, full: Reference) -> None:
     """Once writes are under way, every new request is made to take longer than AT_ONCE:
     an apply that only stopped gracefully (finishing what is in flight, then releasing
-    its lock) could not be gone in time, so only a real exit at once passes."""
-    emulator = Emulator(faults=FaultSettings(latency_ms=SLOW_LATENCY_MS))
-    with EmulatorServer(emulator) as server:
-        served = ServedEmulator(None, server.url, tmp_path / "unused.json")  # type: ignore[arg-type]
-        root = write_project(tmp_path / "project", served)
-        with Cli(root, tmp_path / "logs") as cli:
-            proc = cli.start_apply()
-            wait_for_writes(served, proc)
-            emulator.faults = FaultSettings(latency_ms=STALLED_MS)
-            proc.send(signal.SIGINT)
-            time.sleep(0.1)
-            proc.send(signal.SIGINT)
-            sent = time.monotonic()
-            stopped = proc.wait(INTERRUPT_TIMEOUT)
-            waited = time.monotonic() - sent
-            emulator.faults = FaultSettings()
-            expect(
-                {
-                    f"exit code 130 (got {stopped.code})": stopped.code == 130,
-                    f"gone within {AT_ONCE} s of the second Ctrl-C": waited < AT_ONCE,
-                },
-                f"stopped {waited:.1f} s after the second Ctrl-C: {stopped.describe()}",
-            )
-            time.sleep(STALLED_MS / 1000)  # requests of the killed apply finish meanwhile
-            assert_converges(served, cli, full_counts, "after two Ctrl-C")
+    its lock) could not be gone in time, so only a real exit at once passes. The second
+    Ctrl-C is sent once the first is handled (the apply says 'Interrupted'), so the two
+    can never arrive as one."""
+    with watched_project(tmp_path, LATENCY_MS) as (emulator, watched, cli):
+        proc = cli.start_apply()
+        watched.wait_for("a template made", watched.made_a_template, proc)
+        watched.stall(STALLED_MS)
+        proc.send(signal.SIGINT)
+        handled = wait_until(
+            lambda: "Interrupted" in proc.stderr() or not proc.alive, INTERRUPT_TIMEOUT, 0.01
+        )
+        proc.send(signal.SIGINT)
+        sent = time.monotonic()
+        stopped = proc.wait(INTERRUPT_TIMEOUT)
+        waited = time.monotonic() - sent
+        watched.lift_latency()  # the stalled requests of the stopped apply are answered now
+        expect(
+            {
+                "the first Ctrl-C was handled, saying 'Interrupted'": handled,
+                f"exit code 130 (got {stopped.code})": stopped.code == 130,
+                f"gone within {AT_ONCE} s of the second Ctrl-C": waited < AT_ONCE,
+            },
+            f"stopped {waited:.1f} s after the second Ctrl-C: {stopped.describe()}",
+        )
+        watched.wait_for("every request of the stopped apply answered", watched.idle)
+        assert_converges(emulator, cli, full.counts, "after two Ctrl-C")
 
 
 @pytest.mark.parametrize("keys_defined", [False, True], ids=["fresh-org", "keys-defined"])
 def test_two_applies_at_once_never_duplicate(
-    tmp_path: Path, keys_defined: bool, full_counts: Counts
+    tmp_path: Path, keys_defined: bool, full: Reference
 ) -> None:
-    with served_project(tmp_path, LATENCY_MS) as (emulator, cli):
+    with watched_project(tmp_path, LATENCY_MS) as (emulator, watched, cli):
         if keys_defined:  # as after an earlier apply: the race is then about the templates
             with emulator.client() as api:
                 define_key_fields(api)
         racers = [cli.start_apply(), cli.start_apply()]
         runs = [proc.wait() for proc in racers]
+        watched.lift_latency()
         with emulator.client() as api:
             found = duplicates(census(api))
         expect(
@@ -181,4 +210,4 @@ def test_two_applies_at_once_never_duplicate(
             },
             "\n".join(r.describe() for r in runs),
         )
-        assert_converges(emulator, cli, full_counts, "after two applies at once")
+        assert_converges(emulator, cli, full.counts, "after two applies at once")

@@ -22,15 +22,17 @@ import yaml
 
 from tallyform.cli import cli
 from tallyform.render.markdown import DEFAULT_LIMIT, GITHUB_LIMIT
+from tests.ci_helpers import (
+    ACTION,
+    APPLY_WORKFLOW,
+    DRIFT_WORKFLOW,
+    GITHUB,
+    GITLAB,
+    HOOKS,
+    PLAN_WORKFLOW,
+)
 from tests.conftest import REPO
 
-ACTION = REPO / "action.yml"
-GITHUB = REPO / "examples/ci/github"
-PLAN_WORKFLOW = GITHUB / "tallyform-plan.yml"
-APPLY_WORKFLOW = GITHUB / "tallyform-apply.yml"
-DRIFT_WORKFLOW = GITHUB / "tallyform-drift.yml"
-GITLAB = REPO / "examples/ci/gitlab/.gitlab-ci.yml"
-HOOKS = REPO / ".pre-commit-hooks.yaml"
 ALL_FILES = [ACTION, PLAN_WORKFLOW, APPLY_WORKFLOW, DRIFT_WORKFLOW, GITLAB, HOOKS]
 TOKEN = "TALLYFY_API_TOKEN"
 SECRET = "${{ secrets.TALLYFY_API_TOKEN }}"  # the token that writes: apply alone

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -16,42 +12,7 @@ import httpx
 from tallyform.emulator import DEFAULT_ORG_ID
 from tallyform.emulator.state import StateFile
 from tests.conftest import run_cli
-from tests.emulator_helpers import auth
-
-
-@contextmanager
-def served(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """Start `tallyform emulator serve` on a free port; yield the process and its org URL."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from tallyform.cli import main; main()",
-            "emulator",
-            "serve",
-            "--port",
-            "0",
-            *args,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        first = process.stdout.readline()
-        assert "listening on http://127.0.0.1:" in first, first + (
-            process.stderr.read() if process.stderr else ""
-        )
-        base = first.split("listening on ")[1].strip()
-        yield process, f"{base}/organizations/{DEFAULT_ORG_ID}"
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
-        for stream in (process.stdout, process.stderr):
-            if stream:
-                stream.close()
+from tests.emulator_helpers import auth, served
 
 
 def _client_workload(url: str, worker: int, rounds: int) -> list[int]:

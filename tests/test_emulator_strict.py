@@ -22,8 +22,16 @@ from tallyform.emulator import (
     Quirks,
 )
 from tests.conftest import run_cli
-from tests.emulator_helpers import auth, connect, data, errors, new_capture, new_step, new_template
-from tests.test_emulator_served import served
+from tests.emulator_helpers import (
+    auth,
+    connect,
+    data,
+    errors,
+    new_capture,
+    new_step,
+    new_template,
+    served,
+)
 
 
 @contextmanager

@@ -2,69 +2,22 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tallyform.emulator import (
-    IN_PROCESS_URL,
-    Emulator,
-    EmulatorTransport,
-)
 from tests.conftest import run_cli
-from tests.emulator_helpers import auth
+from tests.project_helpers import (
+    apply,
+    assert_no_changes,
+    edit,
+    embedded_state,
+    live_api,
+    plan_json,
+)
 
 ORG = ("key", "folder", "tag")
-
-
-def _state(root: Path) -> Path:
-    return root / ".tallyform/local-org.json"
-
-
-def live_api(root: Path) -> AbstractContextManager[httpx.Client]:
-    """Change the embedded org behind tallyform's back, as a user of the Tallyfy UI would."""
-    return org_api(_state(root))
-
-
-@contextmanager
-def org_api(path: Path) -> Iterator[httpx.Client]:
-    """The raw API of the embedded org kept in ``path`` (any org of a project)."""
-    emulator = Emulator(state_file=path)
-    with httpx.Client(
-        transport=EmulatorTransport(emulator),
-        base_url=f"{IN_PROCESS_URL}/organizations/{emulator.org_id}",
-        headers=auth(),
-    ) as client:
-        yield client
-
-
-def plan_json(root: Path, *extra: str) -> dict[str, Any]:
-    result = run_cli("-C", str(root), "plan", "--format", "json", *extra)
-    assert result.exit_code == 0, result.output
-    document: dict[str, Any] = json.loads(result.stdout)
-    return document
-
-
-def apply(root: Path, *extra: str) -> None:
-    result = run_cli("-C", str(root), "apply", "--yes", *extra)
-    assert result.exit_code == 0, result.output
-
-
-def assert_no_changes(root: Path) -> None:
-    result = run_cli("-C", str(root), "plan", "--detailed-exitcode")
-    assert result.exit_code == 0, result.output
-    assert "No changes." in result.stdout
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1))
 
 
 def test_bootstrap_applies_every_example_and_then_plans_nothing(examples_copy: Path) -> None:
@@ -225,8 +178,8 @@ def test_apply_without_a_terminal_needs_yes(examples_copy: Path) -> None:
     assert result.exit_code == 1
     assert "pass --yes" in result.output
     assert (
-        not _state(examples_copy).exists()
-        or "tallyform_key" not in _state(examples_copy).read_text()
+        not embedded_state(examples_copy).exists()
+        or "tallyform_key" not in embedded_state(examples_copy).read_text()
     )
 
 

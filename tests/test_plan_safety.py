@@ -15,7 +15,7 @@ import httpx
 from tallyform.emulator.state import StateFile
 from tallyform.tallyfy.lock import LOCK_TITLE
 from tests.conftest import run_cli
-from tests.test_plan_apply import apply, assert_no_changes, edit, live_api, org_api, plan_json
+from tests.project_helpers import apply, assert_no_changes, edit, live_api, org_api, plan_json
 
 TWO_ORGS = """\
 version: 1

@@ -23,8 +23,8 @@ import pytest
 import yaml
 
 from tallyform.emulator import DEFAULT_TOKEN, Emulator, EmulatorServer
+from tests.ci_helpers import ACTION, APPLY_WORKFLOW, DRIFT_WORKFLOW, PLAN_WORKFLOW
 from tests.conftest import EXAMPLES, Run, run_cli
-from tests.test_ci_files import ACTION, APPLY_WORKFLOW, DRIFT_WORKFLOW, PLAN_WORKFLOW
 
 TOKEN_ENV = "TALLYFY_API_TOKEN"  # what the workflows set from the secret
 ORG = "production"  # the org the workflows name

@@ -14,11 +14,9 @@ import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import click
 import pytest
-import yaml
 
 from tallyform.cli import cli
 from tallyform.render.markdown import DEFAULT_LIMIT, GITHUB_LIMIT
@@ -30,6 +28,10 @@ from tests.ci_helpers import (
     GITLAB,
     HOOKS,
     PLAN_WORKFLOW,
+    load,
+    step_using,
+    steps,
+    triggers,
 )
 from tests.conftest import REPO
 
@@ -39,25 +41,6 @@ SECRET = "${{ secrets.TALLYFY_API_TOKEN }}"  # the token that writes: apply alon
 PLAN_SECRET = "${{ secrets.TALLYFY_PLAN_TOKEN }}"  # a read-only token: plan and drift
 SECRETS = {APPLY_WORKFLOW.name: SECRET, PLAN_WORKFLOW.name: PLAN_SECRET}
 SECRETS[DRIFT_WORKFLOW.name] = PLAN_SECRET
-
-
-def load(path: Path) -> Any:
-    return yaml.safe_load(path.read_text())
-
-
-def triggers(workflow: dict[Any, Any]) -> dict[str, Any]:
-    """A workflow's `on:` (which YAML 1.1, as PyYAML reads it, takes for the key True)."""
-    found = workflow.get("on", workflow.get(True))
-    assert isinstance(found, dict)
-    return found
-
-
-def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
-    return [step for job in workflow["jobs"].values() for step in job["steps"]]
-
-
-def step_using(workflow: dict[str, Any], action: str) -> list[dict[str, Any]]:
-    return [s for s in steps(workflow) if str(s.get("uses", "")).startswith(action + "@")]
 
 
 # -- the shell scripts in the files, and the tallyform commands in them ----------------------

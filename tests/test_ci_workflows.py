@@ -24,21 +24,19 @@ import pytest
 import yaml
 
 from tallyform.emulator import DEFAULT_TOKEN, Emulator, EmulatorServer
-from tests.test_ci_files import (
+from tests.ci_helpers import (
     ACTION,
     APPLY_WORKFLOW,
     DRIFT_WORKFLOW,
     GITLAB,
     PLAN_WORKFLOW,
-    load,
-    step_using,
-    triggers,
-)
-from tests.test_pull_request_flow import (
     TOKEN_ENV,
     bash,
+    load,
     make_main,
     script,
+    step_using,
+    triggers,
     workflow_env,
 )
 

@@ -39,8 +39,8 @@ from tests.emulator_helpers import (
     new_capture,
     new_step,
     new_template,
+    served,
 )
-from tests.test_emulator_served import served
 
 KEY = "tallyform_key"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from tallyform.logic import render_mermaid
 from tallyform.model import Action, Assignees, Condition, Deadline, Rule, Step, Template
+from tests.check_helpers import CASES
 from tests.conftest import EXAMPLES, run_cli
-from tests.test_check import CASES
 
 
 def test_graph_draws_steps_in_order_rules_and_deadlines() -> None:

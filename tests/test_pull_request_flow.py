@@ -12,39 +12,30 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from tallyform.emulator import DEFAULT_TOKEN, Emulator, EmulatorServer
-from tests.ci_helpers import ACTION, APPLY_WORKFLOW, DRIFT_WORKFLOW, PLAN_WORKFLOW
-from tests.conftest import EXAMPLES, Run, run_cli
+from tests.ci_helpers import (
+    ACTION,
+    APPLY_WORKFLOW,
+    DRIFT_WORKFLOW,
+    ORG,
+    PLAN_WORKFLOW,
+    TOKEN_ENV,
+    bash,
+    make_main,
+    script,
+    workflow_env,
+)
+from tests.conftest import Run, run_cli
 
-TOKEN_ENV = "TALLYFY_API_TOKEN"  # what the workflows set from the secret
-ORG = "production"  # the org the workflows name
 EDIT_A = ("templates/purchase-request.yaml", "label: Vendor", "label: Supplier")
 EDIT_B = ("templates/incident-response.yaml", "title: Contain the impact", "title: Contain it")
-
-
-def make_main(root: Path, url: str, org_id: str) -> Path:
-    """A repository's work tree whose org `served` is the emulator at ``url``."""
-    shutil.copytree(EXAMPLES / "templates", root / "templates")
-    (root / "tallyform.yaml").write_text(
-        "version: 1\n"
-        f"default_org: {ORG}\n"
-        "orgs:\n"
-        f"  {ORG}:\n"
-        f"    org_id: {org_id}\n"
-        f"    api_url: {url}\n"
-        "    requests_per_minute: 0\n"
-    )
-    return root
 
 
 def branch(main: Path, name: str, edit: tuple[str, str, str]) -> Path:
@@ -139,40 +130,6 @@ def test_a_plan_saved_before_another_merge_is_refused_and_nothing_changes(
 
 
 # -- the workflows' own scripts, run by bash -----------------------------------------------------
-
-
-def script(path: Path, step_name: str) -> str:
-    """The run script of the step called ``step_name`` (or with that id) in ``path``."""
-    document = yaml.safe_load(path.read_text())
-    steps = (
-        document["runs"]["steps"]
-        if "runs" in document
-        else [s for job in document["jobs"].values() for s in job["steps"]]
-    )
-    step = next(s for s in steps if step_name in (s.get("name"), s.get("id")))
-    return str(step["run"])
-
-
-def workflow_env(path: Path) -> dict[str, str]:
-    return {k: str(v) for k, v in yaml.safe_load(path.read_text()).get("env", {}).items()}
-
-
-def bash(code: str, cwd: Path, env: dict[str, str]) -> tuple[int, str, str, dict[str, str]]:
-    """Run ``code`` as a GitHub runner runs a step (bash -e -o pipefail); its exit code,
-    output, and what it wrote to GITHUB_OUTPUT."""
-    outputs = cwd / ".github-output"
-    outputs.write_text("")
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    done = subprocess.run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", code],
-        cwd=cwd,
-        env={**os.environ, **env, "PATH": path, "GITHUB_OUTPUT": str(outputs)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    written = dict(line.split("=", 1) for line in outputs.read_text().splitlines() if "=" in line)
-    return done.returncode, done.stdout, done.stderr, written
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="the workflows' scripts are bash")

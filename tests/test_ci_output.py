@@ -189,10 +189,10 @@ def test_apply_without_a_plan_file_keeps_the_plan_on_stdout(examples_copy: Path)
     result = run_cli("-C", str(examples_copy), "--no-color", "apply", "--yes")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith('tallyform plan for org "local"')
-    assert "Plan: 107 to create" in result.stdout and "Applied: 107 created" in result.stdout
+    assert "Plan: 108 to create" in result.stdout and "Applied: 108 created" in result.stdout
     assert "+ template purchase-request created" not in result.stdout
     assert "  + template purchase-request created\n" in result.stderr
-    assert len([line for line in result.stderr.splitlines() if line.startswith("  + ")]) == 107
+    assert len([line for line in result.stderr.splitlines() if line.startswith("  + ")]) == 108
 
 
 # -- show PLANFILE ---------------------------------------------------------------------------

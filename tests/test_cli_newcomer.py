@@ -397,7 +397,7 @@ def test_applying_a_saved_plan_does_not_print_the_plan_again(examples_copy: Path
     assert planned.exit_code == 0
     applied = run_cli("-C", str(examples_copy), "apply", str(saved))
     assert applied.exit_code == 0, applied.output
-    assert applied.stdout.startswith("Applied: 107 created"), applied.stdout[:200]
+    assert applied.stdout.startswith("Applied: 108 created"), applied.stdout[:200]
     assert len(applied.stdout.splitlines()) == 1
     assert "will be created" not in applied.output
     demo = (REPO / "scripts/demo").read_text()

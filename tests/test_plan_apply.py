@@ -23,12 +23,12 @@ ORG = ("key", "folder", "tag")
 def test_bootstrap_applies_every_example_and_then_plans_nothing(examples_copy: Path) -> None:
     first = run_cli("-C", str(examples_copy), "plan", "--detailed-exitcode")
     assert first.exit_code == 2
-    summary = "Plan: 107 to create, 0 to update, 0 to delete, 0 to reorder (168 writes)."
+    summary = "Plan: 108 to create, 0 to update, 0 to delete, 0 to reorder (169 writes)."
     assert summary in first.stdout
     assert "Setup: The org has no tallyform_key custom field" in first.stdout
     result = run_cli("-C", str(examples_copy), "apply", "--yes")
     assert result.exit_code == 0, result.output
-    assert "Applied: 107 created (168 writes," in result.stdout, "apply did what the plan said"
+    assert "Applied: 108 created (169 writes," in result.stdout, "apply did what the plan said"
     assert_no_changes(examples_copy)
     document = plan_json(examples_copy)
     assert document["format_version"] == 1
@@ -198,10 +198,10 @@ def test_an_unknown_person_is_an_error_at_its_line(examples_copy: Path) -> None:
 def test_markdown_plan_has_a_summary_table_and_folded_templates(examples_copy: Path) -> None:
     result = run_cli("-C", str(examples_copy), "plan", "--format", "markdown")
     assert result.exit_code == 0
-    assert "**6 templates** with changes, and 19 org-wide changes" in result.stdout
-    assert ": 168 writes." in result.stdout
+    assert "**6 templates** with changes, and 20 org-wide changes" in result.stdout
+    assert ": 169 writes." in result.stdout
     assert "| Action | Objects | Templates |" in result.stdout
-    assert "| Create | 107 | 6 |\n| Update | 0 | 0 |" in result.stdout
+    assert "| Create | 108 | 6 |\n| Update | 0 | 0 |" in result.stdout
     flows = result.stdout.count("<details><summary>Flow before and after this plan</summary>")
     assert flows == 5, "each new template with rules has its flow drawn"
     assert result.stdout.count("<details>") == 7 + flows, "the org-wide changes, then each template"

@@ -155,7 +155,7 @@ CASES: list[tuple[str, Edit, list[tuple[str, str]], int]] = [
             "kickoff:\n  - key: budget-code\n    label: Budget code\n    type: text\n",
         ),
         [("kickoff", "create"), ("kickoff", "reorder")],
-        2,  # the template PUT that adds it and sets the order, then its key
+        3,  # the template PUT that adds it and sets the order, its key, the template's map
     ),
     (
         "kick-off field updated",
@@ -171,7 +171,7 @@ CASES: list[tuple[str, Edit, list[tuple[str, str]], int]] = [
             "  - key: tell-customers\n    title: Tell customers\n  - key: postmortem\n",
         ),
         [("step", "create"), ("step", "reorder")],
-        3,  # create, its key, one move into place
+        4,  # create, its key, one move into place, the template's map of its children
     ),
     (
         "step updated",
@@ -200,7 +200,7 @@ CASES: list[tuple[str, Edit, list[tuple[str, str]], int]] = [
             "      - key: receipt\n        label: Receipt\n        type: file\n",
         ),
         [("field", "create")],
-        2,  # created at its position, then its key
+        3,  # created at its position, its key, then the template's map of its children
     ),
     (
         "field deleted",

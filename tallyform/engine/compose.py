@@ -25,6 +25,7 @@ from tallyform.engine.diff import attr_changes
 from tallyform.model.changes import AttrChange, Change, Kind
 from tallyform.model.state import FieldState, RuleAttrs, StepState, TemplateState
 
+CHILDREN = ("kickoff", "step", "field")  # what a template's map of its children names
 TITLE_MATCH_NOTE = "matched by {what} (it had no tallyform key); the key will be written"
 KICKOFF_FORM = "kickoff"  # the reorder path of a template's kick-off fields
 
@@ -445,6 +446,9 @@ def count_writes(changes: list[Change], new_template: bool) -> None:
     """
     form_owned = new_template
     new_form = new_template and any(c.kind == "kickoff" and c.action == "create" for c in changes)
+    # An existing template that gains children writes its map of them once, at the end
+    # (TemplateRun.finish); the first such create counts that write.
+    map_counted = new_template
     new_steps = [c.path[-1] for c in changes if c.kind == "step" and c.action == "create"]
     for change in changes:
         owner = not form_owned and change.carried_by_template_write
@@ -456,6 +460,9 @@ def count_writes(changes: list[Change], new_template: bool) -> None:
             else set()
         )
         change.writes = _writes(change, owner, later, new_form)
+        if not map_counted and change.action == "create" and change.kind in CHILDREN:
+            change.writes += 1
+            map_counted = True
 
 
 def org_wide_changes(

@@ -38,6 +38,7 @@ KIND_NAMES = {
     "step": "steps",
     "field": "form fields",
     "kickoff": "kick-off fields",
+    "ids": "template id maps",
 }  # how the plan names each record kind's tallyform_key
 
 

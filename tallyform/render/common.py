@@ -80,6 +80,8 @@ def subject(change: Change) -> str:
         if change.kind == "kickoff":
             return "kick-off fields"
         return f'fields of step "{change.path[1]}"'
+    if change.kind == "key" and change.path[-1] == ID_MAPS:
+        return "custom field key tallyform_ids for templates (their maps of their children)"
     if change.kind == "key":
         return f"{KIND_LABELS['key']} {change.path[-1]}"
     return f'{KIND_LABELS[change.kind]} "{change.path[-1]}"'
@@ -88,6 +90,9 @@ def subject(change: Change) -> str:
 def progress_line(change: Change, done: bool = True) -> str:
     """One line per change as apply carries it out: '+ field purchase-request/quote created'."""
     noun = "tallyform key for" if change.kind == "key" else KIND_LABELS[change.kind]
+    if change.kind == "key" and change.path[-1] == ID_MAPS:
+        said = verb(change) if done else f"not {verb(change)}"
+        return f"{SYMBOLS[change.action]} tallyform ids for templates {said}"
     if change.action == "reorder":
         noun = "order of"
         path = "/".join(change.path[:-1]) if change.kind == "field" else change.path[0]
@@ -146,10 +151,16 @@ def summary_line(plan: Plan) -> str:
     return f"Plan: {', '.join(parts)} ({writes} write{'s' if writes != 1 else ''})."
 
 
+ID_MAPS = "template id maps"  # the setup change of tallyform_ids (engine.planner.KIND_NAMES)
+
+
 def setup_text(plan: Plan) -> str:
-    names = [c.path[-1] for c in plan.setup]
-    kinds = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    names = [c.path[-1] for c in plan.setup if c.path[-1] != ID_MAPS]
+    kinds = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
+    missing = [f"no tallyform_key custom field for {kinds}"] if names else []
+    if len(names) < len(plan.setup):
+        missing.append("no tallyform_ids custom field for templates' maps of their children")
     return (
-        f"The org has no tallyform_key custom field for {kinds}. Apply defines them first "
-        "(it needs an org admin's token); tallyform uses them to recognise its objects after renames."
+        f"The org has {' and '.join(missing)}. Apply defines them first (it needs an org "
+        "admin's token); tallyform uses them to recognise its objects after renames."
     )

@@ -21,10 +21,12 @@ from tallyform.tallyfy.wire import (
     DEFAULT_APPLIES_TO,
     KEY_FIELD,
     UI_APPLIES_TO,
+    IDS_FIELD,
     WHOLE,
     hides_keys,
     is_whole,
     key_of,
+    map_children,
     shows_keys,
     steps_show_keys,
     template_shows_keys,
@@ -32,6 +34,7 @@ from tallyform.tallyfy.wire import (
 )
 
 log = logging.getLogger("tallyform.tallyfy")
+IDS_RECORD = "ids"  # the key setup change that defines tallyform_ids on templates
 
 
 @dataclass
@@ -82,8 +85,18 @@ class LiveOrg:
 
     @property
     def missing_key_kinds(self) -> list[str]:
-        """The record kinds (template, step, field, kickoff) whose tallyform_key is missing."""
-        return [r for r in KEY_RECORDS if self.applies_to[r] not in self.key_kinds]
+        """The record kinds (template, step, field, kickoff) whose tallyform_key is missing,
+        and ``ids`` where templates have no tallyform_ids key for their children's map."""
+        missing = [r for r in KEY_RECORDS if self.applies_to[r] not in self.key_kinds]
+        return missing + ([] if self.ids_defined else [IDS_RECORD])
+
+    @property
+    def ids_defined(self) -> bool:
+        """Whether templates have the tallyform_ids key (their children's map)."""
+        kind = self.applies_to["template"]
+        return any(
+            k.get("key") == IDS_FIELD and k.get("applies_to") == kind for k in self.key_defs
+        )
 
     def user_email(self, user_id: Any) -> str:
         return self.users.get(user_id, f"#{user_id}") if isinstance(user_id, int) else str(user_id)
@@ -229,6 +242,7 @@ def _usable(row: dict[str, Any]) -> bool:
 def read_template(client: TallyfyClient, template_id: str) -> dict[str, Any]:
     """A live template whole, with the tallyform keys of its steps and form fields."""
     raw = get_template(client, template_id)
+    map_children(raw)
     _require_keys(raw, f"/checklists/{template_id}", [raw, *raw["prerun"]])
     return with_step_keys(client, raw)
 
@@ -241,6 +255,7 @@ def with_step_keys(client: TallyfyClient, raw: dict[str, Any]) -> dict[str, Any]
     """
     template_id = raw["id"]
     steps = raw.get("steps") or []
+    map_children(raw)
     shown = steps_show_keys(steps)
     if all(shown):
         return raw

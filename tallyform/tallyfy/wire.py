@@ -13,11 +13,22 @@ below are the likeliest (the API's own nouns for the records, reference 3.9 and 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tallyform.client import unwrap
 
 KEY_FIELD = "tallyform_key"
+# A template's own map of its children's keys by their ids, so that one read of the
+# template tells every child's key where Tallyfy shows nested objects without their custom
+# fields (audit Q1; quirks no_custom_fields_in_lists and kin). Ids are the objects'
+# timeline ids, stable across edits (reference 4.1, 9.7); each is kept by its first
+# ID_PREFIX hex digits (48 bits: no two children of one template share them in practice).
+# A textarea value, as a text value holds 255 characters at most (reference 4.3).
+IDS_FIELD = "tallyform_ids"
+ID_PREFIX = 12
+IDS_LIMIT = 6000  # characters of a textarea value (reference 4.3)
+MAPPED = "_tallyform_mapped_key"  # a child's key as its template's map names it
 # The API's ``applies_to`` value for each record kind that carries a tallyform_key.
 DEFAULT_APPLIES_TO = {
     "template": "checklist",
@@ -73,13 +84,16 @@ def whole_template(template: dict[str, Any]) -> dict[str, Any]:
 
 
 def shows_keys(record: Any) -> bool:
-    """Whether a record as read shows its custom-field values at all.
+    """Whether a record as read shows its custom-field values at all, or its template's map
+    names its key.
 
     A record may leave ``custom_fields`` out (a list row, a nested object) or carry it as
     ``null`` (what a guest or public view gets, reference 3.9); both mean its tallyform key
     is unknown from this answer, not that it has none.
     """
-    return isinstance(record, dict) and isinstance(record.get("custom_fields"), dict)
+    return isinstance(record, dict) and (
+        isinstance(record.get("custom_fields"), dict) or MAPPED in record
+    )
 
 
 def hides_keys(record: Any) -> bool:
@@ -110,10 +124,53 @@ def steps_show_keys(steps: list[dict[str, Any]]) -> list[bool]:
 
 
 def key_of(record: dict[str, Any]) -> str | None:
-    """The ``tallyform_key`` value of a live record, if it has one."""
+    """The ``tallyform_key`` value of a live record, if it has one; else the key its
+    template's map names it by."""
     values = record.get("custom_fields")
     value = values.get(KEY_FIELD) if isinstance(values, dict) else None
+    value = value or record.get(MAPPED)
     return str(value) if value else None
+
+
+def ids_of(template: dict[str, Any]) -> dict[str, str]:
+    """A template's map of its children's keys, by id prefix (empty if it has none)."""
+    values = template.get("custom_fields")
+    text = values.get(IDS_FIELD) if isinstance(values, dict) else None
+    try:
+        found = json.loads(text) if isinstance(text, str) and text else {}
+    except ValueError:
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    return {str(k): str(v) for k, v in found.items() if isinstance(v, str)}
+
+
+def ids_value(keys: dict[str, str]) -> str:
+    """The map's value for ``keys`` (key -> live id), in at most :data:`IDS_LIMIT`
+    characters: what does not fit is left out (those children are read on their own)."""
+    entries: dict[str, str] = {}
+    for key, object_id in keys.items():
+        entries[str(object_id)[:ID_PREFIX]] = key
+        if len(json.dumps(entries, separators=(",", ":"))) > IDS_LIMIT:
+            del entries[str(object_id)[:ID_PREFIX]]
+            break
+    return json.dumps(entries, separators=(",", ":"), sort_keys=True)
+
+
+def map_children(template: dict[str, Any]) -> None:
+    """Mark each step, form field and kick-off field that shows no custom fields with the
+    key its template's map names it by (:data:`MAPPED`), where the map names it."""
+    ids = ids_of(template)
+    if not ids:
+        return
+    steps = template.get("steps") or []
+    nested = [*(template.get("prerun") or []), *steps]
+    nested += [capture for step in steps for capture in step.get("captures") or []]
+    for record in nested:
+        if isinstance(record, dict) and not isinstance(record.get("custom_fields"), dict):
+            key = ids.get(str(record.get("id"))[:ID_PREFIX])
+            if key:
+                record[MAPPED] = key
 
 
 def _position(row: Any) -> int:

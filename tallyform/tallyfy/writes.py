@@ -28,12 +28,14 @@ from tallyform.tallyfy.payloads import (
     step_deadline,
     template_body,
 )
-from tallyform.tallyfy.read import KeysHidden, LiveOrg, get_template, read_folders
+from tallyform.tallyfy.read import IDS_RECORD, KeysHidden, LiveOrg, get_template, read_folders
 from tallyform.tallyfy.wire import (
     DEFAULT_APPLIES_TO,
+    IDS_FIELD,
     KEY_FIELD,
     UI_APPLIES_TO,
     hides_keys,
+    ids_value,
     key_of,
 )
 
@@ -151,13 +153,15 @@ class ApplyContext:
 
 
 def create_key(context: ApplyContext, change: Change) -> None:
-    """Define tallyform_key for one record kind. Where Tallyfy refuses the API's noun for
-    ``applies_to`` and the value is tallyform's default, the UI's name for the kind is
-    tried (audit W1: the enum likely uses the UI's names), and kept for this apply."""
-    record = str(change.desired)
+    """Define tallyform_key for one record kind (or tallyform_ids on templates, for the
+    ``ids`` setup). Where Tallyfy refuses the API's noun for ``applies_to`` and the value
+    is tallyform's default, the UI's name for the kind is tried (audit W1: the enum likely
+    uses the UI's names), and kept for this apply."""
+    field = IDS_FIELD if change.desired == IDS_RECORD else KEY_FIELD
+    record = "template" if field == IDS_FIELD else str(change.desired)
     kind = context.org.applies_to[record]
     try:
-        created = _define_key(context.client, kind)
+        created = _define_key(context.client, kind, field)
     except ValidationFailed as error:
         ui = UI_APPLIES_TO[record]
         if "applies_to" not in error.field_errors:
@@ -165,7 +169,7 @@ def create_key(context: ApplyContext, change: Change) -> None:
         if kind != DEFAULT_APPLIES_TO[record] or ui == kind:
             raise KeySetupRefused(applies_to_advice(record, kind, error)) from None
         try:
-            created = _define_key(context.client, ui)
+            created = _define_key(context.client, ui, field)
         except ValidationFailed:
             raise KeySetupRefused(applies_to_advice(record, kind, error)) from None
         log.info("Tallyfy took applies_to '%s' for %ss, not '%s'", ui, record, kind)
@@ -176,23 +180,24 @@ def create_key(context: ApplyContext, change: Change) -> None:
         raise
     with context.shared:
         context.org.applies_to[record] = kind
-        context.org.key_kinds.add(kind)
+        if field == KEY_FIELD:
+            context.org.key_kinds.add(kind)
         context.org.key_defs.append(created)
 
 
-def _define_key(client: TallyfyClient, kind: str) -> Any:
+def _define_key(client: TallyfyClient, kind: str, field: str = KEY_FIELD) -> Any:
     body = {
-        "key": KEY_FIELD,
-        "label": "tallyform key",
+        "key": field,
+        "label": "tallyform key" if field == KEY_FIELD else "tallyform ids",
         "applies_to": kind,
-        "field_type": "text",
+        "field_type": "text" if field == KEY_FIELD else "textarea",
         "is_required": False,
         "is_active": True,
     }
 
     def lookup() -> Any:
         found = client.list_all("/custom-field-keys", {"applies_to": kind})
-        return next((k for k in found if k.get("key") == KEY_FIELD), None)
+        return next((k for k in found if k.get("key") == field), None)
 
     return client.create("/custom-field-keys", body, lookup)
 
@@ -262,6 +267,8 @@ class TemplateRun:
         self.field_ids = {k: str(f.live_id) for k, f in (live.fields if live else {}).items()}
         self.form_written = live is None
         self.rule_ids = {n: str(r.live_id) for n, r in (live.rules if live else {}).items()}
+        self.ids_due = False  # children were made: the template's map is written at the end
+        self.key_due: dict[str, Any] | None = None  # a new template: its key, at the end
         self.after: list[Callable[[], None]] = []  # writes due once every change is made
         self.waiting: dict[str, list[str]] = {}  # anchor step -> new steps whose deadline waits
 
@@ -288,11 +295,24 @@ class TemplateRun:
         return ids
 
     def write_key(self, path: str, record: str, raw: dict[str, Any] | None, key: str) -> None:
-        """The full-replace custom-field PUT: other writable values are sent back as they were."""
+        """The full-replace custom-field PUT: other writable values are sent back as they
+        were. A template's carries its children's map (tallyform_ids) as it stands now."""
         current = (raw or {}).get("custom_fields") or {}
         writable = self.org.writable_keys(record)
         values = {k: v for k, v in current.items() if k in writable and k != KEY_FIELD}
-        self.client.put(f"{path}/custom-fields", {"custom_fields": {**values, KEY_FIELD: key}})
+        values[KEY_FIELD] = key
+        if record == "template" and self.org.ids_defined:
+            values[IDS_FIELD] = ids_value(self.children_ids())
+            self.ids_due = False
+        self.client.put(f"{path}/custom-fields", {"custom_fields": values})
+
+    def children_ids(self) -> dict[str, str]:
+        """Each declared step, form field and kick-off field that exists: key -> id."""
+        wanted = self.wanted
+        found = {k: i for k, i in self.kickoff_ids.items() if k in wanted.kickoff}
+        found.update({k: i for k, i in self.step_ids.items() if k in wanted.steps})
+        found.update({k: i for k, i in self.field_ids.items() if k in wanted.fields})
+        return found
 
     def folder_id(self) -> str | None:
         path = self.wanted.attrs["folder"]
@@ -480,7 +500,8 @@ class TemplateRun:
             or wanted.attrs.get("kickoff_description")
         ):
             self.send_form(self.body(), set())
-        self.write_key(self.base, "template", created, wanted.key)
+        # Its key is written once every change is made, with its children's map: one write.
+        self.key_due = created
 
     def update_template(self, change: Change) -> None:
         if change.carried_by_template_write:
@@ -680,9 +701,15 @@ class TemplateRun:
         self.write_key(self.field_url(key), "field", created, key)
 
     def finish(self) -> None:
-        """What is due once every change is made: the old halves of replaced fields."""
+        """What is due once every change is made: the old halves of replaced fields, then
+        a new template's key, or the map of a template that gained children."""
         while self.after:
             self.after.pop(0)()
+        if self.key_due is not None:
+            self.write_key(self.base, "template", self.key_due, self.wanted.key)
+            self.key_due = None
+        elif self.ids_due and self.live is not None:
+            self.write_key(self.base, "template", self.live.raw, self.wanted.key)
 
     def delete_field(self, change: Change) -> None:
         found = change.live
@@ -756,6 +783,11 @@ class TemplateRun:
 
     def execute(self, change: Change) -> None:
         TEMPLATE_EXECUTORS[(change.kind, change.action)](self, change)
+        if change.action == "create" and change.kind in CHILDREN and self.org.ids_defined:
+            self.ids_due = True
+
+
+CHILDREN = ("kickoff", "step", "field")  # what a template's map (tallyform_ids) names
 
 
 def _is_tag(link: Mapping[str, Any], tag_id: str | None, title: str) -> bool:

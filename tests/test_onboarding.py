@@ -87,7 +87,6 @@ def test_the_onboarding_recipe_ends_in_no_changes(
     del dry_run, export
 
 
-@pytest.mark.xfail(reason="README.md is updated by hand from the onboarding report", strict=False)
 def test_the_readme_shows_the_tested_recipe() -> None:
     assert readme_recipe() == RECIPE
 

@@ -19,9 +19,9 @@ from tallyform.client import TallyfyClient, TallyfyError, Unavailable, Validatio
 from tallyform.model.state import KEY_RECORDS
 from tallyform.tallyfy.wire import (
     DEFAULT_APPLIES_TO,
+    IDS_FIELD,
     KEY_FIELD,
     UI_APPLIES_TO,
-    IDS_FIELD,
     WHOLE,
     hides_keys,
     is_whole,
@@ -94,9 +94,7 @@ class LiveOrg:
     def ids_defined(self) -> bool:
         """Whether templates have the tallyform_ids key (their children's map)."""
         kind = self.applies_to["template"]
-        return any(
-            k.get("key") == IDS_FIELD and k.get("applies_to") == kind for k in self.key_defs
-        )
+        return any(k.get("key") == IDS_FIELD and k.get("applies_to") == kind for k in self.key_defs)
 
     def user_email(self, user_id: Any) -> str:
         return self.users.get(user_id, f"#{user_id}") if isinstance(user_id, int) else str(user_id)

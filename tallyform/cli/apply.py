@@ -30,13 +30,12 @@ from tallyform.cli import interrupt
 from tallyform.cli.app import App, pass_app
 from tallyform.cli.connect import embedded_guard
 from tallyform.cli.options import only_option, org_option, parallelism_option
-from tallyform.cli.plan import ROLES, changed_scope, connect, load_repo, plan_for, styled
+from tallyform.cli.plan import ROLES, changed_scope, connect, load_repo, plan_for, render_plan
 from tallyform.client import TallyfyClient, TallyfyError
 from tallyform.config import OrgSettings
 from tallyform.engine.apply import ApplyReport, KeySetupRefused, apply_plan
 from tallyform.engine.planfile import PlanFileError, SavedPlan, load_plan
 from tallyform.model.changes import Change, Plan
-from tallyform.render import render_text
 from tallyform.render.common import progress_line, role
 from tallyform.tallyfy.lock import (
     ApplyLock,
@@ -376,7 +375,7 @@ def _apply(app: App, options: ApplyOptions) -> None:
                     click.echo("No changes. The org matches the repository.")
                     return
                 if saved is None:
-                    click.echo(render_text(plan, styled(app)), nl=False)
+                    click.echo(render_plan(app, plan, "text"), nl=False)
                 _safety(
                     plan,
                     project.max_delete_share,

@@ -213,6 +213,7 @@ class Plan:
     snapshots: dict[str, Snapshot] = field(default_factory=dict)  # template key -> seen
     partial: bool = False
     only: list[str] = field(default_factory=list)  # the --only patterns a partial plan used
+    needs: list[Need] = field(default_factory=list)  # flags apply will need (see apply_needs)
 
     @property
     def empty(self) -> bool:
@@ -283,6 +284,34 @@ class Plan:
         """
         managed = self.managed
         return managed >= minimum and len(self.damaged()) / max(managed, 1) > share
+
+
+@dataclass(frozen=True)
+class Need:
+    """A flag apply will need to carry out a plan, and why."""
+
+    flag: str
+    why: str
+
+
+def apply_needs(plan: Plan, share: float, minimum: int) -> list[Need]:
+    """What apply will refuse this plan without, as it checks it (``--allow-delete`` for
+    archives, ``--force`` past the safety share), so the plan can say so before a merge."""
+    needs = []
+    archived = plan.archived()
+    if archived:
+        named = ", ".join(archived)
+        said = "1 template" if len(archived) == 1 else f"{len(archived)} templates"
+        needs.append(Need("--allow-delete", f"it archives {said} ({named})"))
+    if plan.exceeds_share(share, minimum):
+        needs.append(
+            Need(
+                "--force",
+                f"it deletes or removes parts of {len(plan.damaged())} of {plan.managed} "
+                f"managed templates, more than the safety share of {share:.0%}",
+            )
+        )
+    return needs
 
 
 def count_actions(changes: Iterable[Change]) -> dict[str, int]:

@@ -153,3 +153,8 @@ def setup_text(plan: Plan) -> str:
         f"The org has no tallyform_key custom field for {kinds}. Apply defines them first "
         "(it needs an org admin's token); tallyform uses them to recognise its objects after renames."
     )
+
+
+def need_lines(plan: Plan) -> list[str]:
+    """What apply will need for this plan, one sentence a flag (none: it needs nothing)."""
+    return [f"Apply will need {need.flag}: {need.why}." for need in plan.needs]

@@ -33,6 +33,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
             for c in plan.conflicts
         ],
         "blockers": list(plan.blockers),
+        "apply_needs": [{"flag": n.flag, "why": n.why} for n in plan.needs],
         "changes": changes,
     }
 

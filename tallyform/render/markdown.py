@@ -151,6 +151,8 @@ def _notes(plan: Plan) -> list[str]:
         lines += [f"> **Cannot apply:** {blocker}", ""]
     if plan.setup:
         lines += [f"> **Setup:** {setup_text(plan)}", ""]
+    for need in plan.needs:
+        lines += [f"> **Apply will need `{need.flag}`:** {need.why}.", ""]
     return lines
 
 

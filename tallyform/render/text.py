@@ -7,6 +7,7 @@ from tallyform.render.common import (
     SYMBOLS,
     Styler,
     item_lines,
+    need_lines,
     plain,
     role,
     setup_text,
@@ -91,4 +92,5 @@ def render_text(plan: Plan, style: Styler = plain) -> str:
         out += template_lines(key, changes, style)
         out.append("")
     out.append(style(summary_line(plan), "bold"))
+    out += [style(line, "warn") for line in need_lines(plan)]
     return "\n".join(out) + "\n"

@@ -93,6 +93,7 @@ class Change:
     writes: int = 1
     moves: tuple[tuple[str, int], ...] = ()
     position: int | None = None
+    step: str | None = None  # the step holding a form field (for a move, the one it goes to)
     desired: Any = field(default=None, compare=False, repr=False)
     live: Any = field(default=None, compare=False, repr=False)
 
@@ -139,6 +140,8 @@ class Change:
             out["moves"] = [{"key": k, "position": p} for k, p in self.moves]
         if self.position is not None:
             out["position"] = self.position
+        if self.step is not None:
+            out["step"] = self.step
         if self.note:
             out["note"] = self.note
         out["writes"] = self.writes

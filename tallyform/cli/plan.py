@@ -13,6 +13,7 @@ from tallyform.cli.options import only_option, org_option, parallelism_option, p
 from tallyform.client import TallyfyClient, TallyfyError
 from tallyform.config import OrgSettings, load_templates
 from tallyform.config.changed import GitError, changed_templates
+from tallyform.config.drift import drifted
 from tallyform.config.project import CONFIG_NAME, ConfigError, Project, find_config
 from tallyform.engine import PlanResult, make_plan
 from tallyform.engine.planfile import save_plan
@@ -102,7 +103,21 @@ def plan_for(
     if result.plan is None:
         app.report(result.problems)
         raise SystemExit(1)
+    note_drift(app, templates, result.plan)
     return result
+
+
+def note_drift(app: App, templates: list[Template], plan: Plan) -> None:
+    """Mark the templates whose changes may come from edits in Tallyfy (:mod:`tallyform.config.drift`)."""
+    live = {
+        key: seen.last_updated
+        for key, changes in plan.by_template().items()
+        if (seen := plan.snapshots.get(key)) is not None and seen.id
+        if any(c.action not in ("archive", "restore") for c in changes)
+    }
+    files = {t.key: Path(t.origin.document.file) for t in templates if t.origin is not None}
+    found = drifted(app.project().templates_dir, live, files)
+    plan.drift = {key: drift.note() for key, drift in found.items()}
 
 
 def build_plan(

@@ -217,6 +217,7 @@ class Plan:
     partial: bool = False
     only: list[str] = field(default_factory=list)  # the --only patterns a partial plan used
     needs: list[Need] = field(default_factory=list)  # flags apply will need (see apply_needs)
+    drift: dict[str, str] = field(default_factory=dict)  # template key -> changed in Tallyfy when
 
     @property
     def empty(self) -> bool:

@@ -60,7 +60,7 @@ def org_lines(changes: list[Change], style: Styler) -> list[str]:
     return lines
 
 
-def template_lines(key: str, changes: list[Change], style: Styler) -> list[str]:
+def template_lines(key: str, changes: list[Change], style: Styler, drift: str = "") -> list[str]:
     own = next((c for c in changes if c.kind == "template"), None)
     rest = [c for c in changes if c is not own]
     if own is None:
@@ -70,6 +70,8 @@ def template_lines(key: str, changes: list[Change], style: Styler) -> list[str]:
         lines = [f"  {header}"]
     else:
         lines = ["  " + line for line in _change_lines(own, 0, style)]
+    if drift:
+        lines.insert(1, "  " + INDENT + style(f"# drift: {drift}", "warn"))
     for change, depth in in_file_order(rest):
         if isinstance(change, str):  # a step that does not change, over its fields that do
             lines.append("  " + INDENT + f'  step "{change}"' + style(" (unchanged)", "dim"))
@@ -153,7 +155,7 @@ def render_text(plan: Plan, style: Styler = plain) -> str:
     if org:
         out += [*org, ""]
     for key, changes in plan.by_template().items():
-        out += template_lines(key, changes, style)
+        out += template_lines(key, changes, style, plan.drift.get(key, ""))
         out.append("")
     out.append(style(summary_line(plan), "bold"))
     out += [style(line, "warn") for line in need_lines(plan)]

@@ -7,6 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+import yaml
+
+from tallyform.render.words import flow
 from tests.conftest import run_cli
 
 TEMPLATE = """\
@@ -97,3 +101,42 @@ def test_json_keeps_its_shape_in_the_files_words(project: Any) -> None:
     assert rule["then"]["new"] == [
         {"assign_only": "configure", "assignees": {"users": ["erin@example.com"]}}
     ]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Vendor",
+        "1e3",
+        "0x10",
+        "2026-01-01",
+        "yes",
+        "Off",
+        "a: b",
+        "a,b",
+        "x #y",
+        " pad",
+        "é",
+        "erin@example.com",
+        "Jira (cloud)",
+        "O'Brien",
+        "[x]",
+        "100",
+        "-x",
+        100,
+        2.5,
+        True,
+        None,
+    ],
+)
+def test_a_value_in_flow_style_reads_back_as_itself(value: object) -> None:
+    assert yaml.safe_load(f"k: {flow([value])}")["k"] == [value]
+
+
+def test_plain_where_yaml_would_write_it_plain() -> None:
+    assert flow({"users": ["erin@example.com"], "groups": []}) == (
+        "{users: [erin@example.com], groups: []}"
+    )
+    assert flow([{"field": "amount", "is": "less_than", "value": 100}]) == (
+        "[{field: amount, is: less_than, value: 100}]"
+    )

@@ -24,7 +24,9 @@ from typing import Any
 from tallyform.model.changes import AttrChange, Change, ItemChange
 
 PEOPLE_VERBS = ("assign", "assign_only", "unassign")
-_PLAIN = re.compile(r"^[A-Za-z0-9_./][A-Za-z0-9 _./@+()'-]*$")
+# Plain in flow style, and read back as the same string: no indicator, no leading digit,
+# dot or sign (``1e3``, ``0x10``, ``1_000``, ``2026-01-01`` read as numbers or dates).
+_PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9 _./@+()'-]*$")
 _RESERVED = {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"}
 _NUMBER = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$")
 

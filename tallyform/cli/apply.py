@@ -220,14 +220,20 @@ def progress_printer(
     """What apply calls as each change is done: one line on stderr, so that stdout holds
     only the plan and the closing line, and a CI log shows every change as it happens;
     with a count of the changes done and left (:mod:`tallyform.cli.progress`), redrawn
-    under them on a terminal, a line every few seconds elsewhere.
+    under them on a terminal, a line every few seconds elsewhere (and with -v, whose log
+    lines would break a redrawn line).
 
     Templates run in worker threads, where click knows no context: the colour choice is
     passed explicitly, and the counter's lock keeps two lines from interleaving.
     """
     err = sys.stderr
     counter = Counter(
-        total, stats, err, terminal=err.isatty(), every=every_from_environment(), color=app.color
+        total,
+        stats,
+        err,
+        terminal=err.isatty() and not app.verbose,
+        every=every_from_environment(),
+        color=app.color,
     )
 
     def show(change: Change) -> None:

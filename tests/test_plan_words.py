@@ -140,3 +140,15 @@ def test_plain_where_yaml_would_write_it_plain() -> None:
     assert flow([{"field": "amount", "is": "less_than", "value": 100}]) == (
         "[{field: amount, is: less_than, value: 100}]"
     )
+
+
+def test_a_plan_saved_before_fields_named_their_step_still_applies(project: Any) -> None:
+    root = _edited(project)
+    saved = root / "plan.json"
+    assert run_cli("-C", str(root), "plan", "--out", str(saved)).exit_code == 0
+    document = json.loads(saved.read_text())
+    for change in document["changes"]:
+        change.pop("step", None)
+    saved.write_text(json.dumps(document))
+    applied = run_cli("-C", str(root), "apply", str(saved))
+    assert applied.exit_code == 0, applied.output

@@ -276,6 +276,9 @@ class Plan:
             if key not in snapshots
         ]
         fresh = json.loads(json.dumps([c.as_dict() for c in self.changes], default=str))
+        if not any("step" in c for c in changes):  # saved before a field's change named its step
+            for entry in fresh:
+                entry.pop("step", None)
         if not reasons and changes != fresh:
             reasons.append("the repository or the org's folders, tags or keys changed since")
         return reasons

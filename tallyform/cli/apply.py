@@ -30,13 +30,13 @@ from tallyform.cli import interrupt
 from tallyform.cli.app import App, pass_app
 from tallyform.cli.connect import embedded_guard
 from tallyform.cli.options import only_option, org_option, parallelism_option
-from tallyform.cli.plan import ROLES, changed_scope, connect, load_repo, plan_for, styled
+from tallyform.cli.plan import ROLES, changed_scope, connect, load_repo, plan_for, render_plan
+from tallyform.cli.progress import Counter, Waited, every_from_environment
 from tallyform.client import TallyfyClient, TallyfyError
 from tallyform.config import OrgSettings
 from tallyform.engine.apply import ApplyReport, KeySetupRefused, apply_plan
 from tallyform.engine.planfile import PlanFileError, SavedPlan, load_plan
 from tallyform.model.changes import Change, Plan
-from tallyform.render import render_text
 from tallyform.render.common import progress_line, role
 from tallyform.tallyfy.lock import (
     ApplyLock,
@@ -214,23 +214,35 @@ class InterruptGuard:
 # -- reporting ----------------------------------------------------------------------------------
 
 
-def progress_printer(app: App) -> Callable[[Change], None]:
+def progress_printer(
+    app: App, total: int, stats: Waited
+) -> tuple[Callable[[Change], None], Counter]:
     """What apply calls as each change is done: one line on stderr, so that stdout holds
-    only the plan and the closing line, and a CI log shows every change as it happens.
+    only the plan and the closing line, and a CI log shows every change as it happens;
+    with a count of the changes done and left (:mod:`tallyform.cli.progress`), redrawn
+    under them on a terminal, a line every few seconds elsewhere (and with -v, whose log
+    lines would break a redrawn line).
 
     Templates run in worker threads, where click knows no context: the colour choice is
-    passed explicitly, and a lock keeps two lines from interleaving.
+    passed explicitly, and the counter's lock keeps two lines from interleaving.
     """
-    lock = threading.Lock()
+    err = sys.stderr
+    counter = Counter(
+        total,
+        stats,
+        err,
+        terminal=err.isatty() and not app.verbose,
+        every=every_from_environment(),
+        color=app.color,
+    )
 
     def show(change: Change) -> None:
         line = progress_line(change)
         symbol, rest = line.split(" ", 1)
         styled_line = app.style(symbol, **ROLES.get(role(change.action), {})) + " " + rest
-        with lock:
-            click.echo(f"  {styled_line}", err=True, color=app.color)
+        counter.change(f"  {styled_line}")
 
-    return show
+    return show, counter
 
 
 def _report(report: ApplyReport, client: TallyfyClient, writes: int) -> None:
@@ -376,7 +388,7 @@ def _apply(app: App, options: ApplyOptions) -> None:
                     click.echo("No changes. The org matches the repository.")
                     return
                 if saved is None:
-                    click.echo(render_text(plan, styled(app)), nl=False)
+                    click.echo(render_plan(app, plan, "text"), nl=False)
                 _safety(
                     plan,
                     project.max_delete_share,
@@ -388,9 +400,13 @@ def _apply(app: App, options: ApplyOptions) -> None:
                     _confirm(options.yes)
                 before = client.stats.writes
                 interrupts.arm()
-                report = apply_plan(
-                    client, result.org, plan, result.states, progress_printer(app), interrupts.stop
-                )
+                show, counter = progress_printer(app, len(plan.changes), client.stats)
+                try:
+                    report = apply_plan(
+                        client, result.org, plan, result.states, show, interrupts.stop
+                    )
+                finally:
+                    counter.finish()
                 _report(report, client, client.stats.writes - before)
     except (KeySetupRefused, TallyfyError) as error:
         raise click.ClickException(str(error)) from None

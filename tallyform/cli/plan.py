@@ -13,12 +13,13 @@ from tallyform.cli.options import only_option, org_option, parallelism_option, p
 from tallyform.client import TallyfyClient, TallyfyError
 from tallyform.config import OrgSettings, load_templates
 from tallyform.config.changed import GitError, changed_templates
-from tallyform.config.project import CONFIG_NAME
+from tallyform.config.drift import drifted
+from tallyform.config.project import CONFIG_NAME, ConfigError, Project, find_config
 from tallyform.engine import PlanResult, make_plan
 from tallyform.engine.planfile import save_plan
 from tallyform.engine.planner import ChangedScope
 from tallyform.model import Template
-from tallyform.model.changes import Plan
+from tallyform.model.changes import Plan, apply_needs
 from tallyform.render import Styler, render_json, render_markdown, render_text
 
 if TYPE_CHECKING:
@@ -102,7 +103,21 @@ def plan_for(
     if result.plan is None:
         app.report(result.problems)
         raise SystemExit(1)
+    note_drift(app, templates, result.plan)
     return result
+
+
+def note_drift(app: App, templates: list[Template], plan: Plan) -> None:
+    """Mark the templates whose changes may come from edits in Tallyfy (:mod:`tallyform.config.drift`)."""
+    live = {
+        key: seen.last_updated
+        for key, changes in plan.by_template().items()
+        if (seen := plan.snapshots.get(key)) is not None and seen.id
+        if any(c.action not in ("archive", "restore") for c in changes)
+    }
+    files = {t.key: Path(t.origin.document.file) for t in templates if t.origin is not None}
+    found = drifted(app.project().templates_dir, live, files)
+    plan.drift = {key: drift.note() for key, drift in found.items()}
 
 
 def build_plan(
@@ -132,9 +147,21 @@ def styled(app: App) -> Styler:
     return style
 
 
+def _safety_share(app: App) -> tuple[float, int]:
+    """The project's delete safety share and its minimum (the defaults where no project
+    is found: ``show`` may print a plan file anywhere)."""
+    try:
+        find_config(app.directory, app.config_file)
+    except ConfigError:
+        return Project.max_delete_share, Project.delete_share_minimum
+    project = app.project()
+    return project.max_delete_share, project.delete_share_minimum
+
+
 def render_plan(app: App, plan: Plan, output: str, states: States | None = None) -> str:
     """``plan`` in one of the plan formats (text styled as the App says); Markdown draws
     the flow of templates whose rules change when given the plan's ``states``."""
+    plan.needs = apply_needs(plan, *_safety_share(app))
     if output == "json":
         return render_json(plan)
     if output == "markdown":

@@ -37,7 +37,7 @@ from tallyform.client.errors import (
     ValidationFailed,
 )
 from tallyform.client.pacing import Pacer
-from tallyform.client.redact import redact
+from tallyform.client.redact import masked_body, redact
 from tallyform.client.retry import IDEMPOTENT, RetryPolicy, parse_retry_after
 
 log = logging.getLogger("tallyform.client")
@@ -131,7 +131,34 @@ Session = httpx.Client
 
 def http_session(transport: Transport | None = None, timeout: float = 60.0) -> Session:
     """The HTTP session a client and its credentials share (one pool of connections)."""
-    return httpx.Client(transport=transport, timeout=timeout)
+    http = httpx.Client(transport=transport, timeout=timeout)
+    log_bodies(http)
+    return http
+
+
+def _request_body(request: httpx.Request) -> None:
+    if request.content and log.isEnabledFor(logging.DEBUG):
+        body = masked_body(request.content)
+        log.debug("%s %s sends: %s", request.method, request.url.raw_path.decode(), body)
+
+
+def _response_body(response: httpx.Response) -> None:
+    if log.isEnabledFor(logging.DEBUG):
+        request = response.request
+        body = masked_body(response.read())
+        path = request.url.raw_path.decode()
+        log.debug("%s %s answered %d: %s", request.method, path, response.status_code, body)
+
+
+def log_bodies(http: httpx.Client) -> None:
+    """With -vv (the DEBUG level), log the body of every request and answer of ``http``,
+    secrets masked (:func:`~tallyform.client.redact.masked_body`); once per session."""
+    hooks = http.event_hooks
+    if _request_body not in hooks["request"]:
+        http.event_hooks = {
+            "request": [*hooks["request"], _request_body],
+            "response": [*hooks["response"], _response_body],
+        }
 
 
 def unwrap(value: Any) -> Any:
@@ -165,6 +192,7 @@ class TallyfyClient:
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
         self.http = http or httpx.Client(transport=transport, timeout=timeout)
+        log_bodies(self.http)
         self.pacer = pacer or Pacer(None)
         self.retry = retry or RetryPolicy()
         self.parallelism = max(1, parallelism)

@@ -7,6 +7,7 @@
     ├── NotFound                 404
     ├── ValidationFailed         422/400, with the API's field messages
     ├── RateLimited              429 still there after every retry
+    ├── UnexpectedAnswer         an answer without what tallyform reads from it
     └── Unavailable              5xx, timeouts, dropped connections after every retry
         └── OutcomeUnknown       a write that may or may not have happened
 """
@@ -65,6 +66,10 @@ class ValidationFailed(TallyfyError):
 
 class RateLimited(TallyfyError):
     """Still rate-limited (429) after every retry."""
+
+
+class UnexpectedAnswer(TallyfyError):
+    """The API answered, but not in the shape tallyform reads (a member without ``id``)."""
 
 
 class Unavailable(TallyfyError):

@@ -3,10 +3,12 @@
 Every token, client secret and Authorization value the client holds is registered here;
 :func:`redact` replaces them in any text, and :class:`RedactingFilter` does it for every
 log record of the ``tallyform`` loggers, whatever the code that logged it forgot.
+:func:`masked_body` is a request's or answer's body as ``-vv`` logs it, secrets masked.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -79,3 +81,45 @@ def install_log_redaction(logger_name: str = "tallyform") -> None:
     for target in targets:
         if not any(isinstance(f, RedactingFilter) for f in target.filters):
             target.addFilter(RedactingFilter())
+
+
+# -- bodies, as -vv logs them -------------------------------------------------------------
+
+BODY_LIMIT = 4000  # characters of one body that -vv logs; the rest is said to be left out
+_SECRET_KEYS = frozenset({"token", "password", "secret", "client_secret", "api_key", "apikey"})
+_SECRET_SUFFIXES = ("_token", "_secret", "_password")
+_FORM_SECRET = re.compile(r"(?i)(^|&)((?:[a-z_]*_)?(?:token|secret|password|api_?key))=[^&]*")
+
+
+def _secret_key(key: object) -> bool:
+    if not isinstance(key, str):
+        return False
+    lowered = key.lower()
+    return lowered in _SECRET_KEYS or lowered.endswith(_SECRET_SUFFIXES)
+
+
+def _masked(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: MASK if _secret_key(k) else _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
+
+
+def masked_body(content: bytes, limit: int = BODY_LIMIT) -> str:
+    """A request's or response's body as -vv shows it: JSON compacted with the value of
+    every secret-named key (``password``, ``client_secret``, ``*_token`` ...) masked, form
+    fields likewise, every registered secret masked, and cut at ``limit`` characters."""
+    if not content:
+        return "(empty)"
+    text = content.decode("utf-8", "replace")
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        text = _FORM_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}={MASK}", text)
+    else:
+        text = json.dumps(_masked(parsed), ensure_ascii=False, separators=(",", ":"))
+    text = redact(text)
+    if len(text) > limit:
+        text = f"{text[:limit]}... ({len(text) - limit} more characters left out)"
+    return text

@@ -70,6 +70,11 @@ def _reorder(
     return Change("reorder", kind, path, [AttrChange("order", live, wanted)], moves=tuple(moves))
 
 
+def wanted_step(change: Change) -> str | None:
+    """The step a changed form field is in once the change is made."""
+    return getattr(change.desired, "step", None)
+
+
 def _rule_fields(attrs: RuleAttrs) -> set[str]:
     return {str(c["field"]) for c in attrs["when"] if "field" in c}
 
@@ -160,6 +165,7 @@ class _Composer:
                     [AttrChange("step", old_step, new_step)],
                     found.live_id,
                     position=len(self.lists[new_step]),
+                    step=new_step,
                     desired=wanted,
                     live=found,
                 )
@@ -172,11 +178,13 @@ class _Composer:
                 new = _created(
                     "field", self.path(key), {**wanted.attrs, "step": wanted.step}, wanted
                 )
-                new.position = len(step_list)
+                new.position, new.step = len(step_list), wanted.step
                 self.add(new)
                 continue
             updates.append(_updated("field", self.path(key), found, wanted.attrs, wanted, "label"))
         for update in updates:
+            if update is not None:
+                update.step = wanted_step(update)
             self.add(update)
 
     # -- 5: rules --------------------------------------------------------------------------
@@ -235,7 +243,14 @@ class _Composer:
             if key not in self.desired.fields:
                 self.lists[str(found.step)].remove(key)
                 self.add(
-                    Change("delete", "field", self.path(key), live_id=found.live_id, live=found)
+                    Change(
+                        "delete",
+                        "field",
+                        self.path(key),
+                        live_id=found.live_id,
+                        step=found.step,
+                        live=found,
+                    )
                 )
         for key, found in live.kickoff.items():
             if key not in self.desired.kickoff:

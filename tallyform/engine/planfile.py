@@ -126,6 +126,7 @@ def saved_change(entry: dict[str, Any]) -> Change:
         writes=entry["writes"],
         moves=tuple((m["key"], m["position"]) for m in entry.get("moves", [])),
         position=entry.get("position"),
+        step=entry.get("step"),
     )
 
 
@@ -165,7 +166,9 @@ def _whole(value: Any) -> bool:
 
 
 CARRIED_OUT = {*ORG_EXECUTORS, *TEMPLATE_EXECUTORS}  # (kind, action): what apply can do
-CHANGE_ENTRIES = {"path", "kind", "action", "id", "changes", "moves", "position", "note", "writes"}
+CHANGE_ENTRIES = {
+    *("path", "kind", "action", "id", "changes", "moves", "position", "note", "writes", "step")
+}
 ATTRIBUTE_ENTRIES = {"field", "old", "new", "items"}
 ITEM_ENTRIES = {"action", "in", "old", "new"}
 SNAPSHOT_ENTRIES = {"id", "last_updated", "fingerprint"}
@@ -197,7 +200,7 @@ def _check_change(number: int, change: Any) -> None:
         f"{what}'s path {path!r} does not name a {change['kind']}",
     )
     _require(_whole(change["writes"]) and change["writes"] >= 0, f"{what}'s writes must be a count")
-    for entry in ("id", "note"):
+    for entry in ("id", "note", "step"):
         if entry in change:
             _text(change[entry], f"{what}'s {entry}")
     if "position" in change:

@@ -93,6 +93,7 @@ class Change:
     writes: int = 1
     moves: tuple[tuple[str, int], ...] = ()
     position: int | None = None
+    step: str | None = None  # the step holding a form field (for a move, the one it goes to)
     desired: Any = field(default=None, compare=False, repr=False)
     live: Any = field(default=None, compare=False, repr=False)
 
@@ -139,6 +140,8 @@ class Change:
             out["moves"] = [{"key": k, "position": p} for k, p in self.moves]
         if self.position is not None:
             out["position"] = self.position
+        if self.step is not None:
+            out["step"] = self.step
         if self.note:
             out["note"] = self.note
         out["writes"] = self.writes
@@ -213,6 +216,8 @@ class Plan:
     snapshots: dict[str, Snapshot] = field(default_factory=dict)  # template key -> seen
     partial: bool = False
     only: list[str] = field(default_factory=list)  # the --only patterns a partial plan used
+    needs: list[Need] = field(default_factory=list)  # flags apply will need (see apply_needs)
+    drift: dict[str, str] = field(default_factory=dict)  # template key -> changed in Tallyfy when
 
     @property
     def empty(self) -> bool:
@@ -271,6 +276,9 @@ class Plan:
             if key not in snapshots
         ]
         fresh = json.loads(json.dumps([c.as_dict() for c in self.changes], default=str))
+        if not any("step" in c for c in changes):  # saved before a field's change named its step
+            for entry in fresh:
+                entry.pop("step", None)
         if not reasons and changes != fresh:
             reasons.append("the repository or the org's folders, tags or keys changed since")
         return reasons
@@ -283,6 +291,34 @@ class Plan:
         """
         managed = self.managed
         return managed >= minimum and len(self.damaged()) / max(managed, 1) > share
+
+
+@dataclass(frozen=True)
+class Need:
+    """A flag apply will need to carry out a plan, and why."""
+
+    flag: str
+    why: str
+
+
+def apply_needs(plan: Plan, share: float, minimum: int) -> list[Need]:
+    """What apply will refuse this plan without, as it checks it (``--allow-delete`` for
+    archives, ``--force`` past the safety share), so the plan can say so before a merge."""
+    needs = []
+    archived = plan.archived()
+    if archived:
+        named = ", ".join(archived)
+        said = "1 template" if len(archived) == 1 else f"{len(archived)} templates"
+        needs.append(Need("--allow-delete", f"it archives {said} ({named})"))
+    if plan.exceeds_share(share, minimum):
+        needs.append(
+            Need(
+                "--force",
+                f"it deletes or removes parts of {len(plan.damaged())} of {plan.managed} "
+                f"managed templates, more than the safety share of {share:.0%}",
+            )
+        )
+    return needs
 
 
 def count_actions(changes: Iterable[Change]) -> dict[str, int]:

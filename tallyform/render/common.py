@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from tallyform.model.changes import AttrChange, Change, Plan
+from tallyform.render.words import flow, shown, worded
 
 Styler = Callable[
     [str, str], str
@@ -58,18 +58,17 @@ def is_empty(value: Any) -> bool:
 
 
 def shown_attributes(change: Change) -> list[AttrChange]:
-    """The attributes worth showing: for a create, those set to something."""
+    """The attributes worth showing, in the template file's words (:mod:`.words`): for a
+    create, those set to something."""
+    attributes = worded(change)
     if change.action == "create":
-        return [a for a in change.attributes if not is_empty(a.new)]
-    return change.attributes
+        return [a for a in attributes if not is_empty(a.new)]
+    return attributes
 
 
 def value(item: Any) -> str:
-    if isinstance(item, dict):
-        item = {k: v for k, v in item.items() if not is_empty(v)}
-    if isinstance(item, list) and all(isinstance(v, str) for v in item):
-        return "[" + ", ".join(item) + "]"
-    return json.dumps(item, ensure_ascii=False)
+    """A value on a plan line: strings quoted, the rest in YAML flow style."""
+    return shown(item)
 
 
 def subject(change: Change) -> str:
@@ -116,7 +115,7 @@ def item_lines(attribute: AttrChange) -> list[str]:
     """One line per element added, removed or renamed in a list attribute."""
 
     def bare(element: Any) -> str:
-        return element if isinstance(element, str) else value(element)
+        return element if isinstance(element, str) else flow(element)
 
     lines = []
     for item in attribute.items:
@@ -164,3 +163,8 @@ def setup_text(plan: Plan) -> str:
         f"The org has {' and '.join(missing)}. Apply defines them first (it needs an org "
         "admin's token); tallyform uses them to recognise its objects after renames."
     )
+
+
+def need_lines(plan: Plan) -> list[str]:
+    """What apply will need for this plan, one sentence a flag (none: it needs nothing)."""
+    return [f"Apply will need {need.flag}: {need.why}." for need in plan.needs]

@@ -18,6 +18,8 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         entry = change.as_dict()
         if change.attributes:
             entry["changes"] = [a.as_dict() for a in shown_attributes(change)]
+        if change.template in plan.drift:
+            entry["drift"] = True
         changes.append(entry)
     return {
         "format_version": FORMAT_VERSION,
@@ -33,6 +35,8 @@ def plan_document(plan: Plan) -> dict[str, Any]:
             for c in plan.conflicts
         ],
         "blockers": list(plan.blockers),
+        "apply_needs": [{"flag": n.flag, "why": n.why} for n in plan.needs],
+        "drift": [{"template": key, "why": why} for key, why in plan.drift.items()],
         "changes": changes,
     }
 

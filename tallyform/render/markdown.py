@@ -90,11 +90,17 @@ class Section:
 
 
 def _template_section(
-    key: str, changes: list[Change], diagram: tuple[str | None, str | None] | None = None
+    key: str,
+    changes: list[Change],
+    diagram: tuple[str | None, str | None] | None = None,
+    drift: str = "",
 ) -> Section:
-    lines = template_lines(key, changes, lambda text, role: text)
+    lines = template_lines(key, changes, lambda text, role: text, drift)
     flow = diagram_markdown(*diagram) if diagram else ""
-    return Section(f"<code>{key}</code>: {_counts(changes)}", changes, _fenced(lines), diagram=flow)
+    title = f"<code>{key}</code>: {_counts(changes)}" + (
+        " (drift: changed in Tallyfy)" if drift else ""
+    )
+    return Section(title, changes, _fenced(lines), diagram=flow)
 
 
 def _org_section(changes: list[Change]) -> Section:
@@ -151,6 +157,8 @@ def _notes(plan: Plan) -> list[str]:
         lines += [f"> **Cannot apply:** {blocker}", ""]
     if plan.setup:
         lines += [f"> **Setup:** {setup_text(plan)}", ""]
+    for need in plan.needs:
+        lines += [f"> **Apply will need `{need.flag}`:** {need.why}.", ""]
     return lines
 
 
@@ -240,7 +248,8 @@ def render_markdown(
     keys = list(grouped)
     diagrams = plan_diagrams(plan, states) if states else {}
     sections += [
-        _template_section(key, grouped[key], diagrams.get(key)) for key in keys[:full_templates]
+        _template_section(key, grouped[key], diagrams.get(key), plan.drift.get(key, ""))
+        for key in keys[:full_templates]
     ]
     tail = Tail.of(grouped, keys[full_templates:])
     return _fit("\n".join(head) + "\n", sections, tail, limit)

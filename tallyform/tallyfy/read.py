@@ -17,6 +17,7 @@ from typing import Any
 
 from tallyform.client import TallyfyClient, TallyfyError, Unavailable, ValidationFailed, unwrap
 from tallyform.model.state import KEY_RECORDS
+from tallyform.tallyfy.shape import require_members
 from tallyform.tallyfy.wire import (
     DEFAULT_APPLIES_TO,
     IDS_FIELD,
@@ -35,6 +36,13 @@ from tallyform.tallyfy.wire import (
 
 log = logging.getLogger("tallyform.tallyfy")
 IDS_RECORD = "ids"  # the key setup change that defines tallyform_ids on templates
+# What read_org looks up in each list it reads: (list, path, keys each member must hold).
+_READ_SHAPES = (
+    ("users", "/users", ("id",)),
+    ("groups", "/groups", ("id", "name")),
+    ("tags", "/tags", ("id", "title")),
+    ("keys", "/custom-field-keys", ("applies_to",)),
+)
 
 
 @dataclass
@@ -137,6 +145,8 @@ def read_org(
     elif search is not None:  # the search could not find every key: read the whole list
         read = client.map(lambda name: lists[name](), list(lists))
         results["templates"], results["archived"] = read
+    for name, path, keys in _READ_SHAPES:
+        require_members(results[name], client.org_path(path), *keys)
     return LiveOrg(
         users={u["id"]: str(u.get("email", "")).lower() for u in results["users"]},
         groups={str(g["id"]): g["name"] for g in results["groups"]},

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tallyform.client import StaticToken, TallyfyClient
+from tallyform.config.build import build_template
 from tallyform.config.checks import check_template
 from tallyform.config.schema import check_against_schema
 from tallyform.config.source import parse_text
@@ -29,7 +30,7 @@ from tallyform.emulator import (
 from tallyform.emulator.rules import FIELD_TYPES, STEP_TYPES
 from tallyform.engine import make_plan
 from tallyform.engine.apply import KeySetupRefused, apply_plan
-from tallyform.model import Template, build_template
+from tallyform.model import Template
 
 STEP_KEYS = ["s1", "s2", "s3", "s4", "s5"]
 FIELD_KEYS = [f"f{i}" for i in range(1, 9)]

@@ -1,7 +1,8 @@
 """The package's layout holds: one package per stage, imports pointing one way.
 
 Read from the source with ``ast``, so a new import that breaks a rule fails here, not in
-a review. Imports under ``if TYPE_CHECKING:`` are for types only and are not counted.
+a review. Imports under ``if TYPE_CHECKING:`` count too: a type a stage names is a stage
+it depends on, even if only mypy loads it.
 """
 
 from __future__ import annotations
@@ -47,13 +48,13 @@ def _type_checking(node: ast.If) -> bool:
     )
 
 
-def _imports(path: Path) -> list[str]:
-    """Every module the file imports at run time."""
+def _imports(path: Path, typing_too: bool = True) -> list[str]:
+    """Every module the file imports: at run time, and for types (``typing_too``)."""
     tree = ast.parse(path.read_text(), str(path))
     skipped = {
         id(inner)
         for node in ast.walk(tree)
-        if isinstance(node, ast.If) and _type_checking(node)
+        if not typing_too and isinstance(node, ast.If) and _type_checking(node)
         for inner in ast.walk(node)
     }
     found = []

@@ -27,11 +27,12 @@ import pytest
 import yaml
 
 from tallyform.client import RetryPolicy, StaticToken, TallyfyClient
+from tallyform.config.build import build_template
 from tallyform.config.source import parse_text
 from tallyform.emulator import Emulator, Quirks
 from tallyform.engine import make_plan
 from tallyform.engine.apply import apply_plan
-from tallyform.model import Template, build_template
+from tallyform.model import Template
 from tests.client_helpers import client_for
 
 LIVE = {name: os.environ.get(f"TALLYFORM_LIVE_{name}", "") for name in ("ORG_ID", "TOKEN")}

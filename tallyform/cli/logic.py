@@ -63,7 +63,7 @@ def select_templates(
     templates, problems = load_templates(project)
     if not wanted:
         return templates, problems, []
-    by_file = {_real(t.origin.document.file): t for t in templates if t.origin is not None}
+    by_file = {_real(t.origin.locate().file): t for t in templates if t.origin is not None}
     chosen: dict[str, Template] = {}
     files: set[str] = set()
     unknown: list[str] = []
@@ -85,7 +85,7 @@ def select_templates(
         for p in problems
         if _real(p.location.file) in files
         or any(
-            t.origin and _real(t.origin.document.file) == _real(p.location.file)
+            t.origin and _real(t.origin.locate().file) == _real(p.location.file)
             for t in chosen.values()
         )
     ]

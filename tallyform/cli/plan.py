@@ -115,7 +115,7 @@ def note_drift(app: App, templates: list[Template], plan: Plan) -> None:
         if (seen := plan.snapshots.get(key)) is not None and seen.id
         if any(c.action not in ("archive", "restore") for c in changes)
     }
-    files = {t.key: Path(t.origin.document.file) for t in templates if t.origin is not None}
+    files = {t.key: Path(t.origin.locate().file) for t in templates if t.origin is not None}
     found = drifted(app.project().templates_dir, live, files)
     plan.drift = {key: drift.note() for key, drift in found.items()}
 

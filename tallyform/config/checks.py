@@ -22,9 +22,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tallyform.config import suggest
+from tallyform.config.build import DeclaredKeys, build_template, declared_keys
 from tallyform.config.schema import SchemaError, schema_errors
 from tallyform.config.source import DataPath, Document, Location, Problem
-from tallyform.model.build import DeclaredKeys, build_template, declared_keys
 from tallyform.model.template import (
     ACTION_VERBS,
     CHOICE_TYPES,

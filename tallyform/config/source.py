@@ -53,6 +53,7 @@ from yaml.events import (
 
 from tallyform.bounded import FileRefused, TooLarge, read_bounded
 from tallyform.config import yaml_syntax
+from tallyform.model.template import Location as Location
 
 try:  # PyYAML built with libyaml, as its wheels are
     from yaml._yaml import CParser as _EventParser
@@ -81,18 +82,6 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 _STR_TAG = "tag:yaml.org,2002:str"
 _NULL_TAG = "tag:yaml.org,2002:null"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
-
-
-@dataclass(frozen=True, order=True)
-class Location:
-    """A place in a file; line and column count from 1."""
-
-    file: str
-    line: int
-    column: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
 
 
 @dataclass(frozen=True, order=True)
@@ -133,6 +122,25 @@ class Document:
         if found is None:
             return self.at(path)
         return Location(self.file, found.line + 1, found.column + 1)
+
+
+@dataclass(frozen=True)
+class DocumentOrigin:
+    """Where a declared object came from: a document and the path inside it (the files'
+    side of :class:`tallyform.model.Origin`)."""
+
+    document: Document
+    path: DataPath
+
+    def locate(self, *sub: str | int) -> Location:
+        return self.document.at((*self.path, *sub))
+
+    def data(self, *sub: str | int) -> Any:
+        """The value as written in the file at this origin (and ``sub`` below it)."""
+        node: Any = self.document.data
+        for part in (*self.path, *sub):
+            node = node[part]
+        return node
 
 
 class LimitExceeded(Exception):

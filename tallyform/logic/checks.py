@@ -46,7 +46,7 @@ from tallyform.model import Condition, Origin, Rule, Step, Template
 from tallyform.model.template import CHOICE_TYPES
 
 if TYPE_CHECKING:
-    from tallyform.config.source import Location
+    from tallyform.model import Location
 
 CHECKS = (
     "unreachable_step",

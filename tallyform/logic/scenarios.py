@@ -26,7 +26,7 @@ from tallyform.logic.engine import (
 from tallyform.model import Assignees, Deadline, Origin, Scenario, Template
 
 if TYPE_CHECKING:
-    from tallyform.config.source import Location
+    from tallyform.model import Location
 
 Report = Callable[[str, str, str, "Location | None"], None]  # message, expected, actual, where
 

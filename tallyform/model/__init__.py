@@ -4,7 +4,6 @@ Templates as declared (:mod:`.template`), both sides of a comparison in one norm
 shape (:mod:`.state`), and the changes a plan is made of (:mod:`.changes`).
 """
 
-from tallyform.model.build import build_template
 from tallyform.model.template import (
     Action,
     Assignees,
@@ -14,6 +13,7 @@ from tallyform.model.template import (
     Event,
     Expectations,
     Field,
+    Location,
     Option,
     Origin,
     Rule,
@@ -32,12 +32,12 @@ __all__ = [
     "Event",
     "Expectations",
     "Field",
+    "Location",
     "Option",
     "Origin",
     "Rule",
     "Scenario",
     "Step",
     "Template",
-    "build_template",
     "slugify",
 ]

@@ -11,10 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from tallyform.config.source import DataPath, Document, Location
+from typing import Any, Protocol
 
 CHOICE_TYPES = frozenset({"radio", "dropdown", "multiselect"})
 STEP_OPERATIONS = frozenset(
@@ -40,22 +37,27 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:64].rstrip("-")
 
 
-@dataclass(frozen=True)
-class Origin:
-    """Where a declared object came from: a document and the path inside it."""
+@dataclass(frozen=True, order=True)
+class Location:
+    """A place in a file; line and column count from 1."""
 
-    document: Document
-    path: DataPath
+    file: str
+    line: int
+    column: int
 
-    def locate(self, *sub: str | int) -> Location:
-        return self.document.at((*self.path, *sub))
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
 
-    def data(self, *sub: str | int) -> Any:
-        """The value as written in the file at this origin (and ``sub`` below it)."""
-        node: Any = self.document.data
-        for part in (*self.path, *sub):
-            node = node[part]
-        return node
+
+class Origin(Protocol):
+    """Where a declared object came from: what can name the place in its file of the object
+    (and of ``sub``, a path below it) and the value written there. The files' side
+    (:class:`tallyform.config.source.DocumentOrigin`) provides it; the model knows nothing
+    of files."""
+
+    def locate(self, *sub: str | int) -> Location: ...
+
+    def data(self, *sub: str | int) -> Any: ...
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from tallyform.config.build import build_template
 from tallyform.config.source import Document
 from tallyform.engine.export import template_document
 from tallyform.logic import render_mermaid
-from tallyform.model import Template, build_template
+from tallyform.model import Template
 from tallyform.model.changes import Plan
 from tallyform.model.state import TemplateState
 

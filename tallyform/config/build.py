@@ -12,8 +12,9 @@ part, broken or not, for checking references.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from tallyform.config.source import DataPath, Document, DocumentOrigin
 from tallyform.model.template import (
     ACTION_VERBS,
     Action,
@@ -25,16 +26,12 @@ from tallyform.model.template import (
     Expectations,
     Field,
     Option,
-    Origin,
     Rule,
     Scenario,
     Step,
     Template,
     slugify,
 )
-
-if TYPE_CHECKING:
-    from tallyform.config.source import DataPath, Document
 
 _TEMPLATE_OWN = {
     "key",
@@ -52,7 +49,7 @@ _TEMPLATE_OWN = {
 _STEP_OWN = {"key", "title", "type", "summary", "assignees", "deadline", "start_date", "fields"}
 _FIELD_OWN = {"key", "label", "type", "required", "options", "columns"}
 
-Broken = frozenset["DataPath"]  # paths of the parts the schema refused
+Broken = frozenset[DataPath]  # paths of the parts the schema refused
 
 
 @dataclass(frozen=True)
@@ -97,7 +94,7 @@ def _column(raw: Any) -> Column:
     return Column(raw) if isinstance(raw, str) else Column(raw["label"], raw.get("id"))
 
 
-def build_field(data: dict[str, Any], origin: Origin) -> Field:
+def build_field(data: dict[str, Any], origin: DocumentOrigin) -> Field:
     return Field(
         key=field_key(data),
         key_written="key" in data,
@@ -137,7 +134,7 @@ def _deadline(data: dict[str, Any] | None) -> Deadline | None:
     )
 
 
-def build_step(data: dict[str, Any], origin: Origin, broken: Broken = frozenset()) -> Step:
+def build_step(data: dict[str, Any], origin: DocumentOrigin, broken: Broken = frozenset()) -> Step:
     start = data.get("start_date")
     return Step(
         key=step_key(data),
@@ -149,7 +146,7 @@ def build_step(data: dict[str, Any], origin: Origin, broken: Broken = frozenset(
         deadline=_deadline(data.get("deadline")),
         start_date=(start["value"], start["unit"]) if start else None,
         fields=[
-            build_field(f, Origin(origin.document, (*origin.path, "fields", i)))
+            build_field(f, DocumentOrigin(origin.document, (*origin.path, "fields", i)))
             for i, f in _listed(data, "fields", origin.path, broken)
         ],
         settings={k: v for k, v in data.items() if k not in _STEP_OWN},
@@ -191,7 +188,7 @@ def _condition(data: dict[str, Any]) -> Condition:
     )
 
 
-def build_rule(data: dict[str, Any], origin: Origin) -> Rule:
+def build_rule(data: dict[str, Any], origin: DocumentOrigin) -> Rule:
     return Rule(
         name=data["name"],
         match=data.get("match", "all"),
@@ -209,7 +206,7 @@ def _expected_deadline(data: Any) -> Deadline | None:
     return None if data is None else _deadline(data)
 
 
-def build_scenario(data: dict[str, Any], origin: Origin) -> Scenario:
+def build_scenario(data: dict[str, Any], origin: DocumentOrigin) -> Scenario:
     """A scenario of a template's ``tests:`` (passed by the schema)."""
     expect = data.get("expect") or {}
     return Scenario(
@@ -220,7 +217,7 @@ def build_scenario(data: dict[str, Any], origin: Origin) -> Scenario:
                 step=event["step"],
                 outcome=event.get("is", "completed"),
                 values=_answers(event.get("fields")),
-                origin=Origin(origin.document, (*origin.path, "steps", i)),
+                origin=DocumentOrigin(origin.document, (*origin.path, "steps", i)),
             )
             for i, event in enumerate(data.get("steps", ()))
         ),
@@ -253,7 +250,9 @@ def _steps(document: Document, broken: Broken) -> list[Step]:
         path: DataPath = ("steps", i)
         if {path, (*path, "key"), (*path, "title")} & broken:
             continue
-        steps.append(build_step(_usable(data, path, broken), Origin(document, path), broken))
+        steps.append(
+            build_step(_usable(data, path, broken), DocumentOrigin(document, path), broken)
+        )
     return steps
 
 
@@ -261,9 +260,9 @@ def build_template(document: Document, default_key: str, broken: Broken = frozen
     """The template a document declares, leaving out the ``broken`` parts."""
     data = _usable(document.data, (), broken)
 
-    def at(*path: str | int) -> Origin:
+    def at(*path: str | int) -> DocumentOrigin:
         full: DataPath = path
-        return Origin(document, full)
+        return DocumentOrigin(document, full)
 
     return Template(
         key=data.get("key") or default_key,

@@ -15,6 +15,8 @@ import os
 import stat
 from pathlib import Path
 
+from tallyform.errors import TallyformError
+
 _CHUNK = 1 << 20
 # O_NONBLOCK: opening a FIFO returns at once instead of waiting for a writer (reads of a
 # regular file ignore it). O_NOCTTY: a terminal device never becomes ours.
@@ -27,7 +29,7 @@ _FLAGS = (
 )
 
 
-class FileRefused(Exception):
+class FileRefused(TallyformError):
     """The file was not read, or not whole; ``reason`` says why, without the path, in words
     that follow "cannot read the file: "."""
 

@@ -109,3 +109,32 @@ def test_every_module_says_what_it_owns() -> None:
         if ast.get_docstring(ast.parse(path.read_text())) is None
     ]
     assert not bare, f"modules without a docstring: {bare}"
+
+
+# Exceptions that never leave their module's stage: each is turned into a problem, an API
+# answer or a finding where it is caught.
+INTERNAL_ERRORS = {"LimitExceeded", "ApiError", "ProcessError"}
+
+
+def test_every_error_a_user_meets_has_one_root() -> None:
+    """One exception root (tallyform.errors.TallyformError), caught once by the CLI."""
+    import importlib
+    import inspect
+
+    from tallyform.errors import TallyformError
+
+    strays = []
+    for path in _modules():
+        name = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        module = importlib.import_module(name)
+        for attribute, value in vars(module).items():
+            if (
+                inspect.isclass(value)
+                and issubclass(value, Exception)
+                and value.__module__ == name
+                and not attribute.startswith("_")
+                and attribute not in INTERNAL_ERRORS
+                and not issubclass(value, TallyformError)
+            ):
+                strays.append(f"{name}.{attribute}")
+    assert not strays, f"errors outside tallyform.errors.TallyformError: {strays}"

@@ -31,7 +31,8 @@ import click
 from tallyform import __version__
 from tallyform.cli import interrupt
 from tallyform.client.redact import MASK, install_log_redaction, redact
-from tallyform.config import ConfigError, Problem, Project, find_config, load_project
+from tallyform.config import Problem, Project, find_config, load_project
+from tallyform.errors import TallyformError
 
 
 @dataclass
@@ -278,9 +279,9 @@ class TallyformGroup(click.Group):
         except click.ClickException as error:
             error.show()
             return 1
-        except ConfigError as error:
+        except TallyformError as error:  # every error a user can act on (tallyform.errors)
             click.echo(f"Error: {error}", err=True)
-            return 1
+            return error.exit_code
         except SystemExit as stop:
             return stop.code if isinstance(stop.code, int) else 1
         except Exception as error:  # the last resort: a bug, reported without a traceback

@@ -14,8 +14,10 @@
 
 from __future__ import annotations
 
+from tallyform.errors import TallyformError
 
-class TallyfyError(Exception):
+
+class TallyfyError(TallyformError):
     """A call to the Tallyfy API failed."""
 
     def __init__(

@@ -16,12 +16,13 @@ from pathlib import Path
 
 from tallyform.config.project import OrgSettings, Project, load_template_file
 from tallyform.config.source import parse_text
+from tallyform.errors import TallyformError
 from tallyform.model import slugify
 
 GIT_TIMEOUT = 60.0
 
 
-class GitError(Exception):
+class GitError(TallyformError):
     """git could not say what changed (no repository, an unknown ref); the message says why."""
 
 

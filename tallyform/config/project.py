@@ -22,6 +22,7 @@ from tallyform.config.schema import check_against_schema
 from tallyform.config.source import Document, Location, Problem, load_file
 from tallyform.config.urls import url_problem
 from tallyform.config.variables import substitute
+from tallyform.errors import TallyformError
 from tallyform.model import Template, slugify
 
 CONFIG_NAME = "tallyform.yaml"
@@ -31,7 +32,7 @@ DEFAULT_REQUESTS_PER_MINUTE = 600  # Tallyfy's documented limit per user
 TEMPLATE_SUFFIXES = (".yaml", ".yml")
 
 
-class ConfigError(Exception):
+class ConfigError(TallyformError):
     """The project cannot be read at all (for example, no tallyform.yaml)."""
 
 

@@ -24,6 +24,7 @@ from tallyform.bounded import FileRefused, NotRegular, read_regular
 from tallyform.collector import collector_paused
 from tallyform.emulator import statelock
 from tallyform.emulator.journal import Replay
+from tallyform.errors import TallyformError
 
 try:
     import fcntl
@@ -132,7 +133,7 @@ def fresh_state(
     }
 
 
-class StateFileError(ValueError):
+class StateFileError(TallyformError, ValueError):
     """The state file exists but cannot be used; the message names it and what to do."""
 
 

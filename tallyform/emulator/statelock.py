@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tallyform.bounded import kind_of
+from tallyform.errors import TallyformError
 
 try:
     import fcntl
@@ -37,7 +38,7 @@ except ImportError:  # Windows: no advisory locks; one writer at a time is then 
 POLL = 0.05  # seconds between two tries while waiting for the lock
 
 
-class StateFileBusy(ValueError):
+class StateFileBusy(TallyformError, ValueError):
     """Another process writes the state file; ``holder`` says which, as far as known."""
 
     def __init__(self, state: Path, holder: str) -> None:
@@ -49,7 +50,7 @@ class StateFileBusy(ValueError):
         self.holder = holder
 
 
-class NotAStateFile(ValueError):
+class NotAStateFile(TallyformError, ValueError):
     """The state file's path holds a device, a FIFO or a folder: no lock is made beside it."""
 
     def __init__(self, state: Path, kind: str) -> None:

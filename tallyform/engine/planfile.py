@@ -24,6 +24,7 @@ from typing import Any, get_args
 
 from tallyform import __version__
 from tallyform.bounded import FileRefused, TooLarge, read_bounded
+from tallyform.errors import TallyformError
 from tallyform.model.changes import (
     ACTIONS,
     KINDS,
@@ -43,7 +44,7 @@ PLANFILE_VERSION = 2
 MAX_PLANFILE_BYTES = 64 << 20  # a plan of a thousand templates is a few MB
 
 
-class PlanFileError(Exception):
+class PlanFileError(TallyformError):
     """The file is not a saved plan tallyform can read."""
 
 

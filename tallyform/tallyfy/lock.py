@@ -27,12 +27,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from tallyform.client import NotFound, TallyfyClient, ValidationFailed
+from tallyform.errors import TallyformError
 
 LOCK_TITLE = "tallyform-apply-lock"
 POLL_SECONDS = 2.0
 
 
-class OrgLocked(Exception):
+class OrgLocked(TallyformError):
     """Another apply holds the org's lock (or the org refuses the lock tag)."""
 
     def __init__(

@@ -19,6 +19,7 @@ from functools import partial
 from typing import Any
 
 from tallyform.client import TallyfyClient, TallyfyError, ValidationFailed
+from tallyform.errors import TallyformError
 from tallyform.model.changes import Change
 from tallyform.model.state import FieldState, TemplateState
 from tallyform.tallyfy.payloads import (
@@ -42,7 +43,7 @@ from tallyform.tallyfy.wire import (
 log = logging.getLogger("tallyform.tallyfy")
 
 
-class KeySetupRefused(Exception):
+class KeySetupRefused(TallyformError):
     """The tallyform_key custom fields are missing and this token may not define them."""
 
 

@@ -202,6 +202,11 @@ def test_an_only_pattern_that_matches_nothing_is_a_warning(
         assert expected in json.loads(result.stdout)["warnings"]
     else:
         assert expected in result.stdout
+    misspelt = run_cli("-C", str(root), "plan", "--only", "claims")
+    assert (
+        "--only 'claims' matches no template in the repository or the org "
+        "(did you mean 'claim'?) (template keys: claim, leave)"
+    ) in misspelt.stdout
 
 
 def test_only_knows_live_keys_and_lists_a_few(project: Callable[..., Path]) -> None:

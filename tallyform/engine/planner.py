@@ -24,6 +24,7 @@ from typing import Any
 from tallyform.client import TallyfyClient
 from tallyform.collector import collector_paused
 from tallyform.config.source import Problem
+from tallyform.config.suggest import closest
 from tallyform.engine.compose import org_wide_changes, template_changes, undetachable_tags
 from tallyform.model import Assignees, Origin, Template
 from tallyform.model.changes import Change, Plan, Snapshot
@@ -235,10 +236,18 @@ def unmatched_only(only: list[str], known: set[str]) -> list[str]:
     keys = ", ".join(listed) + (", ..." if len(known) > SHOWN_KEYS else "")
     return [
         f"--only '{pattern}' matches no template in the repository or the org "
+        + _meant(pattern, known)
         + (f"(template keys: {keys})" if known else "(there are no templates)")
         for pattern in only
         if not any(fnmatch.fnmatchcase(key, pattern) for key in known)
     ]
+
+
+def _meant(pattern: str, known: set[str]) -> str:
+    """``did you mean 'x'?`` for a pattern that is a known key misspelt (the same
+    suggestions as validate's, :mod:`tallyform.config.suggest`)."""
+    hint = closest(pattern, sorted(known))
+    return f"(did you mean '{hint}'?) " if hint else ""
 
 
 def explain_renamed_templates(changes: list[Change]) -> None:

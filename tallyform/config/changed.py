@@ -35,7 +35,8 @@ class ChangedTemplates:
     everything: bool = False
 
 
-def _git(root: Path, *args: str) -> str:
+def run_git(root: Path, *args: str) -> str:
+    """``git -C ROOT ARGS``'s output; GitError (saying why) if it cannot run or fails."""
     try:
         done = subprocess.run(
             ["git", "-C", str(root), *args],
@@ -57,7 +58,7 @@ def _git(root: Path, *args: str) -> str:
 def _at_ref(root: Path, ref: str, relative: str) -> tuple[str | None, str | None]:
     """The key and title a template file had at ``ref`` (None for what it lacked)."""
     try:
-        text = _git(root, "show", f"{ref}:{relative}")
+        text = run_git(root, "show", f"{ref}:{relative}")
     except GitError:
         return None, None
     document, problems = parse_text(text, relative)
@@ -70,7 +71,7 @@ def _at_ref(root: Path, ref: str, relative: str) -> tuple[str | None, str | None
 def changed_templates(project: Project, ref: str, org: OrgSettings) -> ChangedTemplates:
     """The templates changed since ``ref``; GitError when git cannot tell."""
     try:
-        root = Path(_git(project.root, "rev-parse", "--show-toplevel").strip())
+        root = Path(run_git(project.root, "rev-parse", "--show-toplevel").strip())
     except GitError as error:
         if "not a git repository" not in str(error):
             raise
@@ -79,7 +80,7 @@ def changed_templates(project: Project, ref: str, org: OrgSettings) -> ChangedTe
             "checkout, or plan every template (leave out --changed-since)"
         ) from None
     try:
-        _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+        run_git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     except GitError:
         raise GitError(
             f"this repository has no branch, tag or commit called '{ref}'; name one it has "
@@ -90,10 +91,10 @@ def changed_templates(project: Project, ref: str, org: OrgSettings) -> ChangedTe
     result = ChangedTemplates(ref)
     folder = project.templates_dir.resolve()
     config = project.config_file.resolve()
-    listed = _git(root, "diff", "--name-status", "--no-renames", "-z", ref, "--")
+    listed = run_git(root, "diff", "--name-status", "--no-renames", "-z", ref, "--")
     entries = listed.split("\0")
     paths = [(entries[i], entries[i + 1]) for i in range(0, len(entries) - 1, 2)]
-    untracked = _git(root, "ls-files", "--others", "--exclude-standard", "-z", "--", str(folder))
+    untracked = run_git(root, "ls-files", "--others", "--exclude-standard", "-z", "--", str(folder))
     paths += [("A", p) for p in untracked.split("\0") if p]
     for status, relative in paths:
         path = (root / relative).resolve()

@@ -15,13 +15,13 @@ marked. Reading the times costs one ``git log`` over the templates folder.
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-GIT_TIMEOUT = 30.0
+from tallyform.config.changed import GitError, run_git
+
 # Commit times count whole seconds and clocks differ: an edit in Tallyfy counts as later
 # than a commit only by more than this.
 SLACK = timedelta(seconds=60)
@@ -60,17 +60,12 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def _git(root: Path, *args: str) -> str | None:
+    """Git's answer, or None where git is missing, the folder is not a repository or the
+    command fails: drift is then simply not marked."""
     try:
-        done = subprocess.run(
-            ["git", "-C", str(root), *args],
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        return run_git(root, *args)
+    except GitError:
         return None
-    return done.stdout if done.returncode == 0 else None
 
 
 def commit_times(folder: Path, files: list[Path]) -> dict[Path, datetime]:

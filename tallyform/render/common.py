@@ -158,9 +158,10 @@ def setup_text(plan: Plan) -> str:
     kinds = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
     missing = [f"no tallyform_key custom field for {kinds}"] if names else []
     if len(names) < len(plan.setup):
-        missing.append("no tallyform_ids custom field for templates' maps of their children")
+        ids = "tallyform_ids for templates' maps of their children"
+        missing.append(f"nor {ids}" if missing else f"no {ids}")
     return (
-        f"The org has {' and '.join(missing)}. Apply defines them first (it needs an org "
+        f"The org has {', '.join(missing)}. Apply defines them first (it needs an org "
         "admin's token); tallyform uses them to recognise its objects after renames."
     )
 

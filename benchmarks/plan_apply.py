@@ -59,7 +59,7 @@ def main() -> None:
         result = make_plan(client, "bench", templates)
         assert result.plan is not None and result.org is not None
         if not result.plan.empty:
-            apply_plan(client, result.org, result.plan, result.states)
+            apply_plan(client, result.plan)
         report(
             phase,
             client.stats.requests - before,

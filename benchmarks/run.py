@@ -209,7 +209,7 @@ def apply(client: TallyfyClient, org: OrgSettings, repo: Repo) -> PlanResult:
         result = plan(client, org, repo)
         assert result.plan is not None and result.org is not None
         if not result.plan.empty:
-            report = apply_plan(client, result.org, result.plan, result.states)
+            report = apply_plan(client, result.plan)
             assert not report.not_done, [o.error for o in report.failed][:3]
     return result
 

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             started = time.monotonic()
             result = make_plan(client, "bench", templates)
             assert result.plan is not None and result.org is not None
-            report = apply_plan(client, result.org, result.plan, result.states)
+            report = apply_plan(client, result.plan)
             assert not report.failed, [o.error for o in report.failed]
             print(
                 f"bootstrap of {count} templates under strict: {time.monotonic() - started:.1f} s"

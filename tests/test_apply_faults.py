@@ -109,7 +109,7 @@ def test_apply_converges_in_three_runs_without_duplicates(seed: int, answers: st
         applies += 1
         assert applies <= MAX_APPLIES, [c.name for c in result.plan.changes]
         with contextlib.suppress(TallyfyError):  # an org-wide change failed: the next one mends it
-            apply_plan(client, result.org, result.plan, result.states)
+            apply_plan(client, result.plan)
     emulator.faults = FaultSettings()
     emulator._injector = FaultInjector(emulator.faults)
     final = make_plan(client, "local", templates)
@@ -143,12 +143,12 @@ def test_a_lost_create_never_adopts_another_template_of_the_same_title(quirks: Q
     with client(EmulatorTransport(emulator)) as plain:
         result = make_plan(plain, "local", [first])
         assert result.plan is not None and result.org is not None
-        apply_plan(plain, result.org, result.plan, result.states)
+        apply_plan(plain, result.plan)
     (y_id,) = list(emulator.state["checklists"])
     with client(DropFirstAnswer(EmulatorTransport(emulator), "POST")) as lossy:
         result = make_plan(lossy, "local", [first, second])
         assert result.plan is not None and result.org is not None
-        report = apply_plan(lossy, result.org, result.plan, result.states)
+        report = apply_plan(lossy, result.plan)
         assert not report.failed, [o.error for o in report.failed]
     with client(EmulatorTransport(emulator)) as plain:
         again = make_plan(plain, "local", [first, second])
@@ -196,7 +196,7 @@ def test_edits_under_faults_converge_without_duplicates(
     emulator, client = faulty_org(seed, 0.0, quirks)
     first = make_plan(client, "local", example_templates())
     assert first.plan is not None and first.org is not None
-    apply_plan(client, first.org, first.plan, first.states)
+    apply_plan(client, first.plan)
     edited = _edited_templates(tmp_path / "repo")
     emulator.faults = FaultSettings(
         fail_rate=0.2, seed=seed, kinds=("error", "error_after", "drop", "drop_after")
@@ -208,7 +208,7 @@ def test_edits_under_faults_converge_without_duplicates(
         if result.plan.empty:
             break
         with contextlib.suppress(TallyfyError):
-            apply_plan(client, result.org, result.plan, result.states)
+            apply_plan(client, result.plan)
     emulator.faults = FaultSettings()
     emulator._injector = FaultInjector(emulator.faults)
     final = make_plan(client, "local", edited)

@@ -131,7 +131,7 @@ def converge(client: TallyfyClient, template: Template, emulator: Emulator | Non
     emulator = emulator or client.http._transport.emulator  # type: ignore[attr-defined]
     assert emulator is not None
     before = len(emulator.requests)
-    report = apply_plan(client, result.org, result.plan, result.states)
+    report = apply_plan(client, result.plan)
     assert not report.failed, [o.error for o in report.failed]
     assert report.counts() == result.plan.summary(), "apply did what the plan counted"
     writes = [r for r in emulator.requests[before:] if r["method"] != "GET"]
@@ -239,7 +239,7 @@ def test_a_member_token_cannot_define_the_keys() -> None:
     result = make_plan(client, "prop", [template])
     assert result.plan is not None and result.org is not None
     try:
-        apply_plan(client, result.org, result.plan, result.states)
+        apply_plan(client, result.plan)
     except KeySetupRefused as refusal:
         assert "only an org admin can define it" in str(refusal)
     else:

@@ -111,7 +111,7 @@ def settle(client: TallyfyClient, templates: list[Template], keys: list[str]) ->
     """Apply once, then the plan of the same repository is empty."""
     result = make_plan(client, "acceptance", templates, only=keys)
     assert result.plan is not None and result.org is not None, result.problems
-    report = apply_plan(client, result.org, result.plan, result.states)
+    report = apply_plan(client, result.plan)
     assert not report.failed, [o.error for o in report.failed]
     again = make_plan(client, "acceptance", templates, only=keys)
     assert again.plan is not None

@@ -61,7 +61,7 @@ def converge(emulator: Emulator, templates: list[Template], applies: int = 2) ->
             assert result.plan is not None and result.org is not None, result.problems
             if result.plan.empty:
                 return []
-            report = apply_plan(client, result.org, result.plan, result.states)
+            report = apply_plan(client, result.plan)
             if report.failed:
                 return [str(o.error) for o in report.failed]
         again = make_plan(client, "readings", templates)
@@ -106,7 +106,7 @@ def test_a_new_org_that_hides_custom_fields_stops_at_the_first_create() -> None:
     with client_for(emulator) as client:
         result = make_plan(client, "readings", project_templates())
         assert result.plan is not None and result.org is not None
-        report = apply_plan(client, result.org, result.plan, result.states)
+        report = apply_plan(client, result.plan)
     errors = [str(o.error) for o in report.failed]
     assert errors and all("cannot see custom-field values" in e for e in errors)
     assert len(live_titles(emulator)) < len(project_templates()), "the others never started"

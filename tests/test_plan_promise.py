@@ -56,7 +56,7 @@ class Org:
         result = make_plan(self.client, "local", self.templates())
         assert result.plan is not None and result.org is not None
         before = len(self.emulator.requests)
-        report = apply_plan(self.client, result.org, result.plan, result.states)
+        report = apply_plan(self.client, result.plan)
         assert not report.failed and not report.not_done, [o.error for o in report.failed]
         assert report.counts() == result.plan.summary()
         writes = [r for r in self.emulator.requests[before:] if r["method"] != "GET"]

@@ -19,6 +19,7 @@ from tallyform.client import StaticToken, TallyfyClient
 from tallyform.emulator import DEFAULT_TOKEN, IN_PROCESS_URL, Emulator, EmulatorTransport, Quirks
 from tallyform.engine import make_plan
 from tallyform.engine.apply import apply_plan
+from tests.client_helpers import client_for
 from tests.conftest import EXAMPLES, project_templates
 
 
@@ -49,7 +50,7 @@ def test_a_replan_reads_whole_rows_or_falls_back_to_one_read_each(
     with _client(emulator) as client:
         first = make_plan(client, "local", templates)
         assert first.plan is not None and first.org is not None
-        report = apply_plan(client, first.org, first.plan, first.states)
+        report = apply_plan(client, first.plan)
         assert not report.failed
         before = len(emulator.requests)
         again = make_plan(client, "local", templates)
@@ -111,9 +112,26 @@ def test_a_bootstrap_asks_who_the_token_is_once(tmp_path: Path) -> None:
         result = make_plan(client, "local", templates)
         assert result.plan is not None and result.org is not None
         assert any(c.kind == "template" and c.action == "create" for c in result.plan.changes)
-        report = apply_plan(client, result.org, result.plan, result.states)
+        report = apply_plan(client, result.plan)
     assert not report.failed
     asked = [r for r in emulator.requests if r["path"].endswith("/me")]
     assert len(asked) == 1
     owners = {t["owner_id"] for t in emulator.state["checklists"].values()}
     assert owners == {me["id"]}
+
+
+def test_apply_takes_the_plan_alone_and_refuses_one_without_its_reading() -> None:
+    """A plan holds what apply needs (the states it compared, the org as read); a plan
+    rebuilt without them (as one loaded from a file would be) is refused, not guessed at."""
+    from tallyform.engine.apply import NotPlannedHere
+    from tallyform.model.changes import Plan
+
+    emulator = Emulator()
+    with client_for(emulator) as client:
+        result = make_plan(client, "reads", project_templates())
+        assert result.plan is not None and result.plan.states and result.plan.reading
+        bare = Plan(org=result.plan.org, org_id=result.plan.org_id, changes=result.plan.changes)
+        with pytest.raises(NotPlannedHere, match="plan again"):
+            apply_plan(client, bare)
+        report = apply_plan(client, result.plan)
+    assert not report.failed and report.counts()["create"] == len(result.plan.changes)

@@ -402,9 +402,7 @@ def _apply(app: App, options: ApplyOptions) -> None:
                 interrupts.arm()
                 show, counter = progress_printer(app, len(plan.changes), client.stats)
                 try:
-                    report = apply_plan(
-                        client, result.org, plan, result.states, show, interrupts.stop
-                    )
+                    report = apply_plan(client, plan, show, interrupts.stop)
                 finally:
                     counter.finish()
                 _report(report, client, client.stats.writes - before)

@@ -368,7 +368,7 @@ def _adopt(
             return True
         result.plan.changes = adopt
         interrupts.arm()
-        report = apply_plan(client, result.org, result.plan, result.states, stop=interrupts.stop)  # type: ignore[arg-type]
+        report = apply_plan(client, result.plan, stop=interrupts.stop)
     for outcome in report.failed:
         where = f"template {outcome.scope}" if outcome.scope else "the tallyform keys"
         click.echo(f"Error: adopting {where} stopped: {outcome.error}", err=True)

@@ -16,13 +16,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tallyform.client import TallyfyClient, TallyfyError
+from tallyform.errors import TallyformError
 from tallyform.model.changes import Change, Plan, count_actions
-from tallyform.model.state import TemplateState
 from tallyform.tallyfy.read import KeysHidden, LiveOrg
 from tallyform.tallyfy.writes import ORG_EXECUTORS, ApplyContext, KeySetupRefused, TemplateRun
 
 Progress = Callable[[Change], None]
-States = dict[str, tuple[TemplateState | None, TemplateState | None]]
+
+
+class NotPlannedHere(TallyformError):
+    """A plan without its reading of the org: only a plan made by this process applies."""
 
 
 @dataclass
@@ -156,17 +159,22 @@ def _carry_out_in_rounds(
 
 def apply_plan(
     client: TallyfyClient,
-    org: LiveOrg,
     plan: Plan,
-    states: States,
     progress: Progress = lambda change: None,
     stop: threading.Event | None = None,
 ) -> ApplyReport:
-    """Carry out ``plan``'s changes, org-wide ones first, then templates in parallel.
+    """Carry out ``plan``'s changes, org-wide ones first, then templates in parallel: the
+    plan alone says what to do and holds what it read of the org to do it with.
 
     Raises KeySetupRefused when the token may not define tallyform's keys (nothing is
     written then).
     """
+    org, states = plan.reading, plan.states
+    if not isinstance(org, LiveOrg):
+        raise NotPlannedHere(
+            "this plan holds no reading of the org (a plan loaded from a file is planned "
+            "afresh before it is applied); plan again"
+        )
     stop = stop or threading.Event()
     grouped = plan.by_template()
     creates = any(c.kind == "template" and c.action == "create" for c in plan.changes)

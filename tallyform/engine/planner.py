@@ -135,6 +135,8 @@ def make_plan(
     """
     with collector_paused():
         result = _make_plan(client, org_name, templates, only, applies_to, changed)
+    if result.plan is not None:  # what apply needs, carried by the plan itself
+        result.plan.states, result.plan.reading = result.states, result.org
     if result.plan is not None and not clears_with_empty:
         result.plan.blockers += unclearable(result.plan.changes)
     return result

@@ -16,7 +16,10 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+if TYPE_CHECKING:
+    from tallyform.model.state import TemplateState
 
 Action = Literal["create", "update", "move", "delete", "reorder", "archive", "restore"]
 Kind = Literal[
@@ -216,6 +219,14 @@ class Plan:
     snapshots: dict[str, Snapshot] = field(default_factory=dict)  # template key -> seen
     partial: bool = False
     only: list[str] = field(default_factory=list)  # the --only patterns a partial plan used
+    # What apply needs besides the changes, from the plan's reading of the org; never saved
+    # (a saved plan is planned afresh before it is applied): each template's declared and
+    # live states, and the org as read (``tallyform.tallyfy.read.LiveOrg``, a type of the
+    # wire package, which the model does not name).
+    states: dict[str, tuple[TemplateState | None, TemplateState | None]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    reading: object = field(default=None, compare=False, repr=False)
     needs: list[Need] = field(default_factory=list)  # flags apply will need (see apply_needs)
     drift: dict[str, str] = field(default_factory=dict)  # template key -> changed in Tallyfy when
 

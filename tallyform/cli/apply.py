@@ -100,6 +100,15 @@ class LockLeft(KeyboardInterrupt):
         self.title = title
 
 
+def lock_left(title: str) -> str:
+    """What to say when the process may end with the org's lock tag ``title`` still there."""
+    return (
+        f"The org's apply lock (the tag '{title}') may still be there. The next apply on "
+        f"this machine removes it; elsewhere it ends {LEASE_MINUTES} minutes after it was "
+        "last renewed. If no apply is running, `tallyform apply --break-lock` removes it now."
+    )
+
+
 def _lock_records(org: OrgSettings, root: Path) -> Path:
     """Where applies on this machine note the mark of the lock tag they take, one file each."""
     return root / ".tallyform" / "locks" / org.name
@@ -204,10 +213,11 @@ def org_lock(
     record = records / f"{os.getpid()}.lock"
     earlier = next((r.mark for r in _records(records) if r.path == record), None)
     record.write_text(f"{socket.gethostname()} {os.getpid()} {mark}\n", "utf-8")
+    interrupt.last_words(lock_left(lock_title(mark)))  # said if a second Ctrl-C ends it all
     try:
         lock = _take(client, mark, wait, records, earlier)
-    except BaseException:
-        _let_go(client, mark, record)
+    except BaseException as error:
+        _let_go(client, mark, record, isinstance(error, KeyboardInterrupt))
         raise
     try:
         with Renewer(lock, lost):
@@ -222,7 +232,7 @@ def org_lock(
             if isinstance(error, KeyboardInterrupt):
                 raise LockLeft(lock.title) from None
             raise error from None
-        record.unlink(missing_ok=True)
+        _gone(record)
         raise
     try:
         lock.release()
@@ -230,11 +240,21 @@ def org_lock(
         raise LockLeft(lock.title) from None
     except LockNotReleased as failed:
         raise click.ClickException(str(failed)) from None
+    _gone(record)
+
+
+def _gone(record: Path) -> None:
+    """The lock tag is known to be gone: so is the need to say so, and its record."""
+    interrupt.last_words(None)
     record.unlink(missing_ok=True)
 
 
-def _let_go(client: TallyfyClient, mark: str, record: Path) -> None:
-    """After taking the lock failed or was interrupted: remove our tag if it was made."""
+def _let_go(client: TallyfyClient, mark: str, record: Path, interrupted: bool) -> None:
+    """After taking the lock failed or was interrupted: remove our tag if it was made.
+
+    Interrupted, the tag's create may still be on its way to Tallyfy though no tag is
+    seen yet: the record then stays, for the next apply here to match it by.
+    """
     try:
         ours = marked(client, mark)
         if ours is not None:
@@ -243,7 +263,9 @@ def _let_go(client: TallyfyClient, mark: str, record: Path) -> None:
         return  # the record stays: the next apply here removes the tag
     except KeyboardInterrupt:
         raise LockLeft(lock_title(mark)) from None
-    record.unlink(missing_ok=True)
+    if interrupted and ours is None:
+        raise LockLeft(lock_title(mark))
+    _gone(record)
 
 
 # -- Ctrl-C -------------------------------------------------------------------------------------
@@ -270,7 +292,7 @@ class InterruptGuard:
 
     def _on_interrupt(self, signum: int, frame: FrameType | None) -> None:
         if self.stop.is_set():
-            os._exit(INTERRUPTED)
+            interrupt.exit_now()
         self.stop.set()
         click.echo(
             "\nInterrupted: finishing the changes under way and starting no new ones "
@@ -402,10 +424,7 @@ def apply(app: App, /, **given: Any) -> None:
         _apply(app, ApplyOptions(**given))
     except LockLeft as left:
         click.echo(
-            f"\nInterrupted before any change to the templates; the org's apply lock (the tag "
-            f"'{left.title}') may still be there. The next apply on this machine removes it; "
-            f"elsewhere it ends {LEASE_MINUTES} minutes after it was last renewed. If no apply "
-            "is running, `tallyform apply --break-lock` removes it now.",
+            f"\nInterrupted before any change to the templates. {lock_left(left.title)}",
             err=True,
         )
         raise SystemExit(INTERRUPTED) from None

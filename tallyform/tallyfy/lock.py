@@ -172,9 +172,11 @@ def title_mark(tag: dict[str, Any]) -> str | None:
 
 
 def is_marked(tag: dict[str, Any], mark: str) -> bool:
-    """Whether ``tag`` is the lock tag of the apply with ``mark`` (old versions: its colour)."""
+    """Whether ``tag`` is the lock tag of the apply with ``mark`` (by its title; a bare
+    title of old versions, by its colour)."""
     mark = mark.lower()
-    return title_mark(tag) == mark or str(tag.get("color") or "").lower() == mark
+    found = title_mark(tag)
+    return found == mark if found else str(tag.get("color") or "").lower() == mark
 
 
 # -- the lease ----------------------------------------------------------------------------------
@@ -266,10 +268,13 @@ class Renewer:
                 self.lock.renew(self.wall)
                 self._renewed = self.wall()
             except NotFound:
-                self.lost(f"the apply lock tag '{self.lock.title}' was deleted by someone else")
+                if not self._stop.is_set():  # not our own release, come first
+                    self.lost(f"the apply lock tag '{self.lock.title}' was deleted by someone else")
                 return
             except TallyfyError as error:
                 log.warning("could not renew the apply lock's lease: %s", error)
+                if self._stop.is_set():
+                    return
                 if self.wall() - self._renewed > LEASE_MINUTES * 60 - self.every:
                     self.lost(f"the apply lock's lease could not be renewed ({error})")
                     return

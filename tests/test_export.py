@@ -315,3 +315,26 @@ def test_webhooks_are_sent_as_tallyfy_takes_them_and_export_back(tmp_path: Path)
     assert "url: https://erp.example.com/in" in text and "name: Other" in text
     assert "name: Tell the ERP\n" in text and text.count("name:") == 2
     assert run_cli("-C", str(root), "plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_a_folder_whose_name_holds_a_slash_leaves_out_its_templates_alone(
+    project: Callable[..., Path],
+) -> None:
+    """A folder path cannot name it: its template is left out with a warning, the rest of
+    the org is exported, and a plan after shows nothing to change."""
+    root = project()
+    emulator = Emulator(state_file=root / STATE)
+    with connect(emulator, "in_process") as api:
+        legal = _folder(api, "Legal/Compliance")
+        nested = _folder(api, "Audits", legal)
+        new_template(api, title="Yearly audit", folder_id=nested)
+    result = run_cli("-C", str(root), "export")
+    assert result.exit_code == 0, result.output
+    assert (
+        "Warning: template 'Yearly audit' (yearly-audit) was not exported: it is in the folder "
+        "'Legal/Compliance', and a folder path cannot name a folder whose name holds '/'. "
+        "Rename that folder in Tallyfy, then export again."
+    ) in result.output
+    assert len(_files(root)) == 3 and not any("audit" in name for name in _files(root))
+    plan = run_cli("-C", str(root), "plan", "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.output

@@ -113,6 +113,48 @@ def test_renewing_moves_the_lease_on(org: tuple[Emulator, TallyfyClient]) -> Non
     assert expired(tag, later + (LEASE_MINUTES + 1) * 60)
 
 
+def test_waiting_for_the_lock_works_where_deleted_titles_stay_taken() -> None:
+    """Each try makes its tag with a new mark: the withdrawn tag's title stays taken."""
+    from tallyform.emulator import Quirks
+
+    emulator = Emulator(quirks=Quirks(deleted_tags_keep_title=True))
+    with client_of(emulator) as client:
+        held = foreign_lock(client, minutes_ago=0)
+        noted: list[str] = []
+        clock = FakeTime()
+
+        def sleep(seconds: float) -> None:
+            clock.sleep(seconds)
+            if clock.now > 1005:  # the other apply is done
+                lock_module.break_lock(client, str(held["id"]))
+
+        first = new_mark()
+        lock = acquire(client, first, wait=60, sleep=sleep, clock=clock, note=noted.append)
+        assert noted and lock.mark == noted[-1] != first
+        assert [t["id"] for t in lock_tags(client)] == [lock.tag_id]
+
+
+def test_the_renewer_renews_and_says_when_the_lock_was_broken(
+    org: tuple[Emulator, TallyfyClient],
+) -> None:
+    _, client = org
+    lock = acquire(client, new_mark())
+    later = time.time() + 30 * 60
+    lost: list[str] = []
+    with lock_module.Renewer(lock, lost.append, every=0.01, wall=lambda: later):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            (tag,) = lock_tags(client)
+            if not expired(tag, later):
+                break
+            time.sleep(0.01)
+        assert not expired(tag, later), "renewed: the lease runs from the renewal"
+        lock_module.break_lock(client, lock.tag_id)  # someone ran --break-lock
+        while not lost and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert lost == [f"the apply lock tag '{lock.title}' was deleted by someone else"]
+
+
 def test_the_lease_is_read_across_the_colours_wrap() -> None:
     tag = {"title": lock_title(OTHER), "color": f"#{WRAP - 1:06x}"}  # ends in the last minute
     start = (WRAP * 5) * 60.0  # the minute the count wraps to 0

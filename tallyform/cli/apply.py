@@ -171,10 +171,17 @@ def _dead(pid: int) -> bool:
 
 
 def _take(
-    client: TallyfyClient, mark: str, wait: float, records: Path, earlier: str | None
+    client: TallyfyClient,
+    marks: list[str],
+    wait: float,
+    records: Path,
+    earlier: str | None,
+    note: Callable[[str], None],
 ) -> ApplyLock:
     try:
-        lock = acquire(client, mark, wait, gone=_left_by_dead_apply(records, earlier))
+        lock = acquire(
+            client, marks[-1], wait, gone=_left_by_dead_apply(records, earlier), note=note
+        )
     except OrgLocked as locked:
         raise click.ClickException(str(locked)) from None
     for tag, why in lock.removed:
@@ -212,12 +219,18 @@ def org_lock(
     records.mkdir(parents=True, exist_ok=True)
     record = records / f"{os.getpid()}.lock"
     earlier = next((r.mark for r in _records(records) if r.path == record), None)
-    record.write_text(f"{socket.gethostname()} {os.getpid()} {mark}\n", "utf-8")
-    interrupt.last_words(lock_left(lock_title(mark)))  # said if a second Ctrl-C ends it all
+    marks: list[str] = []
+
+    def note(mark: str) -> None:  # before the lock tag of ``mark`` is made
+        marks.append(mark)
+        record.write_text(f"{socket.gethostname()} {os.getpid()} {mark}\n", "utf-8")
+        interrupt.last_words(lock_left(lock_title(mark)))  # if a second Ctrl-C ends it all
+
+    note(mark)
     try:
-        lock = _take(client, mark, wait, records, earlier)
+        lock = _take(client, marks, wait, records, earlier, note)
     except BaseException as error:
-        _let_go(client, mark, record, isinstance(error, KeyboardInterrupt))
+        _let_go(client, marks[-1], record, isinstance(error, KeyboardInterrupt))
         raise
     try:
         with Renewer(lock, lost):

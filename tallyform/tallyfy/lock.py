@@ -308,16 +308,24 @@ def acquire(
     clock: Callable[[], float] = time.monotonic,
     gone: Gone | None = None,
     wall: Callable[[], float] = time.time,
+    note: Callable[[str], None] = lambda mark: None,
 ) -> ApplyLock:
     """Take the org's lock with a tag carrying ``mark``, waiting up to ``wait`` seconds for
     another apply to release it.
 
     A lock tag whose lease has ended, or that ``gone`` says is left over (with the reason),
-    is removed on the way; the lock returned lists what was removed.
+    is removed on the way; the lock returned lists what was removed. Each try after the
+    first makes its tag with a new mark (a withdrawn tag's title may stay taken), which
+    ``note`` is told before the tag is made.
     """
     deadline = clock() + wait
     removed: list[tuple[dict[str, Any], str]] = []
+    first = True
     while True:
+        if not first:
+            mark = new_mark()
+            note(mark)
+        first = False
         holder = _try_take(client, mark, gone or (lambda tag: None), wall, removed)
         if isinstance(holder, ApplyLock):
             holder.removed = removed

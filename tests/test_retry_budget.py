@@ -26,7 +26,7 @@ from tallyform.engine.apply import apply_plan
 from tallyform.model import Template
 from tallyform.tallyfy.lock import LockNotReleased, acquire, is_marked, lock_tags, new_mark
 from tests.client_helpers import FakeTime
-from tests.test_apply_faults import duplicates, example_templates
+from tests.fault_helpers import duplicates, example_templates
 
 MOST_APPLIES = {0.3: 2, 0.5: 4}
 KINDS = ("error", "error_after", "drop", "drop_after", "burst")

@@ -160,6 +160,11 @@ def _tidy(records: Path, live: list[dict[str, Any]]) -> None:
             record.path.unlink(missing_ok=True)
 
 
+def _removed(found: list[tuple[dict[str, Any], str]]) -> None:
+    for tag, why in found:
+        click.echo(f"Removed the apply lock '{tag.get('title')}': {why}.", err=True)
+
+
 def _dead(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -183,9 +188,9 @@ def _take(
             client, marks[-1], wait, gone=_left_by_dead_apply(records, earlier), note=note
         )
     except OrgLocked as locked:
+        _removed(locked.removed)
         raise click.ClickException(str(locked)) from None
-    for tag, why in lock.removed:
-        click.echo(f"Removed the apply lock '{tag.get('title')}': {why}.", err=True)
+    _removed(lock.removed)
     with contextlib.suppress(TallyfyError):
         _tidy(records, lock_tags(client))
     return lock

@@ -71,6 +71,7 @@ class OrgLocked(Exception):
     ) -> None:
         self.tag_id = tag_id
         self.since = since
+        self.removed: list[tuple[dict[str, Any], str]] = []  # left-over locks removed meanwhile
         when = f" since {since}" if since else ""
         if refusal is not None:
             message = (
@@ -333,13 +334,16 @@ def acquire(
         if clock() >= deadline:
             if isinstance(holder, tuple):
                 tag, now = holder
-                raise OrgLocked(
+                locked = OrgLocked(
                     str(tag.get("id")),
                     tag.get("created_at"),
                     title=str(tag.get("title") or LOCK_TITLE),
                     until=lease_ends_at(tag, now),
                 )
-            raise OrgLocked(None, None, holder, title=lock_title(mark))
+            else:
+                locked = OrgLocked(None, None, holder, title=lock_title(mark))
+            locked.removed = removed
+            raise locked
         sleep(min(POLL_SECONDS, max(deadline - clock(), 0.0)))
 
 

@@ -96,6 +96,7 @@ def test_an_earlier_versions_lock_has_no_lease(org: tuple[Emulator, TallyfyClien
     _, client = org
     client.create("/tags", {"title": lock_title(OTHER), "color": OTHER})
     client.create("/tags", {"title": lock_module.LOCK_TITLE, "color": "#000000"})
+    time.sleep(0.005)  # both older than the next tag by created_at
     with pytest.raises(OrgLocked):
         acquire(client, new_mark())
     assert len(lock_tags(client)) == 2

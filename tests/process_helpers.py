@@ -499,6 +499,14 @@ class WatchedEmulator(Emulator):
                 for method, path, status in self._answers
             )
 
+    def took_the_lock(self) -> bool:
+        """Whether an apply lock tag was made (an apply holds, or is taking, the lock)."""
+        with self._seen:
+            return any(
+                method == "POST" and path.endswith("/tags") and status == 201
+                for method, path, status in self._answers
+            )
+
     def idle(self) -> bool:
         """Whether no request is being answered (a killed apply's have all landed)."""
         with self._seen:

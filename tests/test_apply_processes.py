@@ -211,3 +211,55 @@ def test_two_applies_at_once_never_duplicate(
             "\n".join(r.describe() for r in runs),
         )
         assert_converges(emulator, cli, full.counts, "after two applies at once")
+
+
+def test_a_second_ctrl_c_while_the_plan_is_read_says_the_lock_may_be_left(
+    tmp_path: Path, full: Reference
+) -> None:
+    """The lock is taken and every request stalls: Ctrl-C stops the plan's reads, a second
+    ends the process at once, while the lock is let go. It never says "nothing was
+    changed" alone: it names the lock tag that may be left, and the next apply removes it."""
+    with watched_project(tmp_path, LATENCY_MS) as (emulator, watched, cli):
+        proc = cli.start_apply()
+        watched.wait_for("the lock taken", watched.took_the_lock, proc)
+        watched.stall(STALLED_MS)
+        proc.send(signal.SIGINT)
+        time.sleep(0.3)
+        proc.send(signal.SIGINT)
+        stopped = proc.wait(INTERRUPT_TIMEOUT)
+        watched.lift_latency()
+        expect(
+            {
+                f"exit code 130 (got {stopped.code})": stopped.code == 130,
+                "it says the lock may still be there": "may still be there" in stopped.stderr,
+                "it names --break-lock": "--break-lock" in stopped.stderr,
+                "no traceback": "Traceback" not in stopped.output,
+            },
+            stopped.describe(),
+        )
+        watched.wait_for("every request of the stopped apply answered", watched.idle)
+        assert_converges(emulator, cli, full.counts, "after two Ctrl-C while planning")
+
+
+def test_applies_started_at_once_over_a_killed_applys_lock_never_crash(
+    tmp_path: Path, full: Reference
+) -> None:
+    """An apply killed with its lock held, then three at once on the same machine: each
+    removes the lock of the dead apply or is told another apply runs; none crashes."""
+    with watched_project(tmp_path, LATENCY_MS) as (emulator, watched, cli):
+        proc = cli.start_apply()
+        watched.wait_for("a template made", watched.made_a_template, proc)
+        proc.kill()
+        watched.lift_latency()
+        watched.wait_for("every request of the killed apply answered", watched.idle)
+        racers = [cli.start_apply() for _ in range(3)]
+        runs = [racer.wait() for racer in racers]
+        expect(
+            {
+                f"each exits 0, or 1 saying {ANOTHER_APPLY!r}": all(allowed(r) for r in runs),
+                "one of them succeeds": any(r.code == 0 for r in runs),
+                "none stopped unexpectedly": not any("unexpectedly" in r.output for r in runs),
+            },
+            "\n".join(r.describe() for r in runs),
+        )
+        assert_converges(emulator, cli, full.counts, "after three applies over a dead lock")

@@ -9,6 +9,7 @@ nothing to change for, default and strict emulator alike.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -315,3 +316,46 @@ def test_webhooks_are_sent_as_tallyfy_takes_them_and_export_back(tmp_path: Path)
     assert "url: https://erp.example.com/in" in text and "name: Other" in text
     assert "name: Tell the ERP\n" in text and text.count("name:") == 2
     assert run_cli("-C", str(root), "plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_a_folder_whose_name_holds_a_slash_leaves_out_its_templates_alone(
+    project: Callable[..., Path],
+) -> None:
+    """A folder path cannot name it: its template is left out with a warning, the rest of
+    the org is exported, and a plan after shows nothing to change."""
+    root = project()
+    emulator = Emulator(state_file=root / STATE)
+    with connect(emulator, "in_process") as api:
+        legal = _folder(api, "Legal/Compliance")
+        nested = _folder(api, "Audits", legal)
+        new_template(api, title="Yearly audit", folder_id=nested)
+    result = run_cli("-C", str(root), "export")
+    assert result.exit_code == 0, result.output
+    assert (
+        "Warning: template 'Yearly audit' (yearly-audit) was not exported: it is in the folder "
+        "'Legal/Compliance', and a folder path cannot name a folder whose name holds '/'. "
+        "Rename that folder in Tallyfy, then export again."
+    ) in " ".join(result.output.split()), result.output
+    assert len(_files(root)) == 3 and not any("audit" in name for name in _files(root))
+    plan = run_cli("-C", str(root), "plan", "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.output
+
+
+def test_two_live_folders_of_one_path_are_reported_with_their_ids(examples_copy: Path) -> None:
+    from tests.project_helpers import apply, live_api
+
+    apply(examples_copy)
+    with live_api(examples_copy) as api:
+        rows = api.get("/folders", params={"per_page": 100}).json()["data"]
+        (finance,) = [f["id"] for f in rows if f["name"] == "Finance" and not f["parent_id"]]
+        twin = _folder(api, "Finance")
+    result = run_cli("-C", str(examples_copy), "plan", "--detailed-exitcode")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert any(
+        f"Warning: the org has 2 folders 'Finance' (ids {first}, {second}): templates with "
+        f"`folder: Finance` go to the first, {first}; merge them or rename one in Tallyfy" in said
+        for first, second in [(finance, twin), (twin, finance)]
+    ), result.output
+    document = json.loads(run_cli("-C", str(examples_copy), "plan", "--format", "json").stdout)
+    assert any(twin in warning for warning in document["warnings"])

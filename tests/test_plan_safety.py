@@ -248,7 +248,7 @@ def test_a_lock_left_by_a_killed_apply_on_this_machine_is_removed(examples_copy:
     (records / f"{dead}.lock").write_text(f"{socket.gethostname()} {dead} #123456\n")
     code, output = cli(examples_copy, "apply", "--yes")
     assert code == 0, output
-    assert "left by an apply on this machine that was stopped" in output
+    assert "ran on this machine and is no longer running" in output
     assert_no_changes(examples_copy)
     assert list(records.iterdir()) == []
 

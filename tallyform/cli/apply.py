@@ -39,11 +39,16 @@ from tallyform.engine.planfile import PlanFileError, SavedPlan, load_plan
 from tallyform.model.changes import Change, Plan
 from tallyform.render.common import progress_line, role
 from tallyform.tallyfy.lock import (
+    LEASE_MINUTES,
     ApplyLock,
+    LockNotReleased,
     OrgLocked,
+    Renewer,
     acquire,
     break_lock,
+    is_marked,
     lock_tags,
+    lock_title,
     marked,
     new_mark,
 )
@@ -87,23 +92,77 @@ def _confirm(yes: bool) -> None:
 # -- the org's lock ---------------------------------------------------------------------------
 
 
+class LockLeft(KeyboardInterrupt):
+    """Interrupted while the org's lock was taken or let go: its tag may still be there."""
+
+    def __init__(self, title: str) -> None:
+        super().__init__(title)
+        self.title = title
+
+
+def lock_left(title: str) -> str:
+    """What to say when the process may end with the org's lock tag ``title`` still there."""
+    return (
+        f"The org's apply lock (the tag '{title}') may still be there. The next apply on "
+        f"this machine removes it; elsewhere it ends {LEASE_MINUTES} minutes after it was "
+        "last renewed. If no apply is running, `tallyform apply --break-lock` removes it now."
+    )
+
+
 def _lock_records(org: OrgSettings, root: Path) -> Path:
     """Where applies on this machine note the mark of the lock tag they take, one file each."""
     return root / ".tallyform" / "locks" / org.name
 
 
-def _left_by_dead_apply(records: Path, holder: dict[str, Any]) -> Path | None:
-    """The record of an apply on this machine, no longer running, whose mark the holding
-    lock tag carries: that lock is left over and may be removed."""
-    color = str(holder.get("color") or "").lower()
-    for record in sorted(records.glob("*.lock")):
+@dataclass(frozen=True)
+class _Record:
+    path: Path
+    host: str
+    pid: int
+    mark: str
+
+    @property
+    def stopped(self) -> bool:
+        return self.host == socket.gethostname() and _dead(self.pid)
+
+
+def _records(records: Path) -> list[_Record]:
+    found = []
+    for path in sorted(records.glob("*.lock")):
         try:
-            host, pid, mark = record.read_text("utf-8").split()
+            host, pid, mark = path.read_text("utf-8").split()
+            found.append(_Record(path, host, int(pid), mark.lower()))
         except (OSError, ValueError):
             continue
-        if host == socket.gethostname() and mark == color and _dead(int(pid)):
-            return record
-    return None
+    return found
+
+
+def _left_by_dead_apply(
+    records: Path, earlier: str | None = None
+) -> Callable[[dict[str, Any]], str | None]:
+    """Whether a lock tag is left over by an apply on this machine that no longer runs:
+    the record of its mark names a process that is gone, or names this process (``earlier``,
+    the mark it held: an apply before this one had its process id, so it has ended)."""
+
+    def gone(tag: dict[str, Any]) -> str | None:
+        stopped = [r.mark for r in _records(records) if r.stopped]
+        if any(is_marked(tag, mark) for mark in [*stopped, *([earlier] if earlier else [])]):
+            return "its apply ran on this machine and is no longer running"
+        return None
+
+    return gone
+
+
+def _tidy(records: Path, live: list[dict[str, Any]]) -> None:
+    """Remove the records of stopped applies whose lock tag is gone."""
+    for record in _records(records):
+        if record.stopped and not any(is_marked(tag, record.mark) for tag in live):
+            record.path.unlink(missing_ok=True)
+
+
+def _removed(found: list[tuple[dict[str, Any], str]]) -> None:
+    for tag, why in found:
+        click.echo(f"Removed the apply lock '{tag.get('title')}': {why}.", err=True)
 
 
 def _dead(pid: int) -> bool:
@@ -116,30 +175,45 @@ def _dead(pid: int) -> bool:
     return False
 
 
-def _take(client: TallyfyClient, mark: str, wait: float, records: Path) -> ApplyLock:
+def _take(
+    client: TallyfyClient,
+    marks: list[str],
+    wait: float,
+    records: Path,
+    earlier: str | None,
+    note: Callable[[str], None],
+) -> ApplyLock:
     try:
-        return acquire(client, mark, wait)
-    except OrgLocked as locked:
-        holder = next((t for t in lock_tags(client) if str(t.get("id")) == locked.tag_id), None)
-        left = _left_by_dead_apply(records, holder) if holder else None
-        if left is None:
-            raise click.ClickException(str(locked)) from None
-        click.echo(
-            "Removed the apply lock left by an apply on this machine that was stopped.", err=True
+        lock = acquire(
+            client, marks[-1], wait, gone=_left_by_dead_apply(records, earlier), note=note
         )
-        break_lock(client, str(locked.tag_id))
-        left.unlink(missing_ok=True)
-        return acquire(client, mark, wait)
+    except OrgLocked as locked:
+        _removed(locked.removed)
+        raise click.ClickException(str(locked)) from None
+    _removed(lock.removed)
+    with contextlib.suppress(TallyfyError):
+        _tidy(records, lock_tags(client))
+    return lock
 
 
 @contextmanager
 def org_lock(
-    client: TallyfyClient, org: OrgSettings, root: Path, wait: float, break_it: bool
+    client: TallyfyClient,
+    org: OrgSettings,
+    root: Path,
+    wait: float,
+    break_it: bool,
+    lost: Callable[[str], None] = lambda why: None,
 ) -> Iterator[ApplyLock]:
-    """Hold the org's apply lock for the block; released however the block ends.
+    """Hold the org's apply lock for the block, renewing its lease; released however the
+    block ends.
 
-    The lock tag's mark is noted on this machine before the tag is made, so an apply
-    killed at any moment leaves a record the next apply here can match it by.
+    The lock tag's mark is noted on this machine before the tag is made, and the note is
+    removed only once the tag is known to be gone, so an apply killed at any moment, or
+    one that could not release its lock, leaves a record the next apply here matches it
+    by. Elsewhere the lease ends :data:`~tallyform.tallyfy.lock.LEASE_MINUTES` after the
+    last renewal. Interrupted (a second Ctrl-C) while the lock is taken or let go, it
+    raises :class:`LockLeft`. ``lost`` is called if the lease is lost while the block runs.
     """
     if break_it:
         for tag in lock_tags(client):
@@ -149,24 +223,67 @@ def org_lock(
     records = _lock_records(org, root)
     records.mkdir(parents=True, exist_ok=True)
     record = records / f"{os.getpid()}.lock"
-    record.write_text(f"{socket.gethostname()} {os.getpid()} {mark}\n", "utf-8")
+    earlier = next((r.mark for r in _records(records) if r.path == record), None)
+    marks: list[str] = []
+
+    def note(mark: str) -> None:  # before the lock tag of ``mark`` is made
+        marks.append(mark)
+        record.write_text(f"{socket.gethostname()} {os.getpid()} {mark}\n", "utf-8")
+        interrupt.last_words(lock_left(lock_title(mark)))  # if a second Ctrl-C ends it all
+
+    note(mark)
     try:
-        lock = _take(client, mark, wait, records)
-    except BaseException:
-        with contextlib.suppress(TallyfyError):  # interrupted while taking it: let it go
-            ours = marked(client, mark)
-            if ours is not None:
-                break_lock(client, str(ours["id"]))
-        record.unlink(missing_ok=True)
+        lock = _take(client, marks, wait, records, earlier, note)
+    except BaseException as error:
+        _let_go(client, marks[-1], record, isinstance(error, KeyboardInterrupt))
         raise
     try:
-        yield lock
-    finally:
+        with Renewer(lock, lost):
+            yield lock
+    except BaseException as error:
         try:
             lock.release()
-        except TallyfyError as error:
-            click.echo(f"Warning: could not release the org's apply lock: {error}", err=True)
-        record.unlink(missing_ok=True)
+        except KeyboardInterrupt:
+            raise LockLeft(lock.title) from None
+        except LockNotReleased as failed:
+            click.echo(f"Error: {failed}", err=True)
+            if isinstance(error, KeyboardInterrupt):
+                raise LockLeft(lock.title) from None
+            raise error from None
+        _gone(record)
+        raise
+    try:
+        lock.release()
+    except KeyboardInterrupt:
+        raise LockLeft(lock.title) from None
+    except LockNotReleased as failed:
+        raise click.ClickException(str(failed)) from None
+    _gone(record)
+
+
+def _gone(record: Path) -> None:
+    """The lock tag is known to be gone: so is the need to say so, and its record."""
+    interrupt.last_words(None)
+    record.unlink(missing_ok=True)
+
+
+def _let_go(client: TallyfyClient, mark: str, record: Path, interrupted: bool) -> None:
+    """After taking the lock failed or was interrupted: remove our tag if it was made.
+
+    Interrupted, the tag's create may still be on its way to Tallyfy though no tag is
+    seen yet: the record then stays, for the next apply here to match it by.
+    """
+    try:
+        ours = marked(client, mark)
+        if ours is not None:
+            break_lock(client, str(ours["id"]))
+    except TallyfyError:
+        return  # the record stays: the next apply here removes the tag
+    except KeyboardInterrupt:
+        raise LockLeft(lock_title(mark)) from None
+    if interrupted and ours is None:
+        raise LockLeft(lock_title(mark))
+    _gone(record)
 
 
 # -- Ctrl-C -------------------------------------------------------------------------------------
@@ -193,7 +310,7 @@ class InterruptGuard:
 
     def _on_interrupt(self, signum: int, frame: FrameType | None) -> None:
         if self.stop.is_set():
-            os._exit(INTERRUPTED)
+            interrupt.exit_now()
         self.stop.set()
         click.echo(
             "\nInterrupted: finishing the changes under way and starting no new ones "
@@ -335,6 +452,12 @@ def apply(app: App, /, **given: Any) -> None:
     """
     try:
         _apply(app, ApplyOptions(**given))
+    except LockLeft as left:
+        click.echo(
+            f"\nInterrupted before any change to the templates. {lock_left(left.title)}",
+            err=True,
+        )
+        raise SystemExit(INTERRUPTED) from None
     except KeyboardInterrupt:
         click.echo("\nInterrupted before any change was made; nothing was changed.", err=True)
         raise SystemExit(INTERRUPTED) from None
@@ -373,7 +496,15 @@ def _apply(app: App, options: ApplyOptions) -> None:
         with interrupts, guard, connect(app, org, options.parallelism) as client:
             if saved is not None:
                 _check_org(saved, org.name, client.org_id, planfile)
-            with org_lock(client, org, project.root, options.lock_timeout, options.break_first):
+            lost: list[str] = []
+
+            def lease_lost(why: str) -> None:  # the lock is no longer ours: stop writing
+                lost.append(why)
+                interrupts.stop.set()
+
+            with org_lock(
+                client, org, project.root, options.lock_timeout, options.break_first, lease_lost
+            ):
                 result = plan_for(app, client, org, templates, only, changed)
                 plan = result.plan
                 assert plan is not None and result.org is not None
@@ -408,6 +539,11 @@ def _apply(app: App, options: ApplyOptions) -> None:
                 _report(report, client, client.stats.writes - before)
     except (KeySetupRefused, TallyfyError) as error:
         raise click.ClickException(str(error)) from None
+    if lost:
+        raise click.ClickException(
+            f"{lost[0]}; another apply may have taken the org's lock, so no new change was "
+            "started. Run `tallyform apply` again to finish."
+        )
     if report.stopped:
         raise SystemExit(INTERRUPTED)
     if report.not_done:

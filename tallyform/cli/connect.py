@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,6 +35,7 @@ from tallyform.client import (
     http_session,
 )
 from tallyform.client.api import DEFAULT_PARALLELISM
+from tallyform.client.pacing import shared_bucket
 from tallyform.config.project import OrgSettings, Project
 from tallyform.emulator import DEFAULT_TOKEN, IN_PROCESS_URL, Emulator, EmulatorTransport, statelock
 from tallyform.emulator.state import StateFileError
@@ -149,7 +151,11 @@ def open_client(
         base_url=org.api_url,
         credentials=_credentials(org, os.environ if env is None else env, http),
         http=http,
-        pacer=Pacer(org.requests_per_minute),
+        pacer=Pacer(  # one budget per org for every tallyform process of this machine
+            org.requests_per_minute,
+            clock=time.time,
+            shared=shared_bucket(org.org_id, org.api_url),
+        ),
         parallelism=parallelism,
         retry=retry,
     )

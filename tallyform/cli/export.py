@@ -278,6 +278,8 @@ def _export_files(
     result = export_org(client, live, repo.templates, wanted)
     for found in result.conflicts:
         click.echo(app.style(f"Error: {found.message()} It was not exported.", fg="red"), err=True)
+    for skipped in result.skipped:
+        click.echo(app.style(f"Warning: {skipped}", fg="yellow"), err=True)
     if not result.templates:
         matched = f" matching {', '.join(only)}" if only else ""
         click.echo(f"The org '{org.name}' has no templates{matched} to export.")

@@ -9,6 +9,9 @@ handled, ends the process at once with 130. Once the command's exit code is know
 :func:`exit_at_once` makes any later SIGINT (while threads are joined and files closed
 at interpreter exit) end the process at once with 130 too.
 
+What must be said if the process ends at once (``apply``: its lock may be left) is set
+with :func:`last_words`; every exit at once writes it to stderr first.
+
 ``apply`` arms its own handler while it carries out changes (the first Ctrl-C stops new
 changes, a second exits at once) and puts this one back when it is done. This module
 imports nothing but the standard library's ``os``, ``signal`` and ``sys``, so that
@@ -26,6 +29,7 @@ from types import FrameType
 INTERRUPTED = 130  # the exit code of a command ended by Ctrl-C (128 + SIGINT), as shells show it
 
 _received = 0
+_last_words = b""
 
 
 def _on_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -37,7 +41,23 @@ def _on_interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def _exit_now(signum: int, frame: FrameType | None) -> None:
+    exit_now()
+
+
+def exit_now() -> None:
+    """End the process at once with 130, saying the :func:`last_words` first."""
+    if _last_words:
+        try:  # noqa: SIM105 (this module imports only os, signal and sys)
+            os.write(2, _last_words)
+        except OSError:  # stderr closed: the exit code still says it
+            pass
     os._exit(INTERRUPTED)
+
+
+def last_words(text: str | None) -> None:
+    """What an exit at once must say (None: nothing)."""
+    global _last_words
+    _last_words = f"\n{text}\n".encode() if text else b""
 
 
 def _handle(handler: Callable[[int, FrameType | None], None]) -> bool:

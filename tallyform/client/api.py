@@ -202,6 +202,8 @@ class TallyfyClient:
         self._rng = random.Random(seed)
         self._attempts = threading.local()  # this thread's tries of its latest request
         self._rng_lock = threading.Lock()
+        self._command_spent = 0.0  # seconds waited to retry, all requests summed
+        self._spent_lock = threading.Lock()
         self._answered = False  # whether the API has answered any request yet
         self._membership: str | None = None  # see _membership_hint
         self._membership_lock = threading.Lock()
@@ -246,18 +248,22 @@ class TallyfyClient:
         json: Any = None,
         repeatable: bool | None = None,
     ) -> httpx.Response:
-        """Send one request (``path`` below the base URL), retrying where that is safe.
+        """Send one request (``path`` below the base URL), retrying where that is safe,
+        while the retry budget (:mod:`.retry`) lasts.
 
         Returns the final response for any status below 500 other than 429; raises
-        RateLimited, Unavailable or OutcomeUnknown when retries run out or must not happen.
+        RateLimited, Unavailable or OutcomeUnknown when the budget runs out or a retry
+        must not happen.
         """
         # Spaces as %20, never '+', which Tallyfy reads as a plus sign (reference 5.2).
         url = self.base_url + path + (f"?{urlencode(params, quote_via=quote)}" if params else "")
         idempotent = method in IDEMPOTENT if repeatable is None else repeatable
         renewed = False
-        for attempt in range(1, self.retry.attempts + 1):
+        spent = _Spent()
+        attempt = 0
+        while True:
+            attempt += 1
             self._attempts.count = attempt
-            last = attempt == self.retry.attempts
             self.stats.waited_for(self.pacer.acquire(), self.pacer.clock())
             started = time.monotonic()
             try:
@@ -271,17 +277,21 @@ class TallyfyClient:
                     },
                 )
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+                spent.tried(started)
                 self._log(method, path, params, f"not sent ({type(error).__name__})", started)
-                if last or (not self._answered and attempt >= FIRST_CONTACT_ATTEMPTS):
+                first = not self._answered and attempt >= FIRST_CONTACT_ATTEMPTS
+                wait = None if first else self._retry_wait(spent, attempt)
+                if wait is None:
                     raise Unavailable(
                         f"cannot connect to {self.base_url}: {redact(str(error))}",
                         method=method,
                         path=path,
                     ) from None
-                self._retrying(attempt)
+                self._retrying(wait, spent)
                 continue
             except httpx.HTTPError as error:
                 # Sent, but no answer: a timeout or a dropped connection.
+                spent.tried(started)
                 self._log(method, path, params, f"no answer ({type(error).__name__})", started)
                 if not idempotent:
                     raise OutcomeUnknown(
@@ -289,34 +299,37 @@ class TallyfyClient:
                         method=method,
                         path=path,
                     ) from None
-                if last:
+                wait = self._retry_wait(spent, attempt)
+                if wait is None:
                     raise Unavailable(
-                        f"no answer after {attempt} tries ({type(error).__name__})",
+                        f"no answer after {_tries(attempt, spent)} ({type(error).__name__})",
                         method=method,
                         path=path,
                     ) from None
-                self._retrying(attempt)
+                self._retrying(wait, spent)
                 continue
             finally:
                 self.stats.count(method)
+            spent.tried(started)
             self._log(method, path, params, str(response.status_code), started)
             self._answered = True
             self._note_rate_limit(response.headers)
             status = response.status_code
+            asked = parse_retry_after(response.headers.get("retry-after"))
             if status == 429:
                 self.stats.add(rate_limited=1)
-                wait = parse_retry_after(response.headers.get("retry-after"))
-                wait = min(
-                    wait if wait is not None else self._backoff(attempt), self.retry.max_retry_after
-                )
-                if last:
+                wait = self._retry_wait(spent, attempt, asked)
+                if wait is None:
                     raise RateLimited(
-                        f"still rate-limited after {attempt} tries",
+                        f"still rate-limited after {_tries(attempt, spent)}"
+                        + _asked(asked, spent, self.retry),
                         method=method,
                         path=path,
                         status=429,
                     )
-                self.pacer.hold(wait)
+                self.pacer.hold(wait)  # every thread waits; this one in pacer.acquire
+                spent.waited(wait)
+                self._spend(wait)
                 self.stats.add(retries=1)
                 continue
             if status >= 500:
@@ -327,26 +340,53 @@ class TallyfyClient:
                         path=path,
                         status=status,
                     )
-                if last:
+                wait = self._retry_wait(spent, attempt, asked)
+                if wait is None:
                     raise Unavailable(
-                        _server_message(response), method=method, path=path, status=status
+                        f"{_server_message(response).rstrip('.')} (after {_tries(attempt, spent)}"
+                        + _asked(asked, spent, self.retry)
+                        + ")",
+                        method=method,
+                        path=path,
+                        status=status,
                     )
-                self._retrying(attempt)
+                self._retrying(wait, spent)
                 continue
             if status == 401 and not renewed and self.credentials.renew():
                 renewed = True
                 continue
             return response
-        raise Unavailable("no attempts were made", method=method, path=path)  # attempts < 1
+
+    def _retry_wait(self, spent: _Spent, attempt: int, asked: float | None = None) -> float | None:
+        """Seconds to wait before trying again, or None when the budget allows no retry:
+        the tries cap is reached, the command's budget is spent, or the wait (the answer's
+        ``Retry-After``, else the backoff) would end past the request's budget."""
+        policy = self.retry
+        if policy.attempts is not None and attempt >= policy.attempts:
+            return None
+        with self._spent_lock:
+            command_left = policy.command_budget - self._command_spent
+        left = min(policy.budget - spent.seconds, command_left)
+        if asked is not None:
+            wait = min(asked, policy.max_retry_after)
+            return wait if wait <= left else None
+        return min(self._backoff(attempt), left) if left > 0 else None
+
+    def _spend(self, seconds: float) -> None:
+        with self._spent_lock:
+            self._command_spent += seconds
 
     def _note_rate_limit(self, headers: httpx.Headers) -> None:
         found = {k.lower(): v for k, v in headers.items() if k.lower().startswith("x-ratelimit")}
         if found:
             self.rate_limit_headers = found
 
-    def _retrying(self, attempt: int) -> None:
+    def _retrying(self, wait: float, spent: _Spent | None = None) -> None:
         self.stats.add(retries=1)
-        self._wait(self._backoff(attempt))
+        self._spend(wait)
+        if spent is not None:
+            spent.waited(wait)
+        self._wait(wait)
 
     def _log(
         self, method: str, path: str, params: dict[str, Any] | None, outcome: str, started: float
@@ -573,20 +613,55 @@ class TallyfyClient:
         outcome is unknown (no answer, or a 5xx), ``lookup`` is asked whether the object
         exists after all; only when it does not is the request sent again.
         """
-        for attempt in range(1, self.retry.attempts + 1):
+        spent = _Spent()
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.monotonic()
             try:
                 return unwrap(self.call(method, path, json=body, repeatable=False))
             except OutcomeUnknown:
-                if lookup is None or attempt == self.retry.attempts:
+                spent.tried(started)
+                wait = None if lookup is None else self._retry_wait(spent, attempt)
+                if wait is None or lookup is None:
                     raise
-                self._retrying(attempt)
+                self._retrying(wait, spent)
+                started = time.monotonic()
                 found = lookup()
+                spent.tried(started)
                 if found is not None:
                     log.info(
                         "POST %s: no answer, but the object exists; not sending it again", path
                     )
                     return found
-        raise OutcomeUnknown("no attempts were made", method="POST", path=path)
+
+
+class _Spent:
+    """The time one request has taken: its tries (measured) and the waits between them
+    (as decided, so that a test's fake sleep counts as the time it stands for)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def tried(self, started: float) -> None:
+        self.seconds += time.monotonic() - started
+
+    def waited(self, seconds: float) -> None:
+        self.seconds += seconds
+
+
+def _tries(attempt: int, spent: _Spent) -> str:
+    tries = f"{attempt} tr{'ies' if attempt != 1 else 'y'}"
+    return f"{tries} in {spent.seconds:.0f} s" if spent.seconds >= 1 else tries
+
+
+def _asked(asked: float | None, spent: _Spent, policy: RetryPolicy) -> str:
+    """What a give-up message adds when the answer asked for a wait that did not fit."""
+    if asked is None or asked + spent.seconds <= policy.budget:
+        return ""
+    return (
+        f"; Tallyfy asks to wait {asked:.0f} s more, past the retry budget of {policy.budget:.0f} s"
+    )
 
 
 def _rows(body: Any, path: str) -> list[Any]:

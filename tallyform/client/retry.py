@@ -1,10 +1,18 @@
-"""When and how long to wait before trying a request again.
+"""When and how long to wait before trying a request again, and when to stop.
 
 - 429: any method is repeated, after ``Retry-After`` (seconds or an HTTP date, capped).
 - 5xx, timeouts and dropped connections: repeated only for methods that cannot duplicate
   anything (GET, PUT, DELETE; a PUT replaces, a DELETE of a deleted object is a 404).
-  A POST that may have reached the server is never repeated blindly.
+  A POST that may have reached the server is never repeated blindly (creates look the
+  object up first: ``TallyfyClient.create``). A 5xx's ``Retry-After`` is honoured too.
 - A connection that could not be opened sent nothing, so it is repeated for any method.
+
+The budget is time, not a count of tries: a request is tried again while the time it has
+taken (its tries and the waits between them) stays within :attr:`RetryPolicy.budget`,
+and while the whole command's waits to retry stay within :attr:`RetryPolicy.command_budget`
+(so an outage ends a command in minutes, not a request's budget times its requests). A
+``Retry-After`` longer than what is left of the budget ends the request at once, naming
+the wait. ``attempts`` may cap the tries as well (tests do).
 
 Backoff is exponential with jitter, capped.
 """
@@ -21,10 +29,12 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    attempts: int = 5  # tries in all, the first included
+    budget: float = 120.0  # seconds one request may take, its retries and waits included
+    command_budget: float = 900.0  # seconds a command may wait to retry, all requests summed
+    attempts: int | None = None  # a cap on tries, the first included (None: time alone)
     base: float = 0.5  # seconds before the first retry
-    cap: float = 8.0  # longest backoff
-    jitter: float = 0.2  # +/- share of each backoff
+    cap: float = 15.0  # longest backoff
+    jitter: float = 0.5  # +/- share of each backoff
     max_retry_after: float = 120.0  # longest wait a Retry-After may impose
 
     def backoff(self, retry: int, rng: random.Random) -> float:

@@ -450,8 +450,30 @@ def check_template(template: Template, names: DeclaredKeys | None = None) -> lis
     for step in template.steps:
         problems += check_step(step, names)
     problems += _web_addresses(template)
+    problems += _lock_tags(template)
     problems += check_rules(template, names)
     return sorted(set(problems))
+
+
+# The title every apply lock tag begins with (tallyform.tallyfy.lock.LOCK_TITLE; a test
+# keeps the two equal): a template tagged so would be taken for a lock, and its tag
+# removed by every apply's release.
+LOCK_TAG_PREFIX = "tallyform-apply-lock"
+
+
+def _lock_tags(template: Template) -> list[Problem]:
+    """A template's tag may not look like the org's apply lock."""
+    if template.origin is None:
+        return []
+    return [
+        Problem(
+            template.origin.locate("tags", index),
+            f"tag '{tag}' begins with '{LOCK_TAG_PREFIX}', which tallyform keeps for the "
+            "org's apply lock (every apply would take it for a lock); choose another title",
+        )
+        for index, tag in enumerate(template.tags)
+        if str(tag).strip().lower().startswith(LOCK_TAG_PREFIX)
+    ]
 
 
 def _web_addresses(template: Template) -> list[Problem]:

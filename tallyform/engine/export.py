@@ -11,7 +11,9 @@ already declares for it (matched by title or label, as a plan matches); else one
 from its title or label, unique among its siblings (steps) or across the template
 (fields). Every key is written explicitly, so a later rename never changes identity.
 
-Values a document cannot name are left out, each with a warning: a person or group the
+A template in a folder whose name holds a "/" is not exported, with a warning: a
+template's ``folder:`` is a path of names joined by "/", which cannot name that folder
+(the rest of the org is exported). Values a document cannot name are left out, each with a warning: a person or group the
 org's lists do not show (a deactivated member), or a step a deadline counts from that
 no longer exists. Settings at their default value are left out, as a person writing the
 file by hand would leave them out.
@@ -62,6 +64,7 @@ class Export:
 
     templates: list[Exported] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # templates left out, and why
 
 
 def _known(names: Iterable[str], what: str, where: str, warnings: list[str]) -> list[str]:
@@ -258,9 +261,19 @@ def export_org(
         lambda key, group: result.conflicts.append(conflict("templates", key, group)),
     )
     clashing = {c.key for c in result.conflicts}
-    chosen = [
-        (key, record, how) for key, record, how in rows if wanted(key) and key not in clashing
-    ]
+    chosen = []
+    for key, record, how in rows:
+        if not wanted(key) or key in clashing:
+            continue
+        slashed = _slashed_folder(org, record.get("folder_id"))
+        if slashed is not None:
+            result.skipped.append(
+                f"template '{record.get('title')}' ({key}) was not exported: it is in the "
+                f"folder '{slashed}', and a folder path cannot name a folder whose name holds "
+                "'/'. Rename that folder in Tallyfy, then export again."
+            )
+            continue
+        chosen.append((key, record, how))
     records = read_all_whole(client, [row[1] for row in chosen])
     for (key, _, how), raw in zip(chosen, records, strict=True):
         desired = desired_state(declared[key]) if key in declared else None
@@ -275,6 +288,18 @@ def export_org(
             )
         )
     return result
+
+
+def _slashed_folder(org: LiveOrg, folder_id: Any) -> str | None:
+    """The name of a folder holding a "/" on the way from ``folder_id`` up (None: none)."""
+    seen: set[str] = set()
+    while folder_id and str(folder_id) in org.folders and str(folder_id) not in seen:
+        seen.add(str(folder_id))
+        folder = org.folders[str(folder_id)]
+        if "/" in str(folder.get("name") or ""):
+            return str(folder["name"])
+        folder_id = folder.get("parent_id")
+    return None
 
 
 __all__ = ["Export", "Exported", "export_org", "template_document"]

@@ -30,6 +30,7 @@ from tallyform.model import Assignees, Origin, Template
 from tallyform.model.changes import Change, Plan, Snapshot
 from tallyform.model.state import TemplateState, desired_state
 from tallyform.tallyfy.decode import archived_with_key, live_state, match_templates
+from tallyform.tallyfy.folders import duplicate_folders
 from tallyform.tallyfy.read import LiveOrg, ensure_keys_listed, read_all_whole, read_org
 
 log = logging.getLogger("tallyform.engine")
@@ -196,6 +197,7 @@ def _make_plan(
         if found is None:
             plan.snapshots[key] = Snapshot()
     explain_renamed_templates(plan.changes)
+    plan.warnings += duplicate_folders(org)
     if changed is not None:
         plan.warnings.append(
             f"this plan covers only the {len(changed.titles)} template(s) whose files changed "

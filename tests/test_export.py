@@ -359,3 +359,13 @@ def test_two_live_folders_of_one_path_are_reported_with_their_ids(examples_copy:
     ), result.output
     document = json.loads(run_cli("-C", str(examples_copy), "plan", "--format", "json").stdout)
     assert any(twin in warning for warning in document["warnings"])
+
+
+def test_the_applied_examples_export_as_the_same_templates(examples_copy: Path) -> None:
+    """Files that write a default out (`everyone_must_complete: false`) or give a
+    one-condition rule `match: any` mean what the org holds: export leaves them and exits 0."""
+    assert run_cli("-C", str(examples_copy), "apply", "--yes").exit_code == 0
+    result = run_cli("-C", str(examples_copy), "export", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "6 unchanged" in result.output
+    assert "written in another form" in result.output

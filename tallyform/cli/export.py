@@ -48,6 +48,7 @@ from tallyform.engine.apply import KeySetupRefused, apply_plan
 from tallyform.engine.export import Exported, export_org
 from tallyform.model import Template, slugify
 from tallyform.model.changes import Change
+from tallyform.model.state import desired_state
 from tallyform.tallyfy.read import read_org
 
 # "same": the file differs from the export in form only (formatting, key order, a default
@@ -142,19 +143,34 @@ def _status(path: Path, text: str, force: bool, declared: Template, org: OrgSett
     return "updated" if force else "kept"
 
 
-def meaning(value: Any) -> Any:
-    """What a declared template means, as plan reads it: its values without where they
-    were written (origins) or whether a key was written out or implied."""
+def meaning(template: Template) -> Any:
+    """What a declared template means, as plan compares it: its normalised state (defaults
+    filled in, a one-condition rule's match as plan reads it, people and tags sorted), and
+    its scenarios, without where anything was written or whether a key was written out."""
+    state = desired_state(template)
+    return (
+        state.attrs,
+        [(key, item.attrs) for key, item in state.kickoff.items()],
+        [(key, step.attrs) for key, step in state.steps.items()],
+        [(key, item.step, item.attrs) for key, item in state.fields.items()],
+        [(name, state.rules[name].attrs) for name in sorted(state.rules)],
+        sorted(state.tags),
+        _plain(template.tests),
+    )
+
+
+def _plain(value: Any) -> Any:
+    """A value of the model as plain, comparable data, without origins."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return tuple(
-            (part.name, meaning(getattr(value, part.name)))
+            (part.name, _plain(getattr(value, part.name)))
             for part in dataclasses.fields(value)
             if part.name not in ("origin", "key_written")
         )
     if isinstance(value, list | tuple):
-        return tuple(meaning(item) for item in value)
+        return tuple(_plain(item) for item in value)
     if isinstance(value, dict):
-        return tuple(sorted(((str(k), meaning(v)) for k, v in value.items()), key=repr))
+        return tuple(sorted(((str(k), _plain(v)) for k, v in value.items()), key=repr))
     return value
 
 

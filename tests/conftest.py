@@ -50,6 +50,16 @@ orgs:
 
 
 @pytest.fixture(autouse=True)
+def _pacing_of_its_own(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each test paces its requests alone: the budget tallyform shares between processes on
+    one machine (a file under XDG_CACHE_HOME) would otherwise carry one test's requests
+    into the next, and into the user's own cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture(autouse=True)
 def _state_files_reload_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every write to an emulator's state file, in every test, is checked: what the file
     holds is the state in memory (so a change a handler forgets to mark fails the tests

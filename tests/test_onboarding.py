@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tallyform.client import Pacer
 from tallyform.emulator import DEFAULT_TOKEN, Emulator, EmulatorTransport
 from tests.conftest import REPO, Run, run_cli
 
@@ -49,6 +50,8 @@ def tallyfy(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
             transport=EmulatorTransport(emulator), timeout=timeout
         ),
     )
+    # The emulated org sets no rate limit: pacing at Tallyfy's would only make this wait.
+    monkeypatch.setattr("tallyform.cli.connect.Pacer", lambda *args, **kwargs: Pacer(None))
     monkeypatch.setenv("TALLYFY_API_TOKEN", DEFAULT_TOKEN)
     yield emulator
 

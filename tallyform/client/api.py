@@ -247,9 +247,11 @@ class TallyfyClient:
         params: dict[str, Any] | None = None,
         json: Any = None,
         repeatable: bool | None = None,
+        tries: int | None = None,
     ) -> httpx.Response:
         """Send one request (``path`` below the base URL), retrying where that is safe,
-        while the retry budget (:mod:`.retry`) lasts.
+        while the retry budget (:mod:`.retry`) lasts, and at most ``tries`` times if given
+        (for a request whose failure has a cheaper way forward than waiting).
 
         Returns the final response for any status below 500 other than 429; raises
         RateLimited, Unavailable or OutcomeUnknown when the budget runs out or a retry
@@ -280,7 +282,7 @@ class TallyfyClient:
                 spent.tried(started)
                 self._log(method, path, params, f"not sent ({type(error).__name__})", started)
                 first = not self._answered and attempt >= FIRST_CONTACT_ATTEMPTS
-                wait = None if first else self._retry_wait(spent, attempt)
+                wait = None if first else self._retry_wait(spent, attempt, tries=tries)
                 if wait is None:
                     raise Unavailable(
                         f"cannot connect to {self.base_url}: {redact(str(error))}",
@@ -299,7 +301,7 @@ class TallyfyClient:
                         method=method,
                         path=path,
                     ) from None
-                wait = self._retry_wait(spent, attempt)
+                wait = self._retry_wait(spent, attempt, tries=tries)
                 if wait is None:
                     raise Unavailable(
                         f"no answer after {_tries(attempt, spent)} ({type(error).__name__})",
@@ -318,7 +320,7 @@ class TallyfyClient:
             asked = parse_retry_after(response.headers.get("retry-after"))
             if status == 429:
                 self.stats.add(rate_limited=1)
-                wait = self._retry_wait(spent, attempt, asked)
+                wait = self._retry_wait(spent, attempt, asked, tries=tries)
                 if wait is None:
                     raise RateLimited(
                         f"still rate-limited after {_tries(attempt, spent)}"
@@ -340,7 +342,7 @@ class TallyfyClient:
                         path=path,
                         status=status,
                     )
-                wait = self._retry_wait(spent, attempt, asked)
+                wait = self._retry_wait(spent, attempt, asked, tries=tries)
                 if wait is None:
                     raise Unavailable(
                         f"{_server_message(response).rstrip('.')} (after {_tries(attempt, spent)}"
@@ -357,12 +359,20 @@ class TallyfyClient:
                 continue
             return response
 
-    def _retry_wait(self, spent: _Spent, attempt: int, asked: float | None = None) -> float | None:
+    def _retry_wait(
+        self,
+        spent: _Spent,
+        attempt: int,
+        asked: float | None = None,
+        tries: int | None = None,
+    ) -> float | None:
         """Seconds to wait before trying again, or None when the budget allows no retry:
         the tries cap is reached, the command's budget is spent, or the wait (the answer's
         ``Retry-After``, else the backoff) would end past the request's budget."""
         policy = self.retry
         if policy.attempts is not None and attempt >= policy.attempts:
+            return None
+        if tries is not None and attempt >= tries:
             return None
         with self._spent_lock:
             command_left = policy.command_budget - self._command_spent
@@ -475,6 +485,7 @@ class TallyfyClient:
         json: Any = None,
         org: bool = True,
         repeatable: bool | None = None,
+        tries: int | None = None,
     ) -> Any:
         """Send a request and return the parsed body; API errors raise TallyfyError subclasses.
 
@@ -482,7 +493,9 @@ class TallyfyClient:
         (a PUT that adds kick-off fields); None decides by the method.
         """
         full = self.org_path(path) if org else path
-        response = self.request(method, full, params=params, json=json, repeatable=repeatable)
+        response = self.request(
+            method, full, params=params, json=json, repeatable=repeatable, tries=tries
+        )
         if response.status_code >= 300:
             raise self._fail(method, full, response)
         if not response.content:
@@ -522,7 +535,9 @@ class TallyfyClient:
         if this client has not asked already."""
         return self._me if self._me is not None else self.check_credentials()
 
-    def list_all(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+    def list_all(
+        self, path: str, params: dict[str, Any] | None = None, tries: int | None = None
+    ) -> list[Any]:
         """Every item of a paginated list: page 1, then the other pages in parallel.
 
         Rows are kept once by id, in the order first seen, and counted against the total
@@ -534,7 +549,7 @@ class TallyfyClient:
         query = {**(params or {}), "per_page": PER_PAGE}
         found: list[Any] = []
         for attempt in range(1, LIST_READS + 1):
-            rows, total = self._read_pages(path, query, parallel=attempt == 1)
+            rows, total = self._read_pages(path, query, parallel=attempt == 1, tries=tries)
             found = _unique_by_id(found + rows)  # a row missed by one read shows in another
             if total is None or len(found) >= total:
                 return found
@@ -552,17 +567,17 @@ class TallyfyClient:
         )
 
     def _read_pages(
-        self, path: str, query: dict[str, Any], parallel: bool
+        self, path: str, query: dict[str, Any], parallel: bool, tries: int | None = None
     ) -> tuple[list[Any], int | None]:
         """Every page's rows, and the total page 1 states (None if it states none)."""
-        first = self.call("GET", path, params={**query, "page": 1})
+        first = self.call("GET", path, params={**query, "page": 1}, tries=tries)
         rows = _rows(first, self.org_path(path))
         meta = first.get("meta") if isinstance(first, dict) else None
         pagination = meta.get("pagination") if isinstance(meta, dict) else None
         pages, total = _pages_and_total(pagination, self.org_path(path))
 
         def page(number: int) -> list[Any]:
-            body = self.call("GET", path, params={**query, "page": number})
+            body = self.call("GET", path, params={**query, "page": number}, tries=tries)
             return _rows(body, self.org_path(path))
 
         numbers = range(2, pages + 1)

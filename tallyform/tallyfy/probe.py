@@ -28,6 +28,7 @@ from tallyform.tallyfy.wire import DEFAULT_APPLIES_TO, KEY_FIELD, UI_APPLIES_TO,
 
 PROBE_TITLE = "tallyform probe {stamp} (safe to delete)"
 PROBE_URL = "https://example.com/tallyform-probe"
+PROBE_TRIES = 3  # a refusal is an answer here: a few tries against a blip, not minutes
 FULL_RATE = 600  # requests a minute the reference documents (5.4)
 
 
@@ -164,7 +165,9 @@ class Probe:
         """One request, its answer kept whatever its status (a refusal is an answer here)."""
         full = self.client.org_path(path)
         try:
-            response = self.client.request(method, full, params=params, json=body)
+            response = self.client.request(
+                method, full, params=params, json=body, tries=PROBE_TRIES
+            )
         except TallyfyError as error:  # no answer at all, or rate-limited to the end
             return Answer(error.status, None, error.message)
         try:

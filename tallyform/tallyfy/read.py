@@ -331,7 +331,9 @@ def list_templates(
     query = dict(params or {})
     if client not in _WITH_REFUSED:
         try:
-            return client.list_all("/checklists", {**query, "with": WHOLE})
+            # A few tries only: a list that keeps failing with `with` is read without it,
+            # which costs a read per template, not minutes of waiting.
+            return client.list_all("/checklists", {**query, "with": WHOLE}, tries=WITH_TRIES)
         except (ValidationFailed, Unavailable) as refusal:
             if refusal.status is None:  # no answer at all: not about `with`
                 raise
@@ -346,6 +348,7 @@ def list_templates(
     return rows
 
 
+WITH_TRIES = 3
 _WITH_REFUSED: weakref.WeakSet[TallyfyClient] = weakref.WeakSet()
 
 

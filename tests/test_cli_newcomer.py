@@ -15,7 +15,6 @@ import click
 import pytest
 
 from tallyform.cli import cli
-from tallyform.cli.app import hoist_global_options
 from tallyform.client import Pacer
 from tallyform.client.api import ClientStats
 from tallyform.client.redact import register_secret
@@ -91,24 +90,33 @@ def test_nothing_after_double_dash_moves(project: Callable[..., Path]) -> None:
     assert "File '-v' does not exist" in result.output
 
 
-@pytest.mark.parametrize(
-    ("given", "expected"),
-    [
-        (["plan", "-vv"], ["-vv", "plan"]),
-        (["-v", "plan", "-v", "--out", "-C"], ["-v", "-v", "plan", "--out", "-C"]),
-        (["plan", "--only=-v", "--verbose"], ["--verbose", "plan", "--only=-v"]),
-        (
-            ["emulator", "serve", "--port", "0", "-v", "--no-color"],
-            ["-v", "--no-color", "emulator", "serve", "--port", "0"],
-        ),
-        (["--config", "x.yaml", "validate"], ["--config", "x.yaml", "validate"]),
-        (["nosuch", "-v"], ["nosuch", "-v"]),
-        (["--help"], ["--help"]),
-    ],
-)
-def test_where_global_options_are_moved(given: list[str], expected: list[str]) -> None:
+def test_every_command_takes_the_global_options_after_its_name() -> None:
+    """Written once (global_options) and attached to each command, a group's too."""
     assert isinstance(cli, click.Group)
-    assert hoist_global_options(cli, click.Context(cli), given) == expected
+    context = click.Context(cli)
+    names = [*cli.list_commands(context), "emulator serve"]
+    for name in names:
+        command = cli.get_command(context, name.split()[0])
+        if " " in name:
+            assert isinstance(command, click.Group)
+            command = command.get_command(context, name.split()[1])
+        assert command is not None, name
+        taken = {opt for param in command.params for opt in getattr(param, "opts", [])}
+        assert {"-C", "--config", "--no-color", "-v", "--verbose"} <= taken, name
+
+
+def test_verbose_counts_before_and_after_the_command(project: Callable[..., Path]) -> None:
+    root = project({"claim.yaml": CLAIM})
+    once = run_cli("-C", str(root), "plan", "-v")
+    twice = run_cli("-v", "-C", str(root), "plan", "-v")
+    assert "tallyform.client: GET" in once.stderr and "-> 200" in once.stderr
+    assert "tallyform.client" in twice.stderr
+    assert len(twice.stderr) > len(once.stderr), "-v and -v make -vv: bodies are logged too"
+
+
+def test_an_unknown_command_with_a_global_option_is_a_usage_error() -> None:
+    result = run_cli("nosuch", "-v")
+    assert result.exit_code == 1 and "No such command 'nosuch'" in result.output
 
 
 # -- 2. no traceback, ever ----------------------------------------------------------------------

@@ -5,7 +5,8 @@ errors included), 2 only for ``plan --detailed-exitcode`` when there are changes
 own exit code 2 for usage errors is therefore mapped to 1.
 
 The global options (``-C DIR``, ``--config FILE``, ``--no-color``, ``-v``) are accepted
-before or after the command: ``tallyform plan -v`` is ``tallyform -v plan``. No Python
+before or after the command: ``tallyform plan -v`` is ``tallyform -v plan``; each command
+takes them as options of its own (:func:`global_options`), parsed by click. No Python
 traceback reaches a user: an unexpected exception is reported in one short message, and
 its traceback, secrets masked, goes to a file the message names.
 """
@@ -99,8 +100,6 @@ def _setup_logging(verbose: int) -> None:
     install_log_redaction()
 
 
-GLOBAL_FLAGS = ("--no-color", "--verbose")  # the global options that take no value
-GLOBAL_VALUED = ("-C", "--config")  # those that take one: `-C DIR`, `-CDIR`, `--config=FILE`
 SECRET_OPTIONS = ("--token",)  # options whose value a crash report must not show
 REPORT_HINT = (
     "Please report it to the tallyform maintainers with that file attached "
@@ -108,75 +107,86 @@ REPORT_HINT = (
 )
 
 
-def _global_width(token: str) -> int:
-    """How many arguments a global option at ``token`` spans (0: not a global option)."""
-    if token in GLOBAL_FLAGS or (len(token) > 1 and token[0] == "-" and set(token[1:]) == {"v"}):
-        return 1
-    if token in GLOBAL_VALUED:
-        return 2
-    if token.startswith("--config=") or (token.startswith("-C") and not token.startswith("--")):
-        return 1
-    return 0
+def _app(ctx: click.Context) -> App | None:
+    found = ctx.find_object(App)
+    return found if isinstance(found, App) else None
 
 
-def _value_options(command: click.Command) -> tuple[set[str], set[str]]:
-    """A command's own option names: those that take a value, and flags."""
-    valued: set[str] = set()
-    flags: set[str] = set()
-    for param in command.params:
-        if isinstance(param, click.Option):
-            names = {*param.opts, *param.secondary_opts}
-            (flags if param.is_flag or param.count else valued).update(names)
-    return valued, flags
+def _set_directory(ctx: click.Context, _: click.Parameter, value: Path | None) -> None:
+    app = _app(ctx)
+    if app is not None and value is not None:
+        app.directory = value
 
 
-def hoist_global_options(group: click.Group, ctx: click.Context, args: Sequence[str]) -> list[str]:
-    """``args`` with the global options found after the command moved before it.
+def _set_config(ctx: click.Context, _: click.Parameter, value: Path | None) -> None:
+    app = _app(ctx)
+    if app is not None and value is not None:
+        app.config_file = value
 
-    The command's own options keep their values (`--only -v` stays the command's), an
-    option the command defines itself stays with it, and nothing after ``--`` moves.
-    """
-    args = list(args)
-    index = 0
-    while index < len(args):  # past the global options already in front
-        token = args[index]
-        if token == "--" or not token.startswith("-") or token == "-":
-            break
-        index += _global_width(token) or 1
-    if index >= len(args) or args[index] == "--":
-        return args
-    command: click.Command | None = group.get_command(ctx, args[index])
-    if command is None:
-        return args
-    hoisted: list[str] = []
-    kept: list[str] = []
-    rest = args[index + 1 :]
-    position = 0
-    while position < len(rest):
-        token = rest[position]
-        if token == "--":
-            kept += rest[position:]
-            break
-        valued, flags = _value_options(command)
-        name = token.split("=", 1)[0]
-        if token in valued:
-            kept += rest[position : position + 2]
-            position += 2
-            continue
-        if name in valued or name in flags:
-            kept.append(token)
-            position += 1
-            continue
-        width = _global_width(token)
-        if width:
-            hoisted += rest[position : position + width]
-            position += width
-            continue
-        if isinstance(command, click.Group) and not token.startswith("-"):
-            command = command.get_command(ctx, token) or command
-        kept.append(token)
-        position += 1
-    return [*args[:index], *hoisted, args[index], *kept]
+
+def _set_no_color(ctx: click.Context, _: click.Parameter, value: bool) -> None:
+    app = _app(ctx)
+    if app is not None and value:
+        app.color = ctx.color = False
+
+
+def _add_verbose(ctx: click.Context, _: click.Parameter, value: int) -> None:
+    app = _app(ctx)
+    if app is not None and value:
+        app.verbose += value
+        _setup_logging(app.verbose)
+
+
+def global_options() -> list[click.Option]:
+    """The options every command also takes after its name (``tallyform plan -v
+    --no-color``), as the group takes them before it: written once, and attached to each
+    command as it is loaded (:meth:`TallyformGroup.get_command`); each adds to the App
+    the group made."""
+    return [
+        click.Option(
+            ["-C", "global_directory"],
+            type=click.Path(file_okay=False, path_type=Path),
+            metavar="DIR",
+            expose_value=False,
+            callback=_set_directory,
+            help="Run as if started in DIR (where tallyform.yaml is).",
+        ),
+        click.Option(
+            ["--config", "global_config_file"],
+            type=click.Path(dir_okay=False, path_type=Path),
+            metavar="FILE",
+            expose_value=False,
+            callback=_set_config,
+            help="Use this project file instead of looking for tallyform.yaml.",
+        ),
+        click.Option(
+            ["--no-color", "global_no_color"],
+            is_flag=True,
+            expose_value=False,
+            callback=_set_no_color,
+            help="Plain output (also when NO_COLOR is set).",
+        ),
+        click.Option(
+            ["-v", "--verbose", "global_verbose"],
+            count=True,
+            expose_value=False,
+            callback=_add_verbose,
+            help="Log more: -v requests, -vv everything.",
+        ),
+    ]
+
+
+def with_global_options(command: click.Command) -> click.Command:
+    """``command`` (and each command of a group) taking the global options too, where it
+    does not define an option of the same name itself."""
+    own = {name for param in command.params for name in getattr(param, "opts", [])}
+    for option in global_options():
+        if not own & set(option.opts):
+            command.params.append(option)
+    if isinstance(command, click.Group):
+        for inner in command.commands.values():
+            with_global_options(inner)
+    return command
 
 
 def _shown_arguments(args: Sequence[str]) -> str:
@@ -229,7 +239,7 @@ def report_crash(error: BaseException, args: Sequence[str]) -> None:
 class TallyformGroup(click.Group):
     """A click group whose every failure exits 1 with a short message, never a traceback.
 
-    Global options may follow the command name; they are moved before it first. A
+    Each command also takes the global options (:func:`with_global_options`). A
     command registered with :meth:`add_lazy` is imported only when it is run or listed,
     so that `validate` does not start by loading the API client, the planner and the
     emulator.
@@ -248,11 +258,9 @@ class TallyformGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in self.lazy:
             module, attribute = self.lazy[cmd_name].split(":")
-            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+            loaded = getattr(importlib.import_module(module), attribute)
+            self.add_command(with_global_options(loaded), cmd_name)
         return super().get_command(ctx, cmd_name)
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, hoist_global_options(self, ctx, args))
 
     def main(
         self,

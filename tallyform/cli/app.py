@@ -112,16 +112,12 @@ def _app(ctx: click.Context) -> App | None:
     return found if isinstance(found, App) else None
 
 
-def _set_directory(ctx: click.Context, _: click.Parameter, value: Path | None) -> None:
+def _set_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    """``-C DIR`` and ``--config FILE`` after the command: the App's field of the same
+    name as the group's own option (``global_directory`` -> ``directory``)."""
     app = _app(ctx)
-    if app is not None and value is not None:
-        app.directory = value
-
-
-def _set_config(ctx: click.Context, _: click.Parameter, value: Path | None) -> None:
-    app = _app(ctx)
-    if app is not None and value is not None:
-        app.config_file = value
+    if app is not None and value is not None and param.name:
+        setattr(app, param.name.removeprefix("global_"), value)
 
 
 def _set_no_color(ctx: click.Context, _: click.Parameter, value: bool) -> None:
@@ -148,7 +144,7 @@ def global_options() -> list[click.Option]:
             type=click.Path(file_okay=False, path_type=Path),
             metavar="DIR",
             expose_value=False,
-            callback=_set_directory,
+            callback=_set_path,
             help="Run as if started in DIR (where tallyform.yaml is).",
         ),
         click.Option(
@@ -156,7 +152,7 @@ def global_options() -> list[click.Option]:
             type=click.Path(dir_okay=False, path_type=Path),
             metavar="FILE",
             expose_value=False,
-            callback=_set_config,
+            callback=_set_path,
             help="Use this project file instead of looking for tallyform.yaml.",
         ),
         click.Option(

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from tallyform.cli.app import App, pass_app
-from tallyform.cli.validate import from_repository_root, repository_root
+from tallyform.cli.validate import from_root, moved_problems, working_root
 from tallyform.config import ConfigError, Location, Problem, Project, load_templates
 from tallyform.config.checks import check_scenarios
 from tallyform.logic import (
@@ -104,9 +104,7 @@ def _severities(project: Project) -> dict[str, str]:
 
 
 def _moved(location: Location | None, root: Path | None) -> Location | None:
-    if location is None:
-        return None
-    return Location(from_repository_root(location.file, root), location.line, location.column)
+    return None if location is None else from_root(location, root)
 
 
 def _print_lines(app: App, lines: list[tuple[str, str, str]]) -> None:
@@ -165,7 +163,7 @@ def check(app: App, output: str, names: tuple[str, ...]) -> None:
     if output == "json":
         click.echo(render_check_json(report), nl=False)
     elif output == "github":
-        root = repository_root(Path(os.path.realpath(Path.cwd())))
+        root = working_root()
         moved = dataclasses.replace(
             report,
             findings=[
@@ -177,10 +175,7 @@ def check(app: App, output: str, names: tuple[str, ...]) -> None:
                 )
                 for j in report.findings
             ],
-            problems=[
-                dataclasses.replace(p, location=_moved(p.location, root) or p.location)
-                for p in report.problems
-            ],
+            problems=moved_problems(report.problems, root),
         )
         click.echo(render_check_github(moved), nl=False)
         click.echo(check_summary(report), err=report.errors > 0)
@@ -233,7 +228,7 @@ def test(app: App, output: str, names: tuple[str, ...]) -> None:
     if output == "json":
         click.echo(render_scenarios_json(report), nl=False)
     elif output == "github":
-        root = repository_root(Path(os.path.realpath(Path.cwd())))
+        root = working_root()
         moved = dataclasses.replace(
             report,
             outcomes=[
@@ -246,10 +241,7 @@ def test(app: App, output: str, names: tuple[str, ...]) -> None:
                 )
                 for o in report.outcomes
             ],
-            problems=[
-                dataclasses.replace(p, location=_moved(p.location, root) or p.location)
-                for p in report.problems
-            ],
+            problems=moved_problems(report.problems, root),
         )
         click.echo(render_scenarios_github(moved), nl=False)
         click.echo(scenario_summary(report), err=not report.ok)

@@ -125,16 +125,24 @@ def from_repository_root(file: str, root: Path | None) -> str:
     return file
 
 
+def working_root() -> Path | None:
+    """The root of the repository holding the working folder (None outside any)."""
+    return repository_root(Path(os.path.realpath(Path.cwd())))
+
+
+def from_root(location: Location, root: Path | None) -> Location:
+    """``location`` with its file relative to ``root``, as GitHub annotates files."""
+    return Location(from_repository_root(location.file, root), location.line, location.column)
+
+
+def moved_problems(problems: list[Problem], root: Path | None) -> list[Problem]:
+    """Each problem with its file relative to ``root``."""
+    return [dataclasses.replace(p, location=from_root(p.location, root)) for p in problems]
+
+
 def in_repository(report: Report) -> Report:
     """The report with every problem's file relative to the repository's root."""
-    root = repository_root(Path(os.path.realpath(Path.cwd())))
-
-    def moved(problem: Problem) -> Problem:
-        where = problem.location
-        file = from_repository_root(where.file, root)
-        return dataclasses.replace(problem, location=Location(file, where.line, where.column))
-
-    return dataclasses.replace(report, problems=[moved(p) for p in report.problems])
+    return dataclasses.replace(report, problems=moved_problems(report.problems, working_root()))
 
 
 def summary_line(report: Report) -> str:

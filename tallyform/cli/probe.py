@@ -19,10 +19,10 @@ from tallyform.cli.options import org_option
 from tallyform.cli.plan import connect
 from tallyform.client import ClientCredentials, TallyfyError
 from tallyform.tallyfy.probe import (
+    PLANNED_REQUESTS,
     Finding,
     Probe,
     answers_document,
-    iter_planned,
 )
 
 
@@ -50,7 +50,7 @@ def probe(app: App, org_name: str | None, dry_run: bool, json_file: Path | None)
     org = project.org(org_name)
     if dry_run:
         click.echo(f"tallyform probe of org '{org.name}' would send, and sends nothing now:")
-        for line in iter_planned():
+        for line in PLANNED_REQUESTS:
             click.echo(f"  {line}")
         return
     try:

@@ -25,7 +25,6 @@ from tallyform.engine.diff import attr_changes
 from tallyform.model.changes import AttrChange, Change, Kind
 from tallyform.model.state import FieldState, RuleAttrs, StepState, TemplateState
 
-CHILDREN = ("kickoff", "step", "field")  # what a template's map of its children names
 TITLE_MATCH_NOTE = "matched by {what} (it had no tallyform key); the key will be written"
 KICKOFF_FORM = "kickoff"  # the reorder path of a template's kick-off fields
 
@@ -475,7 +474,7 @@ def count_writes(changes: list[Change], new_template: bool) -> None:
             else set()
         )
         change.writes = _writes(change, owner, later, new_form)
-        if not map_counted and change.action == "create" and change.kind in CHILDREN:
+        if not map_counted and change.creates_a_child:
             change.writes += 1
             map_counted = True
 

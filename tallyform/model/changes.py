@@ -114,6 +114,12 @@ class Change:
         return "/".join(self.path)
 
     @property
+    def creates_a_child(self) -> bool:
+        """Whether this change makes a step, form field or kick-off field: something its
+        template's map of its children (tallyform_ids) must then name."""
+        return self.action == "create" and self.kind in ("kickoff", "step", "field")
+
+    @property
     def carried_by_template_write(self) -> bool:
         """Whether this change is made by the template's own PUT (its settings, people and
         folder, and its whole kick-off form), rather than by writes of its own."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -860,8 +860,3 @@ def readings_from(document: Any, org_id: str) -> Readings:
     if not isinstance(document, dict) or document.get("org_id") != org_id:
         return Readings()
     return Readings.from_dict(document.get("readings"))
-
-
-def iter_planned() -> Iterator[str]:
-    """The requests a probe would send, for ``--dry-run``."""
-    yield from PLANNED_REQUESTS

@@ -784,11 +784,8 @@ class TemplateRun:
 
     def execute(self, change: Change) -> None:
         TEMPLATE_EXECUTORS[(change.kind, change.action)](self, change)
-        if change.action == "create" and change.kind in CHILDREN and self.org.ids_defined:
+        if change.creates_a_child and self.org.ids_defined:
             self.ids_due = True
-
-
-CHILDREN = ("kickoff", "step", "field")  # what a template's map (tallyform_ids) names
 
 
 def _is_tag(link: Mapping[str, Any], tag_id: str | None, title: str) -> bool:

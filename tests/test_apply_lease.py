@@ -9,6 +9,7 @@ have left its lock.
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -198,18 +199,38 @@ def test_a_release_is_tried_until_its_time_runs_out(failures: int) -> None:
             assert failures < 100 and lock_tags(client) == []
 
 
+class WholeSecondStamps(httpx.BaseTransport):
+    """Answers with every ``created_at`` cut to whole seconds, as ``10:00:00.000Z`` (the
+    reference's examples): tags made within one second then tie on it."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        answer = self.inner.handle_request(request)
+        answer.read()
+        if not answer.content:
+            return answer
+        body = re.sub(rb'("created_at": ?"[^"]*:\d\d)\.\d+Z"', rb'\1.000Z"', answer.content)
+        return httpx.Response(answer.status_code, headers=answer.headers, content=body)
+
+
+@pytest.mark.parametrize("whole_seconds", [False, True], ids=["milliseconds", "whole-seconds"])
 def test_several_applies_over_a_left_over_lock_agree_on_one(
-    org: tuple[Emulator, TallyfyClient],
+    org: tuple[Emulator, TallyfyClient], whole_seconds: bool
 ) -> None:
     """Each removes the lock whose lease ended; exactly one then holds the lock, the others
-    are told another apply runs (never another error)."""
+    are told another apply runs (never another error). With stamps in whole seconds the
+    tags tie on ``created_at``: the first to list must not take the lock while a tag that
+    sorts before its own can still be made in the same second."""
     emulator, client = org
     foreign_lock(client, minutes_ago=LEASE_MINUTES + 2)
     outcomes: list[object] = []
     start = threading.Barrier(4)
 
     def one() -> None:
-        with client_of(emulator) as mine:
+        inner = EmulatorTransport(emulator)
+        with client_of(emulator, WholeSecondStamps(inner) if whole_seconds else inner) as mine:
             start.wait()
             try:
                 outcomes.append(acquire(mine, new_mark()))
@@ -226,6 +247,39 @@ def test_several_applies_over_a_left_over_lock_agree_on_one(
         isinstance(o, (lock_module.ApplyLock, OrgLocked)) for o in outcomes
     )
     assert [t["id"] for t in lock_tags(client)] == [held[0].tag_id]
+
+
+def test_an_apply_that_lists_first_waits_out_its_tick() -> None:
+    """The race two applies of one second ran into: the first lists before the second has
+    made its tag, whose id may sort first. The first waits past its tag's second before it
+    lists, so whichever sorts first holds the lock, and only it."""
+    emulator = Emulator()
+    transport = WholeSecondStamps(EmulatorTransport(emulator))
+    outcomes: list[object] = []
+    with client_of(emulator, transport) as first, client_of(emulator, transport) as second:
+
+        def meanwhile(seconds: float) -> None:  # the first apply's wait: the second starts
+            assert 0 < seconds <= 2.5
+            try:
+                outcomes.append(acquire(second, new_mark(), sleep=lambda s: time.sleep(s)))
+            except OrgLocked as locked:
+                outcomes.append(locked)
+            time.sleep(seconds)
+
+        try:
+            outcomes.insert(0, acquire(first, new_mark(), sleep=meanwhile))
+        except OrgLocked as locked:
+            outcomes.insert(0, locked)
+        held = [o for o in outcomes if isinstance(o, lock_module.ApplyLock)]
+        assert len(outcomes) == 2 and len(held) == 1, outcomes
+        assert [t["id"] for t in lock_tags(first)] == [held[0].tag_id]
+
+
+def test_the_tick_of_a_stamp() -> None:
+    assert lock_module.stamp_resolution("2025-10-27T10:00:00.000Z") == 1.0
+    assert lock_module.stamp_resolution("2025-10-27T10:00:00Z") == 1.0
+    assert lock_module.stamp_resolution("2025-10-27T10:00:00.120Z") == 0.001
+    assert lock_module.stamp_resolution("2025-10-27T10:00:00.123456Z") == 0.000001
 
 
 # -- tallyform apply ----------------------------------------------------------------------------

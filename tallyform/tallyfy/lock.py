@@ -26,6 +26,15 @@ machine and is no longer running (the CLI notes each apply's mark in a file of i
 before it makes the tag). Several applies that start at once each remove what is gone and
 then agree on the oldest live tag, so exactly one goes on.
 
+**Ties.** ``created_at`` has a resolution (Tallyfy's examples show whole seconds,
+``10:00:00.000Z``; the emulator writes milliseconds), and two tags made within one tick
+are ordered by their random ids. An apply that listed the tags before another tag of its
+own tick was made would take the lock, and so would the other apply, whose id sorts first.
+So an apply lists the lock tags only once the server's clock has passed its own tag's tick
+(:func:`settle_seconds`): every tag that could sort before its own is in that list. A stamp whose fraction is all zeros counts as whole seconds (the
+wait is then up to about two seconds, once per apply); one without a readable
+``created_at`` holds the lock only if no other lock tag is live at all.
+
 A tag titled ``tallyform-apply-lock`` alone, or one whose colour is its title's mark, was
 made by an earlier version: it still counts as a lock, with no lease (only its machine,
 or :func:`break_lock`, removes it). A template's own tag may not begin with
@@ -36,6 +45,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import secrets
 import threading
 import time
@@ -224,14 +234,40 @@ def lease_ends_at(tag: dict[str, Any], now: float) -> str | None:
 
 def server_time(tag: dict[str, Any], fallback: float) -> float:
     """The Unix time Tallyfy wrote into a tag it just made (``fallback`` if unreadable)."""
+    moment = _created(tag)
+    return fallback if moment is None else moment
+
+
+def _created(tag: dict[str, Any]) -> float | None:
     text = str(tag.get("created_at") or "")
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        return fallback
+        return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.timestamp()
+
+
+def stamp_resolution(stamp: str) -> float:
+    """The tick of a ``created_at`` such as ``2025-10-27T10:00:00.000Z``, in seconds: the
+    place of its last fractional digit, or a whole second when the fraction is absent or
+    all zeros (the stamp may then be whole seconds written with milliseconds)."""
+    found = re.search(r"\d{2}:\d{2}:\d{2}\.(\d+)", stamp)
+    if found is None or not found.group(1).strip("0"):
+        return 1.0
+    return float(10 ** -len(found.group(1)))
+
+
+def settle_seconds(tag: dict[str, Any], offset: float, wall: Callable[[], float]) -> float:
+    """How long to wait before the list that decides who holds the lock: until the server's
+    clock (this machine's plus ``offset``, which must not run ahead of it) is one and a
+    half ticks past ``tag``'s ``created_at``, so no tag of its tick can still be made."""
+    created = _created(tag)
+    if created is None:
+        return 0.0
+    tick = stamp_resolution(str(tag.get("created_at")))
+    return max(0.0, created + 1.5 * tick - (wall() + offset))
 
 
 class Renewer:
@@ -328,7 +364,7 @@ def acquire(
             mark = new_mark()
             note(mark)
         first = False
-        holder = _try_take(client, mark, gone or (lambda tag: None), wall, removed)
+        holder = _try_take(client, mark, gone or (lambda tag: None), wall, sleep, removed)
         if isinstance(holder, ApplyLock):
             holder.removed = removed
             return holder
@@ -353,6 +389,7 @@ def _try_take(
     mark: str,
     gone: Gone,
     wall: Callable[[], float],
+    sleep: Callable[[float], None],
     removed: list[tuple[dict[str, Any], str]],
 ) -> ApplyLock | tuple[dict[str, Any], float] | str:
     """Our lock; or the tag of the apply that holds it (and the server's time); or why
@@ -369,14 +406,30 @@ def _try_take(
         tags = _live(client, None, local, gone, removed)
         return (tags[0], local) if tags else str(refused)
     now = server_time(tag, local)
+    behind = now - wall()  # measured after the answer: never ahead of the server's clock
     if abs(now - local) > 60:  # the clocks disagree: the lease follows the server's
         with contextlib.suppress(TallyfyError):
             client.put(f"/tags/{tag['id']}", {"title": title, "color": lease_color(now)})
-    tags = _live(client, str(tag["id"]), now, gone, removed)
-    if tags and str(tags[0].get("id")) != str(tag["id"]):
-        break_lock(client, str(tag["id"]))  # another apply's is older: it holds the lock
-        return tags[0], now
-    return ApplyLock(client, str(tag["id"]), mark, now - local)
+    wait = settle_seconds(tag, behind, wall)
+    if wait > 0:  # another tag of our tick may still be made: list once none can
+        sleep(wait)
+    own = str(tag["id"])
+    tags = _live(client, own, now, gone, removed)
+    older = _first_other(tags, own) if _created(tag) is not None else _any_other(tags, own)
+    if older is not None:
+        break_lock(client, own)  # another apply's is older: it holds the lock
+        return older, now
+    return ApplyLock(client, own, mark, now - local)
+
+
+def _first_other(tags: list[dict[str, Any]], own: str) -> dict[str, Any] | None:
+    """The oldest live tag when it is not ``own`` (the apply that holds the lock)."""
+    return tags[0] if tags and str(tags[0].get("id")) != own else None
+
+
+def _any_other(tags: list[dict[str, Any]], own: str) -> dict[str, Any] | None:
+    """Any live tag but ``own``: without a readable ``created_at`` no order can be trusted."""
+    return next((t for t in tags if str(t.get("id")) != own), None)
 
 
 def _ended(tag: dict[str, Any], now: float) -> str:

@@ -19,6 +19,7 @@ from tallyform.client import Pacer
 from tallyform.client.api import ClientStats
 from tallyform.client.redact import register_secret
 from tallyform.emulator import Emulator
+from tallyform.parallel import in_parallel
 from tests.client_helpers import client_for
 from tests.conftest import EXAMPLES, REPO, run_cli
 
@@ -446,8 +447,8 @@ def test_a_long_run_of_waits_stays_exact_and_small() -> None:
 def test_the_wait_reported_never_exceeds_the_run() -> None:
     emulator = Emulator(rate_limit=4, rate_window=1.0)
     started = time.monotonic()
-    with client_for(emulator, pacer=Pacer(None), parallelism=8) as client:
-        client.map(lambda n: client.get("/users"), list(range(12)))
+    with client_for(emulator, pacer=Pacer(None)) as client:
+        in_parallel(lambda n: client.get("/users"), list(range(12)), 8)
     elapsed = time.monotonic() - started
     assert client.stats.rate_limited >= 2
     assert client.stats.waits >= 2

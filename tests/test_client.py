@@ -32,6 +32,7 @@ from tallyform.emulator import (
     EmulatorTransport,
     FaultSettings,
 )
+from tallyform.parallel import in_parallel
 from tallyform.tallyfy.read import get_template
 from tests.client_helpers import DropFirstAnswer, FakeTime, Recording, client_for
 
@@ -75,12 +76,12 @@ def test_list_all_walks_every_page_at_100(mode: str) -> None:
 
 def test_reads_run_in_parallel_under_the_bound() -> None:
     emulator = Emulator(faults=FaultSettings(latency_ms=20))
-    with client_for(emulator, recording=True, parallelism=4) as client:
+    with client_for(emulator, recording=True) as client:
         ids = [_template(client, f"T{n}")["id"] for n in range(16)]
         recorded = client.http._transport
         assert isinstance(recorded, Recording)
         recorded.most_in_flight = 0
-        templates = client.map(lambda i: get_template(client, i), ids)
+        templates = in_parallel(lambda i: get_template(client, i), ids, 4)
     assert [t["id"] for t in templates] == ids
     assert 2 <= recorded.most_in_flight <= 4
 

@@ -17,10 +17,9 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -39,6 +38,7 @@ from tallyform.client.errors import (
 from tallyform.client.pacing import Pacer
 from tallyform.client.redact import masked_body, redact
 from tallyform.client.retry import IDEMPOTENT, RetryPolicy, parse_retry_after
+from tallyform.parallel import in_parallel
 
 log = logging.getLogger("tallyform.client")
 
@@ -47,8 +47,6 @@ LIST_READS = 3  # reads of a list that keeps changing while it is read, before g
 FIRST_CONTACT_ATTEMPTS = 2
 DEFAULT_PARALLELISM = 8
 CLIENT_HEADER = "APIClient"
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 SPANS_KEPT = 4096  # wait spans noted before they are merged
@@ -581,18 +579,10 @@ class TallyfyClient:
             return _rows(body, self.org_path(path))
 
         numbers = range(2, pages + 1)
-        rest = self.map(page, numbers) if parallel else [page(n) for n in numbers]
+        rest = in_parallel(page, numbers, self.parallelism if parallel else 1)
         for found in rest:
             rows.extend(found)
         return rows, total
-
-    def map(self, function: Callable[[T], R], items: Iterable[T]) -> list[R]:
-        """``function`` over ``items`` in parallel (at most ``parallelism`` at once), in order."""
-        work = list(items)
-        if len(work) <= 1 or self.parallelism == 1:
-            return [function(x) for x in work]
-        with ThreadPoolExecutor(max_workers=min(self.parallelism, len(work))) as pool:
-            return list(pool.map(function, work))
 
     def form_post_status(self, url: str, form: dict[str, str]) -> int | None:
         """The status a form POST to an absolute ``url`` outside the org answers (None: no

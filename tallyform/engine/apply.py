@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from tallyform.client import TallyfyClient, TallyfyError
 from tallyform.errors import TallyformError
 from tallyform.model.changes import Change, Plan, count_actions
+from tallyform.parallel import in_parallel
 from tallyform.tallyfy.read import KeysHidden, LiveOrg
 from tallyform.tallyfy.writes import ORG_EXECUTORS, ApplyContext, KeySetupRefused, TemplateRun
 
@@ -148,7 +149,7 @@ def _carry_out_in_rounds(
     for batch in org_rounds(changes):
         if stop.is_set() or errors:
             break
-        client.map(attempt, batch)
+        in_parallel(attempt, batch, client.parallelism)
         if refused:
             raise refused[0]
     outcome.done = [c for i, c in enumerate(changes) if i in done]
@@ -198,7 +199,7 @@ def apply_plan(
             key, grouped[key], template.execute, progress, stop, template.finish, halted
         )
 
-    outcomes = client.map(run, list(grouped))
+    outcomes = in_parallel(run, list(grouped), client.parallelism)
     return ApplyReport([first, *outcomes], stopped=stop.is_set())
 
 

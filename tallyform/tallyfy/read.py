@@ -17,6 +17,7 @@ from typing import Any
 
 from tallyform.client import TallyfyClient, TallyfyError, Unavailable, ValidationFailed, unwrap
 from tallyform.model.state import KEY_RECORDS
+from tallyform.parallel import in_parallel
 from tallyform.tallyfy.shape import require_members
 from tallyform.tallyfy.wire import (
     DEFAULT_APPLIES_TO,
@@ -138,12 +139,16 @@ def read_org(
     else:
         readers.update(lists)  # with the rest, not after it: one round trip fewer
     results = dict(
-        zip(readers, client.map(lambda name: readers[name](), list(readers)), strict=True)
+        zip(
+            readers,
+            in_parallel(lambda name: readers[name](), list(readers), client.parallelism),
+            strict=True,
+        )
     )
     if results.get("found") is not None:
         results["templates"], results["archived"] = results["found"], []
     elif search is not None:  # the search could not find every key: read the whole list
-        read = client.map(lambda name: lists[name](), list(lists))
+        read = in_parallel(lambda name: lists[name](), list(lists), client.parallelism)
         results["templates"], results["archived"] = read
     for name, path, keys in _READ_SHAPES:
         require_members(results[name], client.org_path(path), *keys)
@@ -190,10 +195,14 @@ def find_templates(
     every = {title for named in titles.values() for title in named}
     # The search matches part of a title: one for "Intake" finds "Intake (EU)" too.
     wanted = sorted(t for t in every if not any(o != t and o.lower() in t.lower() for o in every))
-    searches = client.map(lambda title: list_templates(client, {"q": title}), wanted)
+    searches = in_parallel(
+        lambda title: list_templates(client, {"q": title}), wanted, client.parallelism
+    )
     rows = {str(row["id"]): row for found in searches for row in found}
     unkeyed = [row for row in rows.values() if not shows_keys(row)]
-    for read in client.map(lambda row: _read_own(client, str(row["id"])), unkeyed):
+    for read in in_parallel(
+        lambda row: _read_own(client, str(row["id"])), unkeyed, client.parallelism
+    ):
         rows[str(read["id"])] = read
     carried = {key_of(row) for row in rows.values()}
     if not set(titles) <= carried:
@@ -234,7 +243,7 @@ def read_all_whole(client: TallyfyClient, rows: list[dict[str, Any]]) -> list[di
         return with_step_keys(client, raw)
 
     rest = [i for i, raw in enumerate(found) if raw is None or not template_shows_keys(raw)]
-    for index, raw in zip(rest, client.map(complete, rest), strict=True):
+    for index, raw in zip(rest, in_parallel(complete, rest, client.parallelism), strict=True):
         found[index] = raw
     return [raw for raw in found if raw is not None]
 
@@ -268,7 +277,11 @@ def with_step_keys(client: TallyfyClient, raw: dict[str, Any]) -> dict[str, Any]
     if all(shown):
         return raw
     unread = [step for step, known in zip(steps, shown, strict=True) if not known]
-    full = client.map(lambda s: client.get(f"/checklists/{template_id}/steps/{s['id']}"), unread)
+    full = in_parallel(
+        lambda s: client.get(f"/checklists/{template_id}/steps/{s['id']}"),
+        unread,
+        client.parallelism,
+    )
     for step, read in zip(unread, full, strict=True):
         path = f"/checklists/{template_id}/steps/{step['id']}"
         if not isinstance(read, dict):
@@ -360,7 +373,7 @@ def ensure_keys_listed(client: TallyfyClient, org: LiveOrg) -> None:
     log.info(
         "the template list carries no custom fields; reading %d templates one by one", len(missing)
     )
-    full = client.map(lambda t: _read_own(client, str(t["id"])), missing)
+    full = in_parallel(lambda t: _read_own(client, str(t["id"])), missing, client.parallelism)
     by_id = {t["id"]: t for t in full}
     org.templates = [by_id.get(t["id"], t) for t in org.templates]
 

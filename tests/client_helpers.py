@@ -91,7 +91,7 @@ def client_for(
     parallelism: int = 8,
     recording: bool = False,
 ) -> Iterator[TallyfyClient]:
-    """A TallyfyClient on the emulator; ``client.http._transport`` is a Recording when asked."""
+    """A TallyfyClient on the emulator; ``client.session.transport`` is a Recording when asked."""
     options: dict[str, Any] = {
         "org_id": emulator.org_id,
         "org_name": "test",

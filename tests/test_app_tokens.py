@@ -21,6 +21,7 @@ from tallyform.client import (
     ActAsUser,
     AuthError,
     ClientCredentials,
+    Session,
     TallyfyClient,
     install_log_redaction,
     redact,
@@ -240,7 +241,7 @@ def _acting(
         inner = raw._transport
         recording = Recording(inner)
         base = str(raw.base_url).rstrip("/")
-        http = httpx.Client(transport=recording, timeout=10)
+        http = Session(recording, timeout=10)
         timing = {"clock": clock} if clock is not None else {}
         app = ClientCredentials(
             DEFAULT_CLIENT_ID,
@@ -256,7 +257,7 @@ def _acting(
             org_name="prod",
             base_url=base,
             credentials=credentials,
-            http=http,
+            transport=recording,
         ) as client:
             yield client, credentials, recording
 
@@ -294,16 +295,19 @@ def test_the_bare_application_token_is_refused_under_the_quirk(mode: str) -> Non
     emulator = Emulator(quirks=Quirks.strict())
     with _api_root(emulator, mode) as raw:
         base = str(raw.base_url).rstrip("/")
-        http = httpx.Client(transport=raw._transport, timeout=10)
         app = ClientCredentials(
             DEFAULT_CLIENT_ID,
             DEFAULT_CLIENT_SECRET,
             token_urls(base),
-            http,
+            Session(raw._transport, timeout=10),
             SOURCE,
         )
         client = TallyfyClient(
-            org_id=emulator.org_id, org_name="prod", base_url=base, credentials=app, http=http
+            org_id=emulator.org_id,
+            org_name="prod",
+            base_url=base,
+            credentials=app,
+            transport=raw._transport,
         )
         with pytest.raises(AuthError) as raised:
             client.get("/checklists")

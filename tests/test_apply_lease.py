@@ -13,7 +13,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +42,17 @@ from tests.project_helpers import apply, assert_no_changes, edit, live_api
 OTHER = "#abcdef"  # the mark of an apply on another machine
 
 
-def client_of(emulator: Emulator, transport: httpx.BaseTransport | None = None) -> TallyfyClient:
+def client_of(
+    emulator: Emulator,
+    transport: httpx.BaseTransport | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> TallyfyClient:
     return TallyfyClient(
         org_id=emulator.org_id,
         base_url=IN_PROCESS_URL,
         transport=transport or EmulatorTransport(emulator),
         credentials=StaticToken(DEFAULT_TOKEN, "TEST"),
+        sleep=sleep,
     )
 
 
@@ -183,8 +188,7 @@ def test_a_release_is_tried_until_its_time_runs_out(failures: int) -> None:
     emulator = Emulator()
     transport = FailingTagDeletes(EmulatorTransport(emulator), 0)
     clock = FakeTime()
-    with client_of(emulator, transport) as client:
-        client._sleep = clock.sleep
+    with client_of(emulator, transport, clock.sleep) as client:
         lock = acquire(client, new_mark())
         transport.failures = failures
         try:

@@ -128,7 +128,7 @@ def client_on(emulator: Emulator, token: str) -> TallyfyClient:
 def converge(client: TallyfyClient, template: Template, emulator: Emulator | None = None) -> None:
     result = make_plan(client, "prop", [template])
     assert result.plan is not None and result.org is not None
-    emulator = emulator or client.http._transport.emulator  # type: ignore[attr-defined]
+    emulator = emulator or client.session.transport.emulator  # type: ignore[attr-defined]
     assert emulator is not None
     before = len(emulator.requests)
     report = apply_plan(client, result.plan)

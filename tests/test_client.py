@@ -17,6 +17,7 @@ from tallyform.client import (
     OutcomeUnknown,
     Pacer,
     RetryPolicy,
+    Session,
     StaticToken,
     TallyfyClient,
     Unavailable,
@@ -52,7 +53,7 @@ def test_every_request_carries_the_required_headers(mode: str) -> None:
     with client_for(Emulator(), mode, recording=True) as client:
         client.check_credentials()
         _template(client, "T")
-        recorded = client.http._transport
+        recorded = client.session.transport
         assert isinstance(recorded, Recording)
         for request in recorded.requests:
             assert request.headers["authorization"] == "Bearer emulator-admin-token"
@@ -78,7 +79,7 @@ def test_reads_run_in_parallel_under_the_bound() -> None:
     emulator = Emulator(faults=FaultSettings(latency_ms=20))
     with client_for(emulator, recording=True) as client:
         ids = [_template(client, f"T{n}")["id"] for n in range(16)]
-        recorded = client.http._transport
+        recorded = client.session.transport
         assert isinstance(recorded, Recording)
         recorded.most_in_flight = 0
         templates = in_parallel(lambda i: get_template(client, i), ids, 4)
@@ -292,13 +293,21 @@ def test_a_retried_delete_that_finds_nothing_succeeds() -> None:
 def test_application_credentials_are_fetched_and_renewed() -> None:
     wall = FakeTime(start=5_000_000.0)
     emulator = Emulator(wall_clock=wall, app_token_lifetime=1000)
-    http = httpx.Client(transport=EmulatorTransport(emulator))
+    transport = EmulatorTransport(emulator)
     token_url = IN_PROCESS_URL.removesuffix("/api") + "/oauth/token"
     credentials = ClientCredentials(
-        DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, token_url, http, "APP_ID/APP_SECRET", clock=wall
+        DEFAULT_CLIENT_ID,
+        DEFAULT_CLIENT_SECRET,
+        token_url,
+        Session(transport),
+        "APP_ID/APP_SECRET",
+        clock=wall,
     )
     client = TallyfyClient(
-        org_id=emulator.org_id, base_url=IN_PROCESS_URL, credentials=credentials, http=http
+        org_id=emulator.org_id,
+        base_url=IN_PROCESS_URL,
+        credentials=credentials,
+        transport=transport,
     )
     assert client.check_credentials()["email"] == "alice@example.com"
     assert credentials.fetched == 1
@@ -314,13 +323,16 @@ def test_application_credentials_are_fetched_and_renewed() -> None:
 
 def test_bad_application_secret_is_a_clear_error() -> None:
     emulator = Emulator()
-    http = httpx.Client(transport=EmulatorTransport(emulator))
+    transport = EmulatorTransport(emulator)
     token_url = IN_PROCESS_URL.removesuffix("/api") + "/oauth/token"
     credentials = ClientCredentials(
-        DEFAULT_CLIENT_ID, "wrong-secret-value", token_url, http, "APP_ID/APP_SECRET"
+        DEFAULT_CLIENT_ID, "wrong-secret-value", token_url, Session(transport), "APP_ID/APP_SECRET"
     )
     client = TallyfyClient(
-        org_id=emulator.org_id, base_url=IN_PROCESS_URL, credentials=credentials, http=http
+        org_id=emulator.org_id,
+        base_url=IN_PROCESS_URL,
+        credentials=credentials,
+        transport=transport,
     )
     with pytest.raises(AuthError) as raised:
         client.check_credentials()

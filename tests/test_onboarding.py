@@ -12,10 +12,9 @@ import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tallyform.client import Pacer
+from tallyform.client import Pacer, Session
 from tallyform.emulator import DEFAULT_TOKEN, Emulator, EmulatorTransport
 from tests.conftest import REPO, Run, run_cli
 
@@ -46,9 +45,7 @@ def tallyfy(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     emulator = Emulator(org_id=ORG_ID)
     monkeypatch.setattr(
         "tallyform.cli.connect.http_session",
-        lambda transport=None, timeout=60.0: httpx.Client(
-            transport=EmulatorTransport(emulator), timeout=timeout
-        ),
+        lambda transport=None, timeout=60.0: Session(EmulatorTransport(emulator), timeout),
     )
     # The emulated org sets no rate limit: pacing at Tallyfy's would only make this wait.
     monkeypatch.setattr("tallyform.cli.connect.Pacer", lambda *args, **kwargs: Pacer(None))

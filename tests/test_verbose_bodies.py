@@ -9,9 +9,9 @@ import logging
 import httpx
 import pytest
 
-from tallyform.client import TallyfyError
+from tallyform.client import StaticToken, TallyfyClient, TallyfyError
 from tallyform.client.redact import masked_body, register_secret
-from tallyform.emulator import Emulator, EmulatorTransport
+from tallyform.emulator import DEFAULT_TOKEN, IN_PROCESS_URL, Emulator, EmulatorTransport
 from tallyform.tallyfy.read import read_org
 from tests.client_helpers import client_for
 from tests.conftest import run_cli
@@ -65,10 +65,17 @@ class _NoIdForOneUser(httpx.BaseTransport):
 
 def test_a_member_without_id_names_the_request_and_what_is_missing() -> None:
     emulator = Emulator()
-    with client_for(emulator) as client:
-        client.http = httpx.Client(transport=_NoIdForOneUser(EmulatorTransport(emulator)))
-        with pytest.raises(TallyfyError) as raised:
-            read_org(client)
+    transport = _NoIdForOneUser(EmulatorTransport(emulator))
+    with (
+        TallyfyClient(
+            org_id=emulator.org_id,
+            base_url=IN_PROCESS_URL,
+            transport=transport,
+            credentials=StaticToken(DEFAULT_TOKEN, "TEST"),
+        ) as client,
+        pytest.raises(TallyfyError) as raised,
+    ):
+        read_org(client)
     users = len(emulator.state["users"])
     assert str(raised.value) == (
         f"GET /organizations/{emulator.org_id}/users: the 2nd of {users} members of the answer "

@@ -1,7 +1,10 @@
 """The Tallyfy API client: auth, pagination, pacing, retries that never duplicate.
 
-The only package besides the emulator that imports httpx. Everything else asks it for
-data and gives it changes; its exceptions are tallyform's own (:mod:`.errors`).
+The only package besides the emulator that imports httpx (in :mod:`.exchange` alone), and
+no httpx type shows in what it offers: a :data:`Transport` to carry requests, a
+:class:`Reply` for an answer, JSON values and TypedDicts (:mod:`.shapes`) for bodies.
+Everything else asks it for data and gives it changes; its exceptions are tallyform's own
+(:mod:`.errors`).
 
 Names are imported on first use (PEP 562), so that commands that never call the API
 (``validate``, ``fmt``) start without loading httpx.
@@ -14,14 +17,7 @@ from typing import TYPE_CHECKING
 from tallyform.lazy import lazy_names
 
 if TYPE_CHECKING:
-    from tallyform.client.api import (
-        ClientStats,
-        Session,
-        TallyfyClient,
-        Transport,
-        http_session,
-        unwrap,
-    )
+    from tallyform.client.api import TallyfyClient, unwrap
     from tallyform.client.auth import ActAsUser, ClientCredentials, Credentials, StaticToken
     from tallyform.client.errors import (
         AuthError,
@@ -32,8 +28,11 @@ if TYPE_CHECKING:
         Unavailable,
         ValidationFailed,
     )
+    from tallyform.client.exchange import Reply, Session, Transport, http_session
     from tallyform.client.pacing import Pacer
     from tallyform.client.retry import RetryPolicy
+    from tallyform.client.shapes import CurrentUser, Json, JsonBody, Record
+    from tallyform.client.stats import ClientStats
 
 # Imported at once: it is light, and its function `redact` must win over the module's name.
 from tallyform.client.redact import install_log_redaction, redact, register_secret
@@ -42,7 +41,12 @@ _MODULES = {
     "ActAsUser": "auth",
     "AuthError": "errors",
     "ClientCredentials": "auth",
-    "ClientStats": "api",
+    "ClientStats": "stats",
+    "CurrentUser": "shapes",
+    "Json": "shapes",
+    "JsonBody": "shapes",
+    "Record": "shapes",
+    "Reply": "exchange",
     "Credentials": "auth",
     "NotFound": "errors",
     "OutcomeUnknown": "errors",
@@ -55,9 +59,9 @@ _MODULES = {
     "Unavailable": "errors",
     "ValidationFailed": "errors",
     "unwrap": "api",
-    "Session": "api",
-    "Transport": "api",
-    "http_session": "api",
+    "Session": "exchange",
+    "Transport": "exchange",
+    "http_session": "exchange",
 }
 
 
@@ -70,10 +74,15 @@ __all__ = [
     "ClientCredentials",
     "ClientStats",
     "Credentials",
+    "CurrentUser",
+    "Json",
+    "JsonBody",
     "NotFound",
     "OutcomeUnknown",
     "Pacer",
     "RateLimited",
+    "Record",
+    "Reply",
     "RetryPolicy",
     "StaticToken",
     "TallyfyClient",

@@ -8,6 +8,8 @@ reference 2.4), renews it before it expires, and once more if the API answers 40
 An application that acts as a member (``act_as: EMAIL``) sends that member's token
 instead, minted with the application's token as Tallyfy documents (:class:`ActAsUser`):
 whether an application's own token may act at all is undocumented (reference 10.7).
+
+:func:`send_renewing` is the auth flow of one request: a 401 renews the token once.
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote
 
-import httpx
-
-from tallyform.client.errors import AuthError
+from tallyform.client.errors import AuthError, ExchangeFailed
 from tallyform.client.redact import redact, register_secret
+
+if TYPE_CHECKING:
+    from tallyform.client.exchange import Reply, Session
+    from tallyform.client.shapes import Record
 
 RENEW_MARGIN = 300.0  # seconds before expiry when a token is renewed
 
@@ -60,7 +64,7 @@ class ClientCredentials:
         client_id: str,
         client_secret: str,
         token_url: str | Sequence[str],
-        http: httpx.Client,
+        http: Session,
         source: str,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -99,16 +103,16 @@ class ClientCredentials:
             "client_secret": self._client_secret,
             "scope": "*",
         }
-        response = self._post(form)
-        if response.status_code != 200:
+        reply = self._post(form)
+        if reply.status != 200:
             raise AuthError(
                 f"the token endpoint refused the application credentials in {self.source} "
-                f"({response.status_code}); check the client id and secret",
+                f"({reply.status}); check the client id and secret",
                 method="POST",
                 path=self._token_url,
-                status=response.status_code,
+                status=reply.status,
             )
-        body = response.json()
+        body = _json_object(reply)
         token = str(body.get("access_token", ""))
         if not token:
             raise AuthError(
@@ -119,20 +123,18 @@ class ClientCredentials:
         self._expires_at = self._clock() + float(body.get("expires_in") or 3600)
         self.fetched += 1
 
-    def _post(self, form: dict[str, str]) -> httpx.Response:
+    def _post(self, form: dict[str, str]) -> Reply:
         """The token endpoint's answer: the first of the candidate URLs that is not a 404."""
         for url in self._token_urls:
             try:
-                response = self._http.post(url, data=form, headers={"Accept": "application/json"})
-            except httpx.HTTPError as error:
-                raise AuthError(
-                    f"cannot reach the token endpoint {url}: {type(error).__name__}"
-                ) from None
+                reply = self._http.post(url, form=form, headers={"Accept": "application/json"})
+            except ExchangeFailed as failed:
+                raise AuthError(f"cannot reach the token endpoint {url}: {failed.kind}") from None
             self._token_url = url
-            if response.status_code != 404:
+            if reply.status != 404:
                 self._token_urls = [url]  # this one answers: ask it from now on
-                return response
-        return response
+                return reply
+        return reply
 
 
 class ActAsUser:
@@ -151,7 +153,7 @@ class ActAsUser:
         api_url: str,
         org_id: str,
         email: str,
-        http: httpx.Client,
+        http: Session,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.app = app
@@ -181,13 +183,13 @@ class ActAsUser:
         return True
 
     def _mint(self) -> None:
-        response = self._post(self.app.token())
-        if response.status_code == 401:  # the application's token is gone: get a new one
+        reply = self._post(self.app.token())
+        if reply.status == 401:  # the application's token is gone: get a new one
             self.app.renew()
-            response = self._post(self.app.token())
-        if response.status_code != 200:
-            raise self._refused(response)
-        body = _json_object(response)
+            reply = self._post(self.app.token())
+        if reply.status != 200:
+            raise self._refused(reply)
+        body = _json_object(reply)
         if "access_token" not in body and isinstance(body.get("data"), dict):
             body = body["data"]
         token = str(body.get("access_token") or "")
@@ -196,14 +198,14 @@ class ActAsUser:
                 f"{self._url} answered without an access_token for {self.email}",
                 method="POST",
                 path=self._url,
-                status=response.status_code,
+                status=reply.status,
             )
         register_secret(token)
         self._token = token
         self._expires_at = self._clock() + float(body.get("expires_in") or 3600)
         self.minted += 1
 
-    def _post(self, app_token: str) -> httpx.Response:
+    def _post(self, app_token: str) -> Reply:
         try:
             return self._http.post(
                 self._url,
@@ -213,15 +215,14 @@ class ActAsUser:
                     "X-Tallyfy-Client": "APIClient",
                 },
             )
-        except httpx.HTTPError as error:
+        except ExchangeFailed as failed:
             raise AuthError(
-                f"cannot reach {self._url} to get a token acting as {self.email}: "
-                f"{type(error).__name__}"
+                f"cannot reach {self._url} to get a token acting as {self.email}: {failed.kind}"
             ) from None
 
-    def _refused(self, response: httpx.Response) -> AuthError:
-        status = response.status_code
-        said = redact(str(_json_object(response).get("message") or response.reason_phrase))
+    def _refused(self, reply: Reply) -> AuthError:
+        status = reply.status
+        said = redact(str(_json_object(reply).get("message") or reply.reason))
         app = f"the application in {self.app.source}"
         if status == 401:
             advice = (
@@ -243,9 +244,19 @@ class ActAsUser:
         return AuthError(advice, method="POST", path=self._url, status=status)
 
 
-def _json_object(response: httpx.Response) -> dict[str, Any]:
+def send_renewing(credentials: Credentials, send: Callable[[], Reply]) -> Reply:
+    """The auth flow of one request: ``send`` it (each try carries the credentials' token
+    of the moment); after a 401, renew the token once, if the credentials can, and send
+    it again."""
+    reply = send()
+    if reply.status == 401 and credentials.renew():
+        reply = send()
+    return reply
+
+
+def _json_object(reply: Reply) -> Record:
     try:
-        body = response.json()
+        body = reply.json()
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}

@@ -9,7 +9,8 @@
     ├── RateLimited              429 still there after every retry
     ├── UnexpectedAnswer         an answer without what tallyform reads from it
     └── Unavailable              5xx, timeouts, dropped connections after every retry
-        └── OutcomeUnknown       a write that may or may not have happened
+        ├── OutcomeUnknown       a write that may or may not have happened
+        └── ExchangeFailed       one try got no answer (the layers above decide what next)
 """
 
 from __future__ import annotations
@@ -83,3 +84,18 @@ class OutcomeUnknown(Unavailable):
 
     Repeating it blindly could duplicate an object; look for the object first.
     """
+
+
+class ExchangeFailed(Unavailable):
+    """One exchange ended without an answer: the connection could not be opened (``sent``
+    False: nothing reached the server), or it was lost, or timed out, after the request
+    went. ``kind`` names what happened (``ConnectError``, ``ReadTimeout``...).
+
+    Raised by the session alone; the retry layer turns it into a retry, Unavailable or
+    OutcomeUnknown, and the credentials into an AuthError.
+    """
+
+    def __init__(self, message: str, *, sent: bool, kind: str) -> None:
+        super().__init__(message)
+        self.sent = sent
+        self.kind = kind

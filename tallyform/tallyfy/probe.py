@@ -165,24 +165,22 @@ class Probe:
         """One request, its answer kept whatever its status (a refusal is an answer here)."""
         full = self.client.org_path(path)
         try:
-            response = self.client.request(
-                method, full, params=params, json=body, tries=PROBE_TRIES
-            )
+            reply = self.client.request(method, full, params=params, json=body, tries=PROBE_TRIES)
         except TallyfyError as error:  # no answer at all, or rate-limited to the end
             return Answer(error.status, None, error.message)
         try:
-            parsed = response.json() if response.content else None
+            parsed = reply.json() if reply.content else None
         except ValueError:
             parsed = None
-        if response.status_code < 300:
-            return Answer(response.status_code, parsed)
+        if reply.status < 300:
+            return Answer(reply.status, parsed)
         said = parsed if isinstance(parsed, dict) else {}
         found = said.get("errors")
         errors: dict[str, Any] = found if isinstance(found, dict) else {}
         return Answer(
-            response.status_code,
+            reply.status,
             None,
-            redact(str(said.get("message") or response.reason_phrase or "")),
+            redact(str(said.get("message") or reply.reason or "")),
             {
                 str(k): [str(m) for m in (v if isinstance(v, list) else [v])]
                 for k, v in errors.items()

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 try:
     import fcntl
@@ -128,7 +128,7 @@ class Pacer:
         self._tokens, self._stamp, self._held_until = min(tokens, float(self.burst)), stamp, held
 
 
-def _open(path: Path) -> Any:
+def _open(path: Path) -> TextIO:
     """The bucket file, made (with its folder) if need be; a regular file only."""
     path.parent.mkdir(parents=True, exist_ok=True)
     flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from tallyform.client import TallyfyClient, TallyfyError
 from tallyform.errors import TallyformError
-from tallyform.model.changes import Change, Plan, count_actions
+from tallyform.model.changes import Action, Change, Kind, Plan, count_actions
 from tallyform.tallyfy.read import KeysHidden, LiveOrg
 from tallyform.tallyfy.writes import ORG_EXECUTORS, ApplyContext, KeySetupRefused, TemplateRun
 
@@ -56,7 +56,8 @@ class ApplyReport:
         return [o for o in self.outcomes if o.error]
 
     def counts(self) -> dict[str, int]:
-        return count_actions(self.done)
+        """Each action's count of changes done, by the action's name."""
+        return {action.value: count for action, count in count_actions(self.done).items()}
 
 
 def _carry_out(
@@ -105,9 +106,9 @@ def org_rounds(changes: list[Change]) -> list[list[Change]]:
 
 
 def _round_of(change: Change) -> int:
-    if change.kind == "key":
+    if change.kind is Kind.KEY:
         return -1
-    if change.kind == "folder":
+    if change.kind is Kind.FOLDER:
         return str(change.desired).count("/")
     return 0
 
@@ -177,7 +178,7 @@ def apply_plan(
         )
     stop = stop or threading.Event()
     grouped = plan.by_template()
-    creates = any(c.kind == "template" and c.action == "create" for c in plan.changes)
+    creates = any(c.kind is Kind.TEMPLATE and c.action is Action.CREATE for c in plan.changes)
     me = client.current_user().get("id") if creates else None  # once, not per template
     context = ApplyContext(client, org, me)
 

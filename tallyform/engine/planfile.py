@@ -102,9 +102,10 @@ def plan_record(plan: Plan) -> dict[str, Any]:
 def path_parts(kind: Kind, action: Action) -> int:
     """How many keys a change's path has: one for org-wide objects and templates, three
     for the order of a step's form fields (template, step, "fields"), else two."""
-    if kind in ORG_KINDS or kind == "template":
+    kind, action = Kind(kind), Action(action)  # as read from a file: plain strings
+    if kind in ORG_KINDS or kind is Kind.TEMPLATE:
         return 1
-    if kind == "field" and action == "reorder":
+    if kind is Kind.FIELD and action is Action.REORDER:
         return 3
     return 2
 

@@ -16,26 +16,65 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from tallyform.model.state import TemplateState
 
-Action = Literal["create", "update", "move", "delete", "reorder", "archive", "restore"]
-Kind = Literal[
-    "key",  # the tallyform_key custom-field key of one record kind (org-wide)
-    "folder",  # a template folder (org-wide), by path
-    "tag",  # a tag (org-wide), by title
-    "template",
-    "kickoff",  # a kick-off field (API: prerun entry)
-    "step",
-    "field",  # a step's form field (API: capture)
-    "rule",  # an automation (API: automated action)
-    "tagging",  # a tag attached to a template
-]
-ACTIONS: tuple[Action, ...] = get_args(Action)
-KINDS: tuple[Kind, ...] = get_args(Kind)
-ORG_KINDS: tuple[Kind, ...] = ("key", "folder", "tag")
+
+class _Word(str, Enum):
+    """A str enum whose members are their values wherever text is wanted: equal to the
+    string, saved in JSON as it, and shown as it (``f"{Action.CREATE}"`` is ``create``).
+    Python 3.10 has no ``StrEnum``."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+class Kind(_Word):
+    """What a change changes."""
+
+    KEY = "key"  # the tallyform_key custom-field key of one record kind (org-wide)
+    FOLDER = "folder"  # a template folder (org-wide), by path
+    TAG = "tag"  # a tag (org-wide), by title
+    TEMPLATE = "template"
+    KICKOFF = "kickoff"  # a kick-off field (API: prerun entry)
+    STEP = "step"
+    FIELD = "field"  # a step's form field (API: capture)
+    RULE = "rule"  # an automation (API: automated action)
+    TAGGING = "tagging"  # a tag attached to a template
+
+    @property
+    def org_wide(self) -> bool:
+        """Whether objects of this kind belong to the org rather than to one template."""
+        return self in ORG_KINDS
+
+    @property
+    def child(self) -> bool:
+        """Whether objects of this kind are the parts of a template its map of its children
+        (tallyform_ids) names: steps, form fields and kick-off fields."""
+        return self in (Kind.KICKOFF, Kind.STEP, Kind.FIELD)
+
+
+class Action(_Word):
+    """What happens to the object a change names."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    MOVE = "move"  # a form field to another step
+    DELETE = "delete"
+    REORDER = "reorder"
+    ARCHIVE = "archive"  # a template (Tallyfy keeps it, and it can be restored)
+    RESTORE = "restore"
+
+
+ACTIONS: tuple[Action, ...] = tuple(Action)
+KINDS: tuple[Kind, ...] = tuple(Kind)
+ORG_KINDS: tuple[Kind, ...] = (Kind.KEY, Kind.FOLDER, Kind.TAG)
 ItemAction = Literal["add", "remove", "rename"]
 
 
@@ -100,9 +139,14 @@ class Change:
     desired: Any = field(default=None, compare=False, repr=False)
     live: Any = field(default=None, compare=False, repr=False)
 
+    def __post_init__(self) -> None:
+        # Plain strings are taken too (tests, hand-built plans): the members compare equal.
+        self.action = Action(self.action)
+        self.kind = Kind(self.kind)
+
     @property
     def org_wide(self) -> bool:
-        return self.kind in ORG_KINDS
+        return self.kind.org_wide
 
     @property
     def template(self) -> str | None:
@@ -117,19 +161,19 @@ class Change:
     def creates_a_child(self) -> bool:
         """Whether this change makes a step, form field or kick-off field: something its
         template's map of its children (tallyform_ids) must then name."""
-        return self.action == "create" and self.kind in ("kickoff", "step", "field")
+        return self.action is Action.CREATE and self.kind.child
 
     @property
     def carried_by_template_write(self) -> bool:
         """Whether this change is made by the template's own PUT (its settings, people and
         folder, and its whole kick-off form), rather than by writes of its own."""
-        if self.kind not in ("template", "kickoff"):
+        if self.kind not in (Kind.TEMPLATE, Kind.KICKOFF):
             return False
-        if self.action == "reorder":
+        if self.action is Action.REORDER:
             return True
-        if self.action == "create":
-            return self.kind == "kickoff"
-        return self.action == "update" and self.changes_more_than("key")
+        if self.action is Action.CREATE:
+            return self.kind is Kind.KICKOFF
+        return self.action is Action.UPDATE and self.changes_more_than("key")
 
     def attribute(self, name: str) -> AttrChange | None:
         return next((a for a in self.attributes if a.name == name), None)
@@ -140,7 +184,11 @@ class Change:
 
     def as_dict(self) -> dict[str, Any]:
         """The change as saved and as ``plan --format json`` shows it."""
-        out: dict[str, Any] = {"path": self.name, "kind": self.kind, "action": self.action}
+        out: dict[str, Any] = {
+            "path": self.name,
+            "kind": self.kind.value,
+            "action": self.action.value,
+        }
         if self.live_id:
             out["id"] = self.live_id
         if self.attributes:
@@ -247,9 +295,9 @@ class Plan:
     @property
     def setup(self) -> list[Change]:
         """The tallyform_key definitions the org lacks (apply makes them first)."""
-        return [c for c in self.changes if c.kind == "key"]
+        return [c for c in self.changes if c.kind is Kind.KEY]
 
-    def summary(self) -> dict[str, int]:
+    def summary(self) -> dict[Action, int]:
         return count_actions(self.changes)
 
     def by_template(self) -> dict[str, list[Change]]:
@@ -268,14 +316,18 @@ class Plan:
         return sum(1 for seen in self.snapshots.values() if seen.id)
 
     def archived(self) -> list[str]:
-        return [c.path[0] for c in self.changes if c.kind == "template" and c.action == "archive"]
+        return [
+            c.path[0]
+            for c in self.changes
+            if c.kind is Kind.TEMPLATE and c.action is Action.ARCHIVE
+        ]
 
     def damaged(self) -> set[str]:
         """Templates archived or losing steps, fields, kick-off fields or rules."""
         return set(self.archived()) | {
             c.path[0]
             for c in self.changes
-            if c.action == "delete" and c.template is not None and c.kind != "tagging"
+            if c.action is Action.DELETE and c.template is not None and c.kind is not Kind.TAGGING
         }
 
     def stale_since(
@@ -338,8 +390,8 @@ def apply_needs(plan: Plan, share: float, minimum: int) -> list[Need]:
     return needs
 
 
-def count_actions(changes: Iterable[Change]) -> dict[str, int]:
-    counts: dict[str, int] = dict.fromkeys(ACTIONS, 0)
+def count_actions(changes: Iterable[Change]) -> dict[Action, int]:
+    counts: dict[Action, int] = dict.fromkeys(ACTIONS, 0)
     for change in changes:
         counts[change.action] += 1
     return counts

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tallyform.model.changes import AttrChange, Change, Plan
+from tallyform.model.changes import Action, AttrChange, Change, Kind, Plan
 from tallyform.render.words import flow, shown, worded
 
 Styler = Callable[
@@ -61,7 +61,7 @@ def shown_attributes(change: Change) -> list[AttrChange]:
     """The attributes worth showing, in the template file's words (:mod:`.words`): for a
     create, those set to something."""
     attributes = worded(change)
-    if change.action == "create":
+    if change.action is Action.CREATE:
         return [a for a in attributes if not is_empty(a.new)]
     return attributes
 
@@ -73,31 +73,31 @@ def value(item: Any) -> str:
 
 def subject(change: Change) -> str:
     """How a change names its object: 'step "submit"', 'steps of template "x"'."""
-    if change.action == "reorder":
-        if change.kind == "step":
+    if change.action is Action.REORDER:
+        if change.kind is Kind.STEP:
             return "steps"
-        if change.kind == "kickoff":
+        if change.kind is Kind.KICKOFF:
             return "kick-off fields"
         return f'fields of step "{change.path[1]}"'
-    if change.kind == "key" and change.path[-1] == ID_MAPS:
+    if change.kind is Kind.KEY and change.path[-1] == ID_MAPS:
         return "custom field key tallyform_ids for templates (their maps of their children)"
-    if change.kind == "key":
+    if change.kind is Kind.KEY:
         return f"{KIND_LABELS['key']} {change.path[-1]}"
     return f'{KIND_LABELS[change.kind]} "{change.path[-1]}"'
 
 
 def progress_line(change: Change, done: bool = True) -> str:
     """One line per change as apply carries it out: '+ field purchase-request/quote created'."""
-    noun = "tallyform key for" if change.kind == "key" else KIND_LABELS[change.kind]
-    if change.kind == "key" and change.path[-1] == ID_MAPS:
+    noun = "tallyform key for" if change.kind is Kind.KEY else KIND_LABELS[change.kind]
+    if change.kind is Kind.KEY and change.path[-1] == ID_MAPS:
         said = verb(change) if done else f"not {verb(change)}"
         return f"{SYMBOLS[change.action]} tallyform ids for templates {said}"
-    if change.action == "reorder":
+    if change.action is Action.REORDER:
         noun = "order of"
-        path = "/".join(change.path[:-1]) if change.kind == "field" else change.path[0]
-        if change.kind == "kickoff":
+        path = "/".join(change.path[:-1]) if change.kind is Kind.FIELD else change.path[0]
+        if change.kind is Kind.KICKOFF:
             path += " kick-off fields"
-        elif change.kind == "step":
+        elif change.kind is Kind.STEP:
             path += " steps"
         else:
             path += " fields"
@@ -130,12 +130,12 @@ def item_lines(attribute: AttrChange) -> list[str]:
 
 
 def verb(change: Change) -> str:
-    if change.kind == "tagging":
+    if change.kind is Kind.TAGGING:
         return TAGGING_VERBS.get(change.action, VERBS[change.action])
     return VERBS[change.action]
 
 
-def action_counts(counts: dict[str, int], form: str) -> list[str]:
+def action_counts(counts: dict[Action, int], form: str) -> list[str]:
     """Each action's count in ``form``: the four main actions always, the others when used."""
     return [
         form.format(count=counts[action], action=action)

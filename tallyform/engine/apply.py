@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 from tallyform.client import TallyfyClient, TallyfyError
 from tallyform.errors import TallyformError
-from tallyform.model.changes import Action, Change, Kind, Plan, count_actions
+from tallyform.model.changes import Change, Plan, count_actions
+from tallyform.model.kinds import Action, Kind
 from tallyform.tallyfy.read import KeysHidden, LiveOrg
 from tallyform.tallyfy.writes import ORG_EXECUTORS, ApplyContext, KeySetupRefused, TemplateRun
 

@@ -22,7 +22,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from tallyform.engine.diff import attr_changes
-from tallyform.model.changes import Action, AttrChange, Change, Kind
+from tallyform.model.changes import AttrChange, Change
+from tallyform.model.kinds import Action, Kind
 from tallyform.model.state import FieldState, RuleAttrs, StepState, TemplateState
 
 TITLE_MATCH_NOTE = "matched by {what} (it had no tallyform key); the key will be written"
@@ -499,7 +500,7 @@ def count_writes(changes: list[Change], new_template: bool) -> None:
     map_counted = new_template
     new_steps = [c.path[-1] for c in changes if c.kind is Kind.STEP and c.action is Action.CREATE]
     for change in changes:
-        owner = not form_owned and change.carried_by_template_write
+        owner = not form_owned and change.spec.carried_by_template_write(change)
         if owner:
             form_owned = True
         later = (
@@ -508,7 +509,7 @@ def count_writes(changes: list[Change], new_template: bool) -> None:
             else set()
         )
         change.writes = _writes(change, owner, later, new_form)
-        if not map_counted and change.creates_a_child:
+        if not map_counted and change.creates_child:
             change.writes += 1
             map_counted = True
 

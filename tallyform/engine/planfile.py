@@ -26,18 +26,14 @@ from tallyform import __version__
 from tallyform.bounded import FileRefused, TooLarge, read_bounded
 from tallyform.errors import TallyformError
 from tallyform.model.changes import (
-    ACTIONS,
-    KINDS,
-    ORG_KINDS,
-    Action,
     AttrChange,
     Change,
     ItemAction,
     ItemChange,
-    Kind,
     Plan,
     Snapshot,
 )
+from tallyform.model.kinds import ACTIONS, KINDS, ORG_KINDS, Action, Kind
 from tallyform.tallyfy.writes import ORG_EXECUTORS, TEMPLATE_EXECUTORS
 
 PLANFILE_VERSION = 2

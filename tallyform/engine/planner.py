@@ -27,7 +27,8 @@ from tallyform.config.source import Problem
 from tallyform.config.suggest import closest
 from tallyform.engine.compose import org_wide_changes, template_changes, undetachable_tags
 from tallyform.model import Assignees, Origin, Template
-from tallyform.model.changes import Action, Change, Kind, Plan, Snapshot
+from tallyform.model.changes import Change, Plan, Snapshot
+from tallyform.model.kinds import Action, Kind
 from tallyform.model.state import TemplateState, desired_state
 from tallyform.tallyfy.decode import archived_with_key, live_state, match_templates
 from tallyform.tallyfy.folders import duplicate_folders

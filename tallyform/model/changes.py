@@ -16,65 +16,14 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal
+
+from tallyform.model.kinds import ACTIONS, SPECS, Action, ChangeSpec, Kind
 
 if TYPE_CHECKING:
     from tallyform.model.state import TemplateState
 
 
-class _Word(str, Enum):
-    """A str enum whose members are their values wherever text is wanted: equal to the
-    string, saved in JSON as it, and shown as it (``f"{Action.CREATE}"`` is ``create``).
-    Python 3.10 has no ``StrEnum``."""
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-    def __format__(self, spec: str) -> str:
-        return format(str(self.value), spec)
-
-
-class Kind(_Word):
-    """What a change changes."""
-
-    KEY = "key"  # the tallyform_key custom-field key of one record kind (org-wide)
-    FOLDER = "folder"  # a template folder (org-wide), by path
-    TAG = "tag"  # a tag (org-wide), by title
-    TEMPLATE = "template"
-    KICKOFF = "kickoff"  # a kick-off field (API: prerun entry)
-    STEP = "step"
-    FIELD = "field"  # a step's form field (API: capture)
-    RULE = "rule"  # an automation (API: automated action)
-    TAGGING = "tagging"  # a tag attached to a template
-
-    @property
-    def org_wide(self) -> bool:
-        """Whether objects of this kind belong to the org rather than to one template."""
-        return self in ORG_KINDS
-
-    @property
-    def child(self) -> bool:
-        """Whether objects of this kind are the parts of a template its map of its children
-        (tallyform_ids) names: steps, form fields and kick-off fields."""
-        return self in (Kind.KICKOFF, Kind.STEP, Kind.FIELD)
-
-
-class Action(_Word):
-    """What happens to the object a change names."""
-
-    CREATE = "create"
-    UPDATE = "update"
-    MOVE = "move"  # a form field to another step
-    DELETE = "delete"
-    REORDER = "reorder"
-    ARCHIVE = "archive"  # a template (Tallyfy keeps it, and it can be restored)
-    RESTORE = "restore"
-
-
-ACTIONS: tuple[Action, ...] = tuple(Action)
-KINDS: tuple[Kind, ...] = tuple(Kind)
-ORG_KINDS: tuple[Kind, ...] = (Kind.KEY, Kind.FOLDER, Kind.TAG)
 ItemAction = Literal["add", "remove", "rename"]
 
 
@@ -124,6 +73,14 @@ class Change:
     1-based position); ``position`` is where a new or moved form field goes. ``desired``
     and ``live`` are the normalised objects the request bodies are built from; they are
     not part of the change's identity and are never saved.
+
+    The planner decides, once, the duties a change has besides its own writes, and apply
+    follows them: ``sends_form`` (it sends its template's own PUT, which carries the
+    template's settings and its whole kick-off form), ``waits_for`` (a new step whose
+    deadline counts from a step made later: that step, once made, sends its deadline) and
+    ``writes_map`` (it gives an existing template its first new child, so the template's
+    map of its children is written once every change is made). Its ``spec`` (its kind
+    and action, :mod:`tallyform.model.kinds`) turns them into its writes.
     """
 
     action: Action
@@ -138,11 +95,20 @@ class Change:
     step: str | None = None  # the step holding a form field (for a move, the one it goes to)
     desired: Any = field(default=None, compare=False, repr=False)
     live: Any = field(default=None, compare=False, repr=False)
+    sends_form: bool = field(default=False, compare=False)
+    waits_for: str | None = field(default=None, compare=False)
+    writes_map: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
         # Plain strings are taken too (tests, hand-built plans): the members compare equal.
         self.action = Action(self.action)
         self.kind = Kind(self.kind)
+
+    @property
+    def spec(self) -> ChangeSpec:
+        """What this kind of change is (KeyError: a pair tallyform never plans; a saved
+        plan holding one is refused when it is read)."""
+        return SPECS[(self.kind, self.action)]
 
     @property
     def org_wide(self) -> bool:
@@ -158,22 +124,19 @@ class Change:
         return "/".join(self.path)
 
     @property
-    def creates_a_child(self) -> bool:
-        """Whether this change makes a step, form field or kick-off field: something its
-        template's map of its children (tallyform_ids) must then name."""
-        return self.action is Action.CREATE and self.kind.child
+    def creates(self) -> bool:
+        return self.action is Action.CREATE
 
     @property
-    def carried_by_template_write(self) -> bool:
-        """Whether this change is made by the template's own PUT (its settings, people and
-        folder, and its whole kick-off form), rather than by writes of its own."""
-        if self.kind not in (Kind.TEMPLATE, Kind.KICKOFF):
-            return False
-        if self.action is Action.REORDER:
-            return True
-        if self.action is Action.CREATE:
-            return self.kind is Kind.KICKOFF
-        return self.action is Action.UPDATE and self.changes_more_than("key")
+    def creates_child(self) -> bool:
+        """Whether this change makes a step, form field or kick-off field: something its
+        template's map of its children (tallyform_ids) must then name."""
+        return self.spec.creates_child
+
+    @property
+    def loses_data(self) -> bool:
+        """Whether it archives a template or deletes a part of one (what the safety share counts)."""
+        return self.spec.loses_data
 
     def attribute(self, name: str) -> AttrChange | None:
         return next((a for a in self.attributes if a.name == name), None)
@@ -324,11 +287,7 @@ class Plan:
 
     def damaged(self) -> set[str]:
         """Templates archived or losing steps, fields, kick-off fields or rules."""
-        return set(self.archived()) | {
-            c.path[0]
-            for c in self.changes
-            if c.action is Action.DELETE and c.template is not None and c.kind is not Kind.TAGGING
-        }
+        return {c.path[0] for c in self.changes if c.loses_data}
 
     def stale_since(
         self, snapshots: dict[str, Snapshot], changes: list[dict[str, Any]]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tallyform.model.changes import Action, AttrChange, Change, Kind, Plan
+from tallyform.model.changes import AttrChange, Change, Plan
+from tallyform.model.kinds import Action, Kind
 from tallyform.render.words import flow, shown, worded
 
 Styler = Callable[

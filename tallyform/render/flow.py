@@ -17,7 +17,8 @@ from tallyform.config.source import Document
 from tallyform.engine.export import template_document
 from tallyform.logic import render_mermaid
 from tallyform.model import Template
-from tallyform.model.changes import Kind, Plan
+from tallyform.model.changes import Plan
+from tallyform.model.kinds import Kind
 from tallyform.model.state import TemplateState
 
 States = Mapping[str, tuple[TemplateState | None, TemplateState | None]]  # key -> (desired, live)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tallyform.model.changes import Action, Change, Kind, Plan
+from tallyform.model.changes import Change, Plan
+from tallyform.model.kinds import Action, Kind
 from tallyform.render.common import (
     SYMBOLS,
     Styler,

@@ -21,7 +21,8 @@ import json
 import re
 from typing import Any
 
-from tallyform.model.changes import AttrChange, Change, ItemChange, Kind
+from tallyform.model.changes import AttrChange, Change, ItemChange
+from tallyform.model.kinds import Kind
 
 PEOPLE_VERBS = ("assign", "assign_only", "unassign")
 # Plain in flow style, and read back as the same string: no indicator, no leading digit,

@@ -505,7 +505,7 @@ class TemplateRun:
         self.key_due = created
 
     def update_template(self, change: Change) -> None:
-        if change.carried_by_template_write:
+        if change.spec.carried_by_template_write(change):
             self.write_form()
         if change.attribute("key") is not None:
             assert self.live is not None
@@ -535,7 +535,7 @@ class TemplateRun:
         self.write_key(self.kickoff_url(key), "kickoff", None, key)
 
     def update_kickoff(self, change: Change) -> None:
-        if change.carried_by_template_write:
+        if change.spec.carried_by_template_write(change):
             self.write_form()
         if change.attribute("key") is not None:
             key = change.path[-1]
@@ -784,7 +784,7 @@ class TemplateRun:
 
     def execute(self, change: Change) -> None:
         TEMPLATE_EXECUTORS[(change.kind, change.action)](self, change)
-        if change.creates_a_child and self.org.ids_defined:
+        if change.creates_child and self.org.ids_defined:
             self.ids_due = True
 
 

@@ -13,7 +13,7 @@ Per template, the plan lists (and apply runs) its changes in the order the API n
 
 Positions and moves are worked out here by following what each change does to each
 list, so apply needs no second look at the org. Each change's ``writes`` is counted by
-the same rules apply follows (see :func:`count_writes`).
+its spec, from the duties :func:`assign_duties` gives it (see :mod:`tallyform.model.kinds`).
 """
 
 from __future__ import annotations
@@ -344,7 +344,7 @@ class _Composer:
         ):
             phase()
         explain_replacements(self.changes)
-        count_writes(self.changes, new_template=self.live is None)
+        assign_duties(self.changes, new_template=self.live is None)
         return self.changes
 
 
@@ -400,23 +400,25 @@ def template_changes(
     """
     if desired is None:
         assert live is not None
-        return [Change(Action.ARCHIVE, Kind.TEMPLATE, (live.key,), live_id=live.live_id)]
+        return _priced([Change(Action.ARCHIVE, Kind.TEMPLATE, (live.key,), live_id=live.live_id)])
     if live is None and archived is not None:
         how = (
             "an archived template of the same title (Tallyfy's archived list shows no keys)"
             if archived.get("matched_by_title")
             else "it was archived"
         )
-        return [
-            Change(
-                Action.RESTORE,
-                Kind.TEMPLATE,
-                (desired.key,),
-                live_id=str(archived["id"]),
-                note=f"{how}; its steps and fields are compared once it is back, "
-                "so run apply again after this one",
-            )
-        ]
+        return _priced(
+            [
+                Change(
+                    Action.RESTORE,
+                    Kind.TEMPLATE,
+                    (desired.key,),
+                    live_id=str(archived["id"]),
+                    note=f"{how}; its steps and fields are compared once it is back, "
+                    "so run apply again after this one",
+                )
+            ]
+        )
     changes = _Composer(desired, live).compose()
     note_type_changes(changes)
     return changes
@@ -441,13 +443,7 @@ def note_type_changes(changes: list[Change]) -> None:
             change.note = f"{change.note}; {RETYPE_NOTE}" if change.note else RETYPE_NOTE
 
 
-# -- writes -----------------------------------------------------------------------------------
-
-
-def deferred_deadline(change: Change, created_later: set[str]) -> bool:
-    """A new step whose deadline counts from a step made later in this plan: its deadline
-    is written once that step exists."""
-    return _deadline_anchor(change) in created_later
+# -- duties and writes -------------------------------------------------------------------------
 
 
 def _deadline_anchor(change: Change) -> str | None:
@@ -455,63 +451,48 @@ def _deadline_anchor(change: Change) -> str | None:
     return deadline.get("step") if isinstance(deadline, dict) else None
 
 
-def _writes(
-    change: Change, form_owner: bool, created_later: set[str], new_form: bool = False
-) -> int:
-    """Requests that write, as apply sends them (see the executors in :mod:`tallyform.tallyfy.writes`)."""
-    key_write = 1 if change.attribute("key") is not None else 0
-    kind, action = change.kind, change.action
-    if action is Action.REORDER:
-        return (
-            1
-            if kind is Kind.KICKOFF and form_owner
-            else (0 if kind is Kind.KICKOFF else len(change.moves))
-        )
-    if action is Action.CREATE:
-        if kind is Kind.TEMPLATE:  # the POST, the PUT of its kick-off form if any, its key
-            texts = [change.attribute(n) for n in ("kickoff_title", "kickoff_description")]
-            return 2 + (1 if new_form or any(t is not None and t.new for t in texts) else 0)
-        if kind is Kind.KICKOFF:
-            return 1 + (1 if form_owner else 0)  # its key, and the PUT that adds it
-        if kind in (Kind.STEP, Kind.FIELD):
-            return 2 + (1 if kind is Kind.STEP and deferred_deadline(change, created_later) else 0)
-        return 1
-    if action is Action.UPDATE and kind in (Kind.TEMPLATE, Kind.KICKOFF):
-        return (1 if form_owner else 0) + key_write
-    if action is Action.UPDATE and kind in (Kind.STEP, Kind.FIELD):
-        return (1 if change.changes_more_than("key") else 0) + key_write
-    if action is Action.UPDATE and kind is Kind.RULE:
-        return 2  # deleted and made anew (see TemplateRun.update_rule)
-    return 1
-
-
-def count_writes(changes: list[Change], new_template: bool) -> None:
-    """Set ``writes`` on each of one template's changes, in plan order.
-
-    The first change carried by an existing template's PUT owns that PUT; the others
-    ride on it. For a new template, the create owns the PUT that adds its kick-off form.
-    """
-    form_owned = new_template
-    new_form = new_template and any(
-        c.kind is Kind.KICKOFF and c.action is Action.CREATE for c in changes
+def _new_form(create: Change, changes: list[Change]) -> bool:
+    """Whether a new template has a kick-off form to PUT after its POST: kick-off fields,
+    or a kick-off title or description (writable only on update)."""
+    texts = [create.attribute(n) for n in ("kickoff_title", "kickoff_description")]
+    return any(c.kind is Kind.KICKOFF and c.creates for c in changes) or any(
+        t is not None and t.new for t in texts
     )
-    # An existing template that gains children writes its map of them once, at the end
-    # (TemplateRun.finish); the first such create counts that write.
-    map_counted = new_template
-    new_steps = [c.path[-1] for c in changes if c.kind is Kind.STEP and c.action is Action.CREATE]
+
+
+def assign_duties(changes: list[Change], new_template: bool) -> None:
+    """Decide, once and in plan order, what each of one template's changes sends besides
+    its own writes (see :class:`Change`), then set its ``writes`` by its spec. Apply
+    follows these duties and decides none of them again.
+
+    - The template's own PUT: a new template's create sends it when there is a kick-off
+      form to add; otherwise the first change it carries sends it, and the others ride on it.
+    - A new step whose deadline counts from a step made later waits for that step.
+    - The first change that gives an existing template a child counts the write of the
+      template's map of its children, made once every change is made.
+    """
+    form_sent = map_counted = new_template
+    made_later = [c.path[-1] for c in changes if c.kind is Kind.STEP and c.creates]
     for change in changes:
-        owner = not form_owned and change.spec.carried_by_template_write(change)
-        if owner:
-            form_owned = True
-        later = (
-            set(new_steps[new_steps.index(change.path[-1]) + 1 :])
-            if change.path[-1] in new_steps and change.kind is Kind.STEP
-            else set()
-        )
-        change.writes = _writes(change, owner, later, new_form)
+        if new_template and change.kind is Kind.TEMPLATE and change.creates:
+            change.sends_form = _new_form(change, changes)
+        elif not form_sent and change.spec.carried_by_template_write(change):
+            change.sends_form = form_sent = True
+        if change.kind is Kind.STEP and change.creates:
+            made_later.remove(change.path[-1])
+            anchor = _deadline_anchor(change)
+            change.waits_for = anchor if anchor in made_later else None
         if not map_counted and change.creates_child:
-            change.writes += 1
-            map_counted = True
+            change.writes_map = map_counted = True
+        change.writes = change.spec.writes(change)
+
+
+def _priced(changes: list[Change]) -> list[Change]:
+    """Changes with no duties to decide (org-wide ones, an archive, a restore), their
+    writes set by their spec."""
+    for change in changes:
+        change.writes = change.spec.writes(change)
+    return changes
 
 
 def org_wide_changes(
@@ -545,4 +526,4 @@ def org_wide_changes(
         if title.lower() not in seen and not tag_exists(title):
             seen.add(title.lower())
             changes.append(Change(Action.CREATE, Kind.TAG, (title,), desired=title))
-    return changes
+    return _priced(changes)

@@ -184,7 +184,7 @@ def apply_plan(
     context = ApplyContext(client, org, me)
 
     def execute_org(change: Change) -> None:
-        ORG_EXECUTORS[(change.kind, change.action)](context, change)
+        ORG_EXECUTORS[change.spec](context, change)
 
     first = _carry_out_in_rounds(client, plan.org_changes(), execute_org, progress, stop)
     if first.error or first.not_done:

@@ -23,6 +23,7 @@ from typing import Any
 from tallyform.client import TallyfyClient, TallyfyError, ValidationFailed
 from tallyform.errors import TallyformError
 from tallyform.model.changes import Change
+from tallyform.model.kinds import Action, ChangeSpec, Kind, spec
 from tallyform.model.state import FieldState, TemplateState
 from tallyform.tallyfy.payloads import (
     field_body,
@@ -242,10 +243,11 @@ def _same_id(value: Any, wanted: str | None) -> bool:
     return (str(value) if value not in (None, "") else None) == wanted
 
 
-ORG_EXECUTORS: dict[tuple[str, str], Callable[[ApplyContext, Change], None]] = {
-    ("key", "create"): create_key,
-    ("folder", "create"): create_folder,
-    ("tag", "create"): create_tag,
+OrgExecutor = Callable[[ApplyContext, Change], None]
+ORG_EXECUTORS: dict[ChangeSpec, OrgExecutor] = {
+    spec(Kind.KEY, Action.CREATE): create_key,
+    spec(Kind.FOLDER, Action.CREATE): create_folder,
+    spec(Kind.TAG, Action.CREATE): create_tag,
 }
 
 
@@ -776,7 +778,7 @@ class TemplateRun:
         self.client.delete(f"/checklists/tags/{change.live_id}")
 
     def execute(self, change: Change) -> None:
-        TEMPLATE_EXECUTORS[(change.kind, change.action)](self, change)
+        TEMPLATE_EXECUTORS[change.spec](self, change)
         if change.writes_map:
             self.ids_due = True
 
@@ -809,27 +811,28 @@ def _raw(state: Any) -> dict[str, Any] | None:
     return raw if isinstance(raw, dict) else None
 
 
-TEMPLATE_EXECUTORS: dict[tuple[str, str], Callable[[TemplateRun, Change], None]] = {
-    ("template", "create"): TemplateRun.create_template,
-    ("template", "update"): TemplateRun.update_template,
-    ("template", "restore"): TemplateRun.restore_template,
-    ("template", "archive"): TemplateRun.archive_template,
-    ("kickoff", "create"): TemplateRun.create_kickoff,
-    ("kickoff", "update"): TemplateRun.update_kickoff,
-    ("kickoff", "reorder"): TemplateRun.reorder_kickoff,
-    ("kickoff", "delete"): TemplateRun.delete_kickoff,
-    ("step", "create"): TemplateRun.create_step,
-    ("step", "update"): TemplateRun.update_step,
-    ("step", "delete"): TemplateRun.delete_step,
-    ("step", "reorder"): TemplateRun.reorder_steps,
-    ("field", "create"): TemplateRun.create_field,
-    ("field", "move"): TemplateRun.move_field,
-    ("field", "update"): TemplateRun.update_field,
-    ("field", "delete"): TemplateRun.delete_field,
-    ("field", "reorder"): TemplateRun.reorder_fields,
-    ("rule", "create"): TemplateRun.create_rule,
-    ("rule", "update"): TemplateRun.update_rule,
-    ("rule", "delete"): TemplateRun.delete_rule,
-    ("tagging", "create"): TemplateRun.attach_tag,
-    ("tagging", "delete"): TemplateRun.detach_tag,
+TemplateExecutor = Callable[[TemplateRun, Change], None]
+TEMPLATE_EXECUTORS: dict[ChangeSpec, TemplateExecutor] = {
+    spec(Kind.TEMPLATE, Action.CREATE): TemplateRun.create_template,
+    spec(Kind.TEMPLATE, Action.UPDATE): TemplateRun.update_template,
+    spec(Kind.TEMPLATE, Action.RESTORE): TemplateRun.restore_template,
+    spec(Kind.TEMPLATE, Action.ARCHIVE): TemplateRun.archive_template,
+    spec(Kind.KICKOFF, Action.CREATE): TemplateRun.create_kickoff,
+    spec(Kind.KICKOFF, Action.UPDATE): TemplateRun.update_kickoff,
+    spec(Kind.KICKOFF, Action.REORDER): TemplateRun.reorder_kickoff,
+    spec(Kind.KICKOFF, Action.DELETE): TemplateRun.delete_kickoff,
+    spec(Kind.STEP, Action.CREATE): TemplateRun.create_step,
+    spec(Kind.STEP, Action.UPDATE): TemplateRun.update_step,
+    spec(Kind.STEP, Action.DELETE): TemplateRun.delete_step,
+    spec(Kind.STEP, Action.REORDER): TemplateRun.reorder_steps,
+    spec(Kind.FIELD, Action.CREATE): TemplateRun.create_field,
+    spec(Kind.FIELD, Action.MOVE): TemplateRun.move_field,
+    spec(Kind.FIELD, Action.UPDATE): TemplateRun.update_field,
+    spec(Kind.FIELD, Action.DELETE): TemplateRun.delete_field,
+    spec(Kind.FIELD, Action.REORDER): TemplateRun.reorder_fields,
+    spec(Kind.RULE, Action.CREATE): TemplateRun.create_rule,
+    spec(Kind.RULE, Action.UPDATE): TemplateRun.update_rule,
+    spec(Kind.RULE, Action.DELETE): TemplateRun.delete_rule,
+    spec(Kind.TAGGING, Action.CREATE): TemplateRun.attach_tag,
+    spec(Kind.TAGGING, Action.DELETE): TemplateRun.detach_tag,
 }

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from tallyform.model.changes import Change, Plan
 from tallyform.model.kinds import Action, Kind
 from tallyform.render.common import (
-    SYMBOLS,
     Styler,
     item_lines,
     need_lines,
@@ -22,19 +21,16 @@ from tallyform.render.common import (
 )
 
 INDENT = "    "
-ANNOUNCED = ("delete", "reorder", "move", "archive", "restore")  # said in words on the head line
+# Said in words on the head line (every change of the kinds in SAID_KINDS too).
+ANNOUNCED = (Action.DELETE, Action.REORDER, Action.MOVE, Action.ARCHIVE, Action.RESTORE)
+SAID_KINDS = (Kind.TEMPLATE, Kind.TAGGING, Kind.FOLDER, Kind.TAG)
 
 
 def _change_lines(change: Change, depth: int, style: Styler, nested: bool = False) -> list[str]:
     pad = INDENT * depth
-    symbol = style(SYMBOLS[change.action], role(change.action))
+    symbol = style(change.action.symbol, role(change.action))
     head = f"{pad}{symbol} {subject(change)}"
-    if change.action in ANNOUNCED or change.kind in (
-        Kind.TEMPLATE,
-        Kind.TAGGING,
-        Kind.FOLDER,
-        Kind.TAG,
-    ):
+    if change.action in ANNOUNCED or change.kind in SAID_KINDS:
         head += style(f" will be {verb(change)}", "dim")
     lines = [head]
     if change.note:

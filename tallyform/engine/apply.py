@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from tallyform.client import TallyfyClient, TallyfyError
 from tallyform.errors import TallyformError
 from tallyform.model.changes import Change, Plan, count_actions
-from tallyform.model.kinds import Action, Kind
+from tallyform.model.kinds import Kind
 from tallyform.tallyfy.read import KeysHidden, LiveOrg
 from tallyform.tallyfy.writes import ORG_EXECUTORS, ApplyContext, KeySetupRefused, TemplateRun
 
@@ -179,7 +179,7 @@ def apply_plan(
         )
     stop = stop or threading.Event()
     grouped = plan.by_template()
-    creates = any(c.kind is Kind.TEMPLATE and c.action is Action.CREATE for c in plan.changes)
+    creates = any(c.creates_template for c in plan.changes)
     me = client.current_user().get("id") if creates else None  # once, not per template
     context = ApplyContext(client, org, me)
 

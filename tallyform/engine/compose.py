@@ -46,13 +46,12 @@ def _updated(
     found: TemplateState | StepState | FieldState,
     attrs: Mapping[str, Any],
     wanted: Any,
-    what: str,
 ) -> Change | None:
     attributes = attr_changes(found.attrs, attrs)
     note = None
     if found.matched_by == "title":
         attributes.insert(0, AttrChange("key", None, path[-1]))
-        note = TITLE_MATCH_NOTE.format(what=what)
+        note = TITLE_MATCH_NOTE.format(what=kind.named_by)
     if not attributes:
         return None
     return Change(
@@ -118,7 +117,7 @@ class _Composer:
         if live is None:
             self.add(_created(Kind.TEMPLATE, self.path(), desired.attrs, desired))
         else:
-            self.add(_updated(Kind.TEMPLATE, self.path(), live, desired.attrs, desired, "title"))
+            self.add(_updated(Kind.TEMPLATE, self.path(), live, desired.attrs, desired))
 
     def kickoff(self) -> None:
         live_kickoff = self.live.kickoff if self.live else {}
@@ -127,9 +126,7 @@ class _Composer:
             if found is None:
                 self.add(_created(Kind.KICKOFF, self.path(key), wanted.attrs, wanted))
             else:
-                self.add(
-                    _updated(Kind.KICKOFF, self.path(key), found, wanted.attrs, wanted, "label")
-                )
+                self.add(_updated(Kind.KICKOFF, self.path(key), found, wanted.attrs, wanted))
         if self.live is not None:
             wanted_order = list(self.desired.kickoff)
             kept = [k for k in live_kickoff if k in self.desired.kickoff]
@@ -155,9 +152,7 @@ class _Composer:
                 self.add(_created(Kind.STEP, self.path(key), wanted.attrs, wanted))
                 self.lists[key] = []
             else:
-                updates.append(
-                    _updated(Kind.STEP, self.path(key), found, wanted.attrs, wanted, "title")
-                )
+                updates.append(_updated(Kind.STEP, self.path(key), found, wanted.attrs, wanted))
         for change in updates:
             self.add(change)
 
@@ -195,9 +190,7 @@ class _Composer:
                 new.position, new.step = len(step_list), wanted.step
                 self.add(new)
                 continue
-            updates.append(
-                _updated(Kind.FIELD, self.path(key), found, wanted.attrs, wanted, "label")
-            )
+            updates.append(_updated(Kind.FIELD, self.path(key), found, wanted.attrs, wanted))
         for update in updates:
             if update is not None:
                 update.step = wanted_step(update)
@@ -357,22 +350,13 @@ def _implied_key(change: Change) -> bool:
 def explain_replacements(changes: list[Change]) -> None:
     """A delete and a create of one kind, where the new key came from a title or label, is
     most likely a rename that lost its identity: say how to keep the object."""
-    deleted = {
-        c.kind: c
-        for c in changes
-        if c.action is Action.DELETE and c.kind in (Kind.STEP, Kind.FIELD, Kind.KICKOFF)
-    }
+    deleted = {c.kind: c for c in changes if c.action is Action.DELETE and c.kind.child}
     for change in changes:
-        if (
-            change.action is not Action.CREATE
-            or change.kind not in deleted
-            or not _implied_key(change)
-        ):
+        if not change.creates or change.kind not in deleted or not _implied_key(change):
             continue
         key, old = change.path[-1], deleted[change.kind].path[-1]
-        named = "title" if change.kind is Kind.STEP else "label"
         change.note = (
-            f"its key '{key}' comes from its {named}; if it replaces '{old}', "
+            f"its key '{key}' comes from its {change.kind.named_by}; if it replaces '{old}', "
             f"add `key: {old}` to update that one in place and keep its data"
         )
 
@@ -474,7 +458,7 @@ def assign_duties(changes: list[Change], new_template: bool) -> None:
     form_sent = map_counted = new_template
     made_later = [c.path[-1] for c in changes if c.kind is Kind.STEP and c.creates]
     for change in changes:
-        if new_template and change.kind is Kind.TEMPLATE and change.creates:
+        if new_template and change.creates_template:
             change.sends_form = _new_form(change, changes)
         elif not form_sent and change.spec.carried_by_template_write(change):
             change.sends_form = form_sent = True

@@ -261,14 +261,12 @@ def explain_renamed_templates(changes: list[Change]) -> None:
     likely a renamed file: say on the create how to keep the template."""
     # Sorted: the changes come in the org's order (last updated first), which is a matter
     # of timing when an apply wrote them in parallel.
-    archived = sorted(
-        c.path[0] for c in changes if c.kind is Kind.TEMPLATE and c.action is Action.ARCHIVE
-    )
+    archived = sorted(c.path[0] for c in changes if c.archives_template)
     if not archived:
         return
     for change in changes:
         source = getattr(change.desired, "source", None)
-        if change.kind is not Kind.TEMPLATE or change.action is not Action.CREATE or source is None:
+        if not change.creates_template or source is None:
             continue
         if source.key_written:
             continue

@@ -128,6 +128,14 @@ class Change:
         return self.action is Action.CREATE
 
     @property
+    def creates_template(self) -> bool:
+        return self.kind is Kind.TEMPLATE and self.action is Action.CREATE
+
+    @property
+    def archives_template(self) -> bool:
+        return self.kind is Kind.TEMPLATE and self.action is Action.ARCHIVE
+
+    @property
     def creates_child(self) -> bool:
         """Whether this change makes a step, form field or kick-off field: something its
         template's map of its children (tallyform_ids) must then name."""
@@ -279,11 +287,7 @@ class Plan:
         return sum(1 for seen in self.snapshots.values() if seen.id)
 
     def archived(self) -> list[str]:
-        return [
-            c.path[0]
-            for c in self.changes
-            if c.kind is Kind.TEMPLATE and c.action is Action.ARCHIVE
-        ]
+        return [c.path[0] for c in self.changes if c.archives_template]
 
     def damaged(self) -> set[str]:
         """Templates archived or losing steps, fields, kick-off fields or rules."""

@@ -109,8 +109,8 @@ def _step_rank(
         key = group[0]
         if key in wanted:
             return 0, wanted.index(key)
-        action = heads[key].action if key in heads else "update"
-        return {"create": 1, "delete": 2}.get(action, 0), seen.index(key)
+        action = heads[key].action if key in heads else Action.UPDATE
+        return {Action.CREATE: 1, Action.DELETE: 2}.get(action, 0), seen.index(key)
 
     return rank
 

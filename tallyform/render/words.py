@@ -124,7 +124,11 @@ def worded(change: Change) -> list[AttrChange]:
     out: list[AttrChange] = []
     for attribute in change.attributes:
         name = attribute.name
-        if (change.kind, name, change.action, attribute.new) == ("rule", "match", "create", "all"):
+        if (
+            change.kind is Kind.RULE
+            and change.creates
+            and (name, attribute.new) == ("match", "all")
+        ):
             continue  # the default, which the file does not say
         old = written(change, name, attribute.old)
         new = written(change, name, attribute.new)

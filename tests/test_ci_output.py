@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from tallyform.config import Location, Problem
 from tallyform.engine.planfile import CARRIED_OUT, path_parts, save_plan
-from tallyform.model.changes import ACTIONS, KINDS, AttrChange, Change, ItemChange, Plan
+from tallyform.model.changes import AttrChange, Change, ItemChange, Plan
+from tallyform.model.kinds import ACTIONS, KINDS
 from tallyform.render.problems import annotation, escape_data, escape_property
 from tests.conftest import PROJECT_YAML, REPO, run_cli
 

@@ -174,6 +174,19 @@ CASES: list[tuple[str, Edit, list[tuple[str, str]], int]] = [
         4,  # create, its key, one move into place, the template's map of its children
     ),
     (
+        "step created whose deadline counts from a step created after it",
+        replace(
+            IR,
+            "tags: [engineering, incidents]\n",
+            "  - key: review\n    title: Review the postmortem\n"
+            "    deadline: {value: 2, unit: days, step: close}\n"
+            "  - key: close\n    title: Close the incident\n"
+            "tags: [engineering, incidents]\n",
+        ),
+        [("step", "create"), ("step", "create")],
+        6,  # each made and keyed, the first's deadline once the second exists, the map
+    ),
+    (
         "step updated",
         replace("content-review.yaml", "title: Write the draft", "title: Draft it"),
         [("step", "update")],

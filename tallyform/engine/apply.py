@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from tallyform.client import TallyfyClient, TallyfyError
 from tallyform.errors import TallyformError
 from tallyform.model.changes import Change, Plan, count_actions
+from tallyform.model.kinds import Kind
 from tallyform.parallel import in_parallel
 from tallyform.tallyfy.read import KeysHidden, LiveOrg
 from tallyform.tallyfy.writes import ORG_EXECUTORS, ApplyContext, KeySetupRefused, TemplateRun
@@ -57,7 +58,8 @@ class ApplyReport:
         return [o for o in self.outcomes if o.error]
 
     def counts(self) -> dict[str, int]:
-        return count_actions(self.done)
+        """Each action's count of changes done, by the action's name."""
+        return {action.value: count for action, count in count_actions(self.done).items()}
 
 
 def _carry_out(
@@ -106,9 +108,9 @@ def org_rounds(changes: list[Change]) -> list[list[Change]]:
 
 
 def _round_of(change: Change) -> int:
-    if change.kind == "key":
+    if change.kind is Kind.KEY:
         return -1
-    if change.kind == "folder":
+    if change.kind is Kind.FOLDER:
         return str(change.desired).count("/")
     return 0
 
@@ -178,12 +180,12 @@ def apply_plan(
         )
     stop = stop or threading.Event()
     grouped = plan.by_template()
-    creates = any(c.kind == "template" and c.action == "create" for c in plan.changes)
+    creates = any(c.creates_template for c in plan.changes)
     me = client.current_user().get("id") if creates else None  # once, not per template
     context = ApplyContext(client, org, me)
 
     def execute_org(change: Change) -> None:
-        ORG_EXECUTORS[(change.kind, change.action)](context, change)
+        ORG_EXECUTORS[change.spec](context, change)
 
     first = _carry_out_in_rounds(client, plan.org_changes(), execute_org, progress, stop)
     if first.error or first.not_done:

@@ -13,7 +13,7 @@ Per template, the plan lists (and apply runs) its changes in the order the API n
 
 Positions and moves are worked out here by following what each change does to each
 list, so apply needs no second look at the org. Each change's ``writes`` is counted by
-the same rules apply follows (see :func:`count_writes`).
+its spec, from the duties :func:`assign_duties` gives it (see :mod:`tallyform.model.kinds`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from tallyform.engine.diff import attr_changes
-from tallyform.model.changes import AttrChange, Change, Kind
+from tallyform.model.changes import AttrChange, Change
+from tallyform.model.kinds import Action, Kind
 from tallyform.model.state import FieldState, RuleAttrs, StepState, TemplateState
 
 TITLE_MATCH_NOTE = "matched by {what} (it had no tallyform key); the key will be written"
@@ -31,7 +32,11 @@ KICKOFF_FORM = "kickoff"  # the reorder path of a template's kick-off fields
 
 def _created(kind: Kind, path: tuple[str, ...], attrs: Mapping[str, Any], desired: Any) -> Change:
     return Change(
-        "create", kind, path, [AttrChange(k, None, v) for k, v in attrs.items()], desired=desired
+        Action.CREATE,
+        kind,
+        path,
+        [AttrChange(k, None, v) for k, v in attrs.items()],
+        desired=desired,
     )
 
 
@@ -41,16 +46,17 @@ def _updated(
     found: TemplateState | StepState | FieldState,
     attrs: Mapping[str, Any],
     wanted: Any,
-    what: str,
 ) -> Change | None:
     attributes = attr_changes(found.attrs, attrs)
     note = None
     if found.matched_by == "title":
         attributes.insert(0, AttrChange("key", None, path[-1]))
-        note = TITLE_MATCH_NOTE.format(what=what)
+        note = TITLE_MATCH_NOTE.format(what=kind.named_by)
     if not attributes:
         return None
-    return Change("update", kind, path, attributes, found.live_id, note, desired=wanted, live=found)
+    return Change(
+        Action.UPDATE, kind, path, attributes, found.live_id, note, desired=wanted, live=found
+    )
 
 
 def _reorder(
@@ -66,7 +72,9 @@ def _reorder(
             moves.append((key, index + 1))
     if not moves:
         return None
-    return Change("reorder", kind, path, [AttrChange("order", live, wanted)], moves=tuple(moves))
+    return Change(
+        Action.REORDER, kind, path, [AttrChange("order", live, wanted)], moves=tuple(moves)
+    )
 
 
 def wanted_step(change: Change) -> str | None:
@@ -107,25 +115,29 @@ class _Composer:
     def template(self) -> None:
         desired, live = self.desired, self.live
         if live is None:
-            self.add(_created("template", self.path(), desired.attrs, desired))
+            self.add(_created(Kind.TEMPLATE, self.path(), desired.attrs, desired))
         else:
-            self.add(_updated("template", self.path(), live, desired.attrs, desired, "title"))
+            self.add(_updated(Kind.TEMPLATE, self.path(), live, desired.attrs, desired))
 
     def kickoff(self) -> None:
         live_kickoff = self.live.kickoff if self.live else {}
         for key, wanted in self.desired.kickoff.items():
             found = live_kickoff.get(key)
             if found is None:
-                self.add(_created("kickoff", self.path(key), wanted.attrs, wanted))
+                self.add(_created(Kind.KICKOFF, self.path(key), wanted.attrs, wanted))
             else:
-                self.add(_updated("kickoff", self.path(key), found, wanted.attrs, wanted, "label"))
+                self.add(_updated(Kind.KICKOFF, self.path(key), found, wanted.attrs, wanted))
         if self.live is not None:
             wanted_order = list(self.desired.kickoff)
             kept = [k for k in live_kickoff if k in self.desired.kickoff]
             projected = kept + [k for k in wanted_order if k not in kept]
             self.add(
                 _reorder(
-                    "kickoff", self.path(KICKOFF_FORM), list(live_kickoff), projected, wanted_order
+                    Kind.KICKOFF,
+                    self.path(KICKOFF_FORM),
+                    list(live_kickoff),
+                    projected,
+                    wanted_order,
                 )
             )
 
@@ -137,12 +149,10 @@ class _Composer:
         for key, wanted in self.desired.steps.items():
             found = live_steps.get(key)
             if found is None:
-                self.add(_created("step", self.path(key), wanted.attrs, wanted))
+                self.add(_created(Kind.STEP, self.path(key), wanted.attrs, wanted))
                 self.lists[key] = []
             else:
-                updates.append(
-                    _updated("step", self.path(key), found, wanted.attrs, wanted, "title")
-                )
+                updates.append(_updated(Kind.STEP, self.path(key), found, wanted.attrs, wanted))
         for change in updates:
             self.add(change)
 
@@ -158,8 +168,8 @@ class _Composer:
             self.lists[new_step].append(key)
             self.add(
                 Change(
-                    "move",
-                    "field",
+                    Action.MOVE,
+                    Kind.FIELD,
                     self.path(key),
                     [AttrChange("step", old_step, new_step)],
                     found.live_id,
@@ -175,12 +185,12 @@ class _Composer:
                 step_list = self.lists[str(wanted.step)]
                 step_list.append(key)
                 new = _created(
-                    "field", self.path(key), {**wanted.attrs, "step": wanted.step}, wanted
+                    Kind.FIELD, self.path(key), {**wanted.attrs, "step": wanted.step}, wanted
                 )
                 new.position, new.step = len(step_list), wanted.step
                 self.add(new)
                 continue
-            updates.append(_updated("field", self.path(key), found, wanted.attrs, wanted, "label"))
+            updates.append(_updated(Kind.FIELD, self.path(key), found, wanted.attrs, wanted))
         for update in updates:
             if update is not None:
                 update.step = wanted_step(update)
@@ -192,7 +202,9 @@ class _Composer:
         live_rules = self.live.rules if self.live else {}
         for name, found_rule in live_rules.items():
             if name not in self.desired.rules:
-                self.add(Change("delete", "rule", self.path(name), live_id=found_rule.live_id))
+                self.add(
+                    Change(Action.DELETE, Kind.RULE, self.path(name), live_id=found_rule.live_id)
+                )
         remade = self.remade_fields()
         for name, rule in self.desired.rules.items():
             found = live_rules.get(name)
@@ -208,8 +220,8 @@ class _Composer:
                 )
                 self.add(
                     Change(
-                        "update",
-                        "rule",
+                        Action.UPDATE,
+                        Kind.RULE,
                         self.path(name),
                         attributes,
                         found.live_id,
@@ -220,7 +232,7 @@ class _Composer:
                 )
         for name, rule in self.desired.rules.items():
             if name not in live_rules:
-                self.add(_created("rule", self.path(name), rule.attrs, rule))
+                self.add(_created(Kind.RULE, self.path(name), rule.attrs, rule))
 
     def remade_fields(self) -> set[str]:
         """Keys that move between the kick-off form and a step: deleted in one, made in the
@@ -243,8 +255,8 @@ class _Composer:
                 self.lists[str(found.step)].remove(key)
                 self.add(
                     Change(
-                        "delete",
-                        "field",
+                        Action.DELETE,
+                        Kind.FIELD,
                         self.path(key),
                         live_id=found.live_id,
                         step=found.step,
@@ -254,7 +266,13 @@ class _Composer:
         for key, found in live.kickoff.items():
             if key not in self.desired.kickoff:
                 self.add(
-                    Change("delete", "kickoff", self.path(key), live_id=found.live_id, live=found)
+                    Change(
+                        Action.DELETE,
+                        Kind.KICKOFF,
+                        self.path(key),
+                        live_id=found.live_id,
+                        live=found,
+                    )
                 )
         doomed = [k for k in live.steps if k not in self.desired.steps]
         while doomed:  # a step another doomed step counts its deadline from goes after it
@@ -264,7 +282,11 @@ class _Composer:
             found_step = live.steps[key]
             self.add(
                 Change(
-                    "delete", "step", self.path(key), live_id=found_step.live_id, live=found_step
+                    Action.DELETE,
+                    Kind.STEP,
+                    self.path(key),
+                    live_id=found_step.live_id,
+                    live=found_step,
                 )
             )
 
@@ -275,12 +297,12 @@ class _Composer:
         wanted = list(self.desired.steps)
         kept = [k for k in live_steps if k in self.desired.steps]
         projected = kept + [k for k in wanted if k not in kept]
-        self.add(_reorder("step", self.path("steps"), live_steps, projected, wanted))
+        self.add(_reorder(Kind.STEP, self.path("steps"), live_steps, projected, wanted))
         wanted_fields = self.desired.fields_by_step()
         for step_key in wanted:
             self.add(
                 _reorder(
-                    "field",
+                    Kind.FIELD,
                     self.path(step_key, "fields"),
                     self.live_fields.get(step_key, []),
                     self.lists[step_key],
@@ -296,11 +318,11 @@ class _Composer:
         wanted = {title.lower() for title in self.desired.tags}
         for title in self.desired.tags:
             if title.lower() not in have:
-                self.add(Change("create", "tagging", self.path(title)))
+                self.add(Change(Action.CREATE, Kind.TAGGING, self.path(title)))
         for lower, title in have.items():
             link = live_tags[title]
             if lower not in wanted and link is not None:  # see undetachable_tags
-                self.add(Change("delete", "tagging", self.path(title), live_id=str(link)))
+                self.add(Change(Action.DELETE, Kind.TAGGING, self.path(title), live_id=str(link)))
 
     def compose(self) -> list[Change]:
         for phase in (
@@ -315,7 +337,7 @@ class _Composer:
         ):
             phase()
         explain_replacements(self.changes)
-        count_writes(self.changes, new_template=self.live is None)
+        assign_duties(self.changes, new_template=self.live is None)
         return self.changes
 
 
@@ -328,18 +350,13 @@ def _implied_key(change: Change) -> bool:
 def explain_replacements(changes: list[Change]) -> None:
     """A delete and a create of one kind, where the new key came from a title or label, is
     most likely a rename that lost its identity: say how to keep the object."""
-    deleted = {
-        c.kind: c
-        for c in changes
-        if c.action == "delete" and c.kind in ("step", "field", "kickoff")
-    }
+    deleted = {c.kind: c for c in changes if c.action is Action.DELETE and c.kind.child}
     for change in changes:
-        if change.action != "create" or change.kind not in deleted or not _implied_key(change):
+        if not change.creates or change.kind not in deleted or not _implied_key(change):
             continue
         key, old = change.path[-1], deleted[change.kind].path[-1]
-        named = "title" if change.kind == "step" else "label"
         change.note = (
-            f"its key '{key}' comes from its {named}; if it replaces '{old}', "
+            f"its key '{key}' comes from its {change.kind.named_by}; if it replaces '{old}', "
             f"add `key: {old}` to update that one in place and keep its data"
         )
 
@@ -367,23 +384,25 @@ def template_changes(
     """
     if desired is None:
         assert live is not None
-        return [Change("archive", "template", (live.key,), live_id=live.live_id)]
+        return _priced([Change(Action.ARCHIVE, Kind.TEMPLATE, (live.key,), live_id=live.live_id)])
     if live is None and archived is not None:
         how = (
             "an archived template of the same title (Tallyfy's archived list shows no keys)"
             if archived.get("matched_by_title")
             else "it was archived"
         )
-        return [
-            Change(
-                "restore",
-                "template",
-                (desired.key,),
-                live_id=str(archived["id"]),
-                note=f"{how}; its steps and fields are compared once it is back, "
-                "so run apply again after this one",
-            )
-        ]
+        return _priced(
+            [
+                Change(
+                    Action.RESTORE,
+                    Kind.TEMPLATE,
+                    (desired.key,),
+                    live_id=str(archived["id"]),
+                    note=f"{how}; its steps and fields are compared once it is back, "
+                    "so run apply again after this one",
+                )
+            ]
+        )
     changes = _Composer(desired, live).compose()
     note_type_changes(changes)
     return changes
@@ -403,18 +422,12 @@ def note_type_changes(changes: list[Change]) -> None:
     exceed the plan's count by what the note says.
     """
     for change in changes:
-        retyped = change.action == "update" and change.attribute("type") is not None
-        if change.kind in ("field", "kickoff") and retyped:
+        retyped = change.action is Action.UPDATE and change.attribute("type") is not None
+        if change.kind in (Kind.FIELD, Kind.KICKOFF) and retyped:
             change.note = f"{change.note}; {RETYPE_NOTE}" if change.note else RETYPE_NOTE
 
 
-# -- writes -----------------------------------------------------------------------------------
-
-
-def deferred_deadline(change: Change, created_later: set[str]) -> bool:
-    """A new step whose deadline counts from a step made later in this plan: its deadline
-    is written once that step exists."""
-    return _deadline_anchor(change) in created_later
+# -- duties and writes -------------------------------------------------------------------------
 
 
 def _deadline_anchor(change: Change) -> str | None:
@@ -422,61 +435,48 @@ def _deadline_anchor(change: Change) -> str | None:
     return deadline.get("step") if isinstance(deadline, dict) else None
 
 
-def _writes(
-    change: Change, form_owner: bool, created_later: set[str], new_form: bool = False
-) -> int:
-    """Requests that write, as apply sends them (see the executors in :mod:`tallyform.tallyfy.writes`)."""
-    key_write = 1 if change.attribute("key") is not None else 0
-    kind, action = change.kind, change.action
-    if action == "reorder":
-        return (
-            1
-            if kind == "kickoff" and form_owner
-            else (0 if kind == "kickoff" else len(change.moves))
-        )
-    if action == "create":
-        if kind == "template":  # the POST, the PUT of its kick-off form if any, its key
-            texts = [change.attribute(n) for n in ("kickoff_title", "kickoff_description")]
-            return 2 + (1 if new_form or any(t is not None and t.new for t in texts) else 0)
-        if kind == "kickoff":
-            return 1 + (1 if form_owner else 0)  # its key, and the PUT that adds it
-        if kind in ("step", "field"):
-            return 2 + (1 if kind == "step" and deferred_deadline(change, created_later) else 0)
-        return 1
-    if action == "update" and kind in ("template", "kickoff"):
-        return (1 if form_owner else 0) + key_write
-    if action == "update" and kind in ("step", "field"):
-        return (1 if change.changes_more_than("key") else 0) + key_write
-    if action == "update" and kind == "rule":
-        return 2  # deleted and made anew (see TemplateRun.update_rule)
-    return 1
+def _new_form(create: Change, changes: list[Change]) -> bool:
+    """Whether a new template has a kick-off form to PUT after its POST: kick-off fields,
+    or a kick-off title or description (writable only on update)."""
+    texts = [create.attribute(n) for n in ("kickoff_title", "kickoff_description")]
+    return any(c.kind is Kind.KICKOFF and c.creates for c in changes) or any(
+        t is not None and t.new for t in texts
+    )
 
 
-def count_writes(changes: list[Change], new_template: bool) -> None:
-    """Set ``writes`` on each of one template's changes, in plan order.
+def assign_duties(changes: list[Change], new_template: bool) -> None:
+    """Decide, once and in plan order, what each of one template's changes sends besides
+    its own writes (see :class:`Change`), then set its ``writes`` by its spec. Apply
+    follows these duties and decides none of them again.
 
-    The first change carried by an existing template's PUT owns that PUT; the others
-    ride on it. For a new template, the create owns the PUT that adds its kick-off form.
+    - The template's own PUT: a new template's create sends it when there is a kick-off
+      form to add; otherwise the first change it carries sends it, and the others ride on it.
+    - A new step whose deadline counts from a step made later waits for that step.
+    - The first change that gives an existing template a child counts the write of the
+      template's map of its children, made once every change is made.
     """
-    form_owned = new_template
-    new_form = new_template and any(c.kind == "kickoff" and c.action == "create" for c in changes)
-    # An existing template that gains children writes its map of them once, at the end
-    # (TemplateRun.finish); the first such create counts that write.
-    map_counted = new_template
-    new_steps = [c.path[-1] for c in changes if c.kind == "step" and c.action == "create"]
+    form_sent = map_counted = new_template
+    made_later = [c.path[-1] for c in changes if c.kind is Kind.STEP and c.creates]
     for change in changes:
-        owner = not form_owned and change.carried_by_template_write
-        if owner:
-            form_owned = True
-        later = (
-            set(new_steps[new_steps.index(change.path[-1]) + 1 :])
-            if change.path[-1] in new_steps and change.kind == "step"
-            else set()
-        )
-        change.writes = _writes(change, owner, later, new_form)
-        if not map_counted and change.creates_a_child:
-            change.writes += 1
-            map_counted = True
+        if new_template and change.creates_template:
+            change.sends_form = _new_form(change, changes)
+        elif not form_sent and change.spec.carried_by_template_write(change):
+            change.sends_form = form_sent = True
+        if change.kind is Kind.STEP and change.creates:
+            made_later.remove(change.path[-1])
+            anchor = _deadline_anchor(change)
+            change.waits_for = anchor if anchor in made_later else None
+        if not map_counted and change.creates_child:
+            change.writes_map = map_counted = True
+        change.writes = change.spec.writes(change)
+
+
+def _priced(changes: list[Change]) -> list[Change]:
+    """Changes with no duties to decide (org-wide ones, an archive, a restore), their
+    writes set by their spec."""
+    for change in changes:
+        change.writes = change.spec.writes(change)
+    return changes
 
 
 def org_wide_changes(
@@ -490,8 +490,8 @@ def org_wide_changes(
     """What the org needs before any template: tallyform's keys, folders, tags."""
     changes = [
         Change(
-            "create",
-            "key",
+            Action.CREATE,
+            Kind.KEY,
             (kind_names[kind],),
             desired=kind,
         )
@@ -504,10 +504,10 @@ def org_wide_changes(
             prefix = "/".join(parts[:depth])
             if prefix not in planned and not folder_exists(prefix):
                 planned.add(prefix)
-                changes.append(Change("create", "folder", (prefix,), desired=prefix))
+                changes.append(Change(Action.CREATE, Kind.FOLDER, (prefix,), desired=prefix))
     seen: set[str] = set()
     for title in tag_titles:
         if title.lower() not in seen and not tag_exists(title):
             seen.add(title.lower())
-            changes.append(Change("create", "tag", (title,), desired=title))
-    return changes
+            changes.append(Change(Action.CREATE, Kind.TAG, (title,), desired=title))
+    return _priced(changes)

@@ -26,19 +26,14 @@ from tallyform import __version__
 from tallyform.bounded import FileRefused, TooLarge, read_bounded
 from tallyform.errors import TallyformError
 from tallyform.model.changes import (
-    ACTIONS,
-    KINDS,
-    ORG_KINDS,
-    Action,
     AttrChange,
     Change,
     ItemAction,
     ItemChange,
-    Kind,
     Plan,
     Snapshot,
 )
-from tallyform.tallyfy.writes import ORG_EXECUTORS, TEMPLATE_EXECUTORS
+from tallyform.model.kinds import ACTIONS, KINDS, SPECS, Action, Kind
 
 PLANFILE_VERSION = 2
 MAX_PLANFILE_BYTES = 64 << 20  # a plan of a thousand templates is a few MB
@@ -100,13 +95,8 @@ def plan_record(plan: Plan) -> dict[str, Any]:
 
 
 def path_parts(kind: Kind, action: Action) -> int:
-    """How many keys a change's path has: one for org-wide objects and templates, three
-    for the order of a step's form fields (template, step, "fields"), else two."""
-    if kind in ORG_KINDS or kind == "template":
-        return 1
-    if kind == "field" and action == "reorder":
-        return 3
-    return 2
+    """How many keys a change's path has (its spec's ``path_length``)."""
+    return SPECS[(Kind(kind), Action(action))].path_length
 
 
 def split_path(path: str, kind: Kind, action: Action) -> tuple[str, ...]:
@@ -166,7 +156,7 @@ def _whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-CARRIED_OUT = {*ORG_EXECUTORS, *TEMPLATE_EXECUTORS}  # (kind, action): what apply can do
+CARRIED_OUT = frozenset(SPECS)  # (kind, action): the changes tallyform makes
 CHANGE_ENTRIES = {
     *("path", "kind", "action", "id", "changes", "moves", "position", "note", "writes", "step")
 }

@@ -28,6 +28,7 @@ from tallyform.config.suggest import closest
 from tallyform.engine.compose import org_wide_changes, template_changes, undetachable_tags
 from tallyform.model import Assignees, Origin, Template
 from tallyform.model.changes import Change, Plan, Snapshot
+from tallyform.model.kinds import Action, Kind
 from tallyform.model.state import TemplateState, desired_state
 from tallyform.tallyfy.decode import archived_with_key, live_state, match_templates
 from tallyform.tallyfy.folders import duplicate_folders
@@ -225,7 +226,8 @@ def unclearable(changes: list[Change]) -> list[str]:
         "not clear a value sent as an empty string (tallyform probe found so). Clear it in "
         "Tallyfy first, or keep a value in the YAML."
         for change in changes
-        if change.action == "update" and change.kind in ("template", "step", "field", "kickoff")
+        if change.action is Action.UPDATE
+        and change.kind in (Kind.TEMPLATE, Kind.STEP, Kind.FIELD, Kind.KICKOFF)
         for attribute in change.attributes
         if attribute.new is None and attribute.old not in EMPTY
     ]
@@ -259,12 +261,12 @@ def explain_renamed_templates(changes: list[Change]) -> None:
     likely a renamed file: say on the create how to keep the template."""
     # Sorted: the changes come in the org's order (last updated first), which is a matter
     # of timing when an apply wrote them in parallel.
-    archived = sorted(c.path[0] for c in changes if c.kind == "template" and c.action == "archive")
+    archived = sorted(c.path[0] for c in changes if c.archives_template)
     if not archived:
         return
     for change in changes:
         source = getattr(change.desired, "source", None)
-        if change.kind != "template" or change.action != "create" or source is None:
+        if not change.creates_template or source is None:
             continue
         if source.key_written:
             continue

@@ -1,7 +1,8 @@
 """The typed values every stage shares, free of YAML and HTTP.
 
 Templates as declared (:mod:`.template`), both sides of a comparison in one normalised
-shape (:mod:`.state`), and the changes a plan is made of (:mod:`.changes`).
+shape (:mod:`.state`), the changes a plan is made of (:mod:`.changes`), and what each
+kind of change is (:mod:`.kinds`).
 """
 
 from tallyform.model.template import (

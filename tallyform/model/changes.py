@@ -16,26 +16,14 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal
+
+from tallyform.model.kinds import ACTIONS, SPECS, Action, ChangeSpec, Kind
 
 if TYPE_CHECKING:
     from tallyform.model.state import TemplateState
 
-Action = Literal["create", "update", "move", "delete", "reorder", "archive", "restore"]
-Kind = Literal[
-    "key",  # the tallyform_key custom-field key of one record kind (org-wide)
-    "folder",  # a template folder (org-wide), by path
-    "tag",  # a tag (org-wide), by title
-    "template",
-    "kickoff",  # a kick-off field (API: prerun entry)
-    "step",
-    "field",  # a step's form field (API: capture)
-    "rule",  # an automation (API: automated action)
-    "tagging",  # a tag attached to a template
-]
-ACTIONS: tuple[Action, ...] = get_args(Action)
-KINDS: tuple[Kind, ...] = get_args(Kind)
-ORG_KINDS: tuple[Kind, ...] = ("key", "folder", "tag")
+
 ItemAction = Literal["add", "remove", "rename"]
 
 
@@ -85,6 +73,14 @@ class Change:
     1-based position); ``position`` is where a new or moved form field goes. ``desired``
     and ``live`` are the normalised objects the request bodies are built from; they are
     not part of the change's identity and are never saved.
+
+    The planner decides, once, the duties a change has besides its own writes, and apply
+    follows them: ``sends_form`` (it sends its template's own PUT, which carries the
+    template's settings and its whole kick-off form), ``waits_for`` (a new step whose
+    deadline counts from a step made later: that step, once made, sends its deadline) and
+    ``writes_map`` (it gives an existing template its first new child, so the template's
+    map of its children is written once every change is made). Its ``spec`` (its kind
+    and action, :mod:`tallyform.model.kinds`) turns them into its writes.
     """
 
     action: Action
@@ -99,10 +95,24 @@ class Change:
     step: str | None = None  # the step holding a form field (for a move, the one it goes to)
     desired: Any = field(default=None, compare=False, repr=False)
     live: Any = field(default=None, compare=False, repr=False)
+    sends_form: bool = field(default=False, compare=False)
+    waits_for: str | None = field(default=None, compare=False)
+    writes_map: bool = field(default=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Plain strings are taken too (tests, hand-built plans): the members compare equal.
+        self.action = Action(self.action)
+        self.kind = Kind(self.kind)
+
+    @property
+    def spec(self) -> ChangeSpec:
+        """What this kind of change is (KeyError: a pair tallyform never plans; a saved
+        plan holding one is refused when it is read)."""
+        return SPECS[(self.kind, self.action)]
 
     @property
     def org_wide(self) -> bool:
-        return self.kind in ORG_KINDS
+        return self.kind.org_wide
 
     @property
     def template(self) -> str | None:
@@ -114,22 +124,27 @@ class Change:
         return "/".join(self.path)
 
     @property
-    def creates_a_child(self) -> bool:
-        """Whether this change makes a step, form field or kick-off field: something its
-        template's map of its children (tallyform_ids) must then name."""
-        return self.action == "create" and self.kind in ("kickoff", "step", "field")
+    def creates(self) -> bool:
+        return self.action is Action.CREATE
 
     @property
-    def carried_by_template_write(self) -> bool:
-        """Whether this change is made by the template's own PUT (its settings, people and
-        folder, and its whole kick-off form), rather than by writes of its own."""
-        if self.kind not in ("template", "kickoff"):
-            return False
-        if self.action == "reorder":
-            return True
-        if self.action == "create":
-            return self.kind == "kickoff"
-        return self.action == "update" and self.changes_more_than("key")
+    def creates_template(self) -> bool:
+        return self.kind is Kind.TEMPLATE and self.action is Action.CREATE
+
+    @property
+    def archives_template(self) -> bool:
+        return self.kind is Kind.TEMPLATE and self.action is Action.ARCHIVE
+
+    @property
+    def creates_child(self) -> bool:
+        """Whether this change makes a step, form field or kick-off field: something its
+        template's map of its children (tallyform_ids) must then name."""
+        return self.spec.creates_child
+
+    @property
+    def loses_data(self) -> bool:
+        """Whether it archives a template or deletes a part of one (what the safety share counts)."""
+        return self.spec.loses_data
 
     def attribute(self, name: str) -> AttrChange | None:
         return next((a for a in self.attributes if a.name == name), None)
@@ -140,7 +155,11 @@ class Change:
 
     def as_dict(self) -> dict[str, Any]:
         """The change as saved and as ``plan --format json`` shows it."""
-        out: dict[str, Any] = {"path": self.name, "kind": self.kind, "action": self.action}
+        out: dict[str, Any] = {
+            "path": self.name,
+            "kind": self.kind.value,
+            "action": self.action.value,
+        }
         if self.live_id:
             out["id"] = self.live_id
         if self.attributes:
@@ -247,9 +266,9 @@ class Plan:
     @property
     def setup(self) -> list[Change]:
         """The tallyform_key definitions the org lacks (apply makes them first)."""
-        return [c for c in self.changes if c.kind == "key"]
+        return [c for c in self.changes if c.kind is Kind.KEY]
 
-    def summary(self) -> dict[str, int]:
+    def summary(self) -> dict[Action, int]:
         return count_actions(self.changes)
 
     def by_template(self) -> dict[str, list[Change]]:
@@ -268,15 +287,11 @@ class Plan:
         return sum(1 for seen in self.snapshots.values() if seen.id)
 
     def archived(self) -> list[str]:
-        return [c.path[0] for c in self.changes if c.kind == "template" and c.action == "archive"]
+        return [c.path[0] for c in self.changes if c.archives_template]
 
     def damaged(self) -> set[str]:
         """Templates archived or losing steps, fields, kick-off fields or rules."""
-        return set(self.archived()) | {
-            c.path[0]
-            for c in self.changes
-            if c.action == "delete" and c.template is not None and c.kind != "tagging"
-        }
+        return {c.path[0] for c in self.changes if c.loses_data}
 
     def stale_since(
         self, snapshots: dict[str, Snapshot], changes: list[dict[str, Any]]
@@ -338,8 +353,8 @@ def apply_needs(plan: Plan, share: float, minimum: int) -> list[Need]:
     return needs
 
 
-def count_actions(changes: Iterable[Change]) -> dict[str, int]:
-    counts: dict[str, int] = dict.fromkeys(ACTIONS, 0)
+def count_actions(changes: Iterable[Change]) -> dict[Action, int]:
+    counts: dict[Action, int] = dict.fromkeys(ACTIONS, 0)
     for change in changes:
         counts[change.action] += 1
     return counts

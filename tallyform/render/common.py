@@ -1,4 +1,5 @@
-"""What the plan renderers share: labels, symbols, value formatting, filtering noise."""
+"""What the plan renderers share: how a change is named and said (in the words of its spec,
+:mod:`tallyform.model.kinds`), value formatting, filtering noise."""
 
 from __future__ import annotations
 
@@ -6,44 +7,15 @@ from collections.abc import Callable
 from typing import Any
 
 from tallyform.model.changes import AttrChange, Change, Plan
+from tallyform.model.kinds import Action, Kind
 from tallyform.render.words import flow, shown, worded
 
 Styler = Callable[
     [str, str], str
 ]  # (text, role) -> text; roles: create update delete reorder bold dim warn
 
-SYMBOLS = {
-    "create": "+",
-    "update": "~",
-    "move": "~",
-    "delete": "-",
-    "reorder": "~",
-    "archive": "-",
-    "restore": "+",
-}
-KIND_LABELS = {
-    "key": "custom field key tallyform_key for",
-    "folder": "folder",
-    "tag": "tag",
-    "template": "template",
-    "kickoff": "kick-off field",
-    "step": "step",
-    "field": "field",
-    "rule": "rule",
-    "tagging": "tag",
-}
-VERBS = {
-    "create": "created",
-    "update": "updated in place",
-    "move": "moved to another step",
-    "delete": "deleted",
-    "reorder": "reordered",
-    "archive": "archived",
-    "restore": "restored",
-}
-ROLES = {"move": "update", "archive": "delete", "restore": "create"}  # styler role of an action
-TAGGING_VERBS = {"create": "attached", "delete": "detached"}
-SUMMARY_ACTIONS = ("create", "update", "delete", "reorder")  # always shown; the others when used
+# Always counted in a summary; the others when a plan has them.
+SUMMARY_ACTIONS = (Action.CREATE, Action.UPDATE, Action.DELETE, Action.REORDER)
 
 
 def plain(text: str, role: str) -> str:
@@ -61,7 +33,7 @@ def shown_attributes(change: Change) -> list[AttrChange]:
     """The attributes worth showing, in the template file's words (:mod:`.words`): for a
     create, those set to something."""
     attributes = worded(change)
-    if change.action == "create":
+    if change.action is Action.CREATE:
         return [a for a in attributes if not is_empty(a.new)]
     return attributes
 
@@ -72,43 +44,32 @@ def value(item: Any) -> str:
 
 
 def subject(change: Change) -> str:
-    """How a change names its object: 'step "submit"', 'steps of template "x"'."""
-    if change.action == "reorder":
-        if change.kind == "step":
-            return "steps"
-        if change.kind == "kickoff":
-            return "kick-off fields"
-        return f'fields of step "{change.path[1]}"'
-    if change.kind == "key" and change.path[-1] == ID_MAPS:
+    """How a change names its object: 'step "submit"', 'steps', 'fields of step "x"'."""
+    noun = change.spec.noun
+    if change.action is Action.REORDER:
+        return f'{noun} of step "{change.path[1]}"' if change.kind is Kind.FIELD else noun
+    if change.kind is Kind.KEY and change.path[-1] == ID_MAPS:
         return "custom field key tallyform_ids for templates (their maps of their children)"
-    if change.kind == "key":
-        return f"{KIND_LABELS['key']} {change.path[-1]}"
-    return f'{KIND_LABELS[change.kind]} "{change.path[-1]}"'
+    if change.kind is Kind.KEY:
+        return f"custom field key tallyform_key for {change.path[-1]}"
+    return f'{noun} "{change.path[-1]}"'
 
 
 def progress_line(change: Change, done: bool = True) -> str:
     """One line per change as apply carries it out: '+ field purchase-request/quote created'."""
-    noun = "tallyform key for" if change.kind == "key" else KIND_LABELS[change.kind]
-    if change.kind == "key" and change.path[-1] == ID_MAPS:
-        said = verb(change) if done else f"not {verb(change)}"
-        return f"{SYMBOLS[change.action]} tallyform ids for templates {said}"
-    if change.action == "reorder":
-        noun = "order of"
-        path = "/".join(change.path[:-1]) if change.kind == "field" else change.path[0]
-        if change.kind == "kickoff":
-            path += " kick-off fields"
-        elif change.kind == "step":
-            path += " steps"
-        else:
-            path += " fields"
-    else:
-        path = change.name
     said = verb(change) if done else f"not {verb(change)}"
-    return f"{SYMBOLS[change.action]} {noun} {path} {said}"
+    symbol = change.action.symbol
+    if change.kind is Kind.KEY and change.path[-1] == ID_MAPS:
+        return f"{symbol} tallyform ids for templates {said}"
+    if change.action is Action.REORDER:
+        path = "/".join(change.path[:-1]) if change.kind is Kind.FIELD else change.path[0]
+        return f"{symbol} order of {path} {change.spec.noun} {said}"
+    return f"{symbol} {change.spec.noun} {change.name} {said}"
 
 
 def role(action: str) -> str:
-    return ROLES.get(action, action)
+    """The styler role of an action: the action it is shown as (a move as an update)."""
+    return Action(action).role.value
 
 
 def item_lines(attribute: AttrChange) -> list[str]:
@@ -130,12 +91,10 @@ def item_lines(attribute: AttrChange) -> list[str]:
 
 
 def verb(change: Change) -> str:
-    if change.kind == "tagging":
-        return TAGGING_VERBS.get(change.action, VERBS[change.action])
-    return VERBS[change.action]
+    return change.spec.verb
 
 
-def action_counts(counts: dict[str, int], form: str) -> list[str]:
+def action_counts(counts: dict[Action, int], form: str) -> list[str]:
     """Each action's count in ``form``: the four main actions always, the others when used."""
     return [
         form.format(count=counts[action], action=action)

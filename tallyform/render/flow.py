@@ -18,6 +18,7 @@ from tallyform.engine.export import template_document
 from tallyform.logic import render_mermaid
 from tallyform.model import Template
 from tallyform.model.changes import Plan
+from tallyform.model.kinds import Kind
 from tallyform.model.state import TemplateState
 
 States = Mapping[str, tuple[TemplateState | None, TemplateState | None]]  # key -> (desired, live)
@@ -37,7 +38,7 @@ def plan_diagrams(plan: Plan, states: States) -> dict[str, tuple[str | None, str
     keys = {
         change.path[0]
         for change in plan.changes
-        if change.kind == "rule" and change.template is not None
+        if change.kind is Kind.RULE and change.template is not None
     }
     diagrams: dict[str, tuple[str | None, str | None]] = {}
     for key in sorted(keys):

@@ -22,7 +22,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tallyform.model.changes import ACTIONS, Action, Change, Plan, count_actions
+from tallyform.model.changes import Change, Plan, count_actions
+from tallyform.model.kinds import ACTIONS, Action
 from tallyform.render.common import SUMMARY_ACTIONS, setup_text
 from tallyform.render.flow import States, diagram_markdown, plan_diagrams
 from tallyform.render.text import org_lines, template_lines

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tallyform.model.changes import Change, Plan
+from tallyform.model.kinds import Action, Kind
 from tallyform.render.common import (
-    SYMBOLS,
     Styler,
     item_lines,
     need_lines,
@@ -21,25 +21,27 @@ from tallyform.render.common import (
 )
 
 INDENT = "    "
-ANNOUNCED = ("delete", "reorder", "move", "archive", "restore")  # said in words on the head line
+# Said in words on the head line (every change of the kinds in SAID_KINDS too).
+ANNOUNCED = (Action.DELETE, Action.REORDER, Action.MOVE, Action.ARCHIVE, Action.RESTORE)
+SAID_KINDS = (Kind.TEMPLATE, Kind.TAGGING, Kind.FOLDER, Kind.TAG)
 
 
 def _change_lines(change: Change, depth: int, style: Styler, nested: bool = False) -> list[str]:
     pad = INDENT * depth
-    symbol = style(SYMBOLS[change.action], role(change.action))
+    symbol = style(change.action.symbol, role(change.action))
     head = f"{pad}{symbol} {subject(change)}"
-    if change.action in ANNOUNCED or change.kind in ("template", "tagging", "folder", "tag"):
+    if change.action in ANNOUNCED or change.kind in SAID_KINDS:
         head += style(f" will be {verb(change)}", "dim")
     lines = [head]
     if change.note:
         lines.append(f"{pad}{INDENT}" + style(f"# {change.note}", "dim"))
     attributes = shown_attributes(change)
-    if nested and change.action == "create":  # shown under its step: no need to name it
+    if nested and change.action is Action.CREATE:  # shown under its step: no need to name it
         attributes = [a for a in attributes if a.name != "step"]
     width = max((len(a.name) for a in attributes), default=0)
     for attribute in attributes:
         name = attribute.name.ljust(width)
-        if change.action == "create":
+        if change.action is Action.CREATE:
             lines.append(f"{pad}{INDENT}{name} = {value(attribute.new)}")
             continue
         if attribute.items:
@@ -61,7 +63,7 @@ def org_lines(changes: list[Change], style: Styler) -> list[str]:
 
 
 def template_lines(key: str, changes: list[Change], style: Styler, drift: str = "") -> list[str]:
-    own = next((c for c in changes if c.kind == "template"), None)
+    own = next((c for c in changes if c.kind is Kind.TEMPLATE), None)
     rest = [c for c in changes if c is not own]
     if own is None:
         header = f'{style("~", "update")} template "{key}"' + style(
@@ -82,9 +84,9 @@ def template_lines(key: str, changes: list[Change], style: Styler, drift: str = 
 
 def field_step(change: Change) -> str | None:
     """The step a form field's change shows under (None: not a form field, or unknown)."""
-    if change.kind != "field":
+    if change.kind is not Kind.FIELD:
         return None
-    if change.action == "reorder":
+    if change.action is Action.REORDER:
         return change.path[1]
     if change.step is not None:
         return change.step
@@ -99,7 +101,7 @@ def _step_rank(
     (it then holds that order), else where the plan first names it, new steps after the
     others (Tallyfy appends them, so with no reorder they are last in the file too), and
     steps to delete last."""
-    reorder = next((c for c in changes if c.kind == "step" and c.action == "reorder"), None)
+    reorder = next((c for c in changes if c.kind is Kind.STEP and c.action is Action.REORDER), None)
     order = reorder.attribute("order") if reorder is not None else None
     wanted = [str(k) for k in order.new] if order is not None and order.new else []
 
@@ -107,8 +109,8 @@ def _step_rank(
         key = group[0]
         if key in wanted:
             return 0, wanted.index(key)
-        action = heads[key].action if key in heads else "update"
-        return {"create": 1, "delete": 2}.get(action, 0), seen.index(key)
+        action = heads[key].action if key in heads else Action.UPDATE
+        return {Action.CREATE: 1, Action.DELETE: 2}.get(action, 0), seen.index(key)
 
     return rank
 
@@ -118,17 +120,17 @@ def in_file_order(changes: list[Change]) -> list[tuple[Change | str, int]]:
     depth: kick-off fields, then each step with its form fields under it, then the rest
     (rules, the order of steps, tags). A step that does not change but has fields that do
     appears as its key. Apply's order is another (see :mod:`tallyform.engine.compose`)."""
-    kickoff = [c for c in changes if c.kind == "kickoff"]
+    kickoff = [c for c in changes if c.kind is Kind.KICKOFF]
     steps: dict[str, list[Change]] = {}
     heads: dict[str, Change] = {}
     rest: list[Change] = []
     for change in changes:
-        if change.kind == "step" and change.action != "reorder":
+        if change.kind is Kind.STEP and change.action is not Action.REORDER:
             steps.setdefault(change.path[-1], [])
             heads[change.path[-1]] = change
         elif (step := field_step(change)) is not None:
             steps.setdefault(step, []).append(change)
-        elif change.kind != "kickoff":
+        elif change.kind is not Kind.KICKOFF:
             rest.append(change)
     ordered: list[tuple[Change | str, int]] = [(c, 1) for c in kickoff]
     for key, fields in sorted(steps.items(), key=_step_rank(changes, heads, list(steps))):

@@ -22,6 +22,7 @@ import re
 from typing import Any
 
 from tallyform.model.changes import AttrChange, Change, ItemChange
+from tallyform.model.kinds import Kind
 
 PEOPLE_VERBS = ("assign", "assign_only", "unassign")
 # Plain in flow style, and read back as the same string: no indicator, no leading digit,
@@ -87,12 +88,12 @@ def _step_deadline(value: Any) -> Any:
 
 def written(change: Change, name: str, value: Any) -> Any:
     """One attribute's value as the template file says it."""
-    if change.kind == "rule" and isinstance(value, list):
+    if change.kind is Kind.RULE and isinstance(value, list):
         if name == "when":
             return [_condition(c) for c in value]
         if name == "then":
             return [_action(a, change.path[-1]) for a in value]
-    if change.kind == "step" and name == "deadline":
+    if change.kind is Kind.STEP and name == "deadline":
         return _step_deadline(value)
     if name in ("assignees", "access"):
         return _people(value)
@@ -123,7 +124,11 @@ def worded(change: Change) -> list[AttrChange]:
     out: list[AttrChange] = []
     for attribute in change.attributes:
         name = attribute.name
-        if (change.kind, name, change.action, attribute.new) == ("rule", "match", "create", "all"):
+        if (
+            change.kind is Kind.RULE
+            and change.creates
+            and (name, attribute.new) == ("match", "all")
+        ):
             continue  # the default, which the file does not say
         old = written(change, name, attribute.old)
         new = written(change, name, attribute.new)

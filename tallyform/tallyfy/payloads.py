@@ -121,14 +121,13 @@ def field_body(field: FieldState, live_raw: Mapping[str, Any] | None) -> dict[st
     return without_nulls(body, live_raw)
 
 
-def step_deadline(step: StepState, ids: Mapping[str, str]) -> dict[str, Any] | None | bool:
-    """The step's deadline for the API; False while the step it counts from has no id yet."""
+def step_deadline(step: StepState, ids: Mapping[str, str]) -> dict[str, Any] | None:
+    """The step's deadline for the API (the step it counts from has an id by now: a new
+    step whose anchor is made later waits for it, see ``step_body``)."""
     deadline = step.attrs["deadline"]
     if deadline is None:
         return None
     anchor = deadline["step"]
-    if anchor is not None and anchor not in ids:
-        return False
     return {
         "value": deadline["value"],
         "unit": deadline["unit"],
@@ -143,9 +142,12 @@ def step_body(
     ids: Mapping[str, str],
     template_id: str,
     live: Mapping[str, Any] | None,
+    deadline_waits: bool = False,
 ) -> dict[str, Any]:
+    """A step's body; ``deadline_waits``: without its deadline, whose anchor is a step the
+    plan makes later (that step's creation sends it, :class:`tallyform.model.changes.Change`)."""
     attrs = step.attrs
-    deadline = step_deadline(step, ids)
+    deadline = None if deadline_waits else step_deadline(step, ids)
     body: dict[str, Any] = {
         "checklist_id": template_id,
         "title": attrs["title"],
@@ -154,7 +156,7 @@ def step_body(
         "assignees": [org.user_id(e) for e in attrs["assignees"]["users"]],
         "guests": list(attrs["assignees"]["guests"]),
         "groups": [org.group_id(g) for g in attrs["assignees"]["groups"]],
-        "deadline": deadline if deadline is not False else None,
+        "deadline": deadline,
         "start_date": attrs["start_date"],
     }
     settings: Mapping[str, Any] = attrs

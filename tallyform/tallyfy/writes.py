@@ -1,9 +1,11 @@
 """Carrying out one change: a small executor for each kind and action.
 
-An executor sends exactly the writes :func:`tallyform.engine.compose.count_writes`
-counted for its change, builds request bodies from the change's normalised objects, and
-records the ids of objects as they come into being. It never decides what to change:
-that is the plan's. Every request that creates something (a POST, a template PUT that
+An executor sends exactly the writes its change's spec counts
+(:mod:`tallyform.model.kinds`), builds request bodies from the change's normalised objects,
+and records the ids of objects as they come into being. It never decides what to change,
+nor which change sends the template's own PUT, whether a new step's deadline waits for a
+step made later, or which change writes the template's map of its children: those are
+the duties the planner set on each change, once (:func:`tallyform.engine.compose.assign_duties`). Every request that creates something (a POST, a template PUT that
 adds kick-off fields, a move of a form field) passes a lookup to the client, so a create
 whose answer was lost is looked for before it is sent again.
 """
@@ -21,12 +23,12 @@ from typing import Any
 from tallyform.client import TallyfyClient, TallyfyError, ValidationFailed
 from tallyform.errors import TallyformError
 from tallyform.model.changes import Change
+from tallyform.model.kinds import Action, ChangeSpec, Kind, spec
 from tallyform.model.state import FieldState, TemplateState
 from tallyform.tallyfy.payloads import (
     field_body,
     rule_body,
     step_body,
-    step_deadline,
     template_body,
 )
 from tallyform.tallyfy.read import IDS_RECORD, KeysHidden, LiveOrg, get_template, read_folders
@@ -241,10 +243,11 @@ def _same_id(value: Any, wanted: str | None) -> bool:
     return (str(value) if value not in (None, "") else None) == wanted
 
 
-ORG_EXECUTORS: dict[tuple[str, str], Callable[[ApplyContext, Change], None]] = {
-    ("key", "create"): create_key,
-    ("folder", "create"): create_folder,
-    ("tag", "create"): create_tag,
+OrgExecutor = Callable[[ApplyContext, Change], None]
+ORG_EXECUTORS: dict[ChangeSpec, OrgExecutor] = {
+    spec(Kind.KEY, Action.CREATE): create_key,
+    spec(Kind.FOLDER, Action.CREATE): create_folder,
+    spec(Kind.TAG, Action.CREATE): create_tag,
 }
 
 
@@ -266,9 +269,8 @@ class TemplateRun:
         self.kickoff_ids = {k: str(f.live_id) for k, f in (live.kickoff if live else {}).items()}
         self.step_ids = {k: str(s.live_id) for k, s in (live.steps if live else {}).items()}
         self.field_ids = {k: str(f.live_id) for k, f in (live.fields if live else {}).items()}
-        self.form_written = live is None
         self.rule_ids = {n: str(r.live_id) for n, r in (live.rules if live else {}).items()}
-        self.ids_due = False  # children were made: the template's map is written at the end
+        self.ids_due = False  # a child was made: the template's map is written at the end
         self.key_due: dict[str, Any] | None = None  # a new template: its key, at the end
         self.after: list[Callable[[], None]] = []  # writes due once every change is made
         self.waiting: dict[str, list[str]] = {}  # anchor step -> new steps whose deadline waits
@@ -363,14 +365,12 @@ class TemplateRun:
                 known.add(entry_id)
 
     def write_form(self) -> None:
-        """The template PUT, once per apply, by the first change that needs it.
+        """The template PUT, sent by the one change the plan gave it to (``sends_form``).
 
         Should Tallyfy refuse a kick-off field's new type in place (reference 9.8), that
         field is replaced: the old entry stays while a new one is made, rules are pointed
         at the new one, and the old one is deleted once every change is made.
         """
-        if self.form_written:
-            return
         body = self.body()
         try:
             self.send_form(body)
@@ -420,7 +420,6 @@ class TemplateRun:
         known = set(self.kickoff_ids.values()) if known is None else known
         if not new_labels:
             checked_clear(lambda: self.client.put(self.base, body), body, "PUT", self.base)
-            self.form_written = True
             return
 
         def lookup() -> Any:
@@ -436,7 +435,6 @@ class TemplateRun:
             "PUT",
             self.base,
         )
-        self.form_written = True
         if not isinstance(record, dict) or "prerun" not in record:
             record = self.fresh()
         self.learn_kickoff_ids(record, known)
@@ -495,17 +493,13 @@ class TemplateRun:
                 self.context.claimed.add(self.template_id)
         if hides_keys(created):
             raise KeysHidden(KEYS_HIDDEN_AT_CREATE, method="POST", path=self.base)
-        if (
-            wanted.kickoff
-            or wanted.attrs.get("kickoff_title")
-            or wanted.attrs.get("kickoff_description")
-        ):
+        if change.sends_form:  # its kick-off form, or its kick-off texts
             self.send_form(self.body(), set())
         # Its key is written once every change is made, with its children's map: one write.
         self.key_due = created
 
     def update_template(self, change: Change) -> None:
-        if change.carried_by_template_write:
+        if change.sends_form:
             self.write_form()
         if change.attribute("key") is not None:
             assert self.live is not None
@@ -530,30 +524,32 @@ class TemplateRun:
         return f"{self.base}/preruns/{self.kickoff_ids[key]}"
 
     def create_kickoff(self, change: Change) -> None:
-        self.write_form()
+        if change.sends_form:  # else an earlier change's PUT made it, or the template's POST
+            self.write_form()
         key = change.path[-1]
         self.write_key(self.kickoff_url(key), "kickoff", None, key)
 
     def update_kickoff(self, change: Change) -> None:
-        if change.carried_by_template_write:
+        if change.sends_form:
             self.write_form()
         if change.attribute("key") is not None:
             key = change.path[-1]
             self.write_key(self.kickoff_url(key), "kickoff", _raw(change.live), key)
 
     def reorder_kickoff(self, change: Change) -> None:
-        self.write_form()
+        if change.sends_form:
+            self.write_form()
 
     def delete_kickoff(self, change: Change) -> None:
         self.client.delete(f"{self.base}/preruns/{change.live_id}")
 
     # -- steps ---------------------------------------------------------------------------------
 
-    def step_body(self, key: str) -> dict[str, Any]:
+    def step_body(self, key: str, deadline_waits: bool = False) -> dict[str, Any]:
         found = self.live.steps.get(key) if self.live else None
-        return step_body(
-            self.wanted.steps[key], self.org, self.step_ids, str(self.template_id), _raw(found)
-        )
+        wanted = self.wanted.steps[key]
+        ids, template_id = self.step_ids, str(self.template_id)
+        return step_body(wanted, self.org, ids, template_id, _raw(found), deadline_waits)
 
     def create_step(self, change: Change) -> None:
         key = change.path[-1]
@@ -572,13 +568,12 @@ class TemplateRun:
                 None,
             )
 
-        created = self.client.create(f"{self.base}/steps", self.step_body(key), lookup)
+        body = self.step_body(key, deadline_waits=change.waits_for is not None)
+        created = self.client.create(f"{self.base}/steps", body, lookup)
         self.step_ids[key] = str(created["id"])
         self.write_key(self.step_url(key), "step", created, key)
-        if step_deadline(wanted, self.step_ids) is False:
-            deadline = wanted.attrs["deadline"]
-            assert deadline is not None  # only a deadline can wait for its step
-            self.waiting.setdefault(str(deadline["step"]), []).append(key)
+        if change.waits_for is not None:
+            self.waiting.setdefault(change.waits_for, []).append(key)
         for waiting in self.waiting.pop(key, []):  # their deadline counts from this step
             self.client.put(self.step_url(waiting), self.step_body(waiting))
 
@@ -783,8 +778,8 @@ class TemplateRun:
         self.client.delete(f"/checklists/tags/{change.live_id}")
 
     def execute(self, change: Change) -> None:
-        TEMPLATE_EXECUTORS[(change.kind, change.action)](self, change)
-        if change.creates_a_child and self.org.ids_defined:
+        TEMPLATE_EXECUTORS[change.spec](self, change)
+        if change.writes_map:
             self.ids_due = True
 
 
@@ -816,27 +811,28 @@ def _raw(state: Any) -> dict[str, Any] | None:
     return raw if isinstance(raw, dict) else None
 
 
-TEMPLATE_EXECUTORS: dict[tuple[str, str], Callable[[TemplateRun, Change], None]] = {
-    ("template", "create"): TemplateRun.create_template,
-    ("template", "update"): TemplateRun.update_template,
-    ("template", "restore"): TemplateRun.restore_template,
-    ("template", "archive"): TemplateRun.archive_template,
-    ("kickoff", "create"): TemplateRun.create_kickoff,
-    ("kickoff", "update"): TemplateRun.update_kickoff,
-    ("kickoff", "reorder"): TemplateRun.reorder_kickoff,
-    ("kickoff", "delete"): TemplateRun.delete_kickoff,
-    ("step", "create"): TemplateRun.create_step,
-    ("step", "update"): TemplateRun.update_step,
-    ("step", "delete"): TemplateRun.delete_step,
-    ("step", "reorder"): TemplateRun.reorder_steps,
-    ("field", "create"): TemplateRun.create_field,
-    ("field", "move"): TemplateRun.move_field,
-    ("field", "update"): TemplateRun.update_field,
-    ("field", "delete"): TemplateRun.delete_field,
-    ("field", "reorder"): TemplateRun.reorder_fields,
-    ("rule", "create"): TemplateRun.create_rule,
-    ("rule", "update"): TemplateRun.update_rule,
-    ("rule", "delete"): TemplateRun.delete_rule,
-    ("tagging", "create"): TemplateRun.attach_tag,
-    ("tagging", "delete"): TemplateRun.detach_tag,
+TemplateExecutor = Callable[[TemplateRun, Change], None]
+TEMPLATE_EXECUTORS: dict[ChangeSpec, TemplateExecutor] = {
+    spec(Kind.TEMPLATE, Action.CREATE): TemplateRun.create_template,
+    spec(Kind.TEMPLATE, Action.UPDATE): TemplateRun.update_template,
+    spec(Kind.TEMPLATE, Action.RESTORE): TemplateRun.restore_template,
+    spec(Kind.TEMPLATE, Action.ARCHIVE): TemplateRun.archive_template,
+    spec(Kind.KICKOFF, Action.CREATE): TemplateRun.create_kickoff,
+    spec(Kind.KICKOFF, Action.UPDATE): TemplateRun.update_kickoff,
+    spec(Kind.KICKOFF, Action.REORDER): TemplateRun.reorder_kickoff,
+    spec(Kind.KICKOFF, Action.DELETE): TemplateRun.delete_kickoff,
+    spec(Kind.STEP, Action.CREATE): TemplateRun.create_step,
+    spec(Kind.STEP, Action.UPDATE): TemplateRun.update_step,
+    spec(Kind.STEP, Action.DELETE): TemplateRun.delete_step,
+    spec(Kind.STEP, Action.REORDER): TemplateRun.reorder_steps,
+    spec(Kind.FIELD, Action.CREATE): TemplateRun.create_field,
+    spec(Kind.FIELD, Action.MOVE): TemplateRun.move_field,
+    spec(Kind.FIELD, Action.UPDATE): TemplateRun.update_field,
+    spec(Kind.FIELD, Action.DELETE): TemplateRun.delete_field,
+    spec(Kind.FIELD, Action.REORDER): TemplateRun.reorder_fields,
+    spec(Kind.RULE, Action.CREATE): TemplateRun.create_rule,
+    spec(Kind.RULE, Action.UPDATE): TemplateRun.update_rule,
+    spec(Kind.RULE, Action.DELETE): TemplateRun.delete_rule,
+    spec(Kind.TAGGING, Action.CREATE): TemplateRun.attach_tag,
+    spec(Kind.TAGGING, Action.DELETE): TemplateRun.detach_tag,
 }

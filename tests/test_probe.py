@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from tallyform.client import Pacer
 from tallyform.emulator import DEFAULT_MEMBER_TOKEN, Emulator, Quirks
 from tallyform.emulator.quirks import EVERY_QUIRK, QUIRK_CHOICES
 from tallyform.tallyfy.probe import Finding, Probe, Readings, answers_document
-from tests.client_helpers import client_for
+from tests.client_helpers import FakeTime, client_for
 from tests.conftest import run_cli
 from tests.emulator_helpers import application_token
 
@@ -44,15 +45,18 @@ def probed(
     quirks: Quirks, token: str | None = None, application: bool = False
 ) -> tuple[list[Finding], Emulator]:
     """A probe of an org holding two templates already (page drift needs two pages), with
-    ``token``, or an application's own token (``application``), or the admin's."""
-    emulator = Emulator(quirks=quirks)
+    ``token``, or an application's own token (``application``), or the admin's. The org's
+    limits (``low_rate_limit``) run on a fake clock the client sleeps on."""
+    clock = FakeTime()
+    emulator = Emulator(quirks=quirks, clock=clock)
     with client_for(emulator) as seeding:
         for title in ("First", "Second"):
             seeding.call("POST", "/checklists", json={"title": title, "type": "procedure"})
     if application:
         token = application_token(emulator)
     options = {"token": token} if token else {}
-    with client_for(emulator, **options) as client:
+    pacer = Pacer(None, clock=clock, sleep=clock.sleep)
+    with client_for(emulator, pacer=pacer, sleep=clock.sleep, **options) as client:
         return Probe(client, application=application).run(), emulator
 
 

@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 
 from tallyform.emulator import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
     DEFAULT_MEMBER_TOKEN,
     DEFAULT_ORG_ID,
     DEFAULT_TOKEN,
@@ -48,6 +50,24 @@ def connect(emulator: Emulator, mode: str, token: str = DEFAULT_TOKEN) -> Iterat
         ) as client,
     ):
         yield client
+
+
+def application_token(emulator: Emulator) -> str:
+    """An application's own token (the client-credentials grant at ``/oauth/token``): not a
+    member's, unlike the personal tokens and the ones an application mints (``act_as``)."""
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": DEFAULT_CLIENT_ID,
+        "client_secret": DEFAULT_CLIENT_SECRET,
+        "scope": "*",
+    }
+    root = IN_PROCESS_URL.removesuffix("/api")
+    with httpx.Client(transport=EmulatorTransport(emulator)) as raw:
+        granted = raw.post(f"{root}/oauth/token", data=form)
+        if granted.status_code == 404:  # the account host only (oauth_account_host)
+            granted = raw.post(f"{root}/account/oauth/token", data=form)
+    assert granted.status_code == 200, granted.text
+    return str(granted.json()["access_token"])
 
 
 def data(response: httpx.Response, status: int = 200) -> Any:

@@ -460,3 +460,31 @@ def test_plan_and_apply_act_as_a_member_where_the_app_token_is_refused(
     assert [r["status"] for r in mints] == [200, 200, 200, 404], "one mint a command"
     nulls = [r for r in emulator.requests if "body" in r and "null" in json.dumps(r["body"])]
     assert not nulls, nulls
+
+
+def test_an_application_that_cannot_see_custom_fields_is_told_to_act_as_a_member(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under ``custom_fields_null`` an application's own token sees every custom field as
+    null: plan and apply stop before any write, saying what to do; with ``act_as`` the
+    minted member token sees the values, and the examples converge."""
+    emulator = Emulator(quirks=Quirks.named(["custom_fields_null"]))
+    monkeypatch.setenv(ID_ENV, DEFAULT_CLIENT_ID)
+    monkeypatch.setenv(SECRET_ENV, DEFAULT_CLIENT_SECRET)
+    with EmulatorServer(emulator) as server:
+        bare = _served_project(tmp_path, server.url, emulator.org_id, act_as=None)
+        refused = [run_cli("-C", str(bare), "plan"), run_cli("-C", str(bare), "apply", "--yes")]
+        written = [
+            r for r in emulator.requests if r["method"] != "GET" and "/tags" not in r["path"]
+        ]
+        root = _served_project(tmp_path, server.url, emulator.org_id, act_as="alice@example.com")
+        applied = run_cli("-C", str(root), "apply", "--yes")
+        again = run_cli("-C", str(root), "plan", "--detailed-exitcode")
+    for result in refused:
+        assert result.exit_code == 1
+        assert "these credentials cannot see custom-field values" in result.output
+        assert "act_as: EMAIL" in result.output and "Nothing was changed." in result.output
+        assert "Traceback" not in result.output
+    assert [r["path"] for r in written] == ["/oauth/token"] * len(written), "no write to the org"
+    assert applied.exit_code == 0, applied.output
+    assert again.exit_code == 0, again.output

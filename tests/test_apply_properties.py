@@ -126,11 +126,18 @@ def client_on(emulator: Emulator, token: str) -> TallyfyClient:
 
 
 def converge(client: TallyfyClient, template: Template, emulator: Emulator | None = None) -> None:
-    result = make_plan(client, "prop", [template])
-    assert result.plan is not None and result.org is not None
     emulator = emulator or client.session.transport.emulator  # type: ignore[attr-defined]
     assert emulator is not None
+    # Whether "" clears a value, as the org's probe finds it (tests/test_probe.py): where it
+    # does not (strict), a plan that clears one is refused whole, before any write.
+    clears = emulator.quirks.empty_string == "clears"
+    result = make_plan(client, "prop", [template], clears_with_empty=clears)
+    assert result.plan is not None and result.org is not None
     before = len(emulator.requests)
+    if result.plan.blockers:
+        assert not clears
+        assert all(" would be cleared, " in b for b in result.plan.blockers), result.plan.blockers
+        return  # `tallyform apply` refuses such a plan: nothing is written
     report = apply_plan(client, result.plan)
     assert not report.failed, [o.error for o in report.failed]
     assert report.counts() == result.plan.summary(), "apply did what the plan counted"

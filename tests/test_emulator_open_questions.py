@@ -32,6 +32,7 @@ from tallyform.emulator.quirks import OUTSIDE_STRICT, STRICT_CHOICES
 from tests.client_helpers import FakeTime
 from tests.conftest import run_cli
 from tests.emulator_helpers import (
+    application_token,
     auth,
     connect,
     data,
@@ -196,7 +197,7 @@ def _levels(api: httpx.Client, made: dict[str, Any]) -> str:
         ("captures_without_custom_fields", "VVVA VVVA VA VV"),
         ("partial_custom_fields=absent", "VAAA VVVV VV VV"),
         ("partial_custom_fields=null", "VNNN VVVV VV VV"),
-        ("custom_fields_null", "NNNN NNNN NN NN"),
+        ("custom_fields_null", "VVVV VVVV VV VV"),  # the admin is a member: values shown
     ],
 )
 def test_custom_fields_show_at_each_level_as_each_quirk_says(
@@ -206,18 +207,28 @@ def test_custom_fields_show_at_each_level_as_each_quirk_says(
         assert _levels(api, _keyed(api)) == levels
 
 
-def test_custom_fields_null_answers_writes_yet_nobody_sees_them() -> None:
+def test_custom_fields_null_hides_values_from_an_applications_own_token_only() -> None:
     emulator = Emulator(quirks=Quirks.named(["custom_fields_null"]))
-    with connect(emulator, "in_process") as api:
-        made = _keyed(api)
+    with connect(emulator, "in_process") as admin:
+        made = _keyed(admin)
+    app = application_token(emulator)
+    with httpx.Client(transport=EmulatorTransport(emulator), base_url=IN_PROCESS_URL) as raw:
+        url = f"/applications/{emulator.org_id}/users/bob@example.com/token"
+        minted = raw.post(url, headers=auth(app)).json()["access_token"]
+    with connect(emulator, "in_process", token=minted) as member:
+        assert _levels(member, made) == "VVVV VVVV VV VV", "a token minted for a member sees"
+    with connect(emulator, "in_process", token=app) as api:
+        assert _levels(api, made) == "NNNN NNNN NN NN"
         written = api.put(f"{made['base']}/custom-fields", json={"custom_fields": {KEY: "t2"}})
         assert written.status_code == 200 and written.json()["data"]["custom_fields"] is None
         assert data(api.post("/tags", json={"title": "x"}), 201)["custom_fields"] is None
         assert data(api.get("/me"))["custom_fields"] is None
+        assert {u["custom_fields"] for u in data(api.get("/users"))} == {None}
     kept = emulator.state["checklists"][made["template"]["id"]]
     assert kept["custom_fields"] == {KEY: "t2"}, "written, only unseen"
-    with connect(Emulator(), "in_process") as api:
-        assert data(api.get("/me"))["custom_fields"] == {}
+    with connect(emulator, "in_process") as admin:
+        assert data(admin.get(made["base"]))["custom_fields"] == {KEY: "t2"}
+        assert data(admin.get("/me"))["custom_fields"] == {}
 
 
 def test_custom_field_write_forbidden_refuses_a_member_but_not_an_admin() -> None:

@@ -91,6 +91,7 @@ def test_quirks_default_to_the_likeliest_answers_and_strict_turns_all_on() -> No
         "app_tokens_cannot_act",
         "list_without_includes",
         # issue 18's open questions
+        "custom_fields_null",
         "prerun_without_custom_fields",
         "captures_without_custom_fields",
         "partial_custom_fields",
@@ -98,6 +99,7 @@ def test_quirks_default_to_the_likeliest_answers_and_strict_turns_all_on() -> No
         "applies_to_ui_names",
         "list_with_refused",
         "thin_listed_steps",
+        "empty_string",
         "rule_put_appends",
         "prerun_dropped_on_create",
         "tags_without_tag_id",
@@ -468,6 +470,8 @@ def test_serve_help_lists_every_quirk() -> None:
     assert "--strict" in result.stdout and "--quirk NAME" in result.stdout
     for name in QUIRK_NAMES:
         assert name in result.stdout
+    assert "* low_rate_limit" in result.stdout, "what --strict leaves out is marked"
+    assert "marked * (low_rate_limit: pacing, not a reading" in " ".join(result.stdout.split())
 
 
 def test_serve_refuses_an_unknown_quirk() -> None:
@@ -492,6 +496,9 @@ def test_served_strict_takes_every_pessimistic_answer() -> None:
             template = new_template(api)
             step = new_step(api, template["id"])
             assert api.delete(f"/checklists/{template['id']}/steps/{step['id']}").status_code == 204
+            cleared = api.put(f"/checklists/{template['id']}", json={"title": "T", "webhook": ""})
+            assert errors(cleared) == {"webhook": ["The webhook must be a valid URL."]}
+            assert "X-RateLimit-Limit" not in cleared.headers, "no org limit under strict"
 
 
 def test_served_quirk_turns_on_only_that_answer() -> None:

@@ -96,3 +96,36 @@ EDITS = [
     ("columns: [Time, Action, By]", "columns: [Time, Action, Owner]"),
     ("tags: [engineering, incidents]", "tags: [engineering]"),
 ]
+
+
+def test_a_strict_org_probed_first_refuses_a_clear_before_any_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under strict "" clears nothing: once `tallyform probe` has found so, plan names the
+    value it would clear and apply refuses the whole plan, writing nothing."""
+    emulator = Emulator(quirks=Quirks.strict())
+    with EmulatorServer(emulator) as server:
+        root = _project(tmp_path, server.url, emulator.org_id)
+        monkeypatch.setenv(TOKEN_ENV, DEFAULT_TOKEN)
+        assert run_cli("-C", str(root), "apply", "--yes").exit_code == 0
+        probed = run_cli("-C", str(root), "probe")
+        assert probed.exit_code == 0, probed.output
+        assert "empty_string: refused" in probed.stdout
+        template = root / "templates/customer-onboarding.yaml"
+        template.write_text(
+            template.read_text().replace("    deadline: {value: 3, unit: days}\n", "", 1)
+        )
+        before = len(emulator.requests)
+        planned = run_cli("-C", str(root), "plan")
+        applied = run_cli("-C", str(root), "apply", "--yes")
+        changed = [r for r in emulator.requests[before:] if r["method"] != "GET"]
+    assert "deadline would be cleared" in planned.output, planned.output
+    assert applied.exit_code == 1
+    assert (
+        "deadline would be cleared" in applied.output and "Nothing was changed." in applied.output
+    )
+    org = f"/api/organizations/{emulator.org_id}"
+    assert {r["path"].removeprefix(org).split("/")[1] for r in changed} == {"tags"}, changed
+    assert all(r["path"].endswith("/tags") or r["method"] == "DELETE" for r in changed), (
+        "only the apply lock's tag, made and deleted"
+    )

@@ -10,10 +10,13 @@ so, when they are not):
   tallyform's custom-field keys);
 - ``TALLYFORM_LIVE_API_URL``: optional, ``https://go.tallyfy.com/api`` by default.
 
-The scenario: bootstrap one template (kick-off fields, steps, form fields, a rule, tags, a
+The scenario: probe the org (``tallyform probe``, as a first run should) and plan with its
+readings; bootstrap one template (kick-off fields, steps, form fields, a rule, tags, a
 folder), plan again (empty), change it (a step added, a field renamed, a rule changed, a
 tag swapped, a deadline cleared), apply, plan again (empty), then remove it (archive) and
-plan again (empty). Never a duplicate. It names no people, so it fits any org.
+plan again (empty). Never a duplicate. Where the org clears nothing with ``""`` (the
+strict emulator), the change is refused before any write, naming the deadline. It names no
+people, so it fits any org.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from tallyform.emulator import Emulator, Quirks
 from tallyform.engine import make_plan
 from tallyform.engine.apply import apply_plan
 from tallyform.model import Template
+from tallyform.tallyfy.probe import Probe, Readings
 from tests.client_helpers import client_for
 
 LIVE = {name: os.environ.get(f"TALLYFORM_LIVE_{name}", "") for name in ("ORG_ID", "TOKEN")}
@@ -107,15 +111,28 @@ def client_on(target: str) -> Iterator[TallyfyClient]:
         yield client
 
 
-def settle(client: TallyfyClient, templates: list[Template], keys: list[str]) -> None:
-    """Apply once, then the plan of the same repository is empty."""
-    result = make_plan(client, "acceptance", templates, only=keys)
+def settle(
+    client: TallyfyClient, templates: list[Template], keys: list[str], readings: Readings
+) -> list[str]:
+    """Apply once, then the plan of the same repository is empty; or the plan's blockers,
+    where it cannot be applied (nothing is, as ``tallyform apply`` refuses it)."""
+    result = make_plan(
+        client,
+        "acceptance",
+        templates,
+        only=keys,
+        applies_to=readings.applies_to,
+        clears_with_empty=readings.clears_with_empty,
+    )
     assert result.plan is not None and result.org is not None, result.problems
+    if result.plan.blockers:
+        return result.plan.blockers
     report = apply_plan(client, result.plan)
     assert not report.failed, [o.error for o in report.failed]
-    again = make_plan(client, "acceptance", templates, only=keys)
+    again = make_plan(client, "acceptance", templates, only=keys, applies_to=readings.applies_to)
     assert again.plan is not None
     assert again.plan.empty, [(c.name, c.action) for c in again.plan.changes]
+    return []
 
 
 def live_count(client: TallyfyClient, title: str) -> int:
@@ -129,8 +146,13 @@ def test_the_acceptance_scenario_converges_at_every_step(target: str) -> None:
     first, second = acceptance(stamp, changed=False), acceptance(stamp, changed=True)
     keys = [first.key]
     with client_on(target) as client:
-        settle(client, [first], keys)
-        settle(client, [second], keys)
+        readings = Readings.of(Probe(client).run())
+        assert settle(client, [first], keys, readings) == []
+        refused = settle(client, [second], keys, readings)
+        if readings.clears_with_empty:
+            assert refused == []
+        else:  # the strict emulator: "" clears nothing, so the deadline cannot be cleared
+            assert len(refused) == 1 and "deadline would be cleared" in refused[0], refused
         assert live_count(client, second.title) == 1, "never a duplicate"
-        settle(client, [], keys)  # removed from the repository: archived
+        assert settle(client, [], keys, readings) == []  # removed from the repository
         assert live_count(client, second.title) == 0

@@ -1,41 +1,81 @@
 """Apply, then plan again, is empty under every reading of the Tallyfy API, or tallyform
-refuses clearly; and the pessimistic reading stays affordable.
+refuses clearly before any write; and the pessimistic reading stays affordable.
 
 Each open question of the reference is an emulator quirk (``tallyform.emulator.quirks``).
-The examples are bootstrapped, then edited (a deadline and a folder cleared, a rule and a
-tag changed) and applied again, under each quirk alone and under ``strict`` (all at once).
+As the README asks of a first run, the org is probed first (``tallyform probe``), and each
+plan uses the probe's readings. The examples are bootstrapped, then edited (a deadline and
+a folder cleared, a rule and a tag changed) and applied again, under each quirk alone,
+under ``strict`` (all at once) and under every quirk together. Where ``""`` clears nothing
+(``empty_string``) the edits cannot be applied: the plan says so, and nothing is written.
+Every org runs on a fake clock that the client sleeps on, so ``low_rate_limit``'s limits
+really refuse (429) and are waited out, in no real time.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
 
 from benchmarks.generate import write_project
-from tallyform.emulator import Emulator, Quirks
+from tallyform.client import Pacer, TallyfyClient
+from tallyform.emulator import IN_PROCESS_URL, Emulator, EmulatorTransport, Quirks
 from tallyform.emulator.quirks import EVERY_QUIRK, LEFT_OUT_OF_STRICT, QUIRK_CHOICES
 from tallyform.engine import make_plan
 from tallyform.engine.apply import apply_plan
 from tallyform.model import Template
+from tallyform.tallyfy.probe import Probe, Readings
 from tallyform.tallyfy.read import KeysHidden
 from tallyform.tallyfy.writes import CLEAR_ADVICE
-from tests.client_helpers import client_for
+from tests.client_helpers import FakeTime, client_for
 from tests.conftest import EXAMPLES, project_templates
+from tests.emulator_helpers import application_token, auth
 
-# Readings with no way forward, where tallyform refuses clearly instead (tested below).
-REFUSED = {"custom_fields_null", "empty_string"}
 ANSWERS = [
     answer
     for name in EVERY_QUIRK
-    if name not in REFUSED
     for answer in (
         [f"{name}={c}" for c in QUIRK_CHOICES[name][1:]] if name in QUIRK_CHOICES else [name]
     )
-    if name != "low_rate_limit"  # pacing, with a real clock: tested by the emulator's suite
 ]
+EVERY_ANSWER_AT_ONCE = ["strict", *LEFT_OUT_OF_STRICT, "nested_steps_built"]
+
+
+@dataclass
+class Org:
+    """An emulated org on a fake clock, and the probe's readings of it once probed."""
+
+    emulator: Emulator
+    clock: FakeTime = field(default_factory=FakeTime)
+    readings: Readings = field(default_factory=Readings)
+
+    @classmethod
+    def of(cls, *answers: str) -> Org:
+        clock = FakeTime()
+        return cls(Emulator(quirks=Quirks.named(answers), clock=clock), clock)
+
+    @contextmanager
+    def client(self, token: str | None = None) -> Iterator[TallyfyClient]:
+        """A client that sleeps on the org's clock (its waits for a 429 included)."""
+        pacer = Pacer(None, clock=self.clock, sleep=self.clock.sleep)
+        options = {"token": token} if token else {}
+        with client_for(self.emulator, pacer=pacer, sleep=self.clock.sleep, **options) as client:
+            yield client
+
+    def probe(self) -> Org:
+        """Probe the org, as a first run should, and keep what tallyform acts on."""
+        with self.client() as client:
+            self.readings = Readings.of(Probe(client).run())
+        return self
+
+    def writes(self) -> int:
+        return len([r for r in self.emulator.requests if r["method"] != "GET"])
 
 
 def edited_examples(tmp_path: Path) -> Path:
@@ -53,18 +93,30 @@ def edited_examples(tmp_path: Path) -> Path:
     return root
 
 
-def converge(emulator: Emulator, templates: list[Template], applies: int = 2) -> list[str]:
-    """Plan and apply until the plan is empty (at most ``applies`` times); what failed."""
-    with client_for(emulator) as client:
+def converge(
+    org: Org, templates: list[Template], applies: int = 2, token: str | None = None
+) -> list[str]:
+    """Plan (with the org's readings) and apply until the plan is empty (at most
+    ``applies`` times): what failed, or the plan's blockers (then nothing is applied, as
+    ``tallyform apply`` refuses such a plan)."""
+    with org.client(token) as client:
         for _ in range(applies):
-            result = make_plan(client, "readings", templates)
+            result = make_plan(
+                client,
+                "readings",
+                templates,
+                applies_to=org.readings.applies_to,
+                clears_with_empty=org.readings.clears_with_empty,
+            )
             assert result.plan is not None and result.org is not None, result.problems
+            if result.plan.blockers:
+                return list(result.plan.blockers)
             if result.plan.empty:
                 return []
             report = apply_plan(client, result.plan)
             if report.failed:
                 return [str(o.error) for o in report.failed]
-        again = make_plan(client, "readings", templates)
+        again = make_plan(client, "readings", templates, applies_to=org.readings.applies_to)
         assert again.plan is not None
         return [] if again.plan.empty else [c.name for c in again.plan.changes]
 
@@ -73,52 +125,99 @@ def live_titles(emulator: Emulator) -> list[str]:
     return sorted(t["title"] for t in emulator.state["checklists"].values() if not t["archived_at"])
 
 
+def settles_or_refuses_the_clears(org: Org, tmp_path: Path) -> None:
+    """The examples, bootstrapped and then edited: each converges, or, where ``""`` clears
+    nothing, the edits' plan names each value it would clear and nothing is written."""
+    assert converge(org, project_templates(), applies=1) == []
+    edited = project_templates(edited_examples(tmp_path))
+    before = org.writes()
+    refused = converge(org, edited, applies=1)
+    if org.emulator.quirks.empty_string == "clears":
+        assert refused == []
+    else:
+        assert not org.readings.clears_with_empty, "the probe found it"
+        assert len(refused) == 2, refused
+        assert any("deadline would be cleared" in r for r in refused), refused
+        assert any("folder would be cleared" in r for r in refused), refused
+        assert all("Clear it in Tallyfy first, or keep a value in the YAML" in r for r in refused)
+        assert org.writes() == before, "refused before any write"
+    assert live_titles(org.emulator) == sorted(t.title for t in edited), "never a duplicate"
+
+
 @pytest.mark.parametrize("answer", [*ANSWERS, "strict"])
 def test_apply_then_plan_is_empty_under_each_reading(answer: str, tmp_path: Path) -> None:
-    emulator = Emulator(quirks=Quirks.named([answer]))
-    assert converge(emulator, project_templates(), applies=1) == []
-    edited = project_templates(edited_examples(tmp_path))
-    assert converge(emulator, edited, applies=1) == []
-    assert live_titles(emulator) == sorted(t.title for t in edited), "never a duplicate"
+    settles_or_refuses_the_clears(Org.of(answer).probe(), tmp_path)
 
 
-def test_all_together_converges_with_no_duplicate(tmp_path: Path) -> None:
-    every = [name for name in LEFT_OUT_OF_STRICT if name not in REFUSED | {"low_rate_limit"}]
-    emulator = Emulator(quirks=Quirks.named(["strict", *every, "nested_steps_built"]))
-    assert converge(emulator, project_templates(), applies=1) == []
-    assert converge(emulator, project_templates(edited_examples(tmp_path)), applies=1) == []
+def test_all_together_converges_or_refuses_the_clears_with_no_duplicate(tmp_path: Path) -> None:
+    org = Org.of(*EVERY_ANSWER_AT_ONCE).probe()
+    assert set(org.emulator.quirks.on()) >= {"low_rate_limit", "empty_string=refused"}
+    settles_or_refuses_the_clears(org, tmp_path)
+    assert org.clock.slept > 0, "the org's limits were met, and waited out"
 
 
-def test_credentials_that_cannot_see_custom_fields_are_refused_before_any_write() -> None:
-    emulator = Emulator()
-    assert converge(emulator, project_templates()) == []
-    emulator.quirks = Quirks.named(["custom_fields_null"])
-    before = len([r for r in emulator.requests if r["method"] != "GET"])
-    with client_for(emulator) as client, pytest.raises(KeysHidden) as refused:
+def test_all_together_with_clears_taken_converges(tmp_path: Path) -> None:
+    """The same org but for ``empty_string``: the edits, clears included, converge."""
+    org = Org.of(*EVERY_ANSWER_AT_ONCE, "empty_string=clears").probe()
+    assert org.readings.clears_with_empty
+    settles_or_refuses_the_clears(org, tmp_path)
+
+
+def test_without_a_probe_a_value_that_cannot_be_cleared_stops_apply_at_its_write(
+    tmp_path: Path,
+) -> None:
+    """Unprobed, tallyform cannot know before it tries: apply stops at the write Tallyfy
+    refuses or ignores, saying what to do, and the next plan says the same again."""
+    for choice in ("refused", "ignored"):
+        org = Org.of(f"empty_string={choice}")
+        assert converge(org, project_templates()) == []
+        errors = converge(org, project_templates(edited_examples(tmp_path / choice)), applies=1)
+        assert errors and all("clear" in e and "Tallyfy" in e for e in errors), errors
+        assert all(CLEAR_ADVICE in e for e in errors)
+
+
+# Credentials that cannot see custom fields ---------------------------------------------------
+
+
+def minted_token(org: Org, app: str, email: str = "alice@example.com") -> str:
+    """The member token an application mints to act as ``email`` (``act_as``)."""
+    with httpx.Client(transport=EmulatorTransport(org.emulator), base_url=IN_PROCESS_URL) as raw:
+        url = f"/applications/{org.emulator.org_id}/users/{email}/token"
+        minted = raw.post(url, headers=auth(app))
+    assert minted.status_code == 200, minted.text
+    return str(minted.json()["access_token"])
+
+
+@pytest.mark.parametrize("bootstrapped", [False, True], ids=["new org", "bootstrapped org"])
+def test_an_applications_own_token_that_cannot_see_custom_fields_is_refused_before_any_write(
+    bootstrapped: bool,
+) -> None:
+    """A new org included: the users list, which every org has, already shows ``null``."""
+    org = Org.of("custom_fields_null")
+    if bootstrapped:
+        assert converge(org, project_templates()) == [], "a member's token converges"
+    app = application_token(org.emulator)
+    before = org.writes()
+    with org.client(app) as client, pytest.raises(KeysHidden) as refused:
         make_plan(client, "readings", project_templates())
     assert "cannot see custom-field values" in str(refused.value)
-    assert "member's token" in str(refused.value)
-    assert len([r for r in emulator.requests if r["method"] != "GET"]) == before
+    assert "member's token" in str(refused.value) and "act_as" in str(refused.value)
+    assert "Nothing was changed" in str(refused.value)
+    assert org.writes() == before
+    assert converge(org, project_templates(), token=minted_token(org, app)) == [], "act_as"
+    assert len(live_titles(org.emulator)) == len(project_templates()), "never a duplicate"
 
 
-def test_a_new_org_that_hides_custom_fields_stops_at_the_first_create() -> None:
-    emulator = Emulator(quirks=Quirks.named(["custom_fields_null"]))
-    with client_for(emulator) as client:
-        result = make_plan(client, "readings", project_templates())
-        assert result.plan is not None and result.org is not None
-        report = apply_plan(client, result.plan)
-    errors = [str(o.error) for o in report.failed]
-    assert errors and all("cannot see custom-field values" in e for e in errors)
-    assert len(live_titles(emulator)) < len(project_templates()), "the others never started"
-
-
-@pytest.mark.parametrize("choice", ["refused", "ignored"])
-def test_a_value_that_cannot_be_cleared_is_refused_clearly(choice: str, tmp_path: Path) -> None:
-    emulator = Emulator(quirks=Quirks.named([f"empty_string={choice}"]))
-    assert converge(emulator, project_templates()) == []
-    errors = converge(emulator, project_templates(edited_examples(tmp_path)), applies=1)
-    assert errors and all("clear" in e and "Tallyfy" in e for e in errors), errors
-    assert all(CLEAR_ADVICE in e for e in errors)
+def test_under_strict_an_applications_own_token_is_refused_and_its_member_converges() -> None:
+    """Strict refuses an application's own token outright (``app_tokens_cannot_act``), so
+    its ``custom_fields_null`` never shows; the member token it mints sees the values."""
+    org = Org.of("strict")
+    assert org.emulator.quirks.custom_fields_null and org.emulator.quirks.app_tokens_cannot_act
+    app = application_token(org.emulator)
+    with org.client(app) as client:
+        assert client.request("GET", client.org_path("/users")).status_code == 403
+    assert converge(org, project_templates(), token=minted_token(org, app)) == []
+    assert converge(org, project_templates(), applies=0) == [], "the admin sees the same"
 
 
 def test_a_strict_plan_reads_each_template_once_not_each_step(tmp_path: Path) -> None:
@@ -127,9 +226,10 @@ def test_a_strict_plan_reads_each_template_once_not_each_step(tmp_path: Path) ->
     count = 12
     write_project(tmp_path, count)
     templates = project_templates(tmp_path)
-    emulator = Emulator(quirks=Quirks.strict())
-    assert converge(emulator, templates) == []
-    with client_for(emulator) as client:
+    org = Org.of("strict")
+    assert converge(org, templates) == []
+    emulator = org.emulator
+    with org.client() as client:
         before = client.stats.requests
         result = make_plan(client, "readings", templates)
         assert result.plan is not None and result.plan.empty
@@ -144,8 +244,8 @@ def test_a_strict_plan_reads_each_template_once_not_each_step(tmp_path: Path) ->
 def test_a_template_that_gains_a_step_keeps_its_map(tmp_path: Path) -> None:
     root = tmp_path / "examples"
     shutil.copytree(EXAMPLES, root, ignore=shutil.ignore_patterns(".tallyform"))
-    emulator = Emulator(quirks=Quirks.strict())
-    assert converge(emulator, project_templates(root)) == []
+    org = Org.of("strict")
+    assert converge(org, project_templates(root)) == []
     path = root / "templates/incident-response.yaml"
     path.write_text(
         path.read_text().replace(
@@ -154,9 +254,9 @@ def test_a_template_that_gains_a_step_keeps_its_map(tmp_path: Path) -> None:
             1,
         )
     )
-    assert converge(emulator, project_templates(root), applies=1) == []
-    before = len(emulator.requests)
-    with client_for(emulator) as client:
+    assert converge(org, project_templates(root), applies=1) == []
+    before = len(org.emulator.requests)
+    with org.client() as client:
         make_plan(client, "readings", project_templates(root))
-    gets = [r["path"] for r in emulator.requests[before:] if r["method"] == "GET"]
+    gets = [r["path"] for r in org.emulator.requests[before:] if r["method"] == "GET"]
     assert not [p for p in gets if re.search(r"/steps/[0-9a-f]+$", p)], gets

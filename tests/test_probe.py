@@ -13,16 +13,23 @@ from pathlib import Path
 
 import pytest
 
+from tallyform.client import Pacer
 from tallyform.emulator import DEFAULT_MEMBER_TOKEN, Emulator, Quirks
 from tallyform.emulator.quirks import EVERY_QUIRK, QUIRK_CHOICES
 from tallyform.tallyfy.probe import Finding, Probe, Readings, answers_document
-from tests.client_helpers import client_for
+from tests.client_helpers import FakeTime, client_for
 from tests.conftest import run_cli
+from tests.emulator_helpers import application_token
 
 # Questions a probe with an admin's personal token cannot settle: an application's own
-# token is only asked with application credentials, and a write refused to non-admins
-# only with a member's token (tested below).
-NOT_WITH_AN_ADMIN_TOKEN = {"app_tokens_cannot_act", "custom_field_write_forbidden"}
+# token is only asked with application credentials, custom fields hidden from an
+# application's own token only seen with one, and a write refused to non-admins only with
+# a member's token (tested below).
+NOT_WITH_AN_ADMIN_TOKEN = {
+    "app_tokens_cannot_act",
+    "custom_fields_null",
+    "custom_field_write_forbidden",
+}
 # Every answer a quirk can take but the likeliest: a switch by its name, a choice as
 # NAME=CHOICE, as ``Quirks.on()`` names them.
 EVERY_ANSWER = [
@@ -34,15 +41,23 @@ EVERY_ANSWER = [
 ]
 
 
-def probed(quirks: Quirks, token: str | None = None) -> tuple[list[Finding], Emulator]:
-    """A probe of an org holding two templates already (page drift needs two pages)."""
-    emulator = Emulator(quirks=quirks)
+def probed(
+    quirks: Quirks, token: str | None = None, application: bool = False
+) -> tuple[list[Finding], Emulator]:
+    """A probe of an org holding two templates already (page drift needs two pages), with
+    ``token``, or an application's own token (``application``), or the admin's. The org's
+    limits (``low_rate_limit``) run on a fake clock the client sleeps on."""
+    clock = FakeTime()
+    emulator = Emulator(quirks=quirks, clock=clock)
     with client_for(emulator) as seeding:
         for title in ("First", "Second"):
             seeding.call("POST", "/checklists", json={"title": title, "type": "procedure"})
+    if application:
+        token = application_token(emulator)
     options = {"token": token} if token else {}
-    with client_for(emulator, **options) as client:
-        return Probe(client).run(), emulator
+    pacer = Pacer(None, clock=clock, sleep=clock.sleep)
+    with client_for(emulator, pacer=pacer, sleep=clock.sleep, **options) as client:
+        return Probe(client, application=application).run(), emulator
 
 
 def reported(findings: list[Finding]) -> set[str]:
@@ -82,6 +97,18 @@ def test_a_probe_with_a_members_token_finds_value_writes_forbidden() -> None:
     assert "custom_field_write_forbidden" in reported(findings)
     findings, _ = probed(Quirks(), DEFAULT_MEMBER_TOKEN)
     assert "custom_field_write_forbidden" not in reported(findings)
+
+
+def test_custom_fields_hidden_from_an_applications_own_token_are_found_with_one() -> None:
+    """The quirk is the viewer's (custom fields null to an application's own token): a
+    probe with such a token finds it, and nothing else; one with a member's does not."""
+    findings, emulator = probed(Quirks.named(["custom_fields_null"]), application=True)
+    assert reported(findings) == {"custom_fields_null"}
+    assert left_behind(emulator)["templates"] == ["First", "Second"]
+    findings, _ = probed(Quirks(), application=True)
+    assert reported(findings) == set()
+    findings, _ = probed(Quirks.named(["custom_fields_null"]))
+    assert reported(findings) == set(), "an admin's token sees the values"
 
 
 # Under strict, list rows carry no steps (list_without_includes) and no custom fields

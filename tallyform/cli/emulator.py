@@ -50,7 +50,7 @@ drawn reproducibly from --seed.
 Where Tallyfy's behaviour is unconfirmed the emulator takes the likeliest answer;
 --quirk NAME (repeatable) takes the pessimistic one instead, --quirk NAME=CHOICE
 one answer of a quirk that has several, and --strict every one of them but those
-marked * (no way forward, where tallyform refuses clearly, or pacing) and -
+marked * (low_rate_limit: pacing, not a reading; add it with --quirk) and -
 (another reading, not a pessimistic one); --strict with --quirk takes both:
 
 \b
@@ -131,7 +131,9 @@ def _hold(state_file: Path) -> None:
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fault stream.")
 @click.option(
-    "--strict", is_flag=True, help="Take every pessimistic answer (quirks unmarked below)."
+    "--strict",
+    is_flag=True,
+    help="Take every pessimistic answer but the quirks marked * or - above.",
 )
 @click.option(
     "--quirk",

@@ -61,15 +61,18 @@ check that settles it on a live org. ``strict()`` takes these:
   every org route; only the member tokens it mints act (2.4, 10.7).
 - ``list_without_includes``: ``GET /checklists`` ignores ``with`` (3.1).
 
-and these, the open questions issue 18 added: ``prerun_without_custom_fields``,
-``captures_without_custom_fields``, ``partial_custom_fields`` (``absent`` or ``null``),
-``custom_field_write_forbidden``, ``applies_to_ui_names``, ``list_with_refused`` (``400``,
-``422`` or ``500``), ``thin_listed_steps``, ``rule_put_appends``,
-``prerun_dropped_on_create``, ``tags_without_tag_id``, ``deleted_tags_keep_title``,
-``page_drift`` and ``oauth_account_host``. ``strict()`` leaves out
-``custom_fields_null`` and ``empty_string`` (no way forward: tallyform refuses clearly)
-and ``low_rate_limit`` (pacing) (``LEFT_OUT_OF_STRICT``), and ``nested_steps_built``,
-the cheap reading rather than a pessimistic one.
+and these, the open questions issue 18 added: ``custom_fields_null`` (an application's
+own token sees every ``custom_fields`` as ``null``; members see the values),
+``prerun_without_custom_fields``, ``captures_without_custom_fields``,
+``partial_custom_fields`` (``absent`` or ``null``), ``custom_field_write_forbidden``,
+``applies_to_ui_names``, ``list_with_refused`` (``400``, ``422`` or ``500``),
+``thin_listed_steps``, ``empty_string`` (``refused``, or ``ignored``),
+``rule_put_appends``, ``prerun_dropped_on_create``, ``tags_without_tag_id``,
+``deleted_tags_keep_title``, ``page_drift`` and ``oauth_account_host``. Where one leaves
+no way forward (an application's own token that cannot see custom fields, a value that
+cannot be cleared), tallyform refuses clearly before any write. ``strict()`` leaves out
+``low_rate_limit`` (pacing, not a reading: ``LEFT_OUT_OF_STRICT`` says why), and
+``nested_steps_built``, the cheap reading rather than a pessimistic one.
 
 The request log (``Emulator.requests``, ``--request-log``) keeps each write's body,
 parsed, with secrets masked (:mod:`.masking`). ``Emulator(keep_requests=N)`` bounds the

@@ -215,10 +215,16 @@ class Emulator:
                 return _error(error)
             if route.writes and response.status < 400:
                 self._persist()
-            if self.quirks.custom_fields_null and response.body is not None:
+            if self._sees_null(token) and response.body is not None:
                 response.body = values_nulled(response.body)
             response.seal()  # its body may share the state's objects
             return response
+
+    def _sees_null(self, token: str) -> bool:
+        """Whether ``token`` is shown every ``custom_fields`` as ``null``: under
+        ``custom_fields_null``, an application's own token (not signed in as a member);
+        members' tokens, personal or minted by an application, see the values."""
+        return self.quirks.custom_fields_null and oauth.is_app_token(self.state, token)
 
     def _persist(self) -> None:
         """Journal what the writes since the last one changed (under ``self._lock``)."""

@@ -18,7 +18,7 @@ exactly one question here, so a probe runs each check once.
 | 9.3 | nested_steps_built | nested steps ignored | built (another reading: never strict) |
 | 9.4, 10.3 | prerun_omitted_deleted | omitted entries kept | deleted |
 | 9.8, 10.10 | field_type_immutable | type changes in place | 422 |
-| 9.11 | low_rate_limit | 600 a minute per user | 10/s, 100/min, 1,000/h per org |
+| 9.11 | low_rate_limit | 600 a minute per user | 10/s, 100/min, 1,000/h per org (not strict: pacing) |
 | 9.19 | oauth_account_host | token at the API host | only at the account host |
 | 9.20, 10.8 | bodiless_deletes | 200 with a message | 204, no body |
 | 9.21, 10.5, W22 | tags_without_tag_id | association id and tag_id | the tag only; PHP casts ids |
@@ -27,7 +27,7 @@ exactly one question here, so a probe runs each check once.
 | 10.2, W4, W8 | empty_string | "" clears | refused (422) or ignored |
 | 10.4 | unpositioned_first | last | first |
 | 10.6 | no_custom_fields_in_lists | lists carry values | only direct reads |
-| 10.6 | custom_fields_null | values visible | null everywhere |
+| 10.6 | custom_fields_null | values visible | null to an app's own token |
 | 10.6 | prerun_without_custom_fields | kick-off rows carry values | absent |
 | 10.6 | captures_without_custom_fields | nested fields carry values | absent |
 | 10.6 | partial_custom_fields | every level carries values | nested levels absent or null |
@@ -153,10 +153,12 @@ OPEN_QUESTIONS: tuple[OpenQuestion, ...] = (
         "custom_fields_null",
         "Can these credentials see custom-field values?",
         "yes",
-        "custom_fields is null on every object, lists and direct reads; writes answer 200 "
-        "but stay unseen",
-        "DOC custom-fields.mdx, docs commit 2d3cbc760: a non-member view sees null",
-        ("10.6", "Q1"),
+        "an application's own token (not signed in as a member) sees custom_fields null on "
+        "every object, lists and direct reads; writes answer 200 but stay unseen; members' "
+        "tokens, minted ones included, see the values",
+        "DOC custom-fields.mdx, docs commit 2d3cbc760: values are visible only to members; "
+        "a guest or an app token not signed in as a member sees null",
+        ("10.6", "Q1", "Q4"),
     ),
     _Q(
         "prerun_without_custom_fields",

@@ -49,14 +49,24 @@ a few are choices between several answers (``--quirk empty_string=ignored``).
 
 Issue 18 added a quirk for each open question that none of the above models. Each is
 switchable alone (``--quirk NAME``, ``Quirks.named``), and ``strict()`` takes each but
-those in :data:`LEFT_OUT_OF_STRICT` (no way forward, where tallyform refuses clearly, or
-pacing) and :data:`OUTSIDE_STRICT` (another reading rather than a worse one):
+``low_rate_limit`` (pacing, :data:`LEFT_OUT_OF_STRICT` says why) and
+:data:`OUTSIDE_STRICT` (another reading rather than a worse one). Where a reading leaves
+no way forward (custom fields these credentials cannot see, a value that cannot be
+cleared), tallyform converges wherever it can and otherwise refuses once, clearly,
+before any write, saying what to do:
 
-- ``custom_fields_null`` (10.6; the audit's Q1 case 3; DOC custom-fields.mdx, docs commit
-  ``2d3cbc760``: a non-member view, such as a guest or an application token not signed in
-  as a member, "always sees ``custom_fields`` as ``null``"): every object's
-  ``custom_fields`` is ``null`` in every answer, lists and direct reads alike; a write of
-  values still answers 200, and the values are kept, but nobody sees them.
+- ``custom_fields_null`` (10.6; the audit's Q1 case 3 and Q4; DOC custom-fields.mdx, docs
+  commit ``2d3cbc760``: values are visible "only to members"; a guest, or an application
+  token not signed in as a member, "always sees ``custom_fields`` as ``null``"): an
+  application's own token (from ``/oauth/token``) sees every ``custom_fields`` as ``null``
+  in every answer, lists and direct reads alike, on every record kind (users, tags and
+  folders too); a write of values still answers 200, and the values are kept, but it never
+  sees them. Members' tokens, personal or minted by an application (``act_as``), see the
+  values. The rule is the viewer's, as the page states it, so the quirk is modelled per
+  credential: tallyform converges with a member's token and refuses an application's own
+  token before any write (the users list, which every org has, already shows ``null``).
+  With ``app_tokens_cannot_act`` on too (as under ``strict()``), that token is refused
+  (403) before anything is shown, so the quirk only shows alone or beside other quirks.
 - ``prerun_without_custom_fields`` (10.6; audit Q1, risk 2: 17 kick-off key writes on
   every plan): kick-off entries in template list rows carry no ``custom_fields``; the
   template's own GET still does (kick-off fields have no route of their own).
@@ -93,7 +103,11 @@ pacing) and :data:`OUTSIDE_STRICT` (another reading rather than a worse one):
   stores null; ``refused`` answers 422 for each (``must be a valid URL`` for URL keys, as
   Laravel's rules without ``nullable`` do); ``ignored`` drops the key, so the old value
   stays. A rule condition's ``statement`` is documented as nullable (4.5): its ``""`` is
-  always null. Strict picks ``refused``.
+  always null. Strict picks ``refused``. Neither ``refused`` nor ``ignored`` leaves a way
+  to clear a value, so tallyform refuses: a plan made with the org's probe answers
+  (``tallyform probe``, which settles this question) names each value it would clear as a
+  blocker, before any write; without them, apply stops at the write Tallyfy refuses
+  (``ClearNotTaken``), with the same advice.
 - ``rule_put_appends`` (audit W17; the SDK merges before its PUT): an automation PUT's
   conditions and actions that carry no ``id`` are appended to the rule's, those with a known
   ``id`` update it, and those left out stay; by default the PUT replaces both lists.
@@ -256,20 +270,20 @@ STRICT_CHOICES: dict[str, str] = {
     "empty_string": "refused",
 }
 
-#: Quirks ``strict()`` leaves off, each for its reason (tallyform handles each; its own
-#: tests switch it on alone):
-#: - ``custom_fields_null`` models credentials that cannot see custom-field values at all,
-#:   and ``empty_string`` a value that cannot be cleared: there is no way forward, and
-#:   tallyform refuses clearly (a plan before any write, or apply at the write that meets
-#:   it); under strict, every test that removes a folder or a webhook would only ever see
-#:   that refusal.
-#: - ``low_rate_limit`` holds every org to 100 requests a minute and 1,000 an hour: it is
-#:   pacing, not a reading of the API, and would make every strict test wait for minutes.
-LEFT_OUT_OF_STRICT: tuple[str, ...] = (
-    "custom_fields_null",
-    "empty_string",
-    "low_rate_limit",
-)
+#: Quirks ``strict()`` leaves off (``tallyform emulator serve --strict`` too), each for its
+#: reason; ``--quirk low_rate_limit`` (``Quirks.named(["strict", "low_rate_limit"])``) adds it:
+#: - ``low_rate_limit`` holds every org to 10 requests a second, 100 a minute and 1,000 an
+#:   hour. It is pacing, not a reading of an answer: no answer's shape changes, and what
+#:   tallyform does about it (wait as ``Retry-After`` says, pace under ``requests_per_minute``)
+#:   is the same whatever else is on, so under strict it would test nothing more than it does
+#:   alone (``tests/test_open_questions_converge.py`` converges under it, on a fake clock).
+#:   It would cost every strict run real minutes: its limits run on the emulator's clock,
+#:   and a client of a served emulator (the CLI) waits in real seconds. And its hourly cap
+#:   is below what a strict plan of the 1,000-template benchmark org costs (about 1,100
+#:   requests, issue 18): the cap's ``Retry-After`` (up to an hour) is longer than a
+#:   client's retry cap, so such a plan would stop at the cap, and strict could no longer
+#:   show what a plan costs.
+LEFT_OUT_OF_STRICT: tuple[str, ...] = ("low_rate_limit",)
 
 #: Quirks that are another reading rather than a pessimistic one, so never in ``strict()``
 #: (see ``nested_steps_built`` in the module's docstring).
@@ -307,7 +321,7 @@ QUIRK_HELP: dict[str, str] = {
     "field_type_immutable": "changing a field's field_type is a 422",
     "app_tokens_cannot_act": "an app's own token is a 403; tokens it mints act",
     "list_without_includes": "GET /checklists ignores with=steps,tags,folder",
-    "custom_fields_null": "custom_fields is null everywhere, writes unseen",
+    "custom_fields_null": "an app's own token sees custom_fields null",
     "prerun_without_custom_fields": "kick-off entries in list rows carry no custom_fields",
     "captures_without_custom_fields": "form fields carry none but on their step's GET",
     "partial_custom_fields": "steps and fields in list rows: custom_fields absent or null",

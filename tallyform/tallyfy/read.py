@@ -152,6 +152,7 @@ def read_org(
         results["templates"], results["archived"] = read
     for name, path, keys in _READ_SHAPES:
         require_members(results[name], client.org_path(path), *keys)
+    require_visible_values(client, results)
     return LiveOrg(
         users={u["id"]: str(u.get("email", "")).lower() for u in results["users"]},
         groups={str(g["id"]): g["name"] for g in results["groups"]},
@@ -310,13 +311,60 @@ def _require_keys(template: dict[str, Any], path: str, records: list[dict[str, A
     said = "`custom_fields: null`" if hidden else "no `custom_fields`"
     raise KeysHidden(
         f"these credentials cannot see custom-field values: Tallyfy answers {said} on a "
-        f"direct read of template '{template.get('title')}'. tallyform keeps each object's "
-        "identity in its tallyform_key custom field, so it cannot plan without them. Use a "
-        "member's token (an org admin's, or a member who can edit the templates); an "
-        "application sets `act_as: EMAIL` under the org in tallyform.yaml. Nothing was changed.",
+        f"direct read of template '{template.get('title')}'. " + _MEMBER_ADVICE,
         method="GET",
         path=path,
     )
+
+
+#: The org-wide lists a plan reads anyway whose rows carry ``custom_fields`` (reference 3.9:
+#: users, folders and tags are among the ten record kinds that do), by the path named.
+_VALUED_LISTS = (("users", "/users"), ("tags", "/tags"), ("folders", "/folders"))
+
+
+def require_visible_values(client: TallyfyClient, results: Mapping[str, Any]) -> None:
+    """Stop before anything is planned, so before any write, when the org's own lists say
+    these credentials cannot see custom-field values: every row that carries
+    ``custom_fields`` shows ``null``, and at least one does.
+
+    Why these lists: Tallyfy's custom-fields page (reference 3.9; the audit's Q1, docs
+    commit ``2d3cbc760``) makes the values visible "only to members": a guest, or an
+    application's token not signed in as a member, "always sees ``custom_fields`` as
+    ``null``", on every record kind. So one record shows what the viewer may see as well
+    as a template would, and the users list, which a plan reads anyway (to name people)
+    and which is never empty (an org has at least its admin), shows it even in a new org
+    with no template, tag or folder yet: the refusal comes before the first write instead
+    of at the first create. Tags and folders (named by the page as fetched with
+    ``custom_fields``) count too. Nothing is concluded from a row that leaves the key out
+    (the page says 8 of the 10 record kinds' answers carry it, not which 8), nor from a mix
+    of values and nulls; templates are checked where they are read
+    (:func:`_require_keys`). No request is added."""
+    hidden: list[str] = []
+    for name, path in _VALUED_LISTS:
+        rows = results.get(name)
+        if isinstance(rows, dict):  # folders come by id
+            rows = list(rows.values())
+        carrying = [r for r in rows or [] if isinstance(r, dict) and "custom_fields" in r]
+        if any(not hides_keys(r) for r in carrying):
+            return
+        if carrying:
+            hidden.append(path)
+    if hidden:
+        raise KeysHidden(
+            "these credentials cannot see custom-field values: Tallyfy answers "
+            f"`custom_fields: null` on every row of {' and '.join(hidden)} (a view that is "
+            "not a member's). " + _MEMBER_ADVICE,
+            method="GET",
+            path=client.org_path(hidden[0]),
+        )
+
+
+_MEMBER_ADVICE = (
+    "tallyform keeps each object's identity in its tallyform_key custom field, so it cannot "
+    "plan without them. Use a member's token (an org admin's, or a member who can edit the "
+    "templates); an application sets `act_as: EMAIL` under the org in tallyform.yaml. "
+    "Nothing was changed."
+)
 
 
 def get_template(client: TallyfyClient, template_id: str) -> dict[str, Any]:

@@ -130,6 +130,12 @@ def _archiving(client: TallyfyClient, found: OrgRun) -> Iterator[None]:
                 found.unarchived.append(run_id)
 
 
+def refusal(refused: ValidationFailed) -> str:
+    """What the org said when it refused a request: its messages, without the field ids."""
+    said = [m for messages in refused.field_errors.values() for m in messages]
+    return "; ".join(said) if said else refused.message
+
+
 class Player:
     """Plays a template's scenarios as processes of its live copy."""
 
@@ -183,7 +189,7 @@ class Player:
             scenario.name,
             "the process cannot be launched: the org refused it",
             "a launched process",
-            str(refused),
+            refusal(refused),
             location,
         )
 
@@ -223,7 +229,8 @@ class Player:
             runs.complete(self.client, run_id, task.id, runs.approval(event.outcome))
         except ValidationFailed as refused:
             return failed(
-                f"step '{event.step}' cannot be {event.outcome}: the org refused it", str(refused)
+                f"step '{event.step}' cannot be {event.outcome}: the org refused it",
+                refusal(refused),
             )
         return None
 

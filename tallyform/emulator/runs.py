@@ -23,10 +23,10 @@ CLI's ``pkg/tallyfy/resources.go``):
 - ``DELETE /runs/{id}``: archives the run (200, ``status: archived``); it is then 404.
 
 What Tallyfy's pages leave open, answered here and listed in :mod:`.questions`
-(``run_*``): a hidden task completed is a 422 (``run_hidden_task``); completing a
-completed task changes nothing and answers 200, as api-v2 does not refuse it
-(``run_complete_twice``); a deadline that counts from a step not yet completed is null
-until that step is completed (``run_relative_deadline``). Which steps show, who is
+(RUN1 to RUN6): a hidden task completed is a 422; completing a completed task changes
+nothing and answers 200, as api-v2 does not refuse it; a deadline that counts from a
+step not yet completed is null until that step is completed; a rule's deadline counts
+from the launch; no work week moves a deadline. Which steps show, who is
 assigned and each deadline come from the rule engine (:mod:`.processes`).
 """
 

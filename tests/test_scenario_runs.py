@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -184,3 +185,57 @@ def test_every_process_launched_is_archived_after_ctrl_c(examples_copy: Path) ->
             run_in_org(client, "local", templates, working_time=False)
     runs = list(emulator.state["runs"].values())
     assert runs and all(r["archived_at"] for r in runs)
+
+
+PICKER = """\
+key: picker
+title: Picker
+kickoff:
+  - key: owner
+    label: Owner
+    type: assignees_form
+    required: true
+  - key: tier
+    label: Tier
+    type: multiselect
+    options: [Gold, Silver]
+steps:
+  - key: start
+    title: Start
+    assignees: {users: [alice@example.com]}
+  - key: bob-only
+    title: Bob only
+    assignees: {users: [bob@example.com]}
+  - key: gold
+    title: Gold
+    assignees: {groups: [Finance]}
+    deadline: {value: 3, unit: hours}
+rules:
+  - name: Bob picked
+    when: [{field: owner, is: contains, value: bob@example.com}]
+    then: [{show: bob-only}]
+  - name: Gold tier
+    when: [{field: tier, is: equals, value: Gold}]
+    then: [{show: gold}, {assign: gold, assignees: {users: [carol@example.com]}}]
+tests:
+  - name: Bob and gold
+    kickoff: {owner: [bob@example.com], tier: [Gold, Silver]}
+    expect:
+      shown: [bob-only, gold]
+      assignees: {gold: {users: [carol@example.com], groups: [Finance]}}
+      deadlines: {gold: {value: 3, unit: hours}}
+  - name: Carol and silver
+    kickoff: {owner: [carol@example.com], tier: [Silver]}
+    expect: {hidden: [bob-only, gold]}
+"""
+
+
+def test_pickers_and_checklists_are_answered_as_the_api_takes_them(
+    project: Callable[..., Path],
+) -> None:
+    root = project({"picker.yaml": PICKER})
+    apply(root)
+    for extra in ((), ("--org", "local")):
+        result = run_cli("-C", str(root), "test", *extra)
+        assert result.exit_code == 0, result.output
+        assert "2 scenarios in 1 template: 2 passed, 0 failed." in result.stdout

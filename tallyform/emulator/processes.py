@@ -135,11 +135,15 @@ def as_model(template: dict[str, Any], state: dict[str, Any]) -> Template:
     )
 
 
-def answer(value: Any) -> Any:
+def answer(value: Any, state: dict[str, Any] | None = None) -> Any:
     """A value as the API takes it, as the engine compares it: a dropdown's option as its
-    text, a checklist as the texts of its checked items, anything else as it is."""
+    text, a checklist as the texts of its checked items, an assignee picker's people as
+    emails and group names (with the org's ``state``), anything else as it is."""
     if isinstance(value, dict) and "text" in value:
         return value["text"]
+    if isinstance(value, dict) and state is not None and {"users", "groups"} & set(value):
+        people = _people(state, value.get("users"), value.get("groups"), value.get("guests"))
+        return [*people.users, *people.groups, *people.guests]
     if isinstance(value, list) and all(isinstance(v, dict) and "text" in v for v in value):
         return [v["text"] for v in value if v.get("selected", True)]
     return value
@@ -157,14 +161,14 @@ def replay(run: dict[str, Any], state: dict[str, Any]) -> Replayed:
     """The run's process: launched with its kick-off answers, then each event in order."""
     template = as_model(run["template"], state)
     engine = Engine(template)
-    values = {key: answer(v) for key, v in (run.get("prerun") or {}).items()}
+    values = {key: answer(v, state) for key, v in (run.get("prerun") or {}).items()}
     process = engine.launch(values)
     for event in run.get("events") or []:
         try:
             if event["kind"] == "reopen":
                 engine.reopen(process, event["step"])
             else:
-                taskdata = {k: answer(v) for k, v in (event.get("values") or {}).items()}
+                taskdata = {k: answer(v, state) for k, v in (event.get("values") or {}).items()}
                 engine.complete(process, event["step"], event.get("outcomes") or (), taskdata)
         except ProcessError:  # refused when it was asked for; nothing was recorded then
             continue

@@ -21,9 +21,9 @@ ALLOWED = {
     "config": {"model"},
     "client": set(),
     "tallyfy": {"model", "client"},
-    "engine": {"config", "model", "client", "tallyfy"},
+    "engine": {"config", "model", "client", "tallyfy", "logic"},
     "render": {"config", "engine", "model", "logic"},
-    "emulator": set(),
+    "emulator": {"model", "logic"},  # its processes run tallyform's rule engine
     "cli": {"config", "model", "client", "tallyfy", "engine", "logic", "render", "emulator"},
 }
 # Third-party libraries that only some modules may use.

@@ -10,6 +10,10 @@ host's ``/account/oauth/token``) that acts for the
 application's user, and mint a member's token with it at
 ``POST /api/applications/{org}/users/{email}/token`` (3 months), as :mod:`.oauth` describes.
 
+Processes launch from templates (``POST /runs``), and their tasks are answered,
+completed, approved, rejected, reopened and archived (:mod:`.runs`); tallyform's own rule
+engine decides what each shows, who is assigned and when each is due (:mod:`.processes`).
+
 Use it in-process through :class:`EmulatorTransport` (the embedded default, fast tests)
 or over HTTP through :class:`EmulatorServer` (``tallyform emulator serve``).
 

@@ -4,7 +4,7 @@ A write journals only the records it changed, in full, so its cost follows the s
 what it touched, never the size of the org. The unit is as small as the state's shape
 allows: a template's own fields (with its steps' order) apart from each of its steps
 (a step carries its form fields), one row of a keyed table (``tags``, ``folders``,
-``tokens``, ...), one tag link, or a whole small document (``counters``, ``guests``...).
+``tokens``, ``runs``, ...), one tag link, or a whole small document (``counters``, ``guests``...).
 
 Handlers say what they change through :class:`Changes`; most of it is implied:
 :meth:`.call.Call.template` marks the template (its steps' positions are remembered, so
@@ -26,7 +26,9 @@ from __future__ import annotations
 from typing import Any
 
 #: Top-level dicts of rows, journaled one row at a time.
-ROW_TABLES = frozenset({"tags", "folders", "tokens", "token_expiry", "app_tokens", "applications"})
+ROW_TABLES = frozenset(
+    {"tags", "folders", "tokens", "token_expiry", "app_tokens", "applications", "runs"}
+)
 
 
 class Changes:

@@ -43,7 +43,9 @@ exactly one question here, so a probe runs each check once.
 | P3 | page_drift | stable pages | rows move during a read |
 
 and the questions no quirk models (9.1 and 10.9, 9.2, 9.5 to 9.7, 9.9, 9.10, 9.12 to
-9.18, 9.22 to 9.26), each in :data:`OPEN_QUESTIONS` with the reason.
+9.18, 9.22 to 9.26), each in :data:`OPEN_QUESTIONS` with the reason; among them those of
+processes and tasks, which ``tallyform test --org`` meets (RUN1 to RUN6, issue 20): the
+emulator answers them as :mod:`.runs` says, and a live org answers them for itself.
 """
 
 from __future__ import annotations
@@ -447,6 +449,63 @@ OPEN_QUESTIONS: tuple[OpenQuestion, ...] = (
         ("9.26",),
     ),
 )
+
+_RUN_QUESTIONS: tuple[OpenQuestion, ...] = (
+    _Q(
+        None,
+        "What does completing a task that rules hide answer?",
+        "a 422 (the emulator's answer)",
+        "not modelled: test --org reads the task list first and never completes a task "
+        "shown as auto-skipped",
+        "DOC list-process-tasks: hidden tasks are 'auto-skipped'; nothing on completing one",
+        ("RUN1",),
+    ),
+    _Q(
+        None,
+        "What does completing a completed task answer?",
+        "200 and nothing changes (the emulator's answer)",
+        "not modelled: api-v2 dispatches task.completed again, so test --org never "
+        "completes a task the task list shows completed",
+        "MCP task_management.py (Task.php, TaskService.php)",
+        ("RUN2",),
+    ),
+    _Q(
+        None,
+        "When is a task due whose deadline counts from another step not yet completed?",
+        "no deadline until that step is completed (the emulator's answer)",
+        "not modelled: test --org accepts no deadline while that step is not completed",
+        "DOC edit-steps: 'due X time after another specific step is completed'",
+        ("RUN3",),
+    ),
+    _Q(
+        None,
+        "From when does a rule's deadline action count?",
+        "from the launch, as tallyform's rule engine has it",
+        "not modelled: test --org accepts a deadline counted from the launch or from any "
+        "step's completion when the scenario names no step",
+        "DOC deadline-actions: 'current deadline', 'another step's deadline' or a date field",
+        ("RUN4",),
+    ),
+    _Q(
+        None,
+        "Are deadlines moved to the org's working days and hours?",
+        "yes, always forward (DOC deadline-actions)",
+        "not modelled: the emulator has no work week; test --org allows a live org's "
+        "deadline up to 3 days later than counted",
+        "DOC deadline-actions, 'How deadlines handle non-working days'",
+        ("RUN5",),
+    ),
+    _Q(
+        None,
+        "Which status has a task that is neither completed nor hidden?",
+        "not-started (the docs' example also shows active)",
+        "not modelled: test --org reads only auto-skipped (hidden) and completed",
+        "DOC list-process-tasks example; SDK Task.status default",
+        ("RUN6",),
+    ),
+)
+
+OPEN_QUESTIONS += _RUN_QUESTIONS
 
 #: The questions a quirk models, by quirk (and probe check) name.
 BY_NAME: dict[str, OpenQuestion] = {q.name: q for q in OPEN_QUESTIONS if q.name is not None}

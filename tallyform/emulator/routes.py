@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tallyform.emulator import automations, custom_fields, directory, steps, templates
+from tallyform.emulator import automations, custom_fields, directory, runs, steps, templates
 from tallyform.emulator.call import Call
 from tallyform.emulator.wire import Response
 
@@ -22,6 +22,8 @@ _CHECKLIST = "/checklists/" + _ID.format("checklist")
 _STEP = _CHECKLIST + "/steps/" + _ID.format("step")
 _CAPTURE = _STEP + "/captures/" + _ID.format("capture")
 _PRERUN = _CHECKLIST + "/preruns/" + _ID.format("prerun")
+_RUN = "/runs/" + _ID.format("run")
+_TASK = _ID.format("task")
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,15 @@ _ORG_ROUTES: list[tuple[str, str, Handler]] = [
         _CHECKLIST + "/automated-actions/" + _ID.format("automation"),
         automations.delete_automation,
     ),
+    # processes and their tasks
+    ("POST", "/runs", runs.launch),
+    ("GET", _RUN, runs.get_run),
+    ("DELETE", _RUN, runs.archive_run),
+    ("GET", _RUN + "/tasks", runs.list_tasks),
+    ("GET", _RUN + "/tasks/" + _TASK, runs.get_task),
+    ("PUT", _RUN + "/tasks/" + _TASK, runs.update_task),
+    ("POST", _RUN + "/completed-tasks", runs.complete_task),
+    ("DELETE", _RUN + "/completed-tasks/" + _TASK, runs.reopen_task),
     # catalogues and people
     ("GET", "/tags", directory.list_tags),
     ("POST", "/tags", directory.create_tag),

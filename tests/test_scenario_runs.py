@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tallyform.emulator import Emulator, EmulatorTransport
+from tallyform.client import StaticToken, TallyfyClient
+from tallyform.emulator import DEFAULT_TOKEN, IN_PROCESS_URL, Emulator, EmulatorTransport
 from tallyform.engine.scenario_runs import test_in_org as run_in_org
 from tallyform.logic import Engine, run_scenarios
 from tallyform.logic.engine import as_assignees
@@ -179,8 +180,13 @@ def test_every_process_launched_is_archived_after_ctrl_c(examples_copy: Path) ->
     apply(examples_copy)
     emulator = Emulator(state_file=embedded_state(examples_copy))
     templates = project_templates(examples_copy)
-    with client_for(emulator) as client:
-        client.http._transport = _InterruptAt(EmulatorTransport(emulator), "/completed-tasks")  # type: ignore[attr-defined]
+    interrupting = _InterruptAt(EmulatorTransport(emulator), "/completed-tasks")
+    with TallyfyClient(
+        org_id=emulator.org_id,
+        base_url=IN_PROCESS_URL,
+        transport=interrupting,
+        credentials=StaticToken(DEFAULT_TOKEN, "TEST"),
+    ) as client:
         with pytest.raises(KeyboardInterrupt):
             run_in_org(client, "local", templates, working_time=False)
     runs = list(emulator.state["runs"].values())

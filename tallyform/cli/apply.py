@@ -36,6 +36,7 @@ from tallyform.client import TallyfyClient, TallyfyError
 from tallyform.config import OrgSettings
 from tallyform.engine.apply import ApplyReport, KeySetupRefused, apply_plan
 from tallyform.engine.planfile import PlanFileError, SavedPlan, load_plan
+from tallyform.engine.safety import raise_if_blocked, raise_if_unsafe
 from tallyform.model.changes import Change, Plan
 from tallyform.render.common import progress_line, role
 from tallyform.tallyfy.lock import (
@@ -55,21 +56,6 @@ from tallyform.tallyfy.lock import (
 
 INTERRUPTED = 130
 SHOWN_NOT_DONE = 20
-
-
-def _safety(plan: Plan, share: float, minimum: int, allow_delete: bool, force: bool) -> None:
-    archived = plan.archived()
-    if archived and not allow_delete:
-        raise click.ClickException(
-            f"the plan archives {len(archived)} template(s) ({', '.join(archived)}); nothing was changed. "
-            "Run again with --allow-delete if that is intended."
-        )
-    if not force and plan.exceeds_share(share, minimum):
-        raise click.ClickException(
-            f"the plan deletes or removes parts of {len(plan.damaged())} of {plan.managed} managed "
-            f"templates, more than the safety share of {share:.0%}; nothing was changed. Check the "
-            "plan above, then use --force."
-        )
 
 
 def _confirm(yes: bool) -> None:
@@ -508,9 +494,7 @@ def _apply(app: App, options: ApplyOptions) -> None:
                 result = plan_for(app, client, org, templates, only, changed)
                 plan = result.plan
                 assert plan is not None and result.org is not None
-                if plan.conflicts or plan.blockers:
-                    said = [c.message() for c in plan.conflicts] + plan.blockers
-                    raise click.ClickException(" ".join(said) + " Nothing was changed.")
+                raise_if_blocked(plan)
                 if saved is not None:
                     _check_fresh(saved, plan)
                 if plan.empty:
@@ -520,7 +504,7 @@ def _apply(app: App, options: ApplyOptions) -> None:
                     return
                 if saved is None:
                     click.echo(render_plan(app, plan, "text"), nl=False)
-                _safety(
+                raise_if_unsafe(
                     plan,
                     project.max_delete_share,
                     project.delete_share_minimum,

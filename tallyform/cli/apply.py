@@ -11,17 +11,10 @@ finish, reports what was and was not done and exits 130; a second exits at once.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import socket
 import sys
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import click
@@ -29,30 +22,17 @@ import click
 from tallyform.cli import interrupt
 from tallyform.cli.app import App, pass_app
 from tallyform.cli.connect import embedded_guard
+from tallyform.cli.guard import InterruptGuard
 from tallyform.cli.options import only_option, org_option, parallelism_option
 from tallyform.cli.plan import ROLES, changed_scope, connect, load_repo, plan_for, render_plan
 from tallyform.cli.progress import Counter, Waited, every_from_environment
 from tallyform.client import TallyfyClient, TallyfyError
-from tallyform.config import OrgSettings
 from tallyform.engine.apply import ApplyReport, KeySetupRefused, apply_plan
+from tallyform.engine.locking import LockHooks, LockLeft, lock_left, org_lock
 from tallyform.engine.planfile import PlanFileError, SavedPlan, load_plan
 from tallyform.engine.safety import raise_if_blocked, raise_if_unsafe
 from tallyform.model.changes import Change, Plan
 from tallyform.render.common import progress_line, role
-from tallyform.tallyfy.lock import (
-    LEASE_MINUTES,
-    ApplyLock,
-    LockNotReleased,
-    OrgLocked,
-    Renewer,
-    acquire,
-    break_lock,
-    is_marked,
-    lock_tags,
-    lock_title,
-    marked,
-    new_mark,
-)
 
 INTERRUPTED = 130
 SHOWN_NOT_DONE = 20
@@ -75,243 +55,14 @@ def _confirm(yes: bool) -> None:
         raise click.ClickException("not applied; nothing was changed")
 
 
-# -- the org's lock ---------------------------------------------------------------------------
-
-
-class LockLeft(KeyboardInterrupt):
-    """Interrupted while the org's lock was taken or let go: its tag may still be there."""
-
-    def __init__(self, title: str) -> None:
-        super().__init__(title)
-        self.title = title
-
-
-def lock_left(title: str) -> str:
-    """What to say when the process may end with the org's lock tag ``title`` still there."""
-    return (
-        f"The org's apply lock (the tag '{title}') may still be there. The next apply on "
-        f"this machine removes it; elsewhere it ends {LEASE_MINUTES} minutes after it was "
-        "last renewed. If no apply is running, `tallyform apply --break-lock` removes it now."
+def lock_hooks(lost: Callable[[str], None] = lambda why: None) -> LockHooks:
+    """The org lock's words on stderr, and what a second Ctrl-C must still say."""
+    return LockHooks(
+        say=lambda text: click.echo(text, err=True),
+        error=lambda text: click.echo(f"Error: {text}", err=True),
+        last_words=interrupt.last_words,
+        lost=lost,
     )
-
-
-def _lock_records(org: OrgSettings, root: Path) -> Path:
-    """Where applies on this machine note the mark of the lock tag they take, one file each."""
-    return root / ".tallyform" / "locks" / org.name
-
-
-@dataclass(frozen=True)
-class _Record:
-    path: Path
-    host: str
-    pid: int
-    mark: str
-
-    @property
-    def stopped(self) -> bool:
-        return self.host == socket.gethostname() and _dead(self.pid)
-
-
-def _records(records: Path) -> list[_Record]:
-    found = []
-    for path in sorted(records.glob("*.lock")):
-        try:
-            host, pid, mark = path.read_text("utf-8").split()
-            found.append(_Record(path, host, int(pid), mark.lower()))
-        except (OSError, ValueError):
-            continue
-    return found
-
-
-def _left_by_dead_apply(
-    records: Path, earlier: str | None = None
-) -> Callable[[dict[str, Any]], str | None]:
-    """Whether a lock tag is left over by an apply on this machine that no longer runs:
-    the record of its mark names a process that is gone, or names this process (``earlier``,
-    the mark it held: an apply before this one had its process id, so it has ended)."""
-
-    def gone(tag: dict[str, Any]) -> str | None:
-        stopped = [r.mark for r in _records(records) if r.stopped]
-        if any(is_marked(tag, mark) for mark in [*stopped, *([earlier] if earlier else [])]):
-            return "its apply ran on this machine and is no longer running"
-        return None
-
-    return gone
-
-
-def _tidy(records: Path, live: list[dict[str, Any]]) -> None:
-    """Remove the records of stopped applies whose lock tag is gone."""
-    for record in _records(records):
-        if record.stopped and not any(is_marked(tag, record.mark) for tag in live):
-            record.path.unlink(missing_ok=True)
-
-
-def _removed(found: list[tuple[dict[str, Any], str]]) -> None:
-    for tag, why in found:
-        click.echo(f"Removed the apply lock '{tag.get('title')}': {why}.", err=True)
-
-
-def _dead(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-def _take(
-    client: TallyfyClient,
-    marks: list[str],
-    wait: float,
-    records: Path,
-    earlier: str | None,
-    note: Callable[[str], None],
-) -> ApplyLock:
-    try:
-        lock = acquire(
-            client, marks[-1], wait, gone=_left_by_dead_apply(records, earlier), note=note
-        )
-    except OrgLocked as locked:
-        _removed(locked.removed)
-        raise click.ClickException(str(locked)) from None
-    _removed(lock.removed)
-    with contextlib.suppress(TallyfyError):
-        _tidy(records, lock_tags(client))
-    return lock
-
-
-@contextmanager
-def org_lock(
-    client: TallyfyClient,
-    org: OrgSettings,
-    root: Path,
-    wait: float,
-    break_it: bool,
-    lost: Callable[[str], None] = lambda why: None,
-) -> Iterator[ApplyLock]:
-    """Hold the org's apply lock for the block, renewing its lease; released however the
-    block ends.
-
-    The lock tag's mark is noted on this machine before the tag is made, and the note is
-    removed only once the tag is known to be gone, so an apply killed at any moment, or
-    one that could not release its lock, leaves a record the next apply here matches it
-    by. Elsewhere the lease ends :data:`~tallyform.tallyfy.lock.LEASE_MINUTES` after the
-    last renewal. Interrupted (a second Ctrl-C) while the lock is taken or let go, it
-    raises :class:`LockLeft`. ``lost`` is called if the lease is lost while the block runs.
-    """
-    if break_it:
-        for tag in lock_tags(client):
-            break_lock(client, str(tag["id"]))
-        click.echo("Removed the org's apply lock (--break-lock).", err=True)
-    mark = new_mark()
-    records = _lock_records(org, root)
-    records.mkdir(parents=True, exist_ok=True)
-    record = records / f"{os.getpid()}.lock"
-    earlier = next((r.mark for r in _records(records) if r.path == record), None)
-    marks: list[str] = []
-
-    def note(mark: str) -> None:  # before the lock tag of ``mark`` is made
-        marks.append(mark)
-        record.write_text(f"{socket.gethostname()} {os.getpid()} {mark}\n", "utf-8")
-        interrupt.last_words(lock_left(lock_title(mark)))  # if a second Ctrl-C ends it all
-
-    note(mark)
-    try:
-        lock = _take(client, marks, wait, records, earlier, note)
-    except BaseException as error:
-        _let_go(client, marks[-1], record, isinstance(error, KeyboardInterrupt))
-        raise
-    try:
-        with Renewer(lock, lost):
-            yield lock
-    except BaseException as error:
-        try:
-            lock.release()
-        except KeyboardInterrupt:
-            raise LockLeft(lock.title) from None
-        except LockNotReleased as failed:
-            click.echo(f"Error: {failed}", err=True)
-            if isinstance(error, KeyboardInterrupt):
-                raise LockLeft(lock.title) from None
-            raise error from None
-        _gone(record)
-        raise
-    try:
-        lock.release()
-    except KeyboardInterrupt:
-        raise LockLeft(lock.title) from None
-    except LockNotReleased as failed:
-        raise click.ClickException(str(failed)) from None
-    _gone(record)
-
-
-def _gone(record: Path) -> None:
-    """The lock tag is known to be gone: so is the need to say so, and its record."""
-    interrupt.last_words(None)
-    record.unlink(missing_ok=True)
-
-
-def _let_go(client: TallyfyClient, mark: str, record: Path, interrupted: bool) -> None:
-    """After taking the lock failed or was interrupted: remove our tag if it was made.
-
-    Interrupted, the tag's create may still be on its way to Tallyfy though no tag is
-    seen yet: the record then stays, for the next apply here to match it by.
-    """
-    try:
-        ours = marked(client, mark)
-        if ours is not None:
-            break_lock(client, str(ours["id"]))
-    except TallyfyError:
-        return  # the record stays: the next apply here removes the tag
-    except KeyboardInterrupt:
-        raise LockLeft(lock_title(mark)) from None
-    if interrupted and ours is None:
-        raise LockLeft(lock_title(mark))
-    _gone(record)
-
-
-# -- Ctrl-C -------------------------------------------------------------------------------------
-
-
-class InterruptGuard:
-    """Once armed, the first SIGINT sets ``stop`` and a second ends the process at once (130).
-
-    It stays armed until the block ends, so a Ctrl-C while the report is printed or the
-    lock released is handled the same way.
-    """
-
-    def __init__(self) -> None:
-        self.stop = threading.Event()
-        self._previous: Any = None
-        self._armed = False
-
-    def arm(self) -> None:
-        try:
-            self._previous = signal.signal(signal.SIGINT, self._on_interrupt)
-            self._armed = True
-        except ValueError:  # not the main thread: signals stay as they are
-            pass
-
-    def _on_interrupt(self, signum: int, frame: FrameType | None) -> None:
-        if self.stop.is_set():
-            interrupt.exit_now()
-        self.stop.set()
-        click.echo(
-            "\nInterrupted: finishing the changes under way and starting no new ones "
-            "(press Ctrl-C again to quit at once).",
-            err=True,
-        )
-
-    def __enter__(self) -> InterruptGuard:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._armed and not self.stop.is_set():
-            signal.signal(signal.SIGINT, self._previous)
-        # Interrupted: the command is ending with 130; a second Ctrl-C until the process
-        # is gone still exits at once with 130 rather than a KeyboardInterrupt.
 
 
 # -- reporting ----------------------------------------------------------------------------------
@@ -488,8 +239,9 @@ def _apply(app: App, options: ApplyOptions) -> None:
                 lost.append(why)
                 interrupts.stop.set()
 
+            hooks = lock_hooks(lost=lease_lost)
             with org_lock(
-                client, org, project.root, options.lock_timeout, options.break_first, lease_lost
+                client, org, project.root, options.lock_timeout, options.break_first, hooks
             ):
                 result = plan_for(app, client, org, templates, only, changed)
                 plan = result.plan

@@ -33,8 +33,9 @@ import yaml
 
 from tallyform.bounded import FileRefused, read_bounded
 from tallyform.cli.app import App, pass_app
-from tallyform.cli.apply import INTERRUPTED, InterruptGuard, org_lock
+from tallyform.cli.apply import INTERRUPTED, lock_hooks
 from tallyform.cli.connect import embedded_guard, org_readings
+from tallyform.cli.guard import InterruptGuard
 from tallyform.cli.options import only_option, org_option, parallelism_option
 from tallyform.cli.plan import connect
 from tallyform.client import TallyfyClient, TallyfyError
@@ -46,6 +47,7 @@ from tallyform.config.source import MAX_FILE_BYTES, Problem, parse_text
 from tallyform.engine import make_plan
 from tallyform.engine.apply import KeySetupRefused, apply_plan
 from tallyform.engine.export import Exported, export_org
+from tallyform.engine.locking import org_lock
 from tallyform.model import Template, slugify
 from tallyform.model.changes import Change
 from tallyform.model.state import desired_state
@@ -356,7 +358,11 @@ def _adopt(
     keys = [t.key for t in templates]
     if not keys:
         return True
-    lock = contextlib.nullcontext() if dry_run else org_lock(client, org, project.root, 0.0, False)
+    lock = (
+        contextlib.nullcontext()
+        if dry_run
+        else org_lock(client, org, project.root, 0.0, False, lock_hooks())
+    )
     with lock:  # a dry run writes nothing, not even the lock
         result = make_plan(
             client, org.name, templates, keys, org_readings(project, org, client.org_id).applies_to

@@ -29,9 +29,9 @@ from tallyform.cli.progress import Counter, Waited, every_from_environment
 from tallyform.client import TallyfyClient, TallyfyError
 from tallyform.engine.apply import ApplyReport, KeySetupRefused, apply_plan
 from tallyform.engine.locking import LockHooks, LockLeft, lock_left, org_lock
-from tallyform.engine.planfile import PlanFileError, SavedPlan, load_plan
+from tallyform.engine.planfile import check_fresh, check_org, load_for, planned_scope
 from tallyform.engine.safety import raise_if_blocked, raise_if_unsafe
-from tallyform.model.changes import Change, Plan
+from tallyform.model.changes import Change
 from tallyform.render.common import progress_line, role
 
 INTERRUPTED = 130
@@ -218,8 +218,8 @@ class ApplyOptions:
 
 def _apply(app: App, options: ApplyOptions) -> None:
     planfile, org_name, only = options.planfile, options.org_name, options.only
-    saved = _load(planfile, org_name)
-    only = _only(saved, only)
+    saved = load_for(planfile, org_name) if planfile is not None else None
+    only = planned_scope(saved, only)
     org, templates = load_repo(app, org_name or (saved.org if saved else None))
     if saved is not None and options.changed_since:
         raise click.UsageError(
@@ -232,7 +232,7 @@ def _apply(app: App, options: ApplyOptions) -> None:
         guard = embedded_guard(org, options.lock_timeout)
         with interrupts, guard, connect(app, org, options.parallelism) as client:
             if saved is not None:
-                _check_org(saved, org.name, client.org_id, planfile)
+                check_org(saved, org.name, client.org_id, planfile)
             lost: list[str] = []
 
             def lease_lost(why: str) -> None:  # the lock is no longer ours: stop writing
@@ -248,7 +248,7 @@ def _apply(app: App, options: ApplyOptions) -> None:
                 assert plan is not None and result.org is not None
                 raise_if_blocked(plan)
                 if saved is not None:
-                    _check_fresh(saved, plan)
+                    check_fresh(saved, plan)
                 if plan.empty:
                     for warning in plan.warnings:
                         click.echo(app.style(f"Warning: {warning}", fg="yellow"), err=True)
@@ -284,43 +284,3 @@ def _apply(app: App, options: ApplyOptions) -> None:
         raise SystemExit(INTERRUPTED)
     if report.not_done:
         raise SystemExit(1)
-
-
-def _load(planfile: Path | None, org_name: str | None) -> SavedPlan | None:
-    if planfile is None:
-        return None
-    try:
-        saved = load_plan(planfile)
-    except PlanFileError as error:
-        raise click.ClickException(str(error)) from None
-    if org_name is not None and org_name != saved.org:
-        raise click.ClickException(f"{planfile}: {saved.made_for(org_name, saved.org_id)}")
-    return saved
-
-
-def _only(saved: SavedPlan | None, only: tuple[str, ...]) -> tuple[str, ...]:
-    """The templates to plan: a saved plan's own --only, which the command line may repeat."""
-    if saved is None:
-        return only
-    if only and list(only) != saved.only:
-        shown = " ".join(f"--only {p}" for p in saved.only) or "no --only"
-        raise click.ClickException(
-            f"the saved plan was made with {shown}; apply it without --only, or make a new plan"
-        )
-    return tuple(saved.only)
-
-
-def _check_org(saved: SavedPlan, org_name: str, org_id: str, planfile: Path | None) -> None:
-    reason = saved.made_for(org_name, org_id)
-    if reason:
-        raise click.ClickException(f"{planfile}: {reason}; nothing was changed")
-
-
-def _check_fresh(saved: SavedPlan, plan: Plan) -> None:
-    reasons = plan.stale_since(saved.snapshots, saved.changes)
-    if reasons:
-        raise click.ClickException(
-            "the saved plan is stale, nothing was changed: "
-            + "; ".join(reasons)
-            + ". Make a new plan."
-        )

@@ -258,6 +258,20 @@ class TallyformGroup(click.Group):
             self.add_command(with_global_options(loaded), cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; problems in the user's files it ends with are each printed at
+        their place (:class:`tallyform.engine.session.ProblemsFound`), then exit 1."""
+        try:
+            return super().invoke(ctx)
+        except TallyformError as error:
+            from tallyform.engine.session import ProblemsFound  # only an error pays for it
+
+            app = _app(ctx)
+            if not isinstance(error, ProblemsFound) or app is None:
+                raise
+            app.report(error.problems)
+            raise SystemExit(error.exit_code) from None
+
     def main(
         self,
         args: Any = None,

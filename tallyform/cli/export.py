@@ -33,11 +33,11 @@ import yaml
 
 from tallyform.bounded import FileRefused, read_bounded
 from tallyform.cli.app import App, pass_app
-from tallyform.cli.apply import INTERRUPTED, lock_hooks
-from tallyform.cli.connect import embedded_guard, org_readings
+from tallyform.cli.connect import connect, embedded_guard
 from tallyform.cli.guard import InterruptGuard
+from tallyform.cli.interrupt import INTERRUPTED
 from tallyform.cli.options import only_option, org_option, parallelism_option
-from tallyform.cli.plan import connect
+from tallyform.cli.terminal import lock_hooks
 from tallyform.client import TallyfyClient, TallyfyError
 from tallyform.config import OrgSettings, Project
 from tallyform.config.checks import check_template_document
@@ -48,6 +48,7 @@ from tallyform.engine import make_plan
 from tallyform.engine.apply import KeySetupRefused, apply_plan
 from tallyform.engine.export import Exported, export_org
 from tallyform.engine.locking import org_lock
+from tallyform.engine.session import org_readings
 from tallyform.model import Template, slugify
 from tallyform.model.changes import Change
 from tallyform.model.state import desired_state

@@ -15,7 +15,7 @@ import click
 
 from tallyform.cli.app import App, pass_app
 from tallyform.cli.options import plan_format_option
-from tallyform.cli.plan import render_plan
+from tallyform.cli.terminal import render_plan
 from tallyform.engine.planfile import PlanFileError, load_plan
 
 

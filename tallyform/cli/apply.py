@@ -14,8 +14,8 @@ from typing import Any
 
 import click
 
-from tallyform.cli.app import App, pass_app
 from tallyform.cli.connect import connect, embedded_guard
+from tallyform.cli.context import App, pass_app
 from tallyform.cli.interrupt import INTERRUPTED
 from tallyform.cli.options import only_option, org_option, parallelism_option
 from tallyform.cli.terminal import ApplyTerminal, note

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from tallyform.cli.app import App, pass_app
 from tallyform.cli.connect import connect as connect  # ``tallyform probe`` connects so too
+from tallyform.cli.context import App, pass_app
 from tallyform.cli.options import only_option, org_option, parallelism_option, plan_format_option
 from tallyform.cli.terminal import note, render_plan
 from tallyform.engine.planfile import save_plan

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from tallyform.cli.app import App, pass_app
+from tallyform.cli.context import App, pass_app
 from tallyform.cli.options import plan_format_option
 from tallyform.cli.terminal import render_plan
 from tallyform.engine.planfile import PlanFileError, load_plan

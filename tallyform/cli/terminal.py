@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tallyform.cli import interrupt
-from tallyform.cli.app import App
+from tallyform.cli.context import App
 from tallyform.cli.guard import InterruptGuard
 from tallyform.cli.progress import Counter, Waited, every_from_environment
 from tallyform.config.project import ConfigError, Project, find_config

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from tallyform.cli.app import App, pass_app
+from tallyform.cli.context import App, pass_app
 from tallyform.config import (
     CONFIG_NAME,
     ConfigError,

@@ -18,7 +18,6 @@ from tallyform.cli.guard import InterruptGuard
 from tallyform.cli.interrupt import INTERRUPTED
 from tallyform.cli.options import only_option, org_option, parallelism_option
 from tallyform.cli.terminal import lock_hooks, note, warn
-from tallyform.config import display_path
 from tallyform.engine.adopt import Adoption, adopt
 from tallyform.engine.export_files import (
     ExportFile,
@@ -28,8 +27,7 @@ from tallyform.engine.export_files import (
     write_file,
 )
 from tallyform.model.changes import Change
-
-SYMBOLS = {"new": "+", "updated": "~", "unchanged": "=", "same": "=", "kept": "!"}
+from tallyform.render.exported import adoption_lines, export_summary, file_line
 
 
 @click.command()
@@ -110,7 +108,7 @@ def export(
     if interrupts.stop.is_set():
         raise SystemExit(INTERRUPTED)
     kept = [f for f in files if f.status == "kept"]
-    _summary(files, dry_run)
+    click.echo(export_summary(files, dry_run))
     if kept:
         raise click.ClickException(
             f"{len(kept)} file(s) differ from the org and were left as they are (and their "
@@ -121,20 +119,12 @@ def export(
 
 
 def _write(item: ExportFile, dry_run: bool, show_diff: bool) -> None:
-    shown = display_path(item.path)
     if item.status == "kept":
-        click.echo(f"  ! {shown} differs from the org; left as it is")
+        click.echo(file_line(item, dry_run))
     if item.status in ("kept", "updated") and show_diff:
         click.echo(file_diff(item), nl=False)
-    if item.status == "kept":
-        return
-    label = {
-        "new": "",
-        "updated": " (would be overwritten)" if dry_run else " (overwritten)",
-        "unchanged": " (unchanged)",
-        "same": " (the same as the org's, written in another form; left as it is)",
-    }[item.status]
-    click.echo(f"  {SYMBOLS[item.status]} {shown}{label}")
+    if item.status != "kept":
+        click.echo(file_line(item, dry_run))
     if not dry_run:
         write_file(item)
 
@@ -154,33 +144,6 @@ def _said(app: App, adoption: Adoption | None, dry_run: bool) -> bool:
     if adoption.problems:
         app.report(adoption.problems)
         return False
-    if not adoption.changes:
-        click.echo("Every exported object already carries its tallyform key.")
-        return True
-    writes = adoption.writes
-    if adoption.report is None:
-        click.echo(
-            f"Would adopt {adoption.objects} object(s): write their tallyform keys ({writes} writes)."
-        )
-        return True
-    for outcome in adoption.report.failed:
-        where = f"template {outcome.scope}" if outcome.scope else "the tallyform keys"
-        note(f"Error: adopting {where} stopped: {outcome.error}")
-    click.echo(f"Adopted {adoption.done} object(s): wrote their tallyform keys ({writes} writes).")
-    if adoption.report.not_done:
-        note("Run `tallyform export` again (or `tallyform apply`) to write the keys left.")
-        return False
-    return True
-
-
-def _summary(files: list[ExportFile], dry_run: bool) -> None:
-    counts = {status: sum(1 for f in files if f.status == status) for status in SYMBOLS}
-    verb = "Would export" if dry_run else "Exported"
-    parts = [
-        f"{counts['new']} new",
-        f"{counts['updated']} overwritten",
-        f"{counts['unchanged'] + counts['same']} unchanged",
-    ]
-    if counts["kept"]:
-        parts.append(f"{counts['kept']} left as they are")
-    click.echo(f"{verb} {len(files)} template(s): {', '.join(parts)}.")
+    for line, err in adoption_lines(adoption, dry_run):
+        click.echo(line, err=err)
+    return adoption.report is None or not adoption.report.not_done

@@ -14,11 +14,12 @@ from typing import Any
 
 import click
 
+from tallyform.cli.apply_hooks import ApplyTerminal
 from tallyform.cli.connect import connect, embedded_guard
 from tallyform.cli.context import App, pass_app
 from tallyform.cli.interrupt import INTERRUPTED
 from tallyform.cli.options import only_option, org_option, parallelism_option
-from tallyform.cli.terminal import ApplyTerminal, note
+from tallyform.cli.terminal import note
 from tallyform.engine.locking import LockLeft, lock_left
 from tallyform.engine.service import ApplyRequest, carry_out, prepare_apply
 

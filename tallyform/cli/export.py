@@ -12,12 +12,13 @@ from pathlib import Path
 
 import click
 
+from tallyform.cli.apply_hooks import lock_hooks
 from tallyform.cli.connect import connect, embedded_guard
 from tallyform.cli.context import App, pass_app
 from tallyform.cli.guard import InterruptGuard
 from tallyform.cli.interrupt import INTERRUPTED
 from tallyform.cli.options import only_option, org_option, parallelism_option
-from tallyform.cli.terminal import lock_hooks, note, warn
+from tallyform.cli.terminal import note, warn
 from tallyform.engine.adopt import Adoption, adopt
 from tallyform.engine.export_files import (
     ExportFile,

@@ -50,7 +50,6 @@ from typing import Any
 
 from benchmarks import emulator_writes, generate, validate_files
 from tallyform.cli.app import GC_THRESHOLDS
-from tallyform.cli.apply import org_lock
 from tallyform.cli.connect import open_client
 from tallyform.client import StaticToken, TallyfyClient
 from tallyform.client.api import DEFAULT_PARALLELISM
@@ -66,6 +65,7 @@ from tallyform.config.changed import changed_templates
 from tallyform.emulator import DEFAULT_TOKEN, IN_PROCESS_URL, Emulator, EmulatorTransport
 from tallyform.engine import make_plan
 from tallyform.engine.apply import apply_plan
+from tallyform.engine.locking import org_lock
 from tallyform.engine.planner import ChangedScope, PlanResult
 from tallyform.model import Template
 

@@ -365,7 +365,8 @@ def test_a_second_ctrl_c_around_the_lock_never_claims_nothing_was_left(
 ) -> None:
     """Ctrl-C while the plan is read, and again while the lock is let go (or while it is
     being taken): exit 130, saying the lock may be left; the next apply removes it."""
-    import tallyform.cli.apply as apply_command
+    import tallyform.engine.locking as locking
+    import tallyform.engine.service as service
 
     apply(examples_copy)
     edit(examples_copy / "templates/purchase-request.yaml", "label: Vendor", "label: Supplier")
@@ -374,11 +375,11 @@ def test_a_second_ctrl_c_around_the_lock_never_claims_nothing_was_left(
         raise KeyboardInterrupt
 
     if where == "taking":
-        monkeypatch.setattr(apply_command, "_take", interrupted)
+        monkeypatch.setattr(locking, "_take", interrupted)
     else:
-        monkeypatch.setattr(apply_command, "plan_for", interrupted)
-    monkeypatch.setattr(apply_command, "marked", interrupted)
-    monkeypatch.setattr(apply_command, "break_lock", interrupted)
+        monkeypatch.setattr(service, "plan_for", interrupted)
+    monkeypatch.setattr(locking, "marked", interrupted)
+    monkeypatch.setattr(locking, "break_lock", interrupted)
     monkeypatch.setattr(lock_module, "break_lock", interrupted)
     code, output = cli(examples_copy, "apply", "--yes")
     assert code == 130, output

@@ -165,7 +165,7 @@ def test_a_crash_report_masks_secret_options(
     def broken(**options: Any) -> Any:
         raise RuntimeError("cannot start")
 
-    monkeypatch.setattr("tallyform.cli.emulator.Emulator", broken)
+    monkeypatch.setattr("tallyform.emulator.serving.Emulator", broken)
     result = run_cli("emulator", "serve", "--token", "my-own-admin-token", "--port", "0")
     assert result.exit_code == 1
     assert "RuntimeError: cannot start" in result.stderr

@@ -181,14 +181,16 @@ def test_every_process_launched_is_archived_after_ctrl_c(examples_copy: Path) ->
     emulator = Emulator(state_file=embedded_state(examples_copy))
     templates = project_templates(examples_copy)
     interrupting = _InterruptAt(EmulatorTransport(emulator), "/completed-tasks")
-    with TallyfyClient(
-        org_id=emulator.org_id,
-        base_url=IN_PROCESS_URL,
-        transport=interrupting,
-        credentials=StaticToken(DEFAULT_TOKEN, "TEST"),
-    ) as client:
-        with pytest.raises(KeyboardInterrupt):
-            run_in_org(client, "local", templates, working_time=False)
+    with (
+        TallyfyClient(
+            org_id=emulator.org_id,
+            base_url=IN_PROCESS_URL,
+            transport=interrupting,
+            credentials=StaticToken(DEFAULT_TOKEN, "TEST"),
+        ) as client,
+        pytest.raises(KeyboardInterrupt),
+    ):
+        run_in_org(client, "local", templates, working_time=False)
     runs = list(emulator.state["runs"].values())
     assert runs and all(r["archived_at"] for r in runs)
 

@@ -11,13 +11,11 @@ AuthError naming the variable and what is wrong, never the value.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 
 import click
 
@@ -36,10 +34,10 @@ from tallyform.client import (
 )
 from tallyform.client.api import DEFAULT_PARALLELISM
 from tallyform.client.pacing import shared_bucket
-from tallyform.config.project import OrgSettings, Project
+from tallyform.config.project import OrgSettings
 from tallyform.emulator import DEFAULT_TOKEN, IN_PROCESS_URL, Emulator, EmulatorTransport, statelock
 from tallyform.emulator.state import StateFileError
-from tallyform.tallyfy.probe import Readings, readings_from
+from tallyform.engine.session import answers_path as answers_path
 
 ACCOUNT_HOSTS = {"go.tallyfy.com": "account.tallyfy.com"}
 
@@ -161,6 +159,18 @@ def open_client(
     )
 
 
+def connect(app: object, org: OrgSettings, parallelism: int) -> TallyfyClient:
+    """A client for ``org`` whose credentials have been checked once (GET /me)."""
+    client = open_client(org, parallelism=parallelism)
+    try:
+        if not org.is_emulated:
+            client.check_credentials()
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
 @contextmanager
 def embedded_guard(org: OrgSettings, wait: float = 0.0) -> Iterator[None]:
     """For an embedded-emulator org, hold the writer lock of its state file for the block
@@ -205,23 +215,3 @@ def _in_use(org: OrgSettings, holder: str) -> str:
         f"({org.emulator}; {holder}); nothing was changed. Wait for it to finish, or pass "
         "--lock-timeout SECONDS to wait."
     )
-
-
-PROBE_ANSWERS = Path(".tallyform") / "probe"  # beside tallyform.yaml: ORG.json per org
-
-
-def answers_path(project: Project, org: OrgSettings) -> Path:
-    """Where ``tallyform probe`` keeps its answers for ``org``."""
-    return project.root / PROBE_ANSWERS / f"{org.name}.json"
-
-
-def org_readings(project: Project, org: OrgSettings, org_id: str) -> Readings:
-    """What tallyform does differently in the org: what ``tallyform probe`` learned of it
-    (defaults without a probe), with tallyform.yaml's ``applies_to`` winning."""
-    try:
-        document = json.loads(answers_path(project, org).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        document = None
-    readings = readings_from(document, org_id)
-    readings.applies_to = {**readings.applies_to, **org.applies_to}
-    return readings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -13,13 +14,10 @@ from tallyform.emulator import (
     EVERY_QUIRK,
     SEED_GROUPS,
     SEED_USERS,
-    Emulator,
-    EmulatorServer,
-    FaultSettings,
     Quirks,
-    statelock,
 )
 from tallyform.emulator.quirks import describe
+from tallyform.emulator.serving import ServeSettings, served
 
 _PEOPLE = "\n".join(
     f"  {email:<20} {first} {last} ({role}, user id {uid})"
@@ -71,22 +69,6 @@ def _quirks(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) 
 @click.group()
 def emulator() -> None:
     """A local stand-in for the Tallyfy API."""
-
-
-SERVE_LOCK_WAIT = 2.0  # seconds to wait for a write of another process to end
-
-
-def _hold(state_file: Path) -> None:
-    """Hold the state file's writer lock while serving (the process's end lets it go):
-    another process writing the file would make it unloadable."""
-    try:
-        statelock.acquire(state_file, SERVE_LOCK_WAIT, holder="tallyform emulator serve")
-    except (statelock.StateFileBusy, statelock.NotAStateFile) as refused:
-        raise click.ClickException(str(refused)) from None
-    except OSError as error:
-        raise click.ClickException(
-            f"cannot lock the state file {state_file}: {error.strerror or error}"
-        ) from None
 
 
 @emulator.command(help=SERVE_HELP)
@@ -143,52 +125,19 @@ def _hold(state_file: Path) -> None:
     callback=_quirks,
     help="Take one pessimistic answer (repeatable).",
 )
-def serve(
-    port: int,
-    state_file: Path | None,
-    org_id: str,
-    token: str,
-    request_log: Path | None,
-    latency_ms: float,
-    rate_limit: int,
-    fail_rate: float,
-    seed: int,
-    strict: bool,
-    quirk_names: tuple[str, ...],
-) -> None:
+def serve(**given: Any) -> None:
+    settings = ServeSettings(**given)
+    org_id = settings.org_id
     if len(org_id) != 32 or any(c not in "0123456789abcdef" for c in org_id):
         raise click.BadParameter("must be 32 lowercase hex characters", param_hint="--org")
-    if state_file is not None:
-        _hold(state_file)
-    try:
-        emulated = Emulator(
-            state_file=state_file,
-            org_id=org_id,
-            token=token,
-            rate_limit=rate_limit or None,
-            faults=FaultSettings(fail_rate=fail_rate, seed=seed, latency_ms=latency_ms),
-            request_log=request_log,
-            quirks=Quirks.named(("strict",) * strict + quirk_names),
-            keep_requests=0,  # a long-running server: --request-log keeps them
-        )
-    except (OSError, ValueError) as error:
-        raise click.ClickException(f"cannot load the emulator state: {error}") from None
-    try:
-        server = EmulatorServer(emulated, port=port)
-    except OSError as error:
-        raise click.ClickException(
-            f"cannot listen on port {port}: {error.strerror or error}"
-        ) from None
-    shown = token if token == DEFAULT_TOKEN else "the one given with --token"
-    click.echo(f"Tallyfy emulator listening on {server.url}", err=False)
-    click.echo(f"organization {emulated.org_id}, admin token {shown}; Ctrl-C stops it.")
-    if emulated.quirks.on():
-        click.echo(f"pessimistic answers: {', '.join(emulated.quirks.on())}")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        click.echo("stopped.")
-    finally:
-        server.server_close()
-        if state_file is not None:
-            statelock.release(state_file)
+    with served(settings) as server:
+        emulated = server.emulator
+        shown = "the one given with --token" if settings.token != DEFAULT_TOKEN else DEFAULT_TOKEN
+        click.echo(f"Tallyfy emulator listening on {server.url}", err=False)
+        click.echo(f"organization {emulated.org_id}, admin token {shown}; Ctrl-C stops it.")
+        if emulated.quirks.on():
+            click.echo(f"pessimistic answers: {', '.join(emulated.quirks.on())}")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            click.echo("stopped.")

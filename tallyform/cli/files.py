@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from tallyform.cli.app import App, pass_app
+from tallyform.cli.context import App, pass_app
 from tallyform.config import Document, display_path, template_files
 from tallyform.config.schema import SCHEMA_NAMES
 from tallyform.config.starter import schema_text, write_starter

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import click
 
-from tallyform.cli.app import App, pass_app
+from tallyform.cli.context import App, pass_app
 from tallyform.cli.options import plan_format_option
-from tallyform.cli.plan import render_plan
-from tallyform.engine.planfile import PlanFileError, load_plan
+from tallyform.cli.terminal import render_plan
+from tallyform.engine.planfile import load_plan
 
 
 @click.command()
@@ -34,11 +34,7 @@ def show(app: App, planfile: Path, output: str, detailed_exitcode: bool) -> None
     It is shown as it was when saved; `apply PLANFILE` checks that the org has not
     changed since before it changes anything.
     """
-    try:
-        saved = load_plan(planfile)
-    except PlanFileError as error:
-        raise click.ClickException(str(error)) from None
-    plan = saved.plan()
+    plan = load_plan(planfile).plan()  # a damaged file: PlanFileError, one line, exit 1
     click.echo(render_plan(app, plan, output), nl=False)
     if detailed_exitcode and not plan.empty:
         raise SystemExit(2)

@@ -8,19 +8,17 @@ exit code is the same in all three: 1 if there is any problem, else 0.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import click
 
-from tallyform.cli.app import App, pass_app
+from tallyform.cli.context import App, pass_app
 from tallyform.config import (
     CONFIG_NAME,
     ConfigError,
     Document,
-    Location,
     OrgSettings,
     Problem,
     find_config,
@@ -31,6 +29,7 @@ from tallyform.config import (
 )
 from tallyform.config.checks import check_template_keys
 from tallyform.model import Template
+from tallyform.render.places import from_root, in_repository, moved_problems, working_root
 from tallyform.render.problems import Report, render_github, render_problems_json
 
 
@@ -98,53 +97,6 @@ def check_project(app: App) -> Report:
     return Report(problems=problems, unplaced=[], templates=len(template_files(project)))
 
 
-def repository_root(start: Path) -> Path | None:
-    """The root of the repository holding ``start``: GitHub's checkout (GITHUB_WORKSPACE)
-    when ``start`` is inside it, else the nearest folder above with a ``.git`` (a folder,
-    or a file in a git worktree); None outside any repository."""
-    workspace = os.environ.get("GITHUB_WORKSPACE")
-    if workspace:
-        root = Path(os.path.realpath(workspace))
-        if root == start or root in start.parents:
-            return root
-    for folder in (start, *start.parents):
-        if (folder / ".git").exists():
-            return folder
-    return None
-
-
-def from_repository_root(file: str, root: Path | None) -> str:
-    """``file`` (as problems name it: relative to the working directory, or absolute)
-    relative to the repository's root, with forward slashes; unchanged outside it."""
-    if root is None:
-        return file
-    absolute = Path(os.path.abspath(file))
-    for base in (root, Path(os.path.abspath(root))):
-        if base in absolute.parents:
-            return absolute.relative_to(base).as_posix()
-    return file
-
-
-def working_root() -> Path | None:
-    """The root of the repository holding the working folder (None outside any)."""
-    return repository_root(Path(os.path.realpath(Path.cwd())))
-
-
-def from_root(location: Location, root: Path | None) -> Location:
-    """``location`` with its file relative to ``root``, as GitHub annotates files."""
-    return Location(from_repository_root(location.file, root), location.line, location.column)
-
-
-def moved_problems(problems: list[Problem], root: Path | None) -> list[Problem]:
-    """Each problem with its file relative to ``root``."""
-    return [dataclasses.replace(p, location=from_root(p.location, root)) for p in problems]
-
-
-def in_repository(report: Report) -> Report:
-    """The report with every problem's file relative to the repository's root."""
-    return dataclasses.replace(report, problems=moved_problems(report.problems, working_root()))
-
-
 def summary_line(report: Report) -> str:
     if report.count == 0:
         count = report.templates
@@ -198,3 +150,7 @@ def validate(app: App, output: str, files: tuple[Path, ...]) -> None:
         print_text(app, report)
     if report.count:
         raise SystemExit(1)
+
+
+# ``check`` and ``test`` place their findings as validate places problems.
+__all__ = ["check_files", "from_root", "moved_problems", "validate", "working_root"]

@@ -309,3 +309,48 @@ def load_plan(path: Path) -> SavedPlan:
             f"{path}: not a plan saved by `tallyform plan --out`, or damaged: {damage}; "
             "make a new one"
         ) from None
+
+
+# -- applying a saved plan: the checks apply makes before it plans again -----------------------
+
+
+class SavedPlanRefused(TallyformError):
+    """A saved plan that may not be applied here (another org, another --only, stale)."""
+
+
+def load_for(path: Path, org_name: str | None) -> SavedPlan:
+    """The saved plan in ``path``, refused when ``--org`` names another org than its own."""
+    saved = load_plan(path)
+    if org_name is not None and org_name != saved.org:
+        raise SavedPlanRefused(f"{path}: {saved.made_for(org_name, saved.org_id)}")
+    return saved
+
+
+def planned_scope(saved: SavedPlan | None, only: tuple[str, ...]) -> tuple[str, ...]:
+    """The templates to plan: a saved plan's own --only, which the command line may repeat."""
+    if saved is None:
+        return only
+    if only and list(only) != saved.only:
+        shown = " ".join(f"--only {p}" for p in saved.only) or "no --only"
+        raise SavedPlanRefused(
+            f"the saved plan was made with {shown}; apply it without --only, or make a new plan"
+        )
+    return tuple(saved.only)
+
+
+def check_org(saved: SavedPlan, org_name: str, org_id: str, path: Path | None) -> None:
+    """Refuse a saved plan made for another org (or the org's id changed since)."""
+    reason = saved.made_for(org_name, org_id)
+    if reason:
+        raise SavedPlanRefused(f"{path}: {reason}; nothing was changed")
+
+
+def check_fresh(saved: SavedPlan, plan: Plan) -> None:
+    """Refuse a saved plan when ``plan``, made again now, finds the org changed since."""
+    reasons = plan.stale_since(saved.snapshots, saved.changes)
+    if reasons:
+        raise SavedPlanRefused(
+            "the saved plan is stale, nothing was changed: "
+            + "; ".join(reasons)
+            + ". Make a new plan."
+        )

@@ -1,8 +1,9 @@
 """Where the CI files tallyform ships live: the GitHub Action, the example workflows for
 GitHub and GitLab, and the pre-commit hooks (checked by test_ci_files, run by
 test_pull_request_flow and test_ci_workflows), and how those tests read and run them: shell
-steps with bash, a step's `${{ }}` environment as GitHub evaluates it, and
-actions/github-script steps with node, against a stand-in for GitHub's REST client."""
+steps with bash, a step's `${{ }}` environment as GitHub evaluates it, actions/github-script
+steps with node against a stand-in for GitHub's REST client, and GitLab's inline Python
+against a stand-in for the few GitLab REST endpoints it calls."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import yaml
@@ -190,3 +194,87 @@ def github_script(
     assert done.returncode == 0, done.stderr
     ran = json.loads(done.stdout)
     return ScriptRun([(c["method"], c["args"]) for c in ran["calls"]], ran["outputs"])
+
+
+@dataclass(frozen=True)
+class Called:
+    """One request a CI script made of the GitLab stand-in: the path with its query, the
+    JSON body of a write, and the token it sent."""
+
+    method: str
+    path: str
+    body: Any
+    token: str | None
+
+
+class _Answerer(BaseHTTPRequestHandler):
+    server: _GitLabServer
+
+    def do_GET(self) -> None:
+        self._answer()
+
+    def do_POST(self) -> None:
+        self._answer()
+
+    def do_PUT(self) -> None:
+        self._answer()
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length)) if length else None
+        token = self.headers.get("PRIVATE-TOKEN")
+        self.server.stand_in.called.append(Called(self.command, self.path, body, token))
+        answer = self.server.stand_in.answers.get(f"{self.command} {self.path}")
+        if answer is None and self.command == "GET":
+            self.send_error(404)
+            return
+        raw = answer if isinstance(answer, bytes) else json.dumps(answer or {}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the requests are in ``called``."""
+
+
+class _GitLabServer(ThreadingHTTPServer):
+    stand_in: GitLabStandIn
+
+
+@dataclass
+class GitLabStandIn:
+    """GitLab's REST API as far as the pipeline's scripts call it, served on loopback while
+    in a ``with``: ``answers`` maps "METHOD /api/v4/PATH?QUERY" to JSON (or the bytes of
+    an artifact); a GET not listed is a 404, a write not listed answers {}. ``env`` is what
+    a job gets to reach it (CI_API_V4_URL, CI_PROJECT_ID, GITLAB_API_TOKEN)."""
+
+    answers: dict[str, Any]
+    called: list[Called] = field(default_factory=list)
+    project: str = "42"
+    token: str = "glpat-stand-in"
+    _server: _GitLabServer | None = None
+
+    def __enter__(self) -> GitLabStandIn:
+        self._server = _GitLabServer(("127.0.0.1", 0), _Answerer)
+        self._server.stand_in = self
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        assert self._server is not None
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def env(self) -> dict[str, str]:
+        assert self._server is not None
+        url = f"http://127.0.0.1:{self._server.server_address[1]}/api/v4"
+        reach = {"CI_API_V4_URL": url, "no_proxy": "127.0.0.1"}  # urllib: not through a proxy
+        return reach | {"CI_PROJECT_ID": self.project, "GITLAB_API_TOKEN": self.token}

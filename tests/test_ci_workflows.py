@@ -35,6 +35,8 @@ from tests.ci_helpers import (
     GITLAB,
     PLAN_WORKFLOW,
     TOKEN_ENV,
+    Called,
+    GitLabStandIn,
     bash,
     github_script,
     load,
@@ -369,6 +371,47 @@ def test_the_failure_comment_names_both_labels(tmp_path: Path) -> None:
     )
 
 
+def gitlab_note(tmp_path: Path, needs: list[str], labels: list[str], notes: list[Any]) -> Called:
+    """The request by which GitLab's plan job posts (or updates) its note, for a plan whose
+    summary says apply will need ``needs``, on a merge request carrying ``labels`` and
+    already holding ``notes``."""
+    (tmp_path / "tallyform-plan.md").write_text("### tallyform plan for `production`\n")
+    summary = {"summary": {"archive": 0}, "apply_needs": [{"flag": f, "why": "..."} for f in needs]}
+    (tmp_path / "tallyform-plan.summary.json").write_text(json.dumps(summary))
+    listed = f"GET /api/v4/projects/42/merge_requests/{MERGE_REQUEST}/notes?per_page=100&page="
+    answers = {listed + "1": notes, listed + "2": []}
+    job = {"CI_MERGE_REQUEST_IID": str(MERGE_REQUEST), "CI_COMMIT_SHORT_SHA": "a1b2c3d"}
+    job |= {"CI_JOB_URL": "https://gitlab.example/jobs/88", "CI_JOB_STATUS": "success"}
+    job |= {"CI_MERGE_REQUEST_LABELS": ",".join(labels)}
+    with GitLabStandIn(answers) as gitlab:
+        env = {**gitlab_env(), **gitlab.env, **job}
+        code, out, err, _ = bash("\n".join(load(GITLAB)["plan"]["after_script"]), tmp_path, env)
+    assert code == 0, err
+    [posted] = [c for c in gitlab.called if c.method != "GET"]
+    return posted
+
+
+def test_the_merge_request_note_asks_for_the_force_label_when_the_plan_needs_it(
+    tmp_path: Path,
+) -> None:
+    notes = f"/api/v4/projects/42/merge_requests/{MERGE_REQUEST}/notes"
+    asked = gitlab_note(tmp_path, ["--force"], ["documentation"], [])
+    assert (asked.method, asked.path) == ("POST", notes)
+    assert (
+        "\n**This plan passes the safety share**: on merge, apply refuses it unless this merge "
+        f"request has the label `{FORCE_LABEL}` (`--force`). Add the label if so many changes "
+        "are intended, then run this pipeline again.\n"
+    ) in asked.body["body"]
+    assert "Forcing allowed" not in asked.body["body"]
+    ours = {"id": 3, "body": "<!-- tallyform-plan -->\nan older plan"}
+    allowed = gitlab_note(tmp_path, ["--force"], ["documentation", FORCE_LABEL], [ours])
+    assert (allowed.method, allowed.path) == ("PUT", f"{notes}/3"), "the note is updated"
+    assert FORCE_ALLOWED in allowed.body["body"]
+    assert "passes the safety share" not in allowed.body["body"]
+    quiet = gitlab_note(tmp_path, [], [FORCE_LABEL], [])
+    assert "--force" not in quiet.body["body"], "a plan within the share says nothing of it"
+
+
 def past_the_share(main: Path) -> None:
     """Apply main to the org, then remove a step of one template and a field of another:
     2 of the 6 templates lose parts, past the safety share of 30% (from 5 templates on)."""
@@ -414,22 +457,49 @@ def github_apply(main: Path, token: dict[str, str], forced: bool) -> tuple[int, 
 
 
 def gitlab_plan(main: Path, token: dict[str, str]) -> None:
-    """GitLab's plan job (whose summary the note reads), its artifact fetched on merge."""
+    """GitLab's plan job, whose summary the note reads."""
     env = {**gitlab_env(), **token}
     code, _, err, _ = bash("\n".join(load(GITLAB)["plan"]["script"]), main, env)
     assert code == 0, err
     summary = json.loads((main / "tallyform-plan.summary.json").read_text())
     assert [need["flag"] for need in summary["apply_needs"]] == ["--force"], "the note asks"
-    (main / "saved-plan").mkdir()
-    shutil.copy(main / "tallyform-plan.json", main / "saved-plan/tallyform-plan.json")
+
+
+MERGE_REQUEST = 5
+
+
+def merged_request(labels: list[str], plan: bytes) -> dict[str, Any]:
+    """GitLab's answers about the merged request carrying ``labels`` and its saved plan."""
+    project = "/api/v4/projects/42"
+    request = {"state": "merged", "iid": MERGE_REQUEST, "sha": "a1b2c3d4e5f6", "labels": labels}
+    return {
+        f"GET {project}/repository/commits/{MERGE_SHA}/merge_requests": [request],
+        f"GET {project}/merge_requests/{MERGE_REQUEST}/pipelines": [
+            {"id": 77, "sha": "a1b2c3d4e5f6"}
+        ],
+        f"GET {project}/pipelines/77/jobs?scope[]=success": [
+            {"id": 88, "name": "plan", "web_url": "https://gitlab.example/jobs/88"}
+        ],
+        f"GET {project}/jobs/88/artifacts/tallyform-plan.json": plan,
+    }
 
 
 def gitlab_apply(main: Path, token: dict[str, str], forced: bool) -> tuple[int, str, str]:
-    """GitLab's apply shell, with the file its fetch leaves when the request has the label."""
-    (main / "saved-plan/force").unlink(missing_ok=True)
-    if forced:
-        (main / "saved-plan/force").write_text("true\n")
-    code, out, err, _ = bash(gitlab_apply_shell(), main, {**gitlab_env(), **token})
+    """GitLab's apply job: its fetch of the merged request's saved plan and labels (from
+    the stand-in), then its shell."""
+    shutil.rmtree(main / "saved-plan", ignore_errors=True)
+    labels = [FORCE_LABEL] if forced else ["documentation"]
+    answers = merged_request(labels, (main / "tallyform-plan.json").read_bytes())
+    fetch, shell = load(GITLAB)["apply"]["script"]
+    with GitLabStandIn(answers) as gitlab:
+        env = {**gitlab_env(), **token, **gitlab.env, "CI_COMMIT_SHA": MERGE_SHA}
+        code, out, err, _ = bash(fetch, main, env)
+    assert (code, out) == (
+        0,
+        "Applying the plan of !5 saved by https://gitlab.example/jobs/88\n",
+    ), err
+    assert all(called.token == gitlab.token for called in gitlab.called)
+    code, out, err, _ = bash(shell, main, {**gitlab_env(), **token})
     return code, out, err
 
 

@@ -258,6 +258,7 @@ needs_node = pytest.mark.skipif(
 )
 
 PULL = 7
+MERGE_REQUEST = 5
 MERGE_SHA = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 FORCE_ASKED = (
     "\n**This plan passes the safety share**: on merge, apply refuses it unless this pull "
@@ -391,6 +392,7 @@ def gitlab_note(tmp_path: Path, needs: list[str], labels: list[str], notes: list
     return posted
 
 
+@needs_bash
 def test_the_merge_request_note_asks_for_the_force_label_when_the_plan_needs_it(
     tmp_path: Path,
 ) -> None:
@@ -463,9 +465,6 @@ def gitlab_plan(main: Path, token: dict[str, str]) -> None:
     assert code == 0, err
     summary = json.loads((main / "tallyform-plan.summary.json").read_text())
     assert [need["flag"] for need in summary["apply_needs"]] == ["--force"], "the note asks"
-
-
-MERGE_REQUEST = 5
 
 
 def merged_request(labels: list[str], plan: bytes) -> dict[str, Any]:

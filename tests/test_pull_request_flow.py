@@ -151,7 +151,7 @@ def test_the_workflows_scripts_plan_apply_and_check_drift(
         assert code == 0, err
         code, out, err, written = bash(script(PLAN_WORKFLOW, "Plan"), pull, env)
         assert code == 0, err
-        assert written == {"changes": "true", "archives": "0"}
+        assert written == {"changes": "true", "archives": "0", "needs-force": "false"}
         markdown = (pull / "tallyform-plan.md").read_text()
         assert markdown.startswith(f"### tallyform plan for `{ORG}`")
         assert "\x1b[32m+\x1b[0m" in out, "FORCE_COLOR: the log of `show` is coloured"

@@ -8,7 +8,9 @@ imports the editable-install hook while it processes site-packages); a SIGINT in
 window meets CPython's own handling, which no program can change. The moments are
 therefore counted from when an interpreter of this environment is up, measured first; a
 run that CPython itself reports was interrupted while starting
-(`Fatal Python error: init_import_site`) is tried again, at most twice.
+(`Fatal Python error: init_import_site`), or whose traceback shows the signal came while
+the entry-point script was still importing the package (on a loaded machine that can take
+longer than the interpreter's measured start), is tried again, at most twice.
 """
 
 from __future__ import annotations
@@ -88,12 +90,21 @@ def _interrupted_at(argv: list[str], delay: float) -> tuple[int | None, str, boo
     return proc.returncode, output.decode(errors="replace"), running
 
 
+def _before_main(output: str) -> bool:
+    """Whether the signal came before tallyform's entry point ran: while CPython started,
+    or while the entry-point script imported ``tallyform.cli`` (a traceback that never
+    reached :func:`tallyform.cli.main`, which installs the handler first of all)."""
+    if STARTING in output:
+        return True
+    return "Traceback" in output and ", in main\n" not in output
+
+
 @pytest.mark.parametrize("moment_ms", MOMENTS_MS)
 def test_ctrl_c_at_any_moment_exits_130(project: Path, startup: float, moment_ms: int) -> None:
     argv = cli_command("-C", str(project), "plan")
     for _attempt in range(3):
         code, output, running = _interrupted_at(argv, startup + moment_ms / 1000)
-        if STARTING not in output:
+        if not _before_main(output):
             break
     assert running, f"the plan ended before {moment_ms} ms: grow the project\n{output}"
     assert "Traceback" not in output, output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -134,3 +135,16 @@ def test_serve_refuses_a_corrupt_state_file(tmp_path: Path) -> None:
     result = run_cli("emulator", "serve", "--state", str(state))
     assert result.exit_code == 1
     assert "cannot load the emulator state" in result.output
+
+
+def test_a_port_in_use_is_said_with_what_to_do() -> None:
+    """A second emulator on a taken port: one line naming the port and --port, exit 1,
+    never a crash report."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = run_cli("emulator", "serve", "--port", str(port))
+    assert result.exit_code == 1, result.output
+    assert f"port {port} is in use" in result.stderr and "--port" in result.stderr
+    assert "stopped unexpectedly" not in result.output and "Traceback" not in result.output

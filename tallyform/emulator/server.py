@@ -264,10 +264,10 @@ class EmulatorServer(ThreadingHTTPServer):
         host: str = "127.0.0.1",
         limits: Limits | None = None,
     ) -> None:
-        super().__init__((host, port), _Handler)
         self.emulator = emulator
         self.limits = limits = limits or Limits()
-        self.deadlines = _Deadlines()
+        self.deadlines = _Deadlines()  # before binding: a refused bind closes the server
+        super().__init__((host, port), _Handler)
         self.body_budget = _Budget(limits.body_budget)
         self._open = 0
         self._open_lock = threading.Lock()

@@ -7,6 +7,7 @@ another process writing the file would make it unloadable.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -72,6 +73,16 @@ def _emulator(settings: ServeSettings) -> Emulator:
         raise ServeRefused(f"cannot load the emulator state: {error}") from None
 
 
+def _unlistened(port: int, error: OSError) -> str:
+    """Why the server could not listen, and what to do."""
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} is in use (another emulator, or another program); choose another "
+            "with --port (0 picks a free one)"
+        )
+    return f"cannot listen on port {port}: {error.strerror or error}"
+
+
 @contextmanager
 def served(settings: ServeSettings) -> Iterator[EmulatorServer]:
     """The server, listening, for the block (``serve_forever`` it there); closed, and its
@@ -83,9 +94,7 @@ def served(settings: ServeSettings) -> Iterator[EmulatorServer]:
         try:
             server = EmulatorServer(emulated, port=settings.port)
         except OSError as error:
-            raise ServeRefused(
-                f"cannot listen on port {settings.port}: {error.strerror or error}"
-            ) from None
+            raise ServeRefused(_unlistened(settings.port, error)) from None
         try:
             yield server
         finally:

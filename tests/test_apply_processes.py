@@ -149,6 +149,7 @@ def test_ctrl_c_stops_apply_early_and_says_what_was_not_done(
                 f"exit code 130 (got {stopped.code})": stopped.code == 130,
                 "stderr says 'Interrupted'": "Interrupted" in stopped.stderr,
                 "stderr says what was 'not done'": "not done" in stopped.stderr,
+                "stderr names the org to apply again": "`tallyform apply --org " in stopped.stderr,
                 f"stopped early (the org holds {partial})": sum(partial.values())
                 < sum(full.counts.values()),
                 no_duplicates(repeated): not repeated,

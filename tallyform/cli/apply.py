@@ -78,7 +78,7 @@ def apply(app: App, /, yes: bool, parallelism: int, **given: Any) -> None:
         raise click.UsageError("use either --changed-since or --only, not both")
     try:
         run = prepare_apply(app.project(), request, note)
-        terminal = ApplyTerminal(app, yes)
+        terminal = ApplyTerminal(app, yes, f"tallyform apply --org {run.org.name}")
         guard = embedded_guard(run.org, request.lock_timeout)
         with terminal.interrupts, guard, connect(app, run.org, parallelism) as client:
             report = carry_out(run, client, terminal)

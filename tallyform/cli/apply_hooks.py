@@ -84,9 +84,10 @@ def confirm(yes: bool) -> None:
 class ApplyTerminal:
     """``apply``'s hooks: what the engine tells and asks, on this terminal."""
 
-    def __init__(self, app: App, yes: bool) -> None:
+    def __init__(self, app: App, yes: bool, again: str = "tallyform apply") -> None:
         self.app = app
         self.yes = yes
+        self.again = again  # the command that finishes an apply cut short
         self.interrupts = InterruptGuard()
         self.stop = self.interrupts.stop
         self.lock = lock_hooks()
@@ -115,5 +116,5 @@ class ApplyTerminal:
 
     def report(self, report: ApplyReport, stats: RequestCounts, writes: int) -> None:
         click.echo(applied_line(report, stats, writes))
-        for line in trouble_lines(report):
+        for line in trouble_lines(report, self.again):
             note(line)

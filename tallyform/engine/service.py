@@ -159,7 +159,7 @@ def carry_out(run: PreparedApply, client: TallyfyClient, hooks: ApplyHooks) -> A
     if lost:
         raise LeaseLost(
             f"{lost[0]}; another apply may have taken the org's lock, so no new change was "
-            "started. Run `tallyform apply` again to finish."
+            f"started. Run `tallyform apply --org {run.org.name}` again to finish."
         )
     return report
 

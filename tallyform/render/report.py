@@ -52,8 +52,9 @@ def applied_line(report: ApplyReport, stats: RequestCounts, writes: int) -> str:
     )
 
 
-def trouble_lines(report: ApplyReport) -> list[str]:
-    """Each template that stopped, and the changes not done, with what to do about them."""
+def trouble_lines(report: ApplyReport, again: str = "tallyform apply") -> list[str]:
+    """Each template that stopped, and the changes not done, with what to do about them
+    (``again``: the command that finishes the job, naming the org)."""
     lines = []
     for outcome in report.failed:
         where = f"template {outcome.scope}" if outcome.scope else "the org-wide changes"
@@ -65,5 +66,5 @@ def trouble_lines(report: ApplyReport) -> list[str]:
         lines += [f"  {progress_line(change, done=False)}" for change in not_done[:SHOWN_NOT_DONE]]
         if len(not_done) > SHOWN_NOT_DONE:
             lines.append(f"  ... and {len(not_done) - SHOWN_NOT_DONE} more")
-        lines.append("Run `tallyform apply` again to finish; it plans only what is left.")
+        lines.append(f"Run `{again}` again to finish; it plans only what is left.")
     return lines

@@ -103,3 +103,22 @@ def test_validate_takes_files_like_fmt(project: Callable[..., Path]) -> None:
     bad = run_cli("validate", str(root / "templates/bad.yaml"), "-C", str(root))
     assert bad.exit_code == 1
     assert "bad.yaml:2:1: error: unknown key 'stesp'; did you mean 'steps'?" in bad.stderr
+
+
+def test_fmt_leaves_a_file_validate_refuses_and_says_why(project: Callable[..., Path]) -> None:
+    """A typo in a key: fmt would move the unknown key to the end; it leaves the file, shows
+    validate's message and exits 1, and still formats the valid files beside it."""
+    root = project(
+        {
+            "typo.yaml": "title: T\nsteps:\n  - sumary: S\n    title: A\n",
+            "fine.yaml": "steps:\n- title: A\ntitle: F\n",
+        }
+    )
+    typo = root / "templates/typo.yaml"
+    before = typo.read_bytes()
+    result = run_cli("-C", str(root), "fmt")
+    assert result.exit_code == 1, result.output
+    assert "typo.yaml:3:5: error: unknown key 'sumary'; did you mean 'summary'?" in result.stderr
+    assert "typo.yaml: left as it is until validate accepts it" in result.stderr
+    assert typo.read_bytes() == before
+    assert (root / "templates/fine.yaml").read_text() == "title: F\nsteps:\n  - title: A\n"

@@ -91,16 +91,18 @@ def _org_option(name: str | None, org_id: str | None) -> tuple[str, str] | None:
 def fmt(app: App, check: bool, diff: bool, files: tuple[Path, ...]) -> None:
     """Rewrite template files in canonical form (key order, indentation, flow style).
 
-    Formats FILES, or every template file of the project. Comments are kept. With
-    --check, a file `validate` refuses fails the check too, with validate's message.
+    Formats FILES, or every template file of the project. Comments are kept. A file
+    `validate` refuses is left as it is and fails the command, with validate's message
+    (with --check too): fmt never moves what it cannot yet place.
     """
     from tallyform.config.fmt import format_file  # ruamel.yaml: only fmt needs it
 
     paths = list(files) or template_files(app.project())
     failed = False
     readable: dict[Path, Document | None] = {}
+    changed: list[tuple[Path, str, str]] = []  # with the text before and after
     for path in paths:
-        result = format_file(path, check=check)
+        result = format_file(path, check=True)
         name = display_path(path.resolve())
         if result.error:
             click.echo(
@@ -113,18 +115,24 @@ def fmt(app: App, check: bool, diff: bool, files: tuple[Path, ...]) -> None:
             continue
         readable[path] = result.document
         if result.changed:
-            click.echo(f"{'would reformat' if check else 'reformatted'} {name}")
-            if diff:
-                _print_diff(name, result.before or "", result.after or "")
-            failed = failed or check
-    if check:
-        from tallyform.cli.validate import check_files
+            changed.append((path, result.before or "", result.after or ""))
+    from tallyform.cli.validate import check_files
 
-        read = {path: document for path, document in readable.items() if document}
-        problems = check_files(app, list(readable), read).problems
-        app.report(problems)
-        failed = failed or bool(problems)
-    if failed:
+    read = {path: document for path, document in readable.items() if document}
+    problems = check_files(app, list(readable), read).problems
+    app.report(problems)
+    refused = {Path(p.location.file).resolve() for p in problems}
+    for path, before, after in changed:
+        name = display_path(path.resolve())
+        if not check and path.resolve() in refused:
+            click.echo(f"{name}: left as it is until validate accepts it", err=True)
+            continue
+        if not check:
+            format_file(path, check=False)
+        click.echo(f"{'would reformat' if check else 'reformatted'} {name}")
+        if diff:
+            _print_diff(name, before, after)
+    if failed or problems or (check and changed):
         raise SystemExit(1)
 
 

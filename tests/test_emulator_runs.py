@@ -164,3 +164,20 @@ def test_processes_are_kept_in_the_state_file(org: Emulator, tmp_path: Path) -> 
         tasks = _tasks(again, run_id)
         assert tasks["Draft"]["status"] == "completed"
         assert tasks["EU check"]["status"] == "not-started"
+
+
+def test_a_required_picker_answered_with_nobody_is_refused(org: Emulator) -> None:
+    """An assignee picker's answer is read as its people, as the rule engine reads it: one
+    naming nobody leaves a required picker blank, as offline `test` says."""
+    picker = {"label": "Owner", "field_type": "assignees_form", "required": True, "position": 1}
+    with connect(org, "in_process") as api:
+        template = new_template(api, title="Picked", prerun=[picker])
+        new_step(api, template["id"], title="Do")
+        prerun_id = data(api.get(f"/checklists/{template['id']}"))["prerun"][0]["id"]
+        nobody = {"users": [], "guests": [], "groups": []}
+        body = {"checklist_id": template["id"], "name": "Nobody", "prerun": {prerun_id: nobody}}
+        assert errors(api.post("/runs", json=body)) == {
+            f"prerun.{prerun_id}": ["Owner is required"]
+        }
+        body["prerun"] = {prerun_id: {"users": [2], "guests": [], "groups": []}}
+        assert data(api.post("/runs", json=body), 201)["checklist_id"] == template["id"]

@@ -16,11 +16,12 @@ import pytest
 
 from tallyform.client import StaticToken, TallyfyClient
 from tallyform.emulator import DEFAULT_TOKEN, IN_PROCESS_URL, Emulator, EmulatorTransport
-from tallyform.engine.scenario_runs import test_in_org as run_in_org
+from tallyform.engine.scenario_runs import OrgRun
+from tallyform.engine.scenario_runs import play_in_org as run_in_org
 from tallyform.logic import Engine, run_scenarios
 from tallyform.logic.engine import as_assignees
 from tallyform.model import Expectations, Scenario, Template
-from tests.client_helpers import client_for
+from tests.client_helpers import DropFirstAnswer, client_for
 from tests.conftest import project_templates, run_cli
 from tests.project_helpers import apply, edit, embedded_state
 
@@ -181,6 +182,7 @@ def test_every_process_launched_is_archived_after_ctrl_c(examples_copy: Path) ->
     emulator = Emulator(state_file=embedded_state(examples_copy))
     templates = project_templates(examples_copy)
     interrupting = _InterruptAt(EmulatorTransport(emulator), "/completed-tasks")
+    found = OrgRun()
     with (
         TallyfyClient(
             org_id=emulator.org_id,
@@ -190,9 +192,30 @@ def test_every_process_launched_is_archived_after_ctrl_c(examples_copy: Path) ->
         ) as client,
         pytest.raises(KeyboardInterrupt),
     ):
-        run_in_org(client, "local", templates, working_time=False)
+        run_in_org(client, "local", templates, working_time=False, found=found)
     runs = list(emulator.state["runs"].values())
     assert runs and all(r["archived_at"] for r in runs)
+    assert sorted(found.launched) == sorted(r["id"] for r in runs), "the caller can say so"
+    assert found.unarchived == []
+
+
+def test_a_launch_whose_answer_was_lost_is_found_not_launched_again(examples_copy: Path) -> None:
+    apply(examples_copy)
+    emulator = Emulator(state_file=embedded_state(examples_copy))
+    templates = [t for t in project_templates(examples_copy) if t.key == "purchase-request"]
+    losing = DropFirstAnswer(EmulatorTransport(emulator), "POST")
+    with TallyfyClient(
+        org_id=emulator.org_id,
+        base_url=IN_PROCESS_URL,
+        transport=losing,
+        credentials=StaticToken(DEFAULT_TOKEN, "TEST"),
+        sleep=lambda seconds: None,
+    ) as client:
+        found = run_in_org(client, "local", templates, working_time=False)
+    runs = list(emulator.state["runs"].values())
+    assert losing.dropped and len(runs) == len(templates[0].tests), "one process a scenario"
+    assert sorted(found.launched) == sorted(r["id"] for r in runs)
+    assert all(r["archived_at"] for r in runs) and all(o.passed for o in found.outcomes)
 
 
 PICKER = """\

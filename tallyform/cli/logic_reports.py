@@ -17,7 +17,7 @@ from tallyform.cli.connect import embedded_guard, open_client
 from tallyform.cli.validate import from_root, moved_problems, working_root
 from tallyform.config import ConfigError, OrgSettings
 from tallyform.config.checks import check_scenarios
-from tallyform.engine.scenario_runs import OrgRun, test_in_org
+from tallyform.engine.scenario_runs import OrgRun, play_in_org
 from tallyform.engine.selection import select_templates, unknown_names
 from tallyform.logic import (
     DEFAULT_SEVERITY,
@@ -104,9 +104,16 @@ def run_tests_in_org(app: App, org_name: str, names: Sequence[str]) -> ScenarioR
         f"Interrupted: processes named 'tallyform test ...' that this run launched in org "
         f"'{org.name}' may be left there; archive them in Tallyfy."
     )
+    found = OrgRun()
     try:
         with embedded_guard(org), open_client(org) as client:
-            found = test_in_org(client, org.name, templates, working_time=not org.is_emulated)
+            play_in_org(client, org.name, templates, not org.is_emulated, found)
+    except KeyboardInterrupt:  # what was launched was archived on the way out: say so
+        interrupt.last_words(None)
+        _note(org, found)
+        for run_id in found.unarchived:
+            click.echo(f"process {run_id} could not be archived; archive it in Tallyfy", err=True)
+        raise
     finally:
         interrupt.last_words(None)
     report.outcomes += found.outcomes

@@ -85,6 +85,7 @@ _ORG_ROUTES: list[tuple[str, str, Handler]] = [
         automations.delete_automation,
     ),
     # processes and their tasks
+    ("GET", "/runs", runs.list_runs),
     ("POST", "/runs", runs.launch),
     ("GET", _RUN, runs.get_run),
     ("DELETE", _RUN, runs.archive_run),

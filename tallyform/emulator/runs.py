@@ -130,7 +130,7 @@ def launch(call: Call) -> Response:
     blank = {
         f"prerun.{p['id']}": [f"{p['label']} is required"]
         for p in template["prerun"]
-        if p["required"] and not members(answer(prerun.get(p["id"])))
+        if p["required"] and not members(answer(prerun.get(p["id"]), call.state))
     }
     if blank:
         raise invalid(blank)
@@ -176,6 +176,19 @@ def launch(call: Call) -> Response:
     call.changes.row("runs", run["id"])
     call.changes.doc("counters")
     return item(_render_run(run), 201)
+
+
+def list_runs(call: Call) -> Response:
+    """``GET /runs``: the org's live runs, newest first; ``checklist_id`` keeps one
+    template's (as the SDK's and the MCP server's ``get_organization_runs`` filter)."""
+    template = call.request.query.get("checklist_id")
+    rows = [
+        run
+        for run in _runs(call).values()
+        if run["archived_at"] is None and (not template or run["checklist_id"] == template)
+    ]
+    rows.sort(key=lambda run: str(run["created_at"]), reverse=True)
+    return page_of(call.request, rows, _render_run)
 
 
 def get_run(call: Call) -> Response:
@@ -249,7 +262,7 @@ def complete_task(call: Call) -> Response:
     blank = {
         f"taskdata.{c['id']}": [f"{c['label']} is required"]
         for c in fields
-        if c["required"] and not members(answer(task["taskdata"].get(c["id"])))
+        if c["required"] and not members(answer(task["taskdata"].get(c["id"]), call.state))
     }
     if blank:
         raise invalid(blank)

@@ -83,13 +83,18 @@ def untestable(org_name: str, result: PlanResult, templates: list[Template]) -> 
     return found
 
 
-def test_in_org(
-    client: TallyfyClient, org_name: str, templates: list[Template], working_time: bool = True
+def play_in_org(
+    client: TallyfyClient,
+    org_name: str,
+    templates: list[Template],
+    working_time: bool = True,
+    found: OrgRun | None = None,
 ) -> OrgRun:
     """Every scenario of ``templates`` as a process in the org, each archived at the end.
     ``working_time``: the org may move deadlines to its working time (a live org; an
-    emulated one does not)."""
-    found = OrgRun()
+    emulated one does not). ``found``: where to note what happens, so that a caller
+    interrupted meanwhile still knows what was launched and archived."""
+    found = found if found is not None else OrgRun()
     tested = [t for t in templates if t.tests]
     if not tested:
         return found

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from tallyform.client import TallyfyClient
+from tallyform.client import Record, TallyfyClient
 from tallyform.tallyfy.read import LiveOrg
 
 HIDDEN = "auto-skipped"
@@ -130,7 +130,14 @@ def launch(client: TallyfyClient, template_id: str, name: str, prerun: Mapping[s
     body: dict[str, Any] = {"checklist_id": template_id, "name": name}
     if prerun:
         body["prerun"] = dict(prerun)
-    return _run(client.create("/runs", body))
+    return _run(client.create("/runs", body, lambda: _launched(client, template_id, name)))
+
+
+def _launched(client: TallyfyClient, template_id: str, name: str) -> Record | None:
+    """The run named ``name`` of the template, if a launch whose answer was lost made it
+    (each run tallyform launches has a name of its own)."""
+    rows = client.list_all("/runs", {"checklist_id": template_id})
+    return next((row for row in rows if row.get("name") == name), None)
 
 
 def tasks(client: TallyfyClient, run_id: str) -> list[Task]:

@@ -8,7 +8,9 @@ file per org, under a file lock: pacers that share it share the budget.
 from __future__ import annotations
 
 import multiprocessing
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,29 +58,37 @@ def test_a_bucket_that_cannot_be_a_file_paces_alone(tmp_path: Path) -> None:
     assert pacer.shared is None
 
 
-def _burst(bucket: str, results: multiprocessing.Queue[tuple[int, float, float]]) -> None:
+def _burst(
+    bucket: str, go: Any, ready: Any, results: multiprocessing.Queue[tuple[int, float]]
+) -> None:
     import time
 
     pacer = Pacer(600, clock=time.time, sleep=lambda s: None, shared=Path(bucket))
-    started = time.time()
+    ready.release()
+    go.wait(30)
     unwaited = sum(1 for _ in range(DEFAULT_BURST) if pacer.acquire() == 0.0)
-    results.put((unwaited, started, time.time()))
+    results.put((unwaited, time.time()))
 
 
 def test_processes_at_once_share_one_burst(tmp_path: Path) -> None:
-    """Three processes each ask for a whole burst at once: together they get one, and what
-    the bucket refilled (10 a second) while they ran; never a burst each."""
+    """Three processes, started and then let go at one moment, each ask for a whole burst:
+    together they get one, and what the bucket refilled (10 a second) while they ran."""
     context = multiprocessing.get_context("spawn")
-    results: multiprocessing.Queue[tuple[int, float, float]] = context.Queue()
+    results: multiprocessing.Queue[tuple[int, float]] = context.Queue()
+    go, ready = context.Event(), context.Semaphore(0)
     bucket = str(tmp_path / "org.json")
-    procs = [context.Process(target=_burst, args=(bucket, results)) for _ in range(3)]
+    procs = [context.Process(target=_burst, args=(bucket, go, ready, results)) for _ in range(3)]
     for proc in procs:
         proc.start()
+    for _ in procs:
+        assert ready.acquire(timeout=30), "a process did not start"
+    started = time.time()
+    go.set()
     for proc in procs:
         proc.join(30)
     outcomes = [results.get(timeout=5) for _ in procs]
-    unwaited = [count for count, _, _ in outcomes]
-    ran = max(end for _, _, end in outcomes) - min(start for _, start, _ in outcomes)
+    unwaited = [count for count, _ in outcomes]
+    ran = max(end for _, end in outcomes) - started
     refilled = int(ran * 600 / 60) + 1
     assert sum(unwaited) <= DEFAULT_BURST + refilled, (unwaited, ran)
 

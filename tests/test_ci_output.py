@@ -19,6 +19,9 @@ from tallyform.model.kinds import ACTIONS, KINDS
 from tallyform.render.problems import annotation, escape_data, escape_property
 from tests.conftest import PROJECT_YAML, REPO, run_cli
 
+# The purchase-request example's summary line, as written.
+SUMMARY_LINE = "summary: Ask to buy something; a manager approves any purchase of 100 USD or more."
+
 FLOW = r"\n\n<details><summary>Flow before and after this plan</summary>.*?</details>"
 CLAIM = "title: Claim\nsteps:\n  - key: submit\n    title: Submit\n"
 BAD = "key: claim\ntitle: 5\nsteps: 3\n"
@@ -199,7 +202,7 @@ def test_apply_without_a_plan_file_keeps_the_plan_on_stdout(examples_copy: Path)
 # -- show PLANFILE ---------------------------------------------------------------------------
 
 EDITS = [  # every kind of change, and names holding a '/'
-    ("summary: Ask for approval of any purchase over 500 USD.", "summary: Ask first."),
+    (SUMMARY_LINE, "summary: Ask first."),
     (
         "options: [Hardware, Software, Services]",
         "options: [Hardware, Software, Services/consulting, Other]",

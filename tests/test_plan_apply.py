@@ -222,8 +222,8 @@ SINGLE_CHANGES = [
     ("purchase-request.yaml", "label: Needed by", "label: Needed on", "purchase-request/needed-by"),
     (
         "purchase-request.yaml",
-        "summary: Ask for approval",
-        "summary: Request approval",
+        "summary: Ask to buy something",
+        "summary: Request to buy something",
         "purchase-request",
     ),
     (

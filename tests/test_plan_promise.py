@@ -27,6 +27,9 @@ from tallyform.engine.apply import apply_plan
 from tallyform.model import Template
 from tests.conftest import EXAMPLES, PROJECT_YAML, run_cli
 
+# The purchase-request example's summary line, as written.
+SUMMARY_LINE = "summary: Ask to buy something; a manager approves any purchase of 100 USD or more."
+
 Edit = Callable[[Path], None]
 
 
@@ -118,13 +121,13 @@ IR = "incident-response.yaml"
 CASES: list[tuple[str, Edit, list[tuple[str, str]], int]] = [
     (
         "template update",
-        replace(PR, "summary: Ask for approval", "summary: Request approval"),
+        replace(PR, "summary: Ask to buy something", "summary: Request to buy something"),
         [("template", "update")],
         1,
     ),
     (
         "template summary cleared (sent as an empty string, never null)",
-        replace(PR, "summary: Ask for approval of any purchase over 500 USD.\n", ""),
+        replace(PR, SUMMARY_LINE + "\n", ""),
         [("template", "update")],
         1,
     ),

@@ -46,6 +46,7 @@ steps:
   - key: submit
     title: Submit receipts
     summary: Upload every receipt and say what each was for.
+    assign_run_starter: true     # whoever launches the claim
     fields:
       - key: receipts            # a written key survives a label change
         label: Receipts
@@ -54,7 +55,15 @@ steps:
   - key: approve
     title: Manager approval
     type: approval
+    assignees: {users: [carol@example.com]}  # the emulator's members: alice, bob...
     deadline: {value: 2, unit: days, step: submit}
+tests:                           # `tallyform test` plays these, offline
+  - name: A claim goes to the manager
+    kickoff:
+      amount: 120
+    expect:
+      shown: [submit, approve]
+      assignees: {approve: {users: [carol@example.com]}}
 """
 
 GITIGNORE = """\

@@ -37,6 +37,8 @@ def test_graph_marks_hidden_and_unreachable_steps(project: Callable[..., Path]) 
     assert "    class s2 dead" in result.stdout
     unknown = run_cli("-C", str(root), "graph", "nope")
     assert unknown.exit_code == 1 and "no template file or key 'nope'" in unknown.stderr
+    misspelt = run_cli("-C", str(root), "graph", "clam")
+    assert "did you mean 'claim'?" in misspelt.stderr, misspelt.stderr
 
 
 def test_labels_cannot_break_the_diagram() -> None:

@@ -109,7 +109,7 @@ def graph(app: App, name: str) -> None:
         app.report(problems)
         raise SystemExit(1)
     if unknown or not templates:
-        raise click.ClickException(unknown_names([name])[0])
+        raise click.ClickException(unknown[0] if unknown else unknown_names([name], [])[0])
     template = templates[0]
     findings = check_template(template).findings
     dead = {f.step for f in findings if f.check == "unreachable_step" and f.step}

@@ -18,7 +18,7 @@ from tallyform.cli.validate import from_root, moved_problems, working_root
 from tallyform.config import ConfigError, OrgSettings
 from tallyform.config.checks import check_scenarios
 from tallyform.engine.scenario_runs import OrgRun, play_in_org
-from tallyform.engine.selection import select_templates, unknown_names
+from tallyform.engine.selection import select_templates
 from tallyform.logic import (
     DEFAULT_SEVERITY,
     Failure,
@@ -52,7 +52,7 @@ def run_check(app: App, names: Sequence[str]) -> CheckReport:
         return CheckReport([], unplaced=[str(error)])
     templates, problems, unknown = select_templates(project, names)
     severities = {**DEFAULT_SEVERITY, **project.checks}
-    report = CheckReport([], problems=problems, unplaced=unknown_names(unknown))
+    report = CheckReport([], problems=problems, unplaced=unknown)
     for template in templates:
         analysis = check_template(template)
         report.analyses.append(analysis)
@@ -69,7 +69,7 @@ def _testable(
 ) -> tuple[list[Template], ScenarioReport]:
     """The templates whose scenarios can run, and a report holding why others cannot."""
     templates, problems, unknown = select_templates(app.project(), names, org)
-    report = ScenarioReport([], problems=problems, unplaced=unknown_names(unknown))
+    report = ScenarioReport([], problems=problems, unplaced=unknown)
     kept = []
     for template in templates:
         stale = sorted(set(check_scenarios(template)))

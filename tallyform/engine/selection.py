@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tallyform.config import OrgSettings, Problem, Project, load_templates
+from tallyform.config.suggest import advice
 from tallyform.model import Template
 
 
@@ -23,7 +24,8 @@ def select_templates(
     project: Project, wanted: Sequence[str], org: OrgSettings | None = None
 ) -> tuple[list[Template], list[Problem], list[str]]:
     """The project's valid templates named by ``wanted`` (files or keys; all when empty),
-    the problems of the files they come from, and the names that match nothing.
+    the problems of the files they come from, and what is wrong with each name that
+    matches nothing (with the key it may be a misspelling of).
     ``org``: whose variables the files take (every org's, checked, without one)."""
     templates, problems = load_templates(project, org)
     if not wanted:
@@ -44,11 +46,14 @@ def select_templates(
             unknown.append(name)
     files |= {f for t in chosen.values() if (f := _file_of(t)) is not None}
     kept = [p for p in problems if _real(p.location.file) in files]
-    return [t for t in templates if t.key in chosen], kept, unknown
+    said = unknown_names(unknown, [t.key for t in templates])
+    return [t for t in templates if t.key in chosen], kept, said
 
 
-def unknown_names(names: list[str]) -> list[str]:
+def unknown_names(names: list[str], keys: Sequence[str]) -> list[str]:
+    """Why each name is not a template: no file or key by it, and the keys there are."""
     return [
-        f"no template file or key '{name}' (a file that validate finds problems in has no key yet)"
+        f"no template file or key '{name}'; {advice(name, keys, 'template keys')} (a file "
+        "that validate finds problems in has no key yet)"
         for name in names
     ]

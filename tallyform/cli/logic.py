@@ -64,8 +64,8 @@ def check(app: App, output: str, names: tuple[str, ...]) -> None:
 @click.command("test")
 @FORMAT
 @org_option(
-    "Run the scenarios as real processes in this org of tallyform.yaml (its templates "
-    "applied first), archived at the end; without it, offline."
+    "Run the scenarios as real processes in this org of tallyform.yaml, archived at the "
+    "end; its templates must be applied there already. Without it, offline."
 )
 @click.argument("names", nargs=-1, metavar="[FILE|KEY]...")
 @pass_app

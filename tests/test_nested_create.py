@@ -11,7 +11,9 @@ one-request create still converge, never with a duplicate.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
+import shutil
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -23,7 +25,14 @@ import pytest
 
 from benchmarks.generate import write_project
 from tallyform.client import RetryPolicy, StaticToken, TallyfyClient, TallyfyError
-from tallyform.emulator import DEFAULT_TOKEN, IN_PROCESS_URL, Emulator, EmulatorTransport, Quirks
+from tallyform.emulator import (
+    DEFAULT_TOKEN,
+    IN_PROCESS_URL,
+    Emulator,
+    EmulatorServer,
+    EmulatorTransport,
+    Quirks,
+)
 from tallyform.engine import make_plan
 from tallyform.engine.apply import apply_plan
 from tallyform.model import Template
@@ -31,7 +40,7 @@ from tallyform.model.changes import Plan
 from tallyform.model.kinds import Action, Kind
 from tallyform.tallyfy.probe import Finding, Probe, Readings
 from tests.client_helpers import client_for
-from tests.conftest import project_templates
+from tests.conftest import EXAMPLES, project_templates, run_cli
 from tests.fault_helpers import duplicates, example_templates
 
 BUILT = Quirks(nested_steps_built=True)
@@ -75,6 +84,39 @@ def test_the_probe_finds_whether_the_org_builds_nested_steps() -> None:
     assert Readings.of([built]).builds_nested_steps
     assert Readings.from_dict(Readings.of([built]).as_dict()) == Readings.of([built])
     assert not Readings.from_dict({"builds_nested_steps": "yes"}).builds_nested_steps
+
+
+def test_apply_follows_the_probe_without_the_user_editing_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``tallyform probe`` keeps the answer; ``apply`` then makes each template in one POST,
+    and ``plan`` after it has nothing to do."""
+    root = tmp_path / "repo"
+    shutil.copytree(EXAMPLES, root, ignore=shutil.ignore_patterns(".tallyform"))
+    emulator = Emulator(quirks=BUILT)
+    monkeypatch.setenv("SANDBOX_TOKEN", DEFAULT_TOKEN)
+    with EmulatorServer(emulator) as server:
+        config = root / "tallyform.yaml"
+        config.write_text(
+            config.read_text()
+            + f"  sandbox:\n    org_id: {emulator.org_id}\n    api_url: {server.url}\n"
+            "    token_env: SANDBOX_TOKEN\n    requests_per_minute: 0\n"
+        )
+        probe = run_cli("-C", str(root), "probe", "--org", "sandbox")
+        assert probe.exit_code == 0, probe.output
+        assert "nested_steps_built: pessimistic" in probe.stdout
+        kept = root / ".tallyform" / "probe" / "sandbox.json"
+        assert json.loads(kept.read_text())["readings"]["builds_nested_steps"] is True
+        before = len(emulator.requests)
+        applied = run_cli("-C", str(root), "apply", "--org", "sandbox", "--yes")
+        assert applied.exit_code == 0, applied.output
+        sent = [path_of(r, emulator) for r in writes_of(emulator, before)]
+        posts = [p for p in sent if TEMPLATE_POST.search(p)]
+        assert len(posts) == len(example_templates())
+        assert not [p for p in sent if re.search(r"/(steps|captures)$", p)], "no child POST"
+        again = run_cli("-C", str(root), "plan", "--org", "sandbox", "--detailed-exitcode")
+        assert again.exit_code == 0, again.output
+    assert duplicates(emulator.state) == []
 
 
 # -- the promise ------------------------------------------------------------------------

@@ -11,6 +11,9 @@ Per template, the plan lists (and apply runs) its changes in the order the API n
 7. the order of steps, then of each step's fields, as explicit moves;
 8. tags attached and detached.
 
+Where the org builds the steps nested in a template's create (its probe found so), a new
+template's steps and form fields are still listed as creates, made by its POST.
+
 Positions and moves are worked out here by following what each change does to each
 list, so apply needs no second look at the org. Each change's ``writes`` is counted by
 its spec, from the duties :func:`assign_duties` gives it (see :mod:`tallyform.model.kinds`).

@@ -4,7 +4,8 @@ An executor sends exactly the writes its change's spec counts
 (:mod:`tallyform.model.kinds`), builds request bodies from the change's normalised objects,
 and records the ids of objects as they come into being. It never decides what to change,
 nor which change sends the template's own PUT, whether a new step's deadline waits for a
-step made later, or which change writes the template's map of its children: those are
+step made later, which change writes the template's map of its children, or whether a new
+template's POST carries its steps and form fields (where the org builds them): those are
 the duties the planner set on each change, once (:func:`tallyform.engine.compose.assign_duties`). Every request that creates something (a POST, a template PUT that
 adds kick-off fields, a move of a form field) passes a lookup to the client, so a create
 whose answer was lost is looked for before it is sent again.

@@ -54,26 +54,35 @@ def faulty_org(seed: int, rate: float, quirks: Quirks) -> tuple[Emulator, Tallyf
     return emulator, client
 
 
-def plan_until_read(client: TallyfyClient, templates: list[Template]) -> Any:
-    """A plan; a read that runs out of retries is read again (it changes nothing)."""
+def plan_until_read(client: TallyfyClient, templates: list[Template], nested: bool = False) -> Any:
+    """A plan; a read that runs out of retries is read again (it changes nothing).
+    ``nested``: the org's probe found it builds the steps nested in a template's create."""
     for _ in range(20):
         try:
-            return make_plan(client, "local", templates)
+            return make_plan(client, "local", templates, builds_nested_steps=nested)
         except TallyfyError:
             continue
     raise AssertionError("the org could not be read in 20 tries")
 
 
-@pytest.mark.parametrize("answers", ["likeliest", "strict"])
+ANSWERS = {
+    "likeliest": Quirks(),
+    "strict": Quirks.strict(),
+    "nested": Quirks(nested_steps_built=True),  # each new template made in one POST
+}
+
+
+@pytest.mark.parametrize("answers", list(ANSWERS))
 @pytest.mark.parametrize("seed", range(10))
 def test_apply_converges_in_three_runs_without_duplicates(seed: int, answers: str) -> None:
-    """Whichever way Tallyfy answers the open questions (the emulator's strict mode)."""
+    """Whichever way Tallyfy answers the open questions (the emulator's strict mode), and
+    where the org builds nested steps, as its probe found."""
     templates = example_templates()
-    quirks = Quirks.strict() if answers == "strict" else Quirks()
+    quirks = ANSWERS[answers]
     emulator, client = faulty_org(seed, 0.2, quirks)
     applies = 0
     while True:
-        result = plan_until_read(client, templates)
+        result = plan_until_read(client, templates, quirks.nested_steps_built)
         assert result.plan is not None and result.org is not None
         assert not result.plan.conflicts, [c.message() for c in result.plan.conflicts]
         if result.plan.empty:

@@ -107,6 +107,7 @@ def converge(
                 templates,
                 applies_to=org.readings.applies_to,
                 clears_with_empty=org.readings.clears_with_empty,
+                builds_nested_steps=org.readings.builds_nested_steps,
             )
             assert result.plan is not None and result.org is not None, result.problems
             if result.plan.blockers:

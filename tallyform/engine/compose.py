@@ -11,6 +11,9 @@ Per template, the plan lists (and apply runs) its changes in the order the API n
 7. the order of steps, then of each step's fields, as explicit moves;
 8. tags attached and detached.
 
+Where the org builds the steps nested in a template's create (its probe found so), a new
+template's steps and form fields are still listed as creates, made by its POST.
+
 Positions and moves are worked out here by following what each change does to each
 list, so apply needs no second look at the org. Each change's ``writes`` is counted by
 its spec, from the duties :func:`assign_duties` gives it (see :mod:`tallyform.model.kinds`).
@@ -18,6 +21,7 @@ its spec, from the duties :func:`assign_duties` gives it (see :mod:`tallyform.mo
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -25,6 +29,7 @@ from tallyform.engine.diff import attr_changes
 from tallyform.model.changes import AttrChange, Change
 from tallyform.model.kinds import Action, Kind
 from tallyform.model.state import FieldState, RuleAttrs, StepState, TemplateState
+from tallyform.tallyfy.wire import ID_PREFIX, ids_value
 
 TITLE_MATCH_NOTE = "matched by {what} (it had no tallyform key); the key will be written"
 KICKOFF_FORM = "kickoff"  # the reorder path of a template's kick-off fields
@@ -95,9 +100,12 @@ def _anchor(step: StepState) -> str | None:
 class _Composer:
     """Builds one template's change list; ``lists`` follows each step's fields as apply changes them."""
 
-    def __init__(self, desired: TemplateState, live: TemplateState | None) -> None:
+    def __init__(
+        self, desired: TemplateState, live: TemplateState | None, builds_nested: bool = False
+    ) -> None:
         self.desired = desired
         self.live = live
+        self.builds_nested = builds_nested
         self.key = desired.key
         self.changes: list[Change] = []
         self.live_fields = live.fields_by_step() if live else {}  # as the plan found them
@@ -337,7 +345,9 @@ class _Composer:
         ):
             phase()
         explain_replacements(self.changes)
-        assign_duties(self.changes, new_template=self.live is None)
+        new_template = self.live is None
+        nested = new_template and self.builds_nested and map_holds(self.desired)
+        assign_duties(self.changes, new_template, nested)
         return self.changes
 
 
@@ -376,11 +386,14 @@ def template_changes(
     desired: TemplateState | None,
     live: TemplateState | None,
     archived: dict[str, Any] | None = None,
+    builds_nested: bool = False,
 ) -> list[Change]:
     """Every change that makes ``live`` what ``desired`` declares, in apply's order.
 
     ``archived`` is the archived live template with the same key, when there is one and
-    no live one: it is restored rather than made again.
+    no live one: it is restored rather than made again. ``builds_nested``: the org builds
+    the steps nested in a template's create (its probe found so), so a new template is
+    made with its steps and form fields in one POST (see :func:`assign_duties`).
     """
     if desired is None:
         assert live is not None
@@ -403,7 +416,7 @@ def template_changes(
                 )
             ]
         )
-    changes = _Composer(desired, live).compose()
+    changes = _Composer(desired, live, builds_nested).compose()
     note_type_changes(changes)
     return changes
 
@@ -444,7 +457,7 @@ def _new_form(create: Change, changes: list[Change]) -> bool:
     )
 
 
-def assign_duties(changes: list[Change], new_template: bool) -> None:
+def assign_duties(changes: list[Change], new_template: bool, nested: bool = False) -> None:
     """Decide, once and in plan order, what each of one template's changes sends besides
     its own writes (see :class:`Change`), then set its ``writes`` by its spec. Apply
     follows these duties and decides none of them again.
@@ -454,21 +467,48 @@ def assign_duties(changes: list[Change], new_template: bool) -> None:
     - A new step whose deadline counts from a step made later waits for that step.
     - The first change that gives an existing template a child counts the write of the
       template's map of its children, made once every change is made.
+    - ``nested`` (a new template, in an org that builds the steps nested in a template's
+      create): the template's POST carries its steps and their form fields, which cost
+      nothing of their own; a step whose deadline counts from a step waits for it (no step
+      has an id when the POST is sent). Every new child is keyed by the template's map
+      alone, written with the template's own key.
     """
     form_sent = map_counted = new_template
     made_later = [c.path[-1] for c in changes if c.kind is Kind.STEP and c.creates]
     for change in changes:
         if new_template and change.creates_template:
             change.sends_form = _new_form(change, changes)
+            change.sends_steps = nested and any(_built_by_post(c) for c in changes)
         elif not form_sent and change.spec.carried_by_template_write(change):
             change.sends_form = form_sent = True
+        if nested and change.creates_child:
+            change.keyed_by_map = True
+            change.built_by_template = _built_by_post(change)
         if change.kind is Kind.STEP and change.creates:
             made_later.remove(change.path[-1])
             anchor = _deadline_anchor(change)
-            change.waits_for = anchor if anchor in made_later else None
+            waits = anchor is not None and (nested or anchor in made_later)
+            change.waits_for = anchor if waits else None
         if not map_counted and change.creates_child:
             change.writes_map = map_counted = True
         change.writes = change.spec.writes(change)
+
+
+def _built_by_post(change: Change) -> bool:
+    """Whether a change is one a template's create can carry nested: a new step or form
+    field (kick-off fields are the form's, sent by the template's PUT)."""
+    return change.creates and change.kind in (Kind.STEP, Kind.FIELD)
+
+
+def map_holds(desired: TemplateState) -> bool:
+    """Whether a template's map of its children can name every one of them (it holds
+    :data:`~tallyform.tallyfy.wire.IDS_LIMIT` characters): ids are kept by their first
+    :data:`~tallyform.tallyfy.wire.ID_PREFIX` characters, so the longest map its keys can
+    make is known before any id exists. A template too large for it is made one object
+    at a time, each keyed on its own."""
+    keys = [*desired.kickoff, *desired.steps, *desired.fields]
+    stand_ins = {key: f"{n:0{ID_PREFIX}x}" for n, key in enumerate(keys)}
+    return len(keys) == len(set(keys)) and len(json.loads(ids_value(stand_ins))) == len(keys)
 
 
 def _priced(changes: list[Change]) -> list[Change]:

@@ -125,18 +125,24 @@ def make_plan(
     applies_to: dict[str, str] | None = None,
     changed: ChangedScope | None = None,
     clears_with_empty: bool = True,
+    builds_nested_steps: bool = False,
 ) -> PlanResult:
     """The plan that makes the org match ``templates`` (restricted to ``only`` globs).
 
     ``applies_to`` overrides the custom-field ``applies_to`` value of a record kind.
     ``clears_with_empty`` False (the org's probe found an empty string clears nothing)
     makes each value the plan would clear a reason it cannot be applied.
+    ``builds_nested_steps`` (the org's probe found that a template's create builds the
+    steps nested in it) plans each new template as one POST carrying its steps and form
+    fields, keyed by the template's map of its children.
     ``changed`` restricts the plan to the templates changed since a git ref, which are
     looked for by title instead of reading the whole template list (``--changed-since``).
     The cyclic garbage collector is paused meanwhile (:mod:`tallyform.collector`).
     """
     with collector_paused():
-        result = _make_plan(client, org_name, templates, only, applies_to, changed)
+        result = _make_plan(
+            client, org_name, templates, only, applies_to, changed, builds_nested_steps
+        )
     if result.plan is not None:  # what apply needs, carried by the plan itself
         result.plan.states, result.plan.reading = result.states, result.org
     if result.plan is not None and not clears_with_empty:
@@ -151,6 +157,7 @@ def _make_plan(
     only: list[str] | None,
     applies_to: dict[str, str] | None,
     changed: ChangedScope | None,
+    builds_nested_steps: bool = False,
 ) -> PlanResult:
     if changed is not None and not changed.titles:
         nothing = Plan(org=org_name, org_id=client.org_id, partial=True)
@@ -187,7 +194,7 @@ def _make_plan(
         title = wanted.attrs["title"] if wanted is not None else None
         archived = archived_with_key(org, key, title) if found is None else None
         if key not in conflicted:
-            plan.changes += template_changes(wanted, found, archived)
+            plan.changes += template_changes(wanted, found, archived, builds_nested_steps)
         if found is not None:
             plan.warnings += [
                 f"template {key}: the tag '{title}' should be detached, but Tallyfy's answer "

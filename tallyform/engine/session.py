@@ -106,6 +106,7 @@ def plan_for(
         readings.applies_to,
         changed,
         clears_with_empty=readings.clears_with_empty,
+        builds_nested_steps=readings.builds_nested_steps,
     )
     if result.plan is None:
         raise ProblemsFound(result.problems)

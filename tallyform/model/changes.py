@@ -79,8 +79,13 @@ class Change:
     template's settings and its whole kick-off form), ``waits_for`` (a new step whose
     deadline counts from a step made later: that step, once made, sends its deadline) and
     ``writes_map`` (it gives an existing template its first new child, so the template's
-    map of its children is written once every change is made). Its ``spec`` (its kind
-    and action, :mod:`tallyform.model.kinds`) turns them into its writes.
+    map of its children is written once every change is made). Where the org builds the
+    steps nested in a template's create (``tallyform probe`` found so), a new template's
+    create has ``sends_steps`` (its POST carries its steps and their form fields), each of
+    those step and field creates ``built_by_template`` (the POST makes it), and every new
+    child of it ``keyed_by_map`` (its key is written only in its template's map of its
+    children, with the template's own key). Its ``spec`` (its kind and action,
+    :mod:`tallyform.model.kinds`) turns them into its writes.
     """
 
     action: Action
@@ -98,6 +103,9 @@ class Change:
     sends_form: bool = field(default=False, compare=False)
     waits_for: str | None = field(default=None, compare=False)
     writes_map: bool = field(default=False, compare=False)
+    sends_steps: bool = field(default=False, compare=False)
+    built_by_template: bool = field(default=False, compare=False)
+    keyed_by_map: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
         # Plain strings are taken too (tests, hand-built plans): the members compare equal.

@@ -200,16 +200,31 @@ def _new_template(change: Change) -> int:
     return 2 + _form(change)  # the POST, the PUT of its kick-off form if any, its key
 
 
+def _own_key(change: Change) -> int:
+    """A new child's own key write: none where its template's map alone keys it."""
+    return 0 if change.keyed_by_map else 1
+
+
+def _own_post(change: Change) -> int:
+    """A new step's or form field's own POST: none where its template's create builds it."""
+    return 0 if change.built_by_template else 1
+
+
 def _new_kickoff(change: Change) -> int:
-    return 1 + _form(change)  # its key, and the template PUT that adds it if this one sends it
+    return _own_key(change) + _form(change)  # its key; the template PUT that adds it, if sent here
 
 
 def _new_step(change: Change) -> int:
-    return 2 + (1 if change.waits_for else 0)  # POST, key, and its deadline once its anchor is made
+    # POST, key, and its deadline once the step it counts from is made
+    return _own_post(change) + _own_key(change) + (1 if change.waits_for else 0)
+
+
+def _new_field(change: Change) -> int:
+    return _own_post(change) + _own_key(change)
 
 
 def _made_anew(change: Change) -> int:
-    return 2  # a form field's POST and key; a rule deleted and made anew (TemplateRun.update_rule)
+    return 2  # a rule deleted and made anew (TemplateRun.update_rule)
 
 
 _NOUNS = {
@@ -255,7 +270,7 @@ SPECS: dict[tuple[Kind, Action], ChangeSpec] = {
         _spec(Kind.STEP, Action.UPDATE, _settings_and_key),
         _spec(Kind.STEP, Action.DELETE),
         _spec(Kind.STEP, Action.REORDER, _moves),
-        _spec(Kind.FIELD, Action.CREATE, _made_anew),
+        _spec(Kind.FIELD, Action.CREATE, _new_field),
         _spec(Kind.FIELD, Action.MOVE),
         _spec(Kind.FIELD, Action.UPDATE, _settings_and_key),
         _spec(Kind.FIELD, Action.DELETE),

@@ -165,6 +165,22 @@ def step_body(
     return without_nulls(body, live)
 
 
+def nested_step(
+    step: StepState, fields: list[FieldState], org: LiveOrg, position: int
+) -> dict[str, Any]:
+    """A step as a template's create carries it nested, with its form fields, in the
+    shape of a template read with its steps (what Tallyfy's Go CLI posts to import a whole
+    template, reference 9.3): the bodies the step's and each field's own creates send, at
+    their positions, less the template's id (not made yet) and a deadline that counts from
+    a step (no step has an id yet; it is sent once the steps are made)."""
+    deadline = step.attrs["deadline"]
+    waits = deadline is not None and deadline["step"] is not None
+    body = step_body(step, org, {}, "", None, waits)
+    del body["checklist_id"]
+    captures = [{**field_body(f, None), "position": n} for n, f in enumerate(fields, start=1)]
+    return {**body, "position": position, "captures": captures}
+
+
 def _people_body(people: Mapping[str, list[str]], org: LiveOrg) -> dict[str, Any]:
     return {
         "users": [org.user_id(e) for e in people.get("users", [])],

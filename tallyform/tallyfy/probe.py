@@ -10,7 +10,8 @@ for the same question, so a probe of the emulator reports exactly the quirks it 
 
 What the probe learns that tallyform acts on is kept per org (:class:`Readings`, saved by
 the CLI under ``.tallyform/probe/``): the custom-field ``applies_to`` values the org
-accepts, and whether an empty string clears a value.
+accepts, whether an empty string clears a value, and whether a template's create builds
+the steps and form fields nested in it.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class Readings:
 
     applies_to: dict[str, str] = field(default_factory=dict)  # record kind -> value
     clears_with_empty: bool = True  # whether "" clears a value
+    builds_nested_steps: bool = False  # whether POST /checklists builds nested steps
 
     @classmethod
     def of(cls, findings: list[Finding]) -> Readings:
@@ -73,6 +75,8 @@ class Readings:
         empty = by_name.get("empty_string")
         if empty is not None and empty.choice in ("refused", "ignored"):
             readings.clears_with_empty = False
+        nested = by_name.get("nested_steps_built")
+        readings.builds_nested_steps = nested is not None and nested.quirk is True
         return readings
 
     def as_dict(self) -> dict[str, Any]:
@@ -88,6 +92,7 @@ class Readings:
             if isinstance(applies, dict)
             else {},
             clears_with_empty=bool(data.get("clears_with_empty", True)),
+            builds_nested_steps=data.get("builds_nested_steps") is True,
         )
 
 
@@ -301,7 +306,9 @@ class Probe:
                 "POST /checklists with one nested step holding one form field",
                 f"{len(template['steps'])} step(s) in the new template",
                 bool(built),
-                "each step and form field is created on its own (one write each)",
+                "a new template's POST carries its steps and form fields, which its map keys"
+                if built
+                else "each step and form field is created on its own (one write each)",
             )
         )
         kept = [p for p in template["prerun"] if p.get("label") == "Probe kick-off"]

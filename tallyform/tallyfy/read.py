@@ -235,7 +235,7 @@ def read_all_whole(client: TallyfyClient, rows: list[dict[str, Any]]) -> list[di
     it carries everything, keys included (no request, and no worker thread), else read on
     its own (:func:`read_template`) or missing only its steps' keys (:func:`with_step_keys`).
     """
-    found = [whole_template(row) if _usable(row) else None for row in rows]
+    found = [_mapped(whole_template(row)) if _usable(row) else None for row in rows]
 
     def complete(index: int) -> dict[str, Any]:
         raw = found[index]
@@ -247,6 +247,12 @@ def read_all_whole(client: TallyfyClient, rows: list[dict[str, Any]]) -> list[di
     for index, raw in zip(rest, in_parallel(complete, rest, client.parallelism), strict=True):
         found[index] = raw
     return [raw for raw in found if raw is not None]
+
+
+def _mapped(raw: dict[str, Any]) -> dict[str, Any]:
+    """``raw`` with its children that show no key of their own named by its map."""
+    map_children(raw)
+    return raw
 
 
 def _usable(row: dict[str, Any]) -> bool:

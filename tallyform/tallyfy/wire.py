@@ -126,10 +126,14 @@ def steps_show_keys(steps: list[dict[str, Any]]) -> list[bool]:
 def key_of(record: dict[str, Any]) -> str | None:
     """The ``tallyform_key`` value of a live record, if it has one; else the key its
     template's map names it by."""
-    values = record.get("custom_fields")
-    value = values.get(KEY_FIELD) if isinstance(values, dict) else None
-    value = value or record.get(MAPPED)
+    value = _own_key(record) or record.get(MAPPED)
     return str(value) if value else None
+
+
+def _own_key(record: dict[str, Any]) -> Any:
+    """The ``tallyform_key`` value a record's own custom fields hold, if any."""
+    values = record.get("custom_fields")
+    return values.get(KEY_FIELD) if isinstance(values, dict) else None
 
 
 def ids_of(template: dict[str, Any]) -> dict[str, str]:
@@ -158,8 +162,10 @@ def ids_value(keys: dict[str, str]) -> str:
 
 
 def map_children(template: dict[str, Any]) -> None:
-    """Mark each step, form field and kick-off field that shows no custom fields with the
-    key its template's map names it by (:data:`MAPPED`), where the map names it."""
+    """Mark each step, form field and kick-off field that shows no key of its own (no
+    custom fields, or none holding its key) with the key its template's map names it by
+    (:data:`MAPPED`), where the map names it: a template made in one request (its steps
+    nested in its create) keys its children by its map alone."""
     ids = ids_of(template)
     if not ids:
         return
@@ -167,7 +173,7 @@ def map_children(template: dict[str, Any]) -> None:
     nested = [*(template.get("prerun") or []), *steps]
     nested += [capture for step in steps for capture in step.get("captures") or []]
     for record in nested:
-        if isinstance(record, dict) and not isinstance(record.get("custom_fields"), dict):
+        if isinstance(record, dict) and not _own_key(record):
             key = ids.get(str(record.get("id"))[:ID_PREFIX])
             if key:
                 record[MAPPED] = key

@@ -4,7 +4,8 @@ An executor sends exactly the writes its change's spec counts
 (:mod:`tallyform.model.kinds`), builds request bodies from the change's normalised objects,
 and records the ids of objects as they come into being. It never decides what to change,
 nor which change sends the template's own PUT, whether a new step's deadline waits for a
-step made later, or which change writes the template's map of its children: those are
+step made later, which change writes the template's map of its children, or whether a new
+template's POST carries its steps and form fields (where the org builds them): those are
 the duties the planner set on each change, once (:func:`tallyform.engine.compose.assign_duties`). Every request that creates something (a POST, a template PUT that
 adds kick-off fields, a move of a form field) passes a lookup to the client, so a create
 whose answer was lost is looked for before it is sent again.
@@ -27,6 +28,7 @@ from tallyform.model.kinds import Action, ChangeSpec, Kind, spec
 from tallyform.model.state import FieldState, TemplateState
 from tallyform.tallyfy.payloads import (
     field_body,
+    nested_step,
     rule_body,
     step_body,
     template_body,
@@ -40,6 +42,7 @@ from tallyform.tallyfy.wire import (
     hides_keys,
     ids_value,
     key_of,
+    whole_template,
 )
 
 log = logging.getLogger("tallyform.tallyfy")
@@ -467,9 +470,16 @@ class TemplateRun:
     def create_template(self, change: Change) -> None:
         """POST the template without its kick-off form, then PUT the form (and the kick-off
         texts, writable only on update) as Tallyfy's own clients do: none sends ``prerun`` on
-        create, which Tallyfy may drop (audit W3). Then its key."""
+        create, which Tallyfy may drop (audit W3). Then its key.
+
+        With ``sends_steps`` the POST carries the template's steps, each with its form
+        fields (the org's probe found it builds them); what it built is then read and
+        matched to the declared steps and fields (:meth:`learn_built`), and the step and
+        field changes create on their own only what it did not build."""
         wanted = self.wanted
         body = {k: v for k, v in self.body().items() if k != "prerun"}
+        if change.sends_steps:
+            body["steps"] = self.nested_steps()
         title = wanted.attrs["title"]
         me = self.context.me
 
@@ -493,10 +503,42 @@ class TemplateRun:
                 self.context.claimed.add(self.template_id)
         if hides_keys(created):
             raise KeysHidden(KEYS_HIDDEN_AT_CREATE, method="POST", path=self.base)
+        if change.sends_steps:
+            self.learn_built(created)
         if change.sends_form:  # its kick-off form, or its kick-off texts
             self.send_form(self.body(), set())
         # Its key is written once every change is made, with its children's map: one write.
         self.key_due = created
+
+    def nested_steps(self) -> list[dict[str, Any]]:
+        """Every declared step, each with its form fields, as a template's create carries
+        them."""
+        wanted, org = self.wanted, self.org
+        by_step = wanted.fields_by_step()
+        return [
+            nested_step(step, [wanted.fields[k] for k in by_step[key]], org, position)
+            for position, (key, step) in enumerate(wanted.steps.items(), start=1)
+        ]
+
+    def learn_built(self, created: dict[str, Any]) -> None:
+        """The ids of the steps and form fields the template's create built: its answer
+        where that shows every step with its form fields, else a read of the template.
+        Each declared step is matched, in order, to the next built one of its title, and
+        each of its form fields to the next built one of its label; what matches nothing
+        was not built (the org ignored nested steps, whatever its probe said), and its own
+        change creates it."""
+        steps = created.get("steps")
+        shown = isinstance(steps, list) and all(
+            isinstance(s, dict) and "captures" in s for s in steps
+        )
+        built = (whole_template(created) if shown else self.fresh())["steps"]
+        by_step = self.wanted.fields_by_step()
+        for key, found in _in_order(self.wanted.steps, built, "title").items():
+            self.step_ids[key] = str(found["id"])
+            fields = {k: self.wanted.fields[k] for k in by_step[key]}
+            captures = found.get("captures") or []
+            for field_key, capture in _in_order(fields, captures, "label").items():
+                self.field_ids[field_key] = str(capture["id"])
 
     def update_template(self, change: Change) -> None:
         if change.sends_form:
@@ -527,7 +569,9 @@ class TemplateRun:
         if change.sends_form:  # else an earlier change's PUT made it, or the template's POST
             self.write_form()
         key = change.path[-1]
-        self.write_key(self.kickoff_url(key), "kickoff", None, key)
+        url = self.kickoff_url(key)
+        if not change.keyed_by_map:  # else its template's map names it
+            self.write_key(url, "kickoff", None, key)
 
     def update_kickoff(self, change: Change) -> None:
         if change.sends_form:
@@ -552,6 +596,21 @@ class TemplateRun:
         return step_body(wanted, self.org, ids, template_id, _raw(found), deadline_waits)
 
     def create_step(self, change: Change) -> None:
+        """POST a new step and write its key, unless its template's create built it (then
+        nothing but its deadline, where it waits for a step); a step whose deadline counts
+        from a step not made yet sends it once that step is made."""
+        key = change.path[-1]
+        if not (change.built_by_template and key in self.step_ids):
+            self.post_step(change)
+        anchor = change.waits_for
+        if anchor is not None and anchor in self.step_ids:
+            self.client.put(self.step_url(key), self.step_body(key))
+        elif anchor is not None:
+            self.waiting.setdefault(anchor, []).append(key)
+        for waiting in self.waiting.pop(key, []):  # their deadline counts from this step
+            self.client.put(self.step_url(waiting), self.step_body(waiting))
+
+    def post_step(self, change: Change) -> None:
         key = change.path[-1]
         wanted = self.wanted.steps[key]
         title = wanted.attrs["title"]
@@ -571,11 +630,8 @@ class TemplateRun:
         body = self.step_body(key, deadline_waits=change.waits_for is not None)
         created = self.client.create(f"{self.base}/steps", body, lookup)
         self.step_ids[key] = str(created["id"])
-        self.write_key(self.step_url(key), "step", created, key)
-        if change.waits_for is not None:
-            self.waiting.setdefault(change.waits_for, []).append(key)
-        for waiting in self.waiting.pop(key, []):  # their deadline counts from this step
-            self.client.put(self.step_url(waiting), self.step_body(waiting))
+        if not change.keyed_by_map:  # else its template's map names it
+            self.write_key(self.step_url(key), "step", created, key)
 
     def update_step(self, change: Change) -> None:
         key = change.path[-1]
@@ -603,7 +659,11 @@ class TemplateRun:
         return list(step.get("captures") or []) if isinstance(step, dict) else []
 
     def create_field(self, change: Change) -> None:
+        """POST a new form field at its position and write its key, unless its template's
+        create built it."""
         key = change.path[-1]
+        if change.built_by_template and key in self.field_ids:
+            return
         wanted = self.wanted.fields[key]
         step_key, label = str(wanted.step), wanted.attrs["label"]
         known = set(self.field_ids.values())
@@ -621,7 +681,8 @@ class TemplateRun:
         body = {**field_body(wanted, None), "position": change.position}
         created = self.client.create(f"{self.step_url(step_key)}/captures", body, lookup)
         self.field_ids[key] = str(created["id"])
-        self.write_key(self.field_url(key), "field", created, key)
+        if not change.keyed_by_map:  # else its template's map names it
+            self.write_key(self.field_url(key), "field", created, key)
 
     def move_field(self, change: Change) -> None:
         key = change.path[-1]
@@ -781,6 +842,24 @@ class TemplateRun:
         TEMPLATE_EXECUTORS[change.spec](self, change)
         if change.writes_map:
             self.ids_due = True
+
+
+def _in_order(
+    declared: Mapping[str, Any], built: list[dict[str, Any]], name: str
+) -> dict[str, dict[str, Any]]:
+    """Declared objects (key -> state with ``attrs``) matched, in order, to built records:
+    each to the next one after the last match whose ``name`` (title or label) is its own."""
+    matched: dict[str, dict[str, Any]] = {}
+    cursor = 0
+    for key, wanted in declared.items():
+        at = next(
+            (n for n in range(cursor, len(built)) if built[n].get(name) == wanted.attrs[name]),
+            None,
+        )
+        if at is not None:
+            matched[key] = built[at]
+            cursor = at + 1
+    return matched
 
 
 def _is_tag(link: Mapping[str, Any], tag_id: str | None, title: str) -> bool:

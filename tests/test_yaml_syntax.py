@@ -47,6 +47,13 @@ STEP = "title: A\nsteps:\n  - key: a\n    title: A\n"
             "in the same column",
         ),
         (
+            "title: A\nsteps:\n  - key: a\n    fields:\n      - key: f\n        type: file\n"
+            " - key: b\n",
+            "t.yaml:7:2: error: this is not valid YAML: the list item is indented 1 space, "
+            "but the list item on line 3 is indented 2 spaces; the items of one list start "
+            "in the same column",
+        ),
+        (
             "title: A\n- key: b\n",
             "t.yaml:2:1: error: this is not valid YAML: the list item is in line with "
             "'title' on line 1; a list that is a key's value is written after `key:`, "

@@ -231,6 +231,10 @@ def _out_of_line(lines: list[str], number: int) -> Located | None:
             f"{this} is in line with {that} on line {above_number + 1}; a list that "
             f"is a key's value is written after `key:`, indented under the key",
         )
+    sibling = _sibling_item(lines, number, column) if item and column < above_column else None
+    if sibling is not None:  # back out of a nested block: held against the list it ends
+        above_number, above_column = sibling
+        that = this
     return _there(
         where,
         f"{this} is indented {_spaces(column)}, but {that} on line {above_number + 1} "
@@ -238,6 +242,21 @@ def _out_of_line(lines: list[str], number: int) -> Located | None:
         + ("the items of one list" if item else "the keys of one mapping")
         + " start in the same column",
     )
+
+
+def _sibling_item(lines: list[str], number: int, column: int) -> tuple[int, int] | None:
+    """The list item above line ``number`` (from 0) that a list item indented ``column``
+    most likely belongs with: the nearest of those whose dash is closest to ``column``,
+    and what that indentation is. None if no list item is above."""
+    best: tuple[int, int, int] | None = None  # (how far off, how far up, its line)
+    for above in range(number - 1, -1, -1):
+        text = lines[above]
+        if not text.lstrip(" ").startswith("- ") and text.strip() != "-":
+            continue
+        off = abs(_indent(text) - column)
+        if best is None or off < best[0]:
+            best = (off, number - above, above)
+    return None if best is None else (best[2], _indent(lines[best[2]]))
 
 
 def _colon_in_value(lines: list[str], mark: Any) -> Located | None:

@@ -17,11 +17,11 @@ import click
 from tallyform.cli.apply_hooks import ApplyTerminal
 from tallyform.cli.connect import connect, embedded_guard
 from tallyform.cli.context import App, pass_app
-from tallyform.cli.interrupt import INTERRUPTED
 from tallyform.cli.options import only_option, org_option, parallelism_option
 from tallyform.cli.terminal import note
 from tallyform.engine.locking import LockLeft, lock_left
 from tallyform.engine.service import ApplyRequest, carry_out, prepare_apply
+from tallyform.errors import Failed, Interrupted
 
 
 @click.command()
@@ -84,11 +84,11 @@ def apply(app: App, /, yes: bool, parallelism: int, **given: Any) -> None:
             report = carry_out(run, client, terminal)
     except LockLeft as left:
         note(f"\nInterrupted before any change to the templates. {lock_left(left.title)}")
-        raise SystemExit(INTERRUPTED) from None
+        raise Interrupted() from None
     except KeyboardInterrupt:
         note("\nInterrupted before any change was made; nothing was changed.")
-        raise SystemExit(INTERRUPTED) from None
+        raise Interrupted() from None
     if report is not None and report.stopped:
-        raise SystemExit(INTERRUPTED)
+        raise Interrupted()
     if report is not None and report.not_done:
-        raise SystemExit(1)
+        raise Failed()

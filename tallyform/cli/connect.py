@@ -36,8 +36,8 @@ from tallyform.client.api import DEFAULT_PARALLELISM
 from tallyform.client.pacing import shared_bucket
 from tallyform.config.project import OrgSettings
 from tallyform.emulator import DEFAULT_TOKEN, IN_PROCESS_URL, Emulator, EmulatorTransport, statelock
-from tallyform.emulator.state import StateFileError
 from tallyform.engine.session import answers_path as answers_path
+from tallyform.errors import TallyformError
 
 ACCOUNT_HOSTS = {"go.tallyfy.com": "account.tallyfy.com"}
 
@@ -128,10 +128,8 @@ def open_client(
     """A client for ``org``. An emulator org runs the emulator in-process on its state file."""
     if org.is_emulated:
         assert org.emulator is not None
-        try:
-            emulator = Emulator(state_file=org.emulator, keep_requests=0)
-        except (StateFileError, statelock.StateFileBusy) as error:  # one line, no traceback
-            raise click.ClickException(str(error)) from None
+        # a damaged or busy state file is its own error (StateFileError, StateFileBusy)
+        emulator = Emulator(state_file=org.emulator, keep_requests=0)
         return TallyfyClient(
             org_id=emulator.org_id,
             org_name=org.name,
@@ -187,10 +185,8 @@ def embedded_guard(org: OrgSettings, wait: float = 0.0) -> Iterator[None]:
         return
     try:
         statelock.acquire(org.emulator, wait, holder=_command())
-    except statelock.StateFileBusy as busy:
-        raise click.ClickException(_in_use(org, busy.holder)) from None
-    except statelock.NotAStateFile as refused:
-        raise click.ClickException(str(refused)) from None
+    except statelock.StateFileBusy as busy:  # (NotAStateFile says enough as it is)
+        raise TallyformError(_in_use(org, busy.holder)) from None
     try:
         yield
     finally:

@@ -62,7 +62,7 @@ from tallyform.errors import Failed, Interrupted
 )
 @parallelism_option("Requests at once (templates are applied in parallel).")
 @pass_app
-def apply(app: App, /, yes: bool, parallelism: int, **given: Any) -> None:
+def apply(app: App, /, yes: bool, **given: Any) -> None:
     """Make the live org match the repository.
 
     Without PLANFILE it plans, shows the plan and asks before changing anything. With a
@@ -80,7 +80,7 @@ def apply(app: App, /, yes: bool, parallelism: int, **given: Any) -> None:
         run = prepare_apply(app.project(), request, note)
         terminal = ApplyTerminal(app, yes)
         guard = embedded_guard(run.org, request.lock_timeout)
-        with terminal.interrupts, guard, connect(app, run.org, parallelism) as client:
+        with terminal.interrupts, guard, connect(app, run.org) as client:
             report = carry_out(run, client, terminal)
     except LockLeft as left:
         note(f"\nInterrupted before any change to the templates. {lock_left(left.title)}")

@@ -30,9 +30,7 @@ from tallyform.client import (
     StaticToken,
     TallyfyClient,
     Transport,
-    http_session,
 )
-from tallyform.client.api import DEFAULT_PARALLELISM
 from tallyform.client.pacing import shared_bucket
 from tallyform.config.project import OrgSettings
 from tallyform.emulator import DEFAULT_TOKEN, IN_PROCESS_URL, Emulator, EmulatorTransport, statelock
@@ -121,7 +119,6 @@ def open_client(
     org: OrgSettings,
     *,
     env: Mapping[str, str] | None = None,
-    parallelism: int = DEFAULT_PARALLELISM,
     transport: Transport | None = None,
     retry: RetryPolicy | None = None,
 ) -> TallyfyClient:
@@ -136,30 +133,29 @@ def open_client(
             base_url=IN_PROCESS_URL,
             credentials=StaticToken(DEFAULT_TOKEN, source="the embedded emulator"),
             transport=EmulatorTransport(emulator),
-            parallelism=parallelism,
             retry=retry,
         )
     assert org.org_id is not None
-    http = http_session(transport)
+    environment = os.environ if env is None else env
     return TallyfyClient(
         org_id=org.org_id,
         org_name=org.name,
         base_url=org.api_url,
-        credentials=_credentials(org, os.environ if env is None else env, http),
-        http=http,
+        # an application's token is fetched over the client's own connections
+        credentials=lambda session: _credentials(org, environment, session),
+        transport=transport,
         pacer=Pacer(  # one budget per org for every tallyform process of this machine
             org.requests_per_minute,
             clock=time.time,
             shared=shared_bucket(org.org_id, org.api_url),
         ),
-        parallelism=parallelism,
         retry=retry,
     )
 
 
-def connect(app: object, org: OrgSettings, parallelism: int) -> TallyfyClient:
+def connect(app: object, org: OrgSettings) -> TallyfyClient:
     """A client for ``org`` whose credentials have been checked once (GET /me)."""
-    client = open_client(org, parallelism=parallelism)
+    client = open_client(org)
     try:
         if not org.is_emulated:
             client.check_credentials()

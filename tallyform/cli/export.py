@@ -74,8 +74,8 @@ def export(
     folder = directory if directory is not None else project.templates_dir
     repo = read_repository(project, org)
     interrupts = InterruptGuard()
-    with interrupts, embedded_guard(org), connect(app, org, parallelism) as client:
-        found = export_files(client, org, project, repo, folder, only, force)
+    with interrupts, embedded_guard(org), connect(app, org) as client:
+        found = export_files(client, org, project, repo, folder, only, force, parallelism)
         for conflict in found.conflicts:
             note(app.style(f"Error: {conflict.message()} It was not exported.", fg="red"))
         for skipped in found.skipped:
@@ -104,6 +104,7 @@ def export(
             lock_hooks(),
             interrupts.stop,
             interrupts.arm,
+            parallelism,
         )
     adopted = _said(app, adoption, dry_run)
     if interrupts.stop.is_set():

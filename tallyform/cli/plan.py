@@ -65,8 +65,8 @@ def plan(
     project = app.project()
     org, templates = load_repo(project, org_name)
     changed = changed_scope(project, org, changed_since, note)
-    with connect(app, org, parallelism) as client:
-        result = plan_for(project, client, org, templates, only, changed)
+    with connect(app, org) as client:
+        result = plan_for(project, client, org, templates, only, changed, parallelism)
         the_plan = result.plan
         assert the_plan is not None
         click.echo(render_plan(app, the_plan, output, result.states), nl=False)

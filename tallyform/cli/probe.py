@@ -54,7 +54,7 @@ def probe(app: App, org_name: str | None, dry_run: bool, json_file: Path | None)
         for line in PLANNED_REQUESTS:
             click.echo(f"  {line}")
         return
-    client = connect(app, org, parallelism=1)
+    client = connect(app, org)  # the probe sends one request at a time
     click.echo(
         f"Probing org '{org.name}' ({client.org_id}) with one throwaway template, archived "
         "at the end...",

@@ -51,15 +51,14 @@ def main() -> None:
         base_url=IN_PROCESS_URL,
         transport=EmulatorTransport(emulator),
         credentials=StaticToken(DEFAULT_TOKEN, "benchmark"),
-        parallelism=args.parallelism,
     )
     latency = args.latency_ms / 1000
     for phase in ("bootstrap", "replan"):
         before, started = client.stats.requests, time.perf_counter()
-        result = make_plan(client, "bench", templates)
+        result = make_plan(client, "bench", templates, workers=args.parallelism)
         assert result.plan is not None and result.org is not None
         if not result.plan.empty:
-            apply_plan(client, result.plan)
+            apply_plan(client, result.plan, workers=args.parallelism)
         report(
             phase,
             client.stats.requests - before,

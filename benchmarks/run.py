@@ -52,7 +52,6 @@ from benchmarks import emulator_writes, generate, validate_files
 from tallyform.cli.app import GC_THRESHOLDS
 from tallyform.cli.connect import open_client
 from tallyform.client import StaticToken, TallyfyClient
-from tallyform.client.api import DEFAULT_PARALLELISM
 from tallyform.config import (
     OrgSettings,
     Project,
@@ -68,6 +67,7 @@ from tallyform.engine.apply import apply_plan
 from tallyform.engine.locking import org_lock
 from tallyform.engine.planner import ChangedScope, PlanResult
 from tallyform.model import Template
+from tallyform.parallel import DEFAULT_WORKERS
 
 ROOT = Path(__file__).resolve().parent.parent
 TALLYFY_PER_MINUTE = 600
@@ -188,28 +188,38 @@ class Repo:
 # -- what the commands do -----------------------------------------------------------------
 
 
-def connect(org: OrgSettings, parallelism: int) -> TallyfyClient:
+def connect(org: OrgSettings) -> TallyfyClient:
     """A client as the CLI opens one, its credentials checked (GET /me)."""
-    client = open_client(org, env={generate.TOKEN_ENV: DEFAULT_TOKEN}, parallelism=parallelism)
+    client = open_client(org, env={generate.TOKEN_ENV: DEFAULT_TOKEN})
     client.check_credentials()
     return client
 
 
 def plan(
-    client: TallyfyClient, org: OrgSettings, repo: Repo, changed: ChangedScope | None = None
+    client: TallyfyClient,
+    org: OrgSettings,
+    repo: Repo,
+    changed: ChangedScope | None = None,
+    workers: int = DEFAULT_WORKERS,
 ) -> PlanResult:
-    result = make_plan(client, org.name, repo.templates, None, org.applies_to, changed)
+    """``plan --parallelism WORKERS``."""
+    result = make_plan(
+        client, org.name, repo.templates, None, org.applies_to, changed, workers=workers
+    )
     assert result.plan is not None and not result.plan.conflicts, result.problems[:3]
     return result
 
 
-def apply(client: TallyfyClient, org: OrgSettings, repo: Repo) -> PlanResult:
-    """``apply --yes``: under the org's lock, plan, then carry out the plan."""
+def apply(
+    client: TallyfyClient, org: OrgSettings, repo: Repo, workers: int = DEFAULT_WORKERS
+) -> PlanResult:
+    """``apply --yes --parallelism WORKERS``: under the org's lock, plan, then carry out
+    the plan."""
     with org_lock(client, org, repo.root, 0.0, False):
-        result = plan(client, org, repo)
+        result = plan(client, org, repo, None, workers)
         assert result.plan is not None and result.org is not None
         if not result.plan.empty:
-            report = apply_plan(client, result.plan)
+            report = apply_plan(client, result.plan, workers=workers)
             assert not report.not_done, [o.error for o in report.failed][:3]
     return result
 
@@ -286,7 +296,7 @@ def measure(
     repo: Repo,
     name: str,
     parallelism: int,
-    work: Callable[[TallyfyClient, OrgSettings], PlanResult],
+    work: Callable[[TallyfyClient, OrgSettings, int], PlanResult],
     check: Callable[[PlanResult], str] = lambda result: "",
 ) -> Case:
     """Run ``work`` with a new client (as a new command would) and note what it cost."""
@@ -294,8 +304,8 @@ def measure(
     org = repo.org(server.url, settings.per_minute(rate_limited))
     before = server.stats()
     cpu, started = time.process_time(), time.perf_counter()
-    with connect(org, parallelism) as client:
-        result = work(client, org)
+    with connect(org) as client:
+        result = work(client, org, parallelism)
         seconds = time.perf_counter() - started
         cpu = time.process_time() - cpu
         stats = client.stats
@@ -373,8 +383,8 @@ def size_cases(
     count, latency, default = len(repo.templates), settings.latency_ms, settings.parallelism
     print(f"-- {count} templates ({repo.load_seconds:.1f} s to load the files, not counted)")
 
-    def bootstrap(client: TallyfyClient, org: OrgSettings) -> PlanResult:
-        return apply(client, org, repo)
+    def bootstrap(client: TallyfyClient, org: OrgSettings, workers: int) -> PlanResult:
+        return apply(client, org, repo, workers)
 
     if count <= sequential_max:
         with served(latency) as server:
@@ -392,8 +402,8 @@ def size_cases(
             measure(settings, server, repo, "re-plan", parallelism, replan(repo), empty_plan)
         one = repo.edit(1)
 
-        def one_change(client: TallyfyClient, org: OrgSettings) -> PlanResult:
-            return apply(client, org, one)
+        def one_change(client: TallyfyClient, org: OrgSettings, workers: int) -> PlanResult:
+            return apply(client, org, one, workers)
 
         measure(settings, server, one, "one-change apply", default, one_change, one_update)
         generate.git(repo.root, "commit", "--quiet", "--all", "-m", "one change")
@@ -402,8 +412,8 @@ def size_cases(
         assert not found.everything and len(found.titles) == 2, found
         scope = ChangedScope("HEAD", found.titles)
 
-        def changed_since(client: TallyfyClient, org: OrgSettings) -> PlanResult:
-            return plan(client, org, two, scope)
+        def changed_since(client: TallyfyClient, org: OrgSettings, workers: int) -> PlanResult:
+            return plan(client, org, two, scope, workers)
 
         measure(settings, server, two, "changed-since", default, changed_since, two_updates)
         generate.git(repo.root, "checkout", "--quiet", "--", ".")
@@ -411,8 +421,8 @@ def size_cases(
     return one, state
 
 
-def replan(repo: Repo) -> Callable[[TallyfyClient, OrgSettings], PlanResult]:
-    return lambda client, org: plan(client, org, repo)
+def replan(repo: Repo) -> Callable[[TallyfyClient, OrgSettings, int], PlanResult]:
+    return lambda client, org, workers: plan(client, org, repo, None, workers)
 
 
 def rate_limited_cases(
@@ -424,8 +434,8 @@ def rate_limited_cases(
     if bootstrap_size:
         repo = Repo.generate(work / f"rate-limited-{bootstrap_size}", bootstrap_size)
 
-        def bootstrap(client: TallyfyClient, org: OrgSettings) -> PlanResult:
-            return apply(client, org, repo)
+        def bootstrap(client: TallyfyClient, org: OrgSettings, workers: int) -> PlanResult:
+            return apply(client, org, repo, workers)
 
         with served(settings.latency_ms, settings.rate_limit) as server:
             measure(settings, server, repo, "bootstrap", default, bootstrap, bootstrapped)
@@ -542,7 +552,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--parallelism",
         type=int,
-        default=DEFAULT_PARALLELISM,
+        default=DEFAULT_WORKERS,
         help="the default parallelism (default: %(default)s)",
     )
     parser.add_argument(

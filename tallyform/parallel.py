@@ -1,8 +1,10 @@
 """Running one function over many items at once, with a bound its caller chooses.
 
 The HTTP client runs nothing in parallel by itself (it is only safe to share between
-threads): the stage that knows what can run side by side (reading templates, applying
-them) calls :func:`in_parallel` with the number of workers its command was given.
+threads): the engine decides how many requests may be under way at once (a command's
+``--parallelism``, :data:`DEFAULT_WORKERS` unless given) and hands that count down to
+what it calls: reading the org and its lists, applying templates. Each of those runs its
+work with :func:`in_parallel` and that count.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
+
+DEFAULT_WORKERS = 8  # requests at once unless a command says otherwise (--parallelism)
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -88,7 +88,6 @@ def client_for(
     pacer: Pacer | None = None,
     sleep: Any = None,
     retry: RetryPolicy | None = None,
-    parallelism: int = 8,
     recording: bool = False,
 ) -> Iterator[TallyfyClient]:
     """A TallyfyClient on the emulator; ``client.session.transport`` is a Recording when asked."""
@@ -98,7 +97,6 @@ def client_for(
         "credentials": StaticToken(token, source="TEST_TOKEN"),
         "pacer": pacer,
         "retry": retry,
-        "parallelism": parallelism,
         "seed": 1,
     }
     if sleep is not None:

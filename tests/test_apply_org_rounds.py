@@ -61,13 +61,12 @@ def test_org_wide_creates_overlap_and_every_folder_lands_under_its_parent(
         base_url=IN_PROCESS_URL,
         transport=transport,
         credentials=StaticToken(DEFAULT_TOKEN, "TEST"),
-        parallelism=8,
     )
     with client:
         result = make_plan(client, "local", templates)
         assert result.plan is not None and result.org is not None
         org_wide = result.plan.org_changes()
-        report = apply_plan(client, result.plan)
+        report = apply_plan(client, result.plan, workers=8)
         assert not report.failed and not report.not_done
         assert report.done[: len(org_wide)] == org_wide, "reported in the plan's order"
         again = make_plan(client, "local", templates)

@@ -131,7 +131,7 @@ def test_pacing_stays_under_the_rate_limit_at_default_settings() -> None:
     clock = FakeTime()
     emulator = Emulator(rate_limit=600, rate_window=60.0, clock=clock)
     pacer = Pacer(600, clock=clock, sleep=clock.sleep)
-    with client_for(emulator, pacer=pacer, sleep=clock.sleep, parallelism=1) as client:
+    with client_for(emulator, pacer=pacer, sleep=clock.sleep) as client:
         for _ in range(1500):
             client.call("GET", "/users")
     statuses = {r["status"] for r in emulator.requests}
@@ -149,7 +149,7 @@ def test_commands_run_back_to_back_stay_under_the_rate_limit(commands: tuple[int
     emulator = Emulator(rate_limit=600, rate_window=60.0, clock=clock)
     for requests in commands:
         pacer = Pacer(600, clock=clock, sleep=clock.sleep)
-        with client_for(emulator, pacer=pacer, sleep=clock.sleep, parallelism=1) as client:
+        with client_for(emulator, pacer=pacer, sleep=clock.sleep) as client:
             for _ in range(requests):
                 client.call("GET", "/users")
         assert client.stats.rate_limited == 0

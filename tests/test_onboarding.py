@@ -44,8 +44,10 @@ def tallyfy(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     """Every Tallyfy org of the CLI answered by one in-process emulated org."""
     emulator = Emulator(org_id=ORG_ID)
     monkeypatch.setattr(
-        "tallyform.cli.connect.http_session",
-        lambda transport=None, timeout=60.0: Session(EmulatorTransport(emulator), timeout),
+        "tallyform.client.api.http_session",
+        lambda transport=None, timeout=60.0: Session(
+            transport or EmulatorTransport(emulator), timeout
+        ),
     )
     # The emulated org sets no rate limit: pacing at Tallyfy's would only make this wait.
     monkeypatch.setattr("tallyform.cli.connect.Pacer", lambda *args, **kwargs: Pacer(None))

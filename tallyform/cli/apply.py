@@ -17,11 +17,11 @@ import click
 from tallyform.cli.apply_hooks import ApplyTerminal
 from tallyform.cli.connect import connect, embedded_guard
 from tallyform.cli.context import App, pass_app
-from tallyform.cli.interrupt import INTERRUPTED
 from tallyform.cli.options import only_option, org_option, parallelism_option
 from tallyform.cli.terminal import note
 from tallyform.engine.locking import LockLeft, lock_left
 from tallyform.engine.service import ApplyRequest, carry_out, prepare_apply
+from tallyform.errors import Failed, Interrupted
 
 
 @click.command()
@@ -62,7 +62,7 @@ from tallyform.engine.service import ApplyRequest, carry_out, prepare_apply
 )
 @parallelism_option("Requests at once (templates are applied in parallel).")
 @pass_app
-def apply(app: App, /, yes: bool, parallelism: int, **given: Any) -> None:
+def apply(app: App, /, yes: bool, **given: Any) -> None:
     """Make the live org match the repository.
 
     Without PLANFILE it plans, shows the plan and asks before changing anything. With a
@@ -80,15 +80,15 @@ def apply(app: App, /, yes: bool, parallelism: int, **given: Any) -> None:
         run = prepare_apply(app.project(), request, note)
         terminal = ApplyTerminal(app, yes, f"tallyform apply --org {run.org.name}")
         guard = embedded_guard(run.org, request.lock_timeout)
-        with terminal.interrupts, guard, connect(app, run.org, parallelism) as client:
+        with terminal.interrupts, guard, connect(app, run.org) as client:
             report = carry_out(run, client, terminal)
     except LockLeft as left:
         note(f"\nInterrupted before any change to the templates. {lock_left(left.title)}")
-        raise SystemExit(INTERRUPTED) from None
+        raise Interrupted() from None
     except KeyboardInterrupt:
         note("\nInterrupted before any change was made; nothing was changed.")
-        raise SystemExit(INTERRUPTED) from None
+        raise Interrupted() from None
     if report is not None and report.stopped:
-        raise SystemExit(INTERRUPTED)
+        raise Interrupted()
     if report is not None and report.not_done:
-        raise SystemExit(1)
+        raise Failed()

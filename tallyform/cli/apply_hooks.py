@@ -22,6 +22,7 @@ from tallyform.cli.progress import Counter, Waited, every_from_environment
 from tallyform.cli.terminal import ROLES, note, render_plan, warn
 from tallyform.engine.apply import ApplyReport
 from tallyform.engine.locking import LockHooks
+from tallyform.errors import TallyformError
 from tallyform.model.changes import Change, Plan
 from tallyform.render.common import progress_line, role
 from tallyform.render.report import RequestCounts, applied_line, trouble_lines
@@ -68,7 +69,7 @@ def confirm(yes: bool) -> None:
     if yes:
         return
     if not sys.stdin.isatty():
-        raise click.ClickException("apply needs confirmation: run it in a terminal, or pass --yes")
+        raise TallyformError("apply needs confirmation: run it in a terminal, or pass --yes")
     try:
         answer = click.prompt(
             "Apply these changes? Type 'yes' to go on", default="", show_default=False
@@ -78,7 +79,7 @@ def confirm(yes: bool) -> None:
             raise KeyboardInterrupt from None
         answer = ""
     if answer != "yes":
-        raise click.ClickException("not applied; nothing was changed")
+        raise TallyformError("not applied; nothing was changed")
 
 
 class ApplyTerminal:

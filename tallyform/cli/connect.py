@@ -30,14 +30,12 @@ from tallyform.client import (
     StaticToken,
     TallyfyClient,
     Transport,
-    http_session,
 )
-from tallyform.client.api import DEFAULT_PARALLELISM
 from tallyform.client.pacing import shared_bucket
 from tallyform.config.project import OrgSettings
 from tallyform.emulator import DEFAULT_TOKEN, IN_PROCESS_URL, Emulator, EmulatorTransport, statelock
-from tallyform.emulator.state import StateFileError
 from tallyform.engine.session import answers_path as answers_path
+from tallyform.errors import TallyformError
 
 ACCOUNT_HOSTS = {"go.tallyfy.com": "account.tallyfy.com"}
 
@@ -121,47 +119,43 @@ def open_client(
     org: OrgSettings,
     *,
     env: Mapping[str, str] | None = None,
-    parallelism: int = DEFAULT_PARALLELISM,
     transport: Transport | None = None,
     retry: RetryPolicy | None = None,
 ) -> TallyfyClient:
     """A client for ``org``. An emulator org runs the emulator in-process on its state file."""
     if org.is_emulated:
         assert org.emulator is not None
-        try:
-            emulator = Emulator(state_file=org.emulator, keep_requests=0)
-        except (StateFileError, statelock.StateFileBusy) as error:  # one line, no traceback
-            raise click.ClickException(str(error)) from None
+        # a damaged or busy state file is its own error (StateFileError, StateFileBusy)
+        emulator = Emulator(state_file=org.emulator, keep_requests=0)
         return TallyfyClient(
             org_id=emulator.org_id,
             org_name=org.name,
             base_url=IN_PROCESS_URL,
             credentials=StaticToken(DEFAULT_TOKEN, source="the embedded emulator"),
             transport=EmulatorTransport(emulator),
-            parallelism=parallelism,
             retry=retry,
         )
     assert org.org_id is not None
-    http = http_session(transport)
+    environment = os.environ if env is None else env
     return TallyfyClient(
         org_id=org.org_id,
         org_name=org.name,
         base_url=org.api_url,
-        credentials=_credentials(org, os.environ if env is None else env, http),
-        http=http,
+        # an application's token is fetched over the client's own connections
+        credentials=lambda session: _credentials(org, environment, session),
+        transport=transport,
         pacer=Pacer(  # one budget per org for every tallyform process of this machine
             org.requests_per_minute,
             clock=time.time,
             shared=shared_bucket(org.org_id, org.api_url),
         ),
-        parallelism=parallelism,
         retry=retry,
     )
 
 
-def connect(app: object, org: OrgSettings, parallelism: int) -> TallyfyClient:
+def connect(app: object, org: OrgSettings) -> TallyfyClient:
     """A client for ``org`` whose credentials have been checked once (GET /me)."""
-    client = open_client(org, parallelism=parallelism)
+    client = open_client(org)
     try:
         if not org.is_emulated:
             client.check_credentials()
@@ -187,10 +181,8 @@ def embedded_guard(org: OrgSettings, wait: float = 0.0) -> Iterator[None]:
         return
     try:
         statelock.acquire(org.emulator, wait, holder=_command())
-    except statelock.StateFileBusy as busy:
-        raise click.ClickException(_in_use(org, busy.holder)) from None
-    except statelock.NotAStateFile as refused:
-        raise click.ClickException(str(refused)) from None
+    except statelock.StateFileBusy as busy:  # (NotAStateFile says enough as it is)
+        raise TallyformError(_in_use(org, busy.holder)) from None
     try:
         yield
     finally:

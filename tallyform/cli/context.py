@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from tallyform.config import Problem, Project, find_config, load_project
+from tallyform.errors import Failed
 
 
 @dataclass
@@ -28,7 +29,7 @@ class App:
             project, problems = load_project(path)
             if project is None:
                 self.report(problems)
-                raise SystemExit(1)
+                raise Failed()
             self._project = project
         return self._project
 

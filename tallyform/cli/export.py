@@ -16,7 +16,6 @@ from tallyform.cli.apply_hooks import lock_hooks
 from tallyform.cli.connect import connect, embedded_guard
 from tallyform.cli.context import App, pass_app
 from tallyform.cli.guard import InterruptGuard
-from tallyform.cli.interrupt import INTERRUPTED
 from tallyform.cli.options import only_option, org_option, parallelism_option
 from tallyform.cli.terminal import note, warn
 from tallyform.engine.adopt import Adoption, adopt
@@ -27,6 +26,7 @@ from tallyform.engine.export_files import (
     read_repository,
     write_file,
 )
+from tallyform.errors import Failed, Interrupted, TallyformError
 from tallyform.model.changes import Change
 from tallyform.render.exported import adoption_lines, export_summary, file_line
 
@@ -74,8 +74,8 @@ def export(
     folder = directory if directory is not None else project.templates_dir
     repo = read_repository(project, org)
     interrupts = InterruptGuard()
-    with interrupts, embedded_guard(org), connect(app, org, parallelism) as client:
-        found = export_files(client, org, project, repo, folder, only, force)
+    with interrupts, embedded_guard(org), connect(app, org) as client:
+        found = export_files(client, org, project, repo, folder, only, force, parallelism)
         for conflict in found.conflicts:
             note(app.style(f"Error: {conflict.message()} It was not exported.", fg="red"))
         for skipped in found.skipped:
@@ -87,7 +87,7 @@ def export(
             for warning in item.template.warnings:
                 warn(app, warning)
         if found.conflicts:
-            raise SystemExit(1)
+            raise Failed()
         if not found.files:
             return
         files = found.files
@@ -104,19 +104,20 @@ def export(
             lock_hooks(),
             interrupts.stop,
             interrupts.arm,
+            parallelism,
         )
     adopted = _said(app, adoption, dry_run)
     if interrupts.stop.is_set():
-        raise SystemExit(INTERRUPTED)
+        raise Interrupted()
     kept = [f for f in files if f.status == "kept"]
     click.echo(export_summary(files, dry_run))
     if kept:
-        raise click.ClickException(
+        raise TallyformError(
             f"{len(kept)} file(s) differ from the org and were left as they are (and their "
             "templates not adopted); review them, then export again with --force to overwrite"
         )
     if not adopted:
-        raise SystemExit(1)
+        raise Failed()
 
 
 def _write(item: ExportFile, dry_run: bool, show_diff: bool) -> None:

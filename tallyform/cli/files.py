@@ -12,6 +12,7 @@ from tallyform.cli.context import App, pass_app
 from tallyform.config import Document, display_path, template_files
 from tallyform.config.schema import SCHEMA_NAMES
 from tallyform.config.starter import schema_text, write_starter
+from tallyform.errors import Failed, TallyformError
 
 _ORG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _ORG_ID = re.compile(r"^[a-f0-9]{32}$")
@@ -46,7 +47,7 @@ def init(directory: Path, empty: bool, org_name: str | None, org_id: str | None)
     try:
         written = write_starter(directory, empty=empty, org=org)
     except FileExistsError as existing:
-        raise click.ClickException(f"{existing} already exists; nothing was written") from None
+        raise TallyformError(f"{existing} already exists; nothing was written") from None
     for path in written:
         click.echo(f"created {display_path(path.resolve())}")
     where = "" if directory == Path(".") else f" -C {directory}"
@@ -133,7 +134,7 @@ def fmt(app: App, check: bool, diff: bool, files: tuple[Path, ...]) -> None:
         if diff:
             _print_diff(name, before, after)
     if failed or problems or (check and changed):
-        raise SystemExit(1)
+        raise Failed()
 
 
 def _print_diff(name: str, before: str, after: str) -> None:

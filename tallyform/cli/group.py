@@ -3,9 +3,11 @@ turned into its exit code with a short message, never a traceback.
 
 Exit codes follow Terraform: 0 success, 1 any error (bad input, API failure, usage errors
 included: click's own 2 for usage errors is mapped to 1), 2 only for ``--detailed-exitcode``
-when there are changes, 130 interrupted. An error a user can act on is a
-:class:`~tallyform.errors.TallyformError` and carries its exit code; anything else is a bug
-(:mod:`.crash`).
+when there are changes, 130 interrupted. A command ends otherwise than with success only
+by raising a :class:`~tallyform.errors.TallyformError`, which carries its exit code
+(:class:`~tallyform.errors.Outcome`: one that has nothing more to say), or one of click's
+usage errors; :meth:`TallyformGroup.main` is the one place that turns them into the exit
+code. Anything else is a bug (:mod:`.crash`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import click
 from tallyform.cli import interrupt
 from tallyform.cli.crash import report_crash
 from tallyform.cli.global_options import find_app, with_global_options
-from tallyform.errors import TallyformError
+from tallyform.errors import Failed, Outcome, TallyformError
 
 
 class TallyformGroup(click.Group):
@@ -60,7 +62,7 @@ class TallyformGroup(click.Group):
             if not isinstance(error, ProblemsFound) or app is None:
                 raise
             app.report(error.problems)
-            raise SystemExit(error.exit_code) from None
+            raise Failed() from None
 
     def main(
         self,
@@ -88,10 +90,9 @@ class TallyformGroup(click.Group):
             error.show()
             return 1
         except TallyformError as error:  # every error a user can act on (tallyform.errors)
-            click.echo(f"Error: {error}", err=True)
+            if not isinstance(error, Outcome):
+                click.echo(f"Error: {error}", err=True)
             return error.exit_code
-        except SystemExit as stop:
-            return stop.code if isinstance(stop.code, int) else 1
         except Exception as error:  # the last resort: a bug, reported without a traceback
             report_crash(error, arguments)
             return 1

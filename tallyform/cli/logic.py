@@ -23,6 +23,7 @@ from tallyform.cli.logic_reports import (
 )
 from tallyform.cli.options import org_option
 from tallyform.engine.selection import select_templates, unknown_names
+from tallyform.errors import Failed, TallyformError
 from tallyform.logic import check_template, render_mermaid
 
 FORMAT = click.option(
@@ -58,7 +59,7 @@ def check(app: App, output: str, names: tuple[str, ...]) -> None:
     report = run_check(app, names)
     emit_check(app, output, report)
     if report.errors:
-        raise SystemExit(1)
+        raise Failed()
 
 
 @click.command("test")
@@ -89,7 +90,7 @@ def test(app: App, output: str, org_name: str | None, names: tuple[str, ...]) ->
     report = run_tests(app, names) if org_name is None else run_tests_in_org(app, org_name, names)
     emit_tests(app, output, report)
     if not report.ok:
-        raise SystemExit(1)
+        raise Failed()
 
 
 @click.command()
@@ -107,9 +108,9 @@ def graph(app: App, name: str) -> None:
     templates, problems, unknown = select_templates(app.project(), [name])
     if problems:
         app.report(problems)
-        raise SystemExit(1)
+        raise Failed()
     if unknown or not templates:
-        raise click.ClickException(unknown[0] if unknown else unknown_names([name], [])[0])
+        raise TallyformError(unknown[0] if unknown else unknown_names([name], [])[0])
     template = templates[0]
     findings = check_template(template).findings
     dead = {f.step for f in findings if f.check == "unreachable_step" and f.step}

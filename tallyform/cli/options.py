@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 
 import click
 
+from tallyform.parallel import DEFAULT_WORKERS
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -27,11 +29,12 @@ def only_option(function: F) -> F:
 
 
 def parallelism_option(help: str) -> Callable[[F], F]:
-    """``--parallelism N``: requests at once (``help`` says what runs in parallel)."""
+    """``--parallelism N``: requests at once (``help`` says what runs in parallel), which
+    the command hands to the engine (the client runs nothing in parallel by itself)."""
     return click.option(
         "--parallelism",
         type=click.IntRange(1, 64),
-        default=8,
+        default=DEFAULT_WORKERS,
         show_default=True,
         help=help,
     )

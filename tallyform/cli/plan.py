@@ -18,6 +18,7 @@ from tallyform.cli.options import only_option, org_option, parallelism_option, p
 from tallyform.cli.terminal import note, render_plan
 from tallyform.engine.planfile import save_plan
 from tallyform.engine.session import changed_scope, load_repo, plan_for
+from tallyform.errors import ChangesPresent, TallyformError
 
 
 @click.command()
@@ -64,22 +65,22 @@ def plan(
     project = app.project()
     org, templates = load_repo(project, org_name)
     changed = changed_scope(project, org, changed_since, note)
-    with connect(app, org, parallelism) as client:
-        result = plan_for(project, client, org, templates, only, changed)
+    with connect(app, org) as client:
+        result = plan_for(project, client, org, templates, only, changed, parallelism)
         the_plan = result.plan
         assert the_plan is not None
         click.echo(render_plan(app, the_plan, output, result.states), nl=False)
         if the_plan.conflicts:
-            raise click.ClickException(
+            raise TallyformError(
                 f"{len(the_plan.conflicts)} conflict(s) above: live objects share a tallyform "
                 "key, so nothing can be planned for them. Resolve them and plan again."
             )
         if the_plan.blockers:
-            raise click.ClickException(
+            raise TallyformError(
                 "this plan cannot be applied (see 'Cannot apply' above); nothing was changed"
             )
         if out_file is not None:
             save_plan(the_plan, out_file)
             note(f"Saved the plan to {out_file}; apply it with `tallyform apply {out_file}`.")
     if detailed_exitcode and not the_plan.empty:
-        raise SystemExit(2)
+        raise ChangesPresent()

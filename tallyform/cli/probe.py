@@ -18,6 +18,7 @@ from tallyform.cli.connect import answers_path, embedded_guard
 from tallyform.cli.options import org_option
 from tallyform.cli.plan import connect
 from tallyform.client import ClientCredentials, TallyfyError
+from tallyform.errors import TallyformError
 from tallyform.tallyfy.probe import (
     PLANNED_REQUESTS,
     Finding,
@@ -53,10 +54,7 @@ def probe(app: App, org_name: str | None, dry_run: bool, json_file: Path | None)
         for line in PLANNED_REQUESTS:
             click.echo(f"  {line}")
         return
-    try:
-        client = connect(app, org, parallelism=1)
-    except TallyfyError as error:
-        raise click.ClickException(str(error)) from None
+    client = connect(app, org)  # the probe sends one request at a time
     click.echo(
         f"Probing org '{org.name}' ({client.org_id}) with one throwaway template, archived "
         "at the end...",
@@ -67,7 +65,7 @@ def probe(app: App, org_name: str | None, dry_run: bool, json_file: Path | None)
         try:
             findings = Probe(client, application).run()
         except TallyfyError as error:
-            raise click.ClickException(f"the probe stopped: {error}") from None
+            raise TallyformError(f"the probe stopped: {error}") from None
     document = answers_document(org.name, client.org_id, findings, __version__)
     for finding in findings:
         click.echo(describe(app, finding))

@@ -17,6 +17,7 @@ from tallyform.cli.context import App, pass_app
 from tallyform.cli.options import plan_format_option
 from tallyform.cli.terminal import render_plan
 from tallyform.engine.planfile import load_plan
+from tallyform.errors import ChangesPresent
 
 
 @click.command()
@@ -37,4 +38,4 @@ def show(app: App, planfile: Path, output: str, detailed_exitcode: bool) -> None
     plan = load_plan(planfile).plan()  # a damaged file: PlanFileError, one line, exit 1
     click.echo(render_plan(app, plan, output), nl=False)
     if detailed_exitcode and not plan.empty:
-        raise SystemExit(2)
+        raise ChangesPresent()

@@ -28,6 +28,7 @@ from tallyform.config import (
     template_files,
 )
 from tallyform.config.checks import check_template_keys
+from tallyform.errors import Failed
 from tallyform.model import Template
 from tallyform.render.places import from_root, in_repository, moved_problems, working_root
 from tallyform.render.problems import Report, render_github, render_problems_json
@@ -149,7 +150,7 @@ def validate(app: App, output: str, files: tuple[Path, ...]) -> None:
     else:
         print_text(app, report)
     if report.count:
-        raise SystemExit(1)
+        raise Failed()
 
 
 # ``check`` and ``test`` place their findings as validate places problems.

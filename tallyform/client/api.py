@@ -13,8 +13,10 @@ org-scoped base URL. A request goes down through layers, each owning one thing:
 Reads page at the API maximum. Only :mod:`tallyform.client.errors` exceptions leave it,
 and no httpx type: answers are :class:`~tallyform.client.exchange.Reply` or JSON values
 (:mod:`.shapes`). The client is safe to share between threads and runs nothing in
-parallel of its own accord but a list's pages: the stages that know what may run side by
-side do so with :func:`tallyform.parallel.in_parallel` and the client's ``parallelism``.
+parallel of its own accord: how many requests may be under way at once is the engine's
+choice, which it passes to each read that can go side by side (a list's pages:
+:meth:`TallyfyClient.list_all`'s ``workers``) and runs its own work with
+(:func:`tallyform.parallel.in_parallel`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any, cast
 from urllib.parse import quote, urlencode
 
 from tallyform import __version__
-from tallyform.client.auth import Credentials, send_renewing
+from tallyform.client.auth import Credentials, CredentialsOver, send_renewing
 from tallyform.client.errors import (
     ExchangeFailed,
     NotFound,
@@ -35,7 +37,7 @@ from tallyform.client.errors import (
     TallyfyError,
     UnexpectedAnswer,
 )
-from tallyform.client.exchange import Reply, Session, Transport, http_session
+from tallyform.client.exchange import Reply, Transport, http_session
 from tallyform.client.failures import credentials_refused, refusal
 from tallyform.client.pacing import Pacer
 from tallyform.client.pages import PER_PAGE, read_list
@@ -52,7 +54,6 @@ from tallyform.client.stats import ClientStats
 
 log = logging.getLogger("tallyform.client")
 
-DEFAULT_PARALLELISM = 8
 CLIENT_HEADER = "APIClient"
 Params = Mapping[str, object]  # a query: each value is sent as its str()
 
@@ -67,11 +68,10 @@ def unwrap(value: Any) -> Any:
 class TallyfyClient:
     """A client for one organization.
 
-    ``transport`` carries its requests (the emulator's in tests; real HTTP by default);
-    ``http`` is a session already shared with the credentials (an application's token is
-    fetched over it), instead. ``parallelism`` is how many requests at once its callers
-    asked for (``--parallelism``): the list reads use it for their pages, the stages
-    above read it for theirs.
+    ``transport`` carries its requests (the emulator's in tests; real HTTP by default),
+    over one session of connections. ``credentials`` that fetch their token over HTTP (an
+    application's) may be given as a function of that session, to share its connections:
+    :data:`~tallyform.client.auth.CredentialsOver`.
     """
 
     def __init__(
@@ -79,13 +79,11 @@ class TallyfyClient:
         *,
         org_id: str,
         base_url: str,
-        credentials: Credentials,
+        credentials: Credentials | CredentialsOver,
         org_name: str | None = None,
         transport: Transport | None = None,
-        http: Session | None = None,
         pacer: Pacer | None = None,
         retry: RetryPolicy | None = None,
-        parallelism: int = DEFAULT_PARALLELISM,
         timeout: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
@@ -93,10 +91,9 @@ class TallyfyClient:
         self.org_id = org_id
         self.org_name = org_name or org_id
         self.base_url = base_url.rstrip("/")
-        self.credentials = credentials
-        self.session = http or http_session(transport, timeout)
+        self.session = http_session(transport, timeout)
+        self.credentials = self._made_over_session(credentials)
         self.pacer = pacer or Pacer(None)
-        self.parallelism = max(1, parallelism)
         self.stats = ClientStats()
         self.retrying = Retrying(
             retry or RetryPolicy(),
@@ -111,6 +108,17 @@ class TallyfyClient:
         self._tries = threading.local()  # this thread's tries of its latest request
         self._membership: str | None = None  # see _membership_hint
         self._membership_lock = threading.Lock()
+
+    def _made_over_session(self, credentials: Credentials | CredentialsOver) -> Credentials:
+        """``credentials``, made over this client's session if given as a function of it;
+        the session is closed if making them fails (a variable missing, say)."""
+        if not callable(credentials):
+            return credentials
+        try:
+            return credentials(self.session)
+        except BaseException:
+            self.session.close()
+            raise
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -305,15 +313,16 @@ class TallyfyClient:
         return self._me if self._me is not None else self.check_credentials()
 
     def list_all(
-        self, path: str, params: Params | None = None, tries: int | None = None
+        self, path: str, params: Params | None = None, tries: int | None = None, workers: int = 1
     ) -> list[Record]:
-        """Every row of a paginated list (:mod:`.pages`), ``parallelism`` pages at once."""
+        """Every row of a paginated list (:mod:`.pages`), ``workers`` pages at once (the
+        caller's choice: one at a time unless it says otherwise)."""
         query = {**(params or {}), "per_page": PER_PAGE}
 
         def fetch(number: int) -> Json:
             return self.call("GET", path, params={**query, "page": number}, tries=tries)
 
-        return read_list(fetch, self.org_path(path), self.parallelism)
+        return read_list(fetch, self.org_path(path), workers)
 
     def form_post_status(self, url: str, form: Mapping[str, str]) -> int | None:
         """The status a form POST to an absolute ``url`` outside the org answers (None: no

@@ -41,6 +41,12 @@ class Credentials(Protocol):
         ...
 
 
+CredentialsOver = Callable[["Session"], Credentials]
+"""Credentials made over the client's own session: an application's token is then
+fetched over the connections the API calls use (``lambda session: ClientCredentials(...,
+session, ...)``)."""
+
+
 class StaticToken:
     """A token used as given (a personal access token, or the emulator's)."""
 

@@ -23,6 +23,7 @@ from tallyform.engine.planner import make_plan
 from tallyform.engine.session import org_readings
 from tallyform.model import Template
 from tallyform.model.changes import Change
+from tallyform.parallel import DEFAULT_WORKERS
 
 
 @dataclass
@@ -69,10 +70,11 @@ def adopt(
     lock: LockHooks,
     stop: threading.Event,
     arm: Callable[[], None] = lambda: None,
+    workers: int = DEFAULT_WORKERS,
 ) -> Adoption | None:
     """Write the tallyform keys the ``templates`` (as exported) lack in the org; a dry run
     writes nothing, not even the lock. None when there is nothing to adopt. ``arm`` is called before the first write (Ctrl-C
-    then sets ``stop``: no new write starts)."""
+    then sets ``stop``: no new write starts). ``workers``: requests at once."""
     keys = [t.key for t in templates]
     if not keys:
         return None
@@ -83,7 +85,7 @@ def adopt(
     )
     with held:
         applies_to = org_readings(project, org, client.org_id).applies_to
-        result = make_plan(client, org.name, templates, keys, applies_to)
+        result = make_plan(client, org.name, templates, keys, applies_to, workers=workers)
         if result.plan is None:
             return Adoption(problems=result.problems)
         changes, other = adoption_changes(result.plan.changes)
@@ -94,7 +96,7 @@ def adopt(
             return adoption
         result.plan.changes = changes
         arm()
-        adoption.report = apply_plan(client, result.plan, stop=stop)
+        adoption.report = apply_plan(client, result.plan, stop=stop, workers=workers)
     return adoption
 
 

@@ -19,7 +19,7 @@ from tallyform.client import TallyfyClient, TallyfyError
 from tallyform.errors import TallyformError
 from tallyform.model.changes import Change, Plan, count_actions
 from tallyform.model.kinds import Kind
-from tallyform.parallel import in_parallel
+from tallyform.parallel import DEFAULT_WORKERS, in_parallel
 from tallyform.tallyfy.read import KeysHidden, LiveOrg
 from tallyform.tallyfy.writes import ORG_EXECUTORS, ApplyContext, KeySetupRefused, TemplateRun
 
@@ -116,7 +116,7 @@ def _round_of(change: Change) -> int:
 
 
 def _carry_out_in_rounds(
-    client: TallyfyClient,
+    workers: int,
     changes: list[Change],
     execute: Callable[[Change], None],
     progress: Progress,
@@ -151,7 +151,7 @@ def _carry_out_in_rounds(
     for batch in org_rounds(changes):
         if stop.is_set() or errors:
             break
-        in_parallel(attempt, batch, client.parallelism)
+        in_parallel(attempt, batch, workers)
         if refused:
             raise refused[0]
     outcome.done = [c for i, c in enumerate(changes) if i in done]
@@ -165,9 +165,11 @@ def apply_plan(
     plan: Plan,
     progress: Progress = lambda change: None,
     stop: threading.Event | None = None,
+    workers: int = DEFAULT_WORKERS,
 ) -> ApplyReport:
-    """Carry out ``plan``'s changes, org-wide ones first, then templates in parallel: the
-    plan alone says what to do and holds what it read of the org to do it with.
+    """Carry out ``plan``'s changes, org-wide ones first, then templates in parallel
+    (``workers`` at once): the plan alone says what to do and holds what it read of the
+    org to do it with.
 
     Raises KeySetupRefused when the token may not define tallyform's keys (nothing is
     written then).
@@ -187,7 +189,7 @@ def apply_plan(
     def execute_org(change: Change) -> None:
         ORG_EXECUTORS[change.spec](context, change)
 
-    first = _carry_out_in_rounds(client, plan.org_changes(), execute_org, progress, stop)
+    first = _carry_out_in_rounds(workers, plan.org_changes(), execute_org, progress, stop)
     if first.error or first.not_done:
         skipped = [Outcome(key, not_done=changes) for key, changes in grouped.items()]
         return ApplyReport([first, *skipped], stopped=stop.is_set())
@@ -201,7 +203,7 @@ def apply_plan(
             key, grouped[key], template.execute, progress, stop, template.finish, halted
         )
 
-    outcomes = in_parallel(run, list(grouped), client.parallelism)
+    outcomes = in_parallel(run, list(grouped), workers)
     return ApplyReport([first, *outcomes], stopped=stop.is_set())
 
 

@@ -39,6 +39,7 @@ from tallyform.model.state import (
     TemplateState,
     desired_state,
 )
+from tallyform.parallel import DEFAULT_WORKERS
 from tallyform.tallyfy.decode import assign_keys, conflict, live_state
 from tallyform.tallyfy.read import LiveOrg, read_all_whole
 
@@ -245,6 +246,7 @@ def export_org(
     org: LiveOrg,
     declared: Mapping[str, Template],
     wanted: Callable[[str], bool] = lambda key: True,
+    workers: int = DEFAULT_WORKERS,
 ) -> Export:
     """Every live template of ``org`` whose key ``wanted`` accepts, as documents.
 
@@ -274,7 +276,7 @@ def export_org(
             )
             continue
         chosen.append((key, record, how))
-    records = read_all_whole(client, [row[1] for row in chosen])
+    records = read_all_whole(client, [row[1] for row in chosen], workers)
     for (key, _, how), raw in zip(chosen, records, strict=True):
         desired = desired_state(declared[key]) if key in declared else None
         state = live_state(raw, key, how, org, desired)

@@ -35,6 +35,7 @@ from tallyform.errors import TallyformError
 from tallyform.model import Template, slugify
 from tallyform.model.changes import Conflict
 from tallyform.model.state import desired_state
+from tallyform.parallel import DEFAULT_WORKERS
 from tallyform.tallyfy.read import read_org
 
 # "same": the file differs from the export in form only (formatting, key order, a default
@@ -208,15 +209,17 @@ def export_files(
     folder: Path,
     only: tuple[str, ...] = (),
     force: bool = False,
+    workers: int = DEFAULT_WORKERS,
 ) -> ExportedFiles:
-    """Read the org and make the file of each template ``only`` selects (globs; all
-    without), in key order."""
-    live = read_org(client, org_readings(project, org, client.org_id).applies_to)
+    """Read the org (``workers`` requests at once) and make the file of each template
+    ``only`` selects (globs; all without), in key order."""
+    applies_to = org_readings(project, org, client.org_id).applies_to
+    live = read_org(client, applies_to, workers=workers)
 
     def wanted(key: str) -> bool:
         return not only or any(fnmatch.fnmatchcase(key, pattern) for pattern in only)
 
-    result = export_org(client, live, repo.templates, wanted)
+    result = export_org(client, live, repo.templates, wanted, workers)
     found = ExportedFiles(conflicts=result.conflicts, skipped=result.skipped)
     for exported in sorted(result.templates, key=lambda e: e.key):
         path = target_path(exported, folder, repo)

@@ -30,6 +30,7 @@ from tallyform.model import Assignees, Origin, Template
 from tallyform.model.changes import Change, Plan, Snapshot
 from tallyform.model.kinds import Action, Kind
 from tallyform.model.state import TemplateState, desired_state
+from tallyform.parallel import DEFAULT_WORKERS
 from tallyform.tallyfy.decode import archived_with_key, live_state, match_templates
 from tallyform.tallyfy.folders import duplicate_folders
 from tallyform.tallyfy.read import LiveOrg, ensure_keys_listed, read_all_whole, read_org
@@ -126,6 +127,7 @@ def make_plan(
     changed: ChangedScope | None = None,
     clears_with_empty: bool = True,
     builds_nested_steps: bool = False,
+    workers: int = DEFAULT_WORKERS,
 ) -> PlanResult:
     """The plan that makes the org match ``templates`` (restricted to ``only`` globs).
 
@@ -137,11 +139,12 @@ def make_plan(
     fields, keyed by the template's map of its children.
     ``changed`` restricts the plan to the templates changed since a git ref, which are
     looked for by title instead of reading the whole template list (``--changed-since``).
+    ``workers``: how many requests the reads may have under way at once.
     The cyclic garbage collector is paused meanwhile (:mod:`tallyform.collector`).
     """
     with collector_paused():
         result = _make_plan(
-            client, org_name, templates, only, applies_to, changed, builds_nested_steps
+            client, org_name, templates, only, applies_to, changed, builds_nested_steps, workers
         )
     if result.plan is not None:  # what apply needs, carried by the plan itself
         result.plan.states, result.plan.reading = result.states, result.org
@@ -158,6 +161,7 @@ def _make_plan(
     applies_to: dict[str, str] | None,
     changed: ChangedScope | None,
     builds_nested_steps: bool = False,
+    workers: int = 1,
 ) -> PlanResult:
     if changed is not None and not changed.titles:
         nothing = Plan(org=org_name, org_id=client.org_id, partial=True)
@@ -165,17 +169,18 @@ def _make_plan(
         return PlanResult(nothing, [], {}, LiveOrg())
     if changed is not None:
         only = sorted(changed.titles)
-    org = read_org(client, applies_to, changed.titles if changed is not None else None)
+    search = changed.titles if changed is not None else None
+    org = read_org(client, applies_to, search, workers)
     chosen = [t for t in templates if selected(t.key, only)]
     problems = unknown_people(chosen, org)
     if problems:
         return PlanResult(None, problems, {}, org)
-    ensure_keys_listed(client, org)
+    ensure_keys_listed(client, org, workers)
     declared = {t.key: t for t in chosen}
     plan = Plan(org=org_name, org_id=client.org_id, partial=bool(only), only=list(only or []))
     every_match = match_templates(org, {k: t.title for k, t in declared.items()}, plan.conflicts)
     matched = [row for row in every_match if selected(row[0], only)]
-    records = read_all_whole(client, [row[1] for row in matched])
+    records = read_all_whole(client, [row[1] for row in matched], workers)
     conflicted = {c.key for c in plan.conflicts}  # templates: nothing is planned for them
     plan.changes = _org_wide(org, chosen)
     states: dict[str, tuple[TemplateState | None, TemplateState | None]] = {}

@@ -38,6 +38,7 @@ from tallyform.engine.session import Note, changed_scope, load_repo, plan_for
 from tallyform.errors import TallyformError
 from tallyform.model import Template
 from tallyform.model.changes import Change, Plan
+from tallyform.parallel import DEFAULT_WORKERS
 
 Progress = Callable[[Change], None]
 
@@ -58,6 +59,7 @@ class ApplyRequest:
     force: bool = False
     lock_timeout: float = 0.0
     break_lock: bool = False
+    parallelism: int = DEFAULT_WORKERS  # requests at once, reading the org and applying
 
 
 class ApplyHooks(Protocol):
@@ -132,7 +134,10 @@ def carry_out(run: PreparedApply, client: TallyfyClient, hooks: ApplyHooks) -> A
     with org_lock(
         client, run.org, project.root, request.lock_timeout, request.break_lock, lock_hooks
     ):
-        plan = plan_for(project, client, run.org, run.templates, run.only, run.changed).plan
+        workers = request.parallelism
+        plan = plan_for(
+            project, client, run.org, run.templates, run.only, run.changed, workers
+        ).plan
         assert plan is not None
         raise_if_blocked(plan)
         if saved is not None:
@@ -154,7 +159,7 @@ def carry_out(run: PreparedApply, client: TallyfyClient, hooks: ApplyHooks) -> A
         before = client.stats.writes
         hooks.arm()
         with hooks.progress(len(plan.changes), client.stats) as progress:
-            report = apply_plan(client, plan, progress, hooks.stop)
+            report = apply_plan(client, plan, progress, hooks.stop, workers)
         hooks.report(report, client.stats, client.stats.writes - before)
     if lost:
         raise LeaseLost(

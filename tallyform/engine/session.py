@@ -5,6 +5,10 @@ of the org, and the plan.
 ``plan``, ``apply`` and ``export`` start the same way; here is that way, once. Problems in
 the user's files end the command as :class:`ProblemsFound` (each at its file and line, for
 the command line to print); notes for the user go to the ``note`` callback given.
+
+How many requests may be under way at once is decided here, not by the client: a
+command's ``--parallelism`` (:data:`~tallyform.parallel.DEFAULT_WORKERS` without one) is
+handed to every read and write that can run side by side.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from tallyform.engine.planner import ChangedScope, PlanResult, make_plan
 from tallyform.errors import TallyformError
 from tallyform.model import Template
 from tallyform.model.changes import Plan
+from tallyform.parallel import DEFAULT_WORKERS
 from tallyform.tallyfy.probe import Readings, readings_from
 
 Note = Callable[[str], None]  # a line for the user, beside the command's output
@@ -95,8 +100,10 @@ def plan_for(
     templates: list[Template],
     only: tuple[str, ...],
     changed: ChangedScope | None = None,
+    workers: int = DEFAULT_WORKERS,
 ) -> PlanResult:
-    """Read the org and plan, the plan marking the templates that may have drifted."""
+    """Read the org (``workers`` requests at once) and plan, the plan marking the
+    templates that may have drifted."""
     readings = org_readings(project, org, client.org_id)
     result = make_plan(
         client,
@@ -107,6 +114,7 @@ def plan_for(
         changed,
         clears_with_empty=readings.clears_with_empty,
         builds_nested_steps=readings.builds_nested_steps,
+        workers=workers,
     )
     if result.plan is None:
         raise ProblemsFound(result.problems)

@@ -3,8 +3,9 @@
 What is read, and nothing more: the custom-field keys (is ``tallyform_key`` defined?),
 users, groups, tags and template folders (to name people, tags and folders as the YAML
 does), the template list (to find the templates tallyform owns), and each owned or
-declared template whole, in one request each, in parallel. Each template comes back in
-the one shape :func:`~tallyform.tallyfy.wire.whole_template` gives it.
+declared template whole, in one request each, in parallel: ``workers`` requests at once,
+as the engine decides. Each template comes back in the one shape
+:func:`~tallyform.tallyfy.wire.whole_template` gives it.
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ def read_org(
     client: TallyfyClient,
     applies_to: dict[str, str] | None = None,
     search: Mapping[str, tuple[str, ...]] | None = None,
+    workers: int = 1,
 ) -> LiveOrg:
     """Everything but the templates' contents, read in parallel (the template list too).
 
@@ -124,31 +126,33 @@ def read_org(
     cannot find every key, the whole list is read after all.
     """
     readers: dict[str, Callable[[], Any]] = {
-        "users": lambda: client.list_all("/users"),
-        "groups": lambda: client.list_all("/groups"),
-        "tags": lambda: client.list_all("/tags"),
-        "folders": lambda: read_folders(client),
-        "keys": lambda: client.list_all("/custom-field-keys", {"is_active": "true"}),
+        "users": lambda: client.list_all("/users", workers=workers),
+        "groups": lambda: client.list_all("/groups", workers=workers),
+        "tags": lambda: client.list_all("/tags", workers=workers),
+        "folders": lambda: read_folders(client, workers),
+        "keys": lambda: client.list_all(
+            "/custom-field-keys", {"is_active": "true"}, workers=workers
+        ),
     }
     lists: dict[str, Callable[[], Any]] = {
-        "templates": lambda: list_templates(client),
-        "archived": lambda: client.list_all("/checklists", {"archived": "only"}),
+        "templates": lambda: list_templates(client, workers=workers),
+        "archived": lambda: client.list_all("/checklists", {"archived": "only"}, workers=workers),
     }
     if search is not None:
-        readers["found"] = lambda: find_templates(client, search)
+        readers["found"] = lambda: find_templates(client, search, workers)
     else:
         readers.update(lists)  # with the rest, not after it: one round trip fewer
     results = dict(
         zip(
             readers,
-            in_parallel(lambda name: readers[name](), list(readers), client.parallelism),
+            in_parallel(lambda name: readers[name](), list(readers), workers),
             strict=True,
         )
     )
     if results.get("found") is not None:
         results["templates"], results["archived"] = results["found"], []
     elif search is not None:  # the search could not find every key: read the whole list
-        read = in_parallel(lambda name: lists[name](), list(lists), client.parallelism)
+        read = in_parallel(lambda name: lists[name](), list(lists), workers)
         results["templates"], results["archived"] = read
     for name, path, keys in _READ_SHAPES:
         require_members(results[name], client.org_path(path), *keys)
@@ -183,7 +187,7 @@ def as_defined(applies_to: dict[str, str], kinds: set[str]) -> dict[str, str]:
 
 
 def find_templates(
-    client: TallyfyClient, titles: Mapping[str, tuple[str, ...]]
+    client: TallyfyClient, titles: Mapping[str, tuple[str, ...]], workers: int = 1
 ) -> list[dict[str, Any]] | None:
     """The live templates that carry each key of ``titles``, found by searching the list
     for the key's titles (``q``, Tallyfy's case-insensitive title search), whole.
@@ -197,13 +201,11 @@ def find_templates(
     # The search matches part of a title: one for "Intake" finds "Intake (EU)" too.
     wanted = sorted(t for t in every if not any(o != t and o.lower() in t.lower() for o in every))
     searches = in_parallel(
-        lambda title: list_templates(client, {"q": title}), wanted, client.parallelism
+        lambda title: list_templates(client, {"q": title}, workers), wanted, workers
     )
     rows = {str(row["id"]): row for found in searches for row in found}
     unkeyed = [row for row in rows.values() if not shows_keys(row)]
-    for read in in_parallel(
-        lambda row: _read_own(client, str(row["id"])), unkeyed, client.parallelism
-    ):
+    for read in in_parallel(lambda row: _read_own(client, str(row["id"])), unkeyed, workers):
         rows[str(read["id"])] = read
     carried = {key_of(row) for row in rows.values()}
     if not set(titles) <= carried:
@@ -211,11 +213,12 @@ def find_templates(
     return list(rows.values())
 
 
-def read_folders(client: TallyfyClient) -> dict[str, dict[str, Any]]:
+def read_folders(client: TallyfyClient, workers: int = 1) -> dict[str, dict[str, Any]]:
     """Every template folder by id, however deep: Tallyfy's list may hold only the top
     level, with each folder's ``children`` nested (as its SDK and n8n node read them), or
     every folder flat; both are walked, and each folder gets its ``parent_id``."""
-    rows = client.list_all("/folders", {"folder_type": "checklist", "with": "children"})
+    query = {"folder_type": "checklist", "with": "children"}
+    rows = client.list_all("/folders", query, workers=workers)
     folders: dict[str, dict[str, Any]] = {}
     pending: list[tuple[Any, str | None]] = [(row, None) for row in rows]
     while pending:
@@ -230,7 +233,9 @@ def read_folders(client: TallyfyClient) -> dict[str, dict[str, Any]]:
     return folders
 
 
-def read_all_whole(client: TallyfyClient, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def read_all_whole(
+    client: TallyfyClient, rows: list[dict[str, Any]], workers: int = 1
+) -> list[dict[str, Any]]:
     """The live template of each row of the list, whole, in order: from the row itself when
     it carries everything, keys included (no request, and no worker thread), else read on
     its own (:func:`read_template`) or missing only its steps' keys (:func:`with_step_keys`).
@@ -240,11 +245,11 @@ def read_all_whole(client: TallyfyClient, rows: list[dict[str, Any]]) -> list[di
     def complete(index: int) -> dict[str, Any]:
         raw = found[index]
         if raw is None:
-            return read_template(client, str(rows[index]["id"]))
-        return with_step_keys(client, raw)
+            return read_template(client, str(rows[index]["id"]), workers)
+        return with_step_keys(client, raw, workers)
 
     rest = [i for i, raw in enumerate(found) if raw is None or not template_shows_keys(raw)]
-    for index, raw in zip(rest, in_parallel(complete, rest, client.parallelism), strict=True):
+    for index, raw in zip(rest, in_parallel(complete, rest, workers), strict=True):
         found[index] = raw
     return [raw for raw in found if raw is not None]
 
@@ -263,15 +268,15 @@ def _usable(row: dict[str, Any]) -> bool:
     return all(shows_keys(entry) for entry in unwrap(row.get("prerun")) or [])
 
 
-def read_template(client: TallyfyClient, template_id: str) -> dict[str, Any]:
+def read_template(client: TallyfyClient, template_id: str, workers: int = 1) -> dict[str, Any]:
     """A live template whole, with the tallyform keys of its steps and form fields."""
     raw = get_template(client, template_id)
     map_children(raw)
     _require_keys(raw, f"/checklists/{template_id}", [raw, *raw["prerun"]])
-    return with_step_keys(client, raw)
+    return with_step_keys(client, raw, workers)
 
 
-def with_step_keys(client: TallyfyClient, raw: dict[str, Any]) -> dict[str, Any]:
+def with_step_keys(client: TallyfyClient, raw: dict[str, Any], workers: int = 1) -> dict[str, Any]:
     """``raw`` with the tallyform keys of its steps and form fields.
 
     Where a step, or a form field in it, comes without its custom fields (Tallyfy may show
@@ -287,7 +292,7 @@ def with_step_keys(client: TallyfyClient, raw: dict[str, Any]) -> dict[str, Any]
     full = in_parallel(
         lambda s: client.get(f"/checklists/{template_id}/steps/{s['id']}"),
         unread,
-        client.parallelism,
+        workers,
     )
     for step, read in zip(unread, full, strict=True):
         path = f"/checklists/{template_id}/steps/{step['id']}"
@@ -384,7 +389,7 @@ def get_template(client: TallyfyClient, template_id: str) -> dict[str, Any]:
 
 
 def list_templates(
-    client: TallyfyClient, params: dict[str, Any] | None = None
+    client: TallyfyClient, params: dict[str, Any] | None = None, workers: int = 1
 ) -> list[dict[str, Any]]:
     """The template list, asking for each row whole (``with=steps,tags,folder``).
 
@@ -400,7 +405,8 @@ def list_templates(
         try:
             # A few tries only: a list that keeps failing with `with` is read without it,
             # which costs a read per template, not minutes of waiting.
-            return client.list_all("/checklists", {**query, "with": WHOLE}, tries=WITH_TRIES)
+            whole = {**query, "with": WHOLE}
+            return client.list_all("/checklists", whole, tries=WITH_TRIES, workers=workers)
         except (ValidationFailed, Unavailable) as refusal:
             if refusal.status is None:  # no answer at all: not about `with`
                 raise
@@ -411,7 +417,7 @@ def list_templates(
                 WHOLE,
                 refusal.status,
             )
-    rows: list[dict[str, Any]] = client.list_all("/checklists", query)
+    rows: list[dict[str, Any]] = client.list_all("/checklists", query, workers=workers)
     return rows
 
 
@@ -419,7 +425,7 @@ WITH_TRIES = 3
 _WITH_REFUSED: weakref.WeakSet[TallyfyClient] = weakref.WeakSet()
 
 
-def ensure_keys_listed(client: TallyfyClient, org: LiveOrg) -> None:
+def ensure_keys_listed(client: TallyfyClient, org: LiveOrg, workers: int = 1) -> None:
     """Template lists that omit custom fields make ownership unknowable without reading each."""
     missing = [t for t in org.templates if not shows_keys(t)]
     if not missing:
@@ -427,7 +433,7 @@ def ensure_keys_listed(client: TallyfyClient, org: LiveOrg) -> None:
     log.info(
         "the template list carries no custom fields; reading %d templates one by one", len(missing)
     )
-    full = in_parallel(lambda t: _read_own(client, str(t["id"])), missing, client.parallelism)
+    full = in_parallel(lambda t: _read_own(client, str(t["id"])), missing, workers)
     by_id = {t["id"]: t for t in full}
     org.templates = [by_id.get(t["id"], t) for t in org.templates]
 

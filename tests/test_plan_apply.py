@@ -208,6 +208,19 @@ def test_markdown_plan_has_a_summary_table_and_folded_templates(examples_copy: P
     assert len(result.stdout) < 60_000
 
 
+def test_an_empty_partial_plan_claims_only_what_it_covered(examples_copy: Path) -> None:
+    """After applying one template, a plan of it alone is empty, while the others are still
+    to create: it must not say the org matches the repository."""
+    assert (
+        run_cli("-C", str(examples_copy), "apply", "--yes", "--only", "purchase-*").exit_code == 0
+    )
+    partial = run_cli("-C", str(examples_copy), "plan", "--only", "purchase-*")
+    assert "No changes. The templates this plan covers match the org." in partial.stdout
+    assert "The org matches the repository" not in partial.stdout
+    whole = run_cli("-C", str(examples_copy), "plan", "--detailed-exitcode")
+    assert whole.exit_code == 2, "the others are still to create"
+
+
 def test_only_limits_the_plan_and_warns(examples_copy: Path) -> None:
     document = plan_json(examples_copy, "--only", "purchase-*")
     templates = {c["path"].split("/")[0] for c in document["changes"] if c["kind"] not in ORG}

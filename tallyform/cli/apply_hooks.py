@@ -99,7 +99,7 @@ class ApplyTerminal:
     def no_changes(self, plan: Plan) -> None:
         for warning in plan.warnings:
             warn(self.app, warning)
-        click.echo("No changes. The org matches the repository.")
+        click.echo(f"No changes. {plan.matched_words}")
 
     def show_plan(self, plan: Plan) -> None:
         click.echo(render_plan(self.app, plan, "text"), nl=False)

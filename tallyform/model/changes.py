@@ -264,6 +264,14 @@ class Plan:
     drift: dict[str, str] = field(default_factory=dict)  # template key -> changed in Tallyfy when
 
     @property
+    def matched_words(self) -> str:
+        """What an empty plan says matches: the whole repository, or (a partial plan)
+        only the templates it covered."""
+        if self.partial:
+            return "The templates this plan covers match the org."
+        return "The org matches the repository."
+
+    @property
     def empty(self) -> bool:
         return not self.changes
 

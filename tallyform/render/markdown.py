@@ -242,7 +242,7 @@ def render_markdown(
     if not plan.changes:
         if plan.conflicts:
             return "\n".join(head)
-        return "\n".join([*head, "**No changes.** The org matches the repository.", ""])
+        return "\n".join([*head, f"**No changes.** {plan.matched_words}", ""])
     head += summary(plan)
     sections = [_org_section(plan.org_changes())] if plan.org_changes() else []
     grouped = plan.by_template()

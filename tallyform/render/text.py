@@ -151,7 +151,7 @@ def render_text(plan: Plan, style: Styler = plain) -> str:
         out += [style("Setup: ", "bold") + setup_text(plan), ""]
     if not plan.changes:
         if not plan.conflicts:
-            out.append(style("No changes.", "bold") + " The org matches the repository.")
+            out.append(style("No changes.", "bold") + f" {plan.matched_words}")
         return "\n".join(out) + "\n"
     org = org_lines(plan.org_changes(), style)
     if org:

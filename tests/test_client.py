@@ -422,7 +422,8 @@ def test_no_httpx_exception_leaves_the_client() -> None:
     with pytest.raises(Unavailable) as raised:
         client.get("/users")
     assert not isinstance(raised.value, httpx.HTTPError)
-    assert "cannot connect to http://127.0.0.1:9/api" in str(raised.value)
+    assert "cannot connect to http://127.0.0.1:9/api (tried twice)" in str(raised.value)
+    assert "api_url" in str(raised.value) and "emulator serve" in str(raised.value)
 
 
 def test_retry_after_accepts_seconds_and_dates() -> None:

@@ -166,7 +166,10 @@ class Retrying:
             wait = None if first else self.wait_before(tally, tries=request.tries)
             if wait is None:
                 raise Unavailable(
-                    f"cannot connect to {self._target}: {redact(failed.message)}",
+                    f"cannot connect to {self._target} (tried {_times(tally.tries)}): "
+                    f"{redact(failed.message)}; nothing answers there: is the address "
+                    "(the org's api_url) right, and the server (or `tallyform emulator "
+                    "serve`) running?",
                     method=request.method,
                     path=request.path,
                 )
@@ -265,3 +268,7 @@ class Retrying:
             f"; Tallyfy asks to wait {asked:.0f} s more, past the retry budget of "
             f"{self.policy.budget:.0f} s"
         )
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else "twice" if count == 2 else f"{count} times"

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tallyform.emulator import DEFAULT_ORG_ID
 from tallyform.emulator.state import StateFile
@@ -123,10 +124,11 @@ def test_serve_help_lists_people_groups_and_tokens() -> None:
         assert needle in result.stdout
 
 
-def test_serve_refuses_a_bad_org_id() -> None:
-    result = run_cli("emulator", "serve", "--org", "NOT-HEX")
+@pytest.mark.parametrize("option", ["--org-id", "--org"])
+def test_serve_refuses_a_bad_org_id(option: str) -> None:
+    result = run_cli("emulator", "serve", option, "NOT-HEX")
     assert result.exit_code == 1
-    assert "--org" in result.output and "32 lowercase hex" in result.output
+    assert "--org-id" in result.output and "32 lowercase hex" in result.output
 
 
 def test_serve_refuses_a_corrupt_state_file(tmp_path: Path) -> None:

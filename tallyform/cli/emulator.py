@@ -86,10 +86,11 @@ def emulator() -> None:
     help="Keep the org in this JSON file.",
 )
 @click.option(
-    "--org",
+    "--org-id",
+    "--org",  # its first name: kept, as `--org` takes an org's name everywhere else
     "org_id",
     default=DEFAULT_ORG_ID,
-    help="The organization's 32-hex id (for a new state).",
+    help="The organization's 32-hex id (for a new state), as `init --org-id` takes it.",
 )
 @click.option("--token", default=DEFAULT_TOKEN, help="The admin's API token (for a new state).")
 @click.option(
@@ -129,7 +130,7 @@ def serve(**given: Any) -> None:
     settings = ServeSettings(**given)
     org_id = settings.org_id
     if len(org_id) != 32 or any(c not in "0123456789abcdef" for c in org_id):
-        raise click.BadParameter("must be 32 lowercase hex characters", param_hint="--org")
+        raise click.BadParameter("must be 32 lowercase hex characters", param_hint="--org-id")
     with served(settings) as server:
         emulated = server.emulator
         shown = "the one given with --token" if settings.token != DEFAULT_TOKEN else DEFAULT_TOKEN

@@ -59,8 +59,8 @@ def progress_line(change: Change, done: bool = True) -> str:
     """One line per change as apply carries it out: '+ field purchase-request/quote created'."""
     said = verb(change) if done else f"not {verb(change)}"
     symbol = change.action.symbol
-    if change.kind is Kind.KEY and change.path[-1] == ID_MAPS:
-        return f"{symbol} tallyform ids for templates {said}"
+    if change.kind is Kind.KEY:  # in the plan's words, without its aside
+        return f"{symbol} {subject(change).split(' (')[0]} {said}"
     if change.action is Action.REORDER:
         path = "/".join(change.path[:-1]) if change.kind is Kind.FIELD else change.path[0]
         return f"{symbol} order of {path} {change.spec.noun} {said}"

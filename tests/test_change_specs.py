@@ -12,6 +12,7 @@ import json
 
 from tallyform.model.changes import Change
 from tallyform.model.kinds import ACTIONS, KINDS, SPECS, Action, Kind, spec
+from tallyform.render.common import ID_MAPS, progress_line, subject
 from tallyform.tallyfy.writes import ORG_EXECUTORS, TEMPLATE_EXECUTORS
 
 
@@ -61,8 +62,6 @@ def test_what_the_safety_share_counts_is_a_fact_of_the_spec() -> None:
 def test_apply_names_a_key_setup_as_the_plan_does() -> None:
     """The plan's 'custom field key tallyform_key for templates' was apply's 'tallyform key
     for templates created': one object, two names, in one terminal."""
-    from tallyform.render.common import ID_MAPS, progress_line, subject
-
     for change in (Change("create", "key", ("templates",)), Change("create", "key", (ID_MAPS,))):
         planned = subject(change).split(" (")[0]
         assert progress_line(change) == f"+ {planned} created"

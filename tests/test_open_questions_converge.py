@@ -24,8 +24,8 @@ import httpx
 import pytest
 
 from benchmarks.generate import write_project
-from tallyform.client import Pacer, TallyfyClient
-from tallyform.emulator import IN_PROCESS_URL, Emulator, EmulatorTransport, Quirks
+from tallyform.client import Pacer, StaticToken, TallyfyClient
+from tallyform.emulator import DEFAULT_TOKEN, IN_PROCESS_URL, Emulator, EmulatorTransport, Quirks
 from tallyform.emulator.quirks import EVERY_QUIRK, LEFT_OUT_OF_STRICT, QUIRK_CHOICES
 from tallyform.engine import make_plan
 from tallyform.engine.apply import apply_plan
@@ -261,3 +261,39 @@ def test_a_template_that_gains_a_step_keeps_its_map(tmp_path: Path) -> None:
         make_plan(client, "readings", project_templates(root))
     gets = [r["path"] for r in org.emulator.requests[before:] if r["method"] == "GET"]
     assert not [p for p in gets if re.search(r"/steps/[0-9a-f]+$", p)], gets
+
+
+class BodilessWrites(httpx.BaseTransport):
+    """Answers the writes whose answers tallyform never reads (attaching a tag, moving a
+    form field out of its step) with 204 and no body, after the emulator made them: no
+    source shows what Tallyfy answers there."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.emptied = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        answer = self.inner.handle_request(request)
+        path = request.url.path
+        if path.endswith(("/checklists/tags", "/move-out")):
+            self.emptied += 1
+            return httpx.Response(204)
+        return answer
+
+
+def test_a_write_whose_answer_is_not_read_is_done_whatever_it_answers() -> None:
+    emulator = Emulator()
+    transport = BodilessWrites(EmulatorTransport(emulator))
+    with TallyfyClient(
+        org_id=emulator.org_id,
+        base_url=IN_PROCESS_URL,
+        transport=transport,
+        credentials=StaticToken(DEFAULT_TOKEN, "TEST"),
+    ) as client:
+        result = make_plan(client, "bodiless", project_templates())
+        assert result.plan is not None
+        report = apply_plan(client, result.plan)
+        assert not report.failed, [str(o.error) for o in report.failed]
+        assert transport.emptied > 0, "the examples attach tags"
+        again = make_plan(client, "bodiless", project_templates())
+        assert again.plan is not None and again.plan.empty

@@ -360,13 +360,34 @@ class TallyfyClient:
         outcome is unknown (no answer, or a 5xx), ``lookup`` is asked whether the object
         exists after all; only when it does not is the request sent again.
         """
+        return _record(self._once(path, body, lookup, method), method, self.org_path(path))
+
+    def write_once(
+        self,
+        path: str,
+        body: JsonBody,
+        lookup: Callable[[], Record | None],
+        method: str = "POST",
+    ) -> None:
+        """As :meth:`create`, for a write whose answer tallyform does not read (attaching
+        a tag, moving a form field): the shape of its answer, which no source shows, is
+        never a reason to call a write that was made a failure."""
+        self._once(path, body, lookup, method)
+
+    def _once(
+        self,
+        path: str,
+        body: JsonBody,
+        lookup: Callable[[], Record | None] | None,
+        method: str,
+    ) -> Json:
         tally = Tally()
         while True:
             tally.tries += 1
             started = time.monotonic()
             try:
-                made = unwrap(self.call(method, path, json=body, repeatable=False))
-                return _record(made, method, self.org_path(path))
+                answer: Json = unwrap(self.call(method, path, json=body, repeatable=False))
+                return answer
             except OutcomeUnknown:
                 tally.took(started)
                 wait = None if lookup is None else self.retrying.wait_before(tally)
@@ -378,7 +399,9 @@ class TallyfyClient:
                 tally.took(started)
                 if found is not None:
                     log.info(
-                        "POST %s: no answer, but the object exists; not sending it again", path
+                        "%s %s: no answer, but the object exists; not sending it again",
+                        method,
+                        path,
                     )
                     return found
 

@@ -696,7 +696,7 @@ class TemplateRun:
                 (c for c in self.captures_of(attribute.new) if str(c["id"]) == field_id), None
             )
 
-        self.client.create(
+        self.client.write_once(
             f"{self.step_url(attribute.old)}/captures/{field_id}/move-out", body, lookup, "PUT"
         )
 
@@ -833,7 +833,7 @@ class TemplateRun:
             rows = self.fresh()["tags"]
             return next((t for t in rows if _is_tag(t, tag_id, title)), None)
 
-        self.client.create("/checklists/tags", body, lookup)
+        self.client.write_once("/checklists/tags", body, lookup)
 
     def detach_tag(self, change: Change) -> None:
         self.client.delete(f"/checklists/tags/{change.live_id}")

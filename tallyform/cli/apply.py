@@ -2,7 +2,7 @@
 
 The work is the engine's (:mod:`tallyform.engine.service`: the org's lock, planning
 again, the safety checks, carrying out, the report); its words on the terminal are
-:mod:`.terminal`'s. Here: the command line, and its exit codes: 0 done, 1 refused or some
+:mod:`.apply_hooks`'s. Here: the command line, and its exit codes: 0 done, 1 refused or some
 changes not done, 130 interrupted (Ctrl-C, as in Terraform: the first stops new changes
 from starting and lets those under way finish; a second exits at once).
 """
@@ -80,7 +80,7 @@ def apply(app: App, /, yes: bool, **given: Any) -> None:
         run = prepare_apply(app.project(), request, note)
         terminal = ApplyTerminal(app, yes, f"tallyform apply --org {run.org.name}")
         guard = embedded_guard(run.org, request.lock_timeout)
-        with terminal.interrupts, guard, connect(app, run.org) as client:
+        with terminal.interrupts, guard, connect(run.org) as client:
             report = carry_out(run, client, terminal)
     except LockLeft as left:
         note(f"\nInterrupted before any change to the templates. {lock_left(left.title)}")

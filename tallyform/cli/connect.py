@@ -34,7 +34,6 @@ from tallyform.client import (
 from tallyform.client.pacing import shared_bucket
 from tallyform.config.project import OrgSettings
 from tallyform.emulator import DEFAULT_TOKEN, IN_PROCESS_URL, Emulator, EmulatorTransport, statelock
-from tallyform.engine.session import answers_path as answers_path
 from tallyform.errors import TallyformError
 
 ACCOUNT_HOSTS = {"go.tallyfy.com": "account.tallyfy.com"}
@@ -153,7 +152,7 @@ def open_client(
     )
 
 
-def connect(app: object, org: OrgSettings) -> TallyfyClient:
+def connect(org: OrgSettings) -> TallyfyClient:
     """A client for ``org`` whose credentials have been checked once (GET /me)."""
     client = open_client(org)
     try:

@@ -74,7 +74,7 @@ def export(
     folder = directory if directory is not None else project.templates_dir
     repo = read_repository(project, org)
     interrupts = InterruptGuard()
-    with interrupts, embedded_guard(org), connect(app, org) as client:
+    with interrupts, embedded_guard(org), connect(org) as client:
         found = export_files(client, org, project, repo, folder, only, force, parallelism)
         for conflict in found.conflicts:
             note(app.style(f"Error: {conflict.message()} It was not exported.", fg="red"))

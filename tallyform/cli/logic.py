@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import click
 
-from tallyform.cli.app import App, pass_app
+from tallyform.cli.context import App, pass_app
 from tallyform.cli.logic_reports import (
     emit_check,
     emit_tests,

@@ -12,9 +12,8 @@ from typing import TypeVar
 import click
 
 from tallyform.cli import interrupt
-from tallyform.cli.app import App
 from tallyform.cli.connect import embedded_guard, open_client
-from tallyform.cli.validate import from_root, moved_problems, working_root
+from tallyform.cli.context import App
 from tallyform.config import ConfigError, OrgSettings
 from tallyform.config.checks import check_scenarios
 from tallyform.engine.scenario_runs import OrgRun, play_in_org
@@ -41,6 +40,7 @@ from tallyform.render.findings import (
     scenario_lines,
     scenario_summary,
 )
+from tallyform.render.places import from_root, moved_problems, working_root
 
 Placed = TypeVar("Placed", Failure, Finding)
 

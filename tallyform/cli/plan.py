@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from tallyform.cli.connect import connect as connect  # ``tallyform probe`` connects so too
+from tallyform.cli.connect import connect
 from tallyform.cli.context import App, pass_app
 from tallyform.cli.options import only_option, org_option, parallelism_option, plan_format_option
 from tallyform.cli.terminal import note, render_plan
@@ -65,7 +65,7 @@ def plan(
     project = app.project()
     org, templates = load_repo(project, org_name)
     changed = changed_scope(project, org, changed_since, note)
-    with connect(app, org) as client:
+    with connect(org) as client:
         result = plan_for(project, client, org, templates, only, changed, parallelism)
         the_plan = result.plan
         assert the_plan is not None

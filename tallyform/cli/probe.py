@@ -2,7 +2,7 @@
 
 The probe itself is :mod:`tallyform.tallyfy.probe`; this command connects, runs it,
 prints each answer and keeps them in ``.tallyform/probe/ORG.json`` beside tallyform.yaml,
-where plan, apply and export find them (:func:`tallyform.cli.connect.org_readings`).
+where plan, apply and export find them (:func:`tallyform.engine.session.org_readings`).
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from pathlib import Path
 import click
 
 from tallyform import __version__
-from tallyform.cli.app import App, pass_app
-from tallyform.cli.connect import answers_path, embedded_guard
+from tallyform.cli.connect import connect, embedded_guard
+from tallyform.cli.context import App, pass_app
 from tallyform.cli.options import org_option
-from tallyform.cli.plan import connect
 from tallyform.client import ClientCredentials, TallyfyError
+from tallyform.engine.session import answers_path
 from tallyform.errors import TallyformError
 from tallyform.tallyfy.probe import (
     PLANNED_REQUESTS,
@@ -54,7 +54,7 @@ def probe(app: App, org_name: str | None, dry_run: bool, json_file: Path | None)
         for line in PLANNED_REQUESTS:
             click.echo(f"  {line}")
         return
-    client = connect(app, org)  # the probe sends one request at a time
+    client = connect(org)  # the probe sends one request at a time
     click.echo(
         f"Probing org '{org.name}' ({client.org_id}) with one throwaway template, archived "
         "at the end...",

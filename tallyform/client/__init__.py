@@ -1,8 +1,9 @@
 """The Tallyfy API client: auth, pagination, pacing, retries that never duplicate.
 
 The only package besides the emulator that imports httpx (in :mod:`.exchange` alone), and
-no httpx type shows in what it offers: a :data:`Transport` to carry requests, a
-:class:`Reply` for an answer, JSON values and TypedDicts (:mod:`.shapes`) for bodies.
+the one httpx type it names is :data:`Transport`, what carries its requests (the emulator
+offers one, and tests wrap it to inject faults); an answer is a :class:`Reply`, bodies
+are JSON values and TypedDicts (:mod:`.shapes`).
 Everything else asks it for data and gives it changes; its exceptions are tallyform's own
 (:mod:`.errors`).
 

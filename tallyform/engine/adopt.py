@@ -23,6 +23,7 @@ from tallyform.engine.planner import make_plan
 from tallyform.engine.session import org_readings
 from tallyform.model import Template
 from tallyform.model.changes import Change
+from tallyform.model.kinds import Action, Kind
 from tallyform.parallel import DEFAULT_WORKERS
 
 
@@ -42,11 +43,11 @@ class Adoption:
     @property
     def objects(self) -> int:
         """Objects that get their key (the key definitions are not objects of the user's)."""
-        return sum(1 for c in self.changes if c.kind != "key")
+        return sum(1 for c in self.changes if c.kind is not Kind.KEY)
 
     @property
     def done(self) -> int:
-        return sum(1 for c in self.report.done if c.kind != "key") if self.report else 0
+        return sum(1 for c in self.report.done if c.kind is not Kind.KEY) if self.report else 0
 
 
 def adoption_changes(changes: list[Change]) -> tuple[list[Change], list[Change]]:
@@ -54,8 +55,8 @@ def adoption_changes(changes: list[Change]) -> tuple[list[Change], list[Change]]
     adopt = [
         c
         for c in changes
-        if (c.kind == "key" and c.action == "create")
-        or (c.action == "update" and not c.changes_more_than("key"))
+        if (c.kind is Kind.KEY and c.action is Action.CREATE)
+        or (c.action is Action.UPDATE and not c.changes_more_than("key"))
     ]
     return adopt, [c for c in changes if c not in adopt]
 

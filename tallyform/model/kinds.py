@@ -90,9 +90,23 @@ class Action(_Word):
         """What happens to the object, as a plan says it: 'created', 'moved to another step'."""
         return _VERBS[self]
 
+    @property
+    def past(self) -> str:
+        """The action done, as a count says it: '2 created, 1 moved'."""
+        return _PAST[self]
+
 
 _ROLES = {Action.MOVE: Action.UPDATE, Action.ARCHIVE: Action.DELETE, Action.RESTORE: Action.CREATE}
 _SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.REORDER: "~"}
+_PAST = {
+    Action.CREATE: "created",
+    Action.UPDATE: "updated",
+    Action.MOVE: "moved",
+    Action.DELETE: "deleted",
+    Action.REORDER: "reordered",
+    Action.ARCHIVE: "archived",
+    Action.RESTORE: "restored",
+}
 _VERBS = {
     Action.CREATE: "created",
     Action.UPDATE: "updated in place",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from tallyform.engine.apply import ApplyReport
+from tallyform.model.kinds import Action
 from tallyform.render.common import progress_line
 
 
@@ -24,20 +25,10 @@ class RequestCounts(Protocol):
 
 SHOWN_NOT_DONE = 20  # changes not done listed one by one; the rest are counted
 
-PAST = {
-    "create": "created",
-    "update": "updated",
-    "move": "moved",
-    "delete": "deleted",
-    "reorder": "reordered",
-    "archive": "archived",
-    "restore": "restored",
-}
-
 
 def past(counts: dict[str, int]) -> str:
     """'2 created, 1 updated' (or 'nothing')."""
-    return ", ".join(f"{n} {PAST[action]}" for action, n in counts.items() if n) or "nothing"
+    return ", ".join(f"{n} {Action(a).past}" for a, n in counts.items() if n) or "nothing"
 
 
 def applied_line(report: ApplyReport, stats: RequestCounts, writes: int) -> str:

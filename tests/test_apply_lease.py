@@ -35,6 +35,7 @@ from tallyform.tallyfy.lock import (
     lock_title,
     new_mark,
 )
+from tallyform.tallyfy.records import Tag
 from tests.client_helpers import FakeTime
 from tests.conftest import run_cli
 from tests.project_helpers import apply, assert_no_changes, edit, live_api
@@ -78,10 +79,10 @@ def test_a_lock_whose_lease_ended_is_taken_over(org: tuple[Emulator, TallyfyClie
     _, client = org
     left = foreign_lock(client, minutes_ago=LEASE_MINUTES + 2)
     lock = acquire(client, new_mark())
-    assert [(tag["id"], why.split(" at ")[0]) for tag, why in lock.removed] == [
+    assert [(tag.id, why.split(" at ")[0]) for tag, why in lock.removed] == [
         (left["id"], "its lease ended")
     ]
-    assert [t["id"] for t in lock_tags(client)] == [lock.tag_id]
+    assert [t.id for t in lock_tags(client)] == [lock.tag_id]
     lock.release()
     assert lock_tags(client) == []
 
@@ -94,7 +95,7 @@ def test_a_lock_whose_lease_runs_is_respected(org: tuple[Emulator, TallyfyClient
     assert refused.value.tag_id == held["id"]
     assert f"'{lock_title(OTHER)}'" in str(refused.value)
     assert "its lease ends at" in str(refused.value) and "--break-lock" in str(refused.value)
-    assert [t["id"] for t in lock_tags(client)] == [held["id"]], "the loser withdrew its tag"
+    assert [t.id for t in lock_tags(client)] == [held["id"]], "the loser withdrew its tag"
 
 
 def test_an_earlier_versions_lock_has_no_lease(org: tuple[Emulator, TallyfyClient]) -> None:
@@ -116,7 +117,7 @@ def test_renewing_moves_the_lease_on(org: tuple[Emulator, TallyfyClient]) -> Non
     assert expired(tag, later)
     lock.renew(lambda: later)
     (tag,) = lock_tags(client)
-    assert tag["title"] == lock.title and not expired(tag, later)
+    assert tag.title == lock.title and not expired(tag, later)
     assert expired(tag, later + (LEASE_MINUTES + 1) * 60)
 
 
@@ -138,7 +139,7 @@ def test_waiting_for_the_lock_works_where_deleted_titles_stay_taken() -> None:
         first = new_mark()
         lock = acquire(client, first, wait=60, sleep=sleep, clock=clock, note=noted.append)
         assert noted and lock.mark == noted[-1] != first
-        assert [t["id"] for t in lock_tags(client)] == [lock.tag_id]
+        assert [t.id for t in lock_tags(client)] == [lock.tag_id]
 
 
 def test_the_renewer_renews_and_says_when_the_lock_was_broken(
@@ -163,7 +164,7 @@ def test_the_renewer_renews_and_says_when_the_lock_was_broken(
 
 
 def test_the_lease_is_read_across_the_colours_wrap() -> None:
-    tag = {"title": lock_title(OTHER), "color": f"#{WRAP - 1:06x}"}  # ends in the last minute
+    tag = Tag("1", lock_title(OTHER), f"#{WRAP - 1:06x}")  # ends in the last minute
     start = (WRAP * 5) * 60.0  # the minute the count wraps to 0
     assert expired(tag, start + 60)
     assert not expired(tag, start - 2 * 60)
@@ -198,7 +199,7 @@ def test_a_release_is_tried_until_its_time_runs_out(failures: int) -> None:
             message = str(failed)
             assert f"'{lock.title}'" in message and "--break-lock" in message, message
             assert clock.slept >= 60
-            assert [t["id"] for t in lock_tags(client)] == [lock.tag_id]
+            assert [t.id for t in lock_tags(client)] == [lock.tag_id]
         else:
             assert failures < 100 and lock_tags(client) == []
 
@@ -250,7 +251,7 @@ def test_several_applies_over_a_left_over_lock_agree_on_one(
     assert len(held) == 1 and all(
         isinstance(o, (lock_module.ApplyLock, OrgLocked)) for o in outcomes
     )
-    assert [t["id"] for t in lock_tags(client)] == [held[0].tag_id]
+    assert [t.id for t in lock_tags(client)] == [held[0].tag_id]
 
 
 def test_an_apply_that_lists_first_waits_out_its_tick() -> None:
@@ -275,7 +276,7 @@ def test_an_apply_that_lists_first_waits_out_its_tick() -> None:
             outcomes.insert(0, locked)
         held = [o for o in outcomes if isinstance(o, lock_module.ApplyLock)]
         assert len(outcomes) == 2 and len(held) == 1, outcomes
-        assert [t["id"] for t in lock_tags(first)] == [held[0].tag_id]
+        assert [t.id for t in lock_tags(first)] == [held[0].tag_id]
 
 
 def test_the_tick_of_a_stamp() -> None:

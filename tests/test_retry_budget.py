@@ -100,7 +100,7 @@ def test_a_bootstrap_converges_within_the_budget_of_applies(seed: int, rate: flo
         final = make_plan(client, "local", templates)
         assert final.plan is not None
         assert final.plan.empty, (history, [c.name for c in final.plan.changes])
-        stale = [t["title"] for t in lock_tags(client) if not any(is_marked(t, m) for m in left)]
+        stale = [t.title for t in lock_tags(client) if not any(is_marked(t, m) for m in left)]
     assert stale == [], "only a lock whose release failed may stay, for the next apply"
     assert duplicates(emulator.state) == []
     assert client.stats.retries > 0 and clock.slept > 0, "the seed must have produced faults"

@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from tallyform.client import TallyfyClient, TallyfyError
 from tallyform.config import OrgSettings
@@ -38,6 +37,7 @@ from tallyform.tallyfy.lock import (
     marked,
     new_mark,
 )
+from tallyform.tallyfy.records import Tag
 
 
 def _nothing(text: str | None) -> None:
@@ -105,14 +105,12 @@ def read_records(records: Path) -> list[LockRecord]:
     return found
 
 
-def left_by_dead_apply(
-    records: Path, earlier: str | None = None
-) -> Callable[[dict[str, Any]], str | None]:
+def left_by_dead_apply(records: Path, earlier: str | None = None) -> Callable[[Tag], str | None]:
     """Whether a lock tag is left over by an apply on this machine that no longer runs:
     the record of its mark names a process that is gone, or names this process (``earlier``,
     the mark it held: an apply before this one had its process id, so it has ended)."""
 
-    def gone(tag: dict[str, Any]) -> str | None:
+    def gone(tag: Tag) -> str | None:
         stopped = [r.mark for r in read_records(records) if r.stopped]
         if any(is_marked(tag, mark) for mark in [*stopped, *([earlier] if earlier else [])]):
             return "its apply ran on this machine and is no longer running"
@@ -121,7 +119,7 @@ def left_by_dead_apply(
     return gone
 
 
-def _tidy(records: Path, live: list[dict[str, Any]]) -> None:
+def _tidy(records: Path, live: list[Tag]) -> None:
     """Remove the records of stopped applies whose lock tag is gone."""
     for record in read_records(records):
         if record.stopped and not any(is_marked(tag, record.mark) for tag in live):
@@ -138,9 +136,9 @@ def _dead(pid: int) -> bool:
     return False
 
 
-def _say_removed(found: list[tuple[dict[str, Any], str]], hooks: LockHooks) -> None:
+def _say_removed(found: list[tuple[Tag, str]], hooks: LockHooks) -> None:
     for tag, why in found:
-        hooks.say(f"Removed the apply lock '{tag.get('title')}': {why}.")
+        hooks.say(f"Removed the apply lock '{tag.title}': {why}.")
 
 
 def _take(
@@ -186,7 +184,7 @@ def org_lock(
     hooks = hooks or LockHooks()
     if break_it:
         for tag in lock_tags(client):
-            break_lock(client, str(tag["id"]))
+            break_lock(client, tag.id)
         hooks.say("Removed the org's apply lock (--break-lock).")
     mark = new_mark()
     records = lock_records(org, root)
@@ -245,7 +243,7 @@ def _let_go(
     try:
         ours = marked(client, mark)
         if ours is not None:
-            break_lock(client, str(ours["id"]))
+            break_lock(client, ours.id)
     except TallyfyError:
         return  # the record stays: the next apply here removes the tag
     except KeyboardInterrupt:

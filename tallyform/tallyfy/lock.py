@@ -56,6 +56,7 @@ from typing import Any
 
 from tallyform.client import NotFound, TallyfyClient, TallyfyError, ValidationFailed
 from tallyform.errors import TallyformError
+from tallyform.tallyfy.records import Tag
 
 log = logging.getLogger("tallyform.lock")
 
@@ -66,7 +67,7 @@ RENEW_SECONDS = 60.0  # how often a running apply renews its lease
 RELEASE_SECONDS = 120.0  # how long an apply keeps trying to release its lock
 WRAP = 1 << 24  # lease minutes are kept modulo this (the colour's 24 bits)
 
-Gone = Callable[[dict[str, Any]], str | None]  # why a lock tag is left over (None: it is not)
+Gone = Callable[[Tag], str | None]  # why a lock tag is left over (None: it is not)
 
 
 class OrgLocked(TallyformError):
@@ -82,7 +83,7 @@ class OrgLocked(TallyformError):
     ) -> None:
         self.tag_id = tag_id
         self.since = since
-        self.removed: list[tuple[dict[str, Any], str]] = []  # left-over locks removed meanwhile
+        self.removed: list[tuple[Tag, str]] = []  # left-over locks removed meanwhile
         when = f" since {since}" if since else ""
         if refusal is not None:
             message = (
@@ -121,7 +122,7 @@ class ApplyLock:
     tag_id: str
     mark: str = ""
     offset: float = 0.0  # the server's clock minus this machine's, in seconds
-    removed: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+    removed: list[tuple[Tag, str]] = field(default_factory=list)
 
     @property
     def title(self) -> str:
@@ -177,18 +178,18 @@ def is_lock_title(title: Any) -> bool:
     )
 
 
-def title_mark(tag: dict[str, Any]) -> str | None:
+def title_mark(tag: Tag) -> str | None:
     """The ``#rrggbb`` mark in a lock tag's title (None: the bare title of old versions)."""
-    title = str(tag.get("title") or "")
+    title = tag.title
     return f"#{title[len(LOCK_TITLE) + 1 :].lower()}" if title != LOCK_TITLE else None
 
 
-def is_marked(tag: dict[str, Any], mark: str) -> bool:
+def is_marked(tag: Tag, mark: str) -> bool:
     """Whether ``tag`` is the lock tag of the apply with ``mark`` (by its title; a bare
     title of old versions, by its colour)."""
     mark = mark.lower()
     found = title_mark(tag)
-    return found == mark if found else str(tag.get("color") or "").lower() == mark
+    return found == mark if found else (tag.color or "").lower() == mark
 
 
 # -- the lease ----------------------------------------------------------------------------------
@@ -199,9 +200,9 @@ def lease_color(now: float, minutes: int = LEASE_MINUTES) -> str:
     return f"#{(int(now // 60) + minutes) % WRAP:06x}"
 
 
-def lease_end(tag: dict[str, Any]) -> int | None:
+def lease_end(tag: Tag) -> int | None:
     """The minute (modulo :data:`WRAP`) a lock tag's lease ends; None: it has no lease."""
-    color = str(tag.get("color") or "").lower()
+    color = (tag.color or "").lower()
     mark = title_mark(tag)
     if mark is None or color == mark or len(color) != 7 or not color.startswith("#"):
         return None  # an earlier version's tag: its colour is its mark
@@ -211,7 +212,7 @@ def lease_end(tag: dict[str, Any]) -> int | None:
         return None
 
 
-def expired(tag: dict[str, Any], now: float) -> bool:
+def expired(tag: Tag, now: float) -> bool:
     """Whether ``tag``'s lease ended before ``now`` (server's Unix time)."""
     end = lease_end(tag)
     if end is None:
@@ -220,7 +221,7 @@ def expired(tag: dict[str, Any], now: float) -> bool:
     return 0 < behind < WRAP // 2
 
 
-def lease_ends_at(tag: dict[str, Any], now: float) -> str | None:
+def lease_ends_at(tag: Tag, now: float) -> str | None:
     """When ``tag``'s lease ends, in UTC, for messages (None: it has no lease)."""
     end = lease_end(tag)
     if end is None:
@@ -232,14 +233,14 @@ def lease_ends_at(tag: dict[str, Any], now: float) -> str | None:
     return datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def server_time(tag: dict[str, Any], fallback: float) -> float:
+def server_time(tag: Tag, fallback: float) -> float:
     """The Unix time Tallyfy wrote into a tag it just made (``fallback`` if unreadable)."""
     moment = _created(tag)
     return fallback if moment is None else moment
 
 
-def _created(tag: dict[str, Any]) -> float | None:
-    text = str(tag.get("created_at") or "")
+def _created(tag: Tag) -> float | None:
+    text = tag.created_at or ""
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -259,14 +260,14 @@ def stamp_resolution(stamp: str) -> float:
     return float(10 ** -len(found.group(1)))
 
 
-def settle_seconds(tag: dict[str, Any], offset: float, wall: Callable[[], float]) -> float:
+def settle_seconds(tag: Tag, offset: float, wall: Callable[[], float]) -> float:
     """How long to wait before the list that decides who holds the lock: until the server's
     clock (this machine's plus ``offset``, which must not run ahead of it) is one and a
     half ticks past ``tag``'s ``created_at``, so no tag of its tick can still be made."""
     created = _created(tag)
     if created is None:
         return 0.0
-    tick = stamp_resolution(str(tag.get("created_at")))
+    tick = stamp_resolution(str(tag.created_at))
     return max(0.0, created + 1.5 * tick - (wall() + offset))
 
 
@@ -321,16 +322,26 @@ class Renewer:
 # -- taking and breaking ------------------------------------------------------------------------
 
 
-def lock_tags(client: TallyfyClient) -> list[dict[str, Any]]:
+def lock_tags(client: TallyfyClient) -> list[Tag]:
     """The live lock tags in the org, oldest first."""
+    return [Tag.from_wire(row) for row in _lock_rows(client)]
+
+
+def _lock_rows(client: TallyfyClient) -> list[dict[str, Any]]:
+    """The live lock tags as Tallyfy sent them, oldest first."""
     rows = client.list_all("/tags", {"q": LOCK_TITLE})
     mine = [t for t in rows if is_lock_title(t.get("title")) and not t.get("deleted_at")]
     return sorted(mine, key=lambda t: (str(t.get("created_at") or ""), str(t.get("id"))))
 
 
-def marked(client: TallyfyClient, mark: str) -> dict[str, Any] | None:
+def marked(client: TallyfyClient, mark: str) -> Tag | None:
     """The lock tag that carries ``mark``, if it exists."""
     return next((t for t in lock_tags(client) if is_marked(t, mark)), None)
+
+
+def _marked_row(client: TallyfyClient, mark: str) -> dict[str, Any] | None:
+    """The lock tag that carries ``mark`` as Tallyfy sent it (a lost create's look-up)."""
+    return next((t for t in _lock_rows(client) if is_marked(Tag.from_wire(t), mark)), None)
 
 
 def break_lock(client: TallyfyClient, tag_id: str) -> None:
@@ -357,7 +368,7 @@ def acquire(
     ``note`` is told before the tag is made.
     """
     deadline = clock() + wait
-    removed: list[tuple[dict[str, Any], str]] = []
+    removed: list[tuple[Tag, str]] = []
     first = True
     while True:
         if not first:
@@ -372,9 +383,9 @@ def acquire(
             if isinstance(holder, tuple):
                 tag, now = holder
                 locked = OrgLocked(
-                    str(tag.get("id")),
-                    tag.get("created_at"),
-                    title=str(tag.get("title") or LOCK_TITLE),
+                    tag.id,
+                    tag.created_at,
+                    title=tag.title or LOCK_TITLE,
                     until=lease_ends_at(tag, now),
                 )
             else:
@@ -390,17 +401,19 @@ def _try_take(
     gone: Gone,
     wall: Callable[[], float],
     sleep: Callable[[float], None],
-    removed: list[tuple[dict[str, Any], str]],
-) -> ApplyLock | tuple[dict[str, Any], float] | str:
+    removed: list[tuple[Tag, str]],
+) -> ApplyLock | tuple[Tag, float] | str:
     """Our lock; or the tag of the apply that holds it (and the server's time); or why
     Tallyfy refused the tag."""
     local = wall()
     title = lock_title(mark)
     try:
-        tag = client.create(
-            "/tags",
-            {"title": title, "color": lease_color(local)},
-            lambda: marked(client, mark),
+        tag = Tag.from_wire(
+            client.create(
+                "/tags",
+                {"title": title, "color": lease_color(local)},
+                lambda: _marked_row(client, mark),
+            )
         )
     except ValidationFailed as refused:
         tags = _live(client, None, local, gone, removed)
@@ -409,11 +422,11 @@ def _try_take(
     behind = now - wall()  # measured after the answer: never ahead of the server's clock
     if abs(now - local) > 60:  # the clocks disagree: the lease follows the server's
         with contextlib.suppress(TallyfyError):
-            client.put(f"/tags/{tag['id']}", {"title": title, "color": lease_color(now)})
+            client.put(f"/tags/{tag.id}", {"title": title, "color": lease_color(now)})
     wait = settle_seconds(tag, behind, wall)
     if wait > 0:  # another tag of our tick may still be made: list once none can
         sleep(wait)
-    own = str(tag["id"])
+    own = tag.id
     tags = _live(client, own, now, gone, removed)
     older = _first_other(tags, own) if _created(tag) is not None else _any_other(tags, own)
     if older is not None:
@@ -422,17 +435,17 @@ def _try_take(
     return ApplyLock(client, own, mark, now - local)
 
 
-def _first_other(tags: list[dict[str, Any]], own: str) -> dict[str, Any] | None:
+def _first_other(tags: list[Tag], own: str) -> Tag | None:
     """The oldest live tag when it is not ``own`` (the apply that holds the lock)."""
-    return tags[0] if tags and str(tags[0].get("id")) != own else None
+    return tags[0] if tags and tags[0].id != own else None
 
 
-def _any_other(tags: list[dict[str, Any]], own: str) -> dict[str, Any] | None:
+def _any_other(tags: list[Tag], own: str) -> Tag | None:
     """Any live tag but ``own``: without a readable ``created_at`` no order can be trusted."""
-    return next((t for t in tags if str(t.get("id")) != own), None)
+    return next((t for t in tags if t.id != own), None)
 
 
-def _ended(tag: dict[str, Any], now: float) -> str:
+def _ended(tag: Tag, now: float) -> str:
     return f"its lease ended at {lease_ends_at(tag, now)} and was not renewed"
 
 
@@ -441,19 +454,19 @@ def _live(
     own: str | None,
     now: float,
     gone: Gone,
-    removed: list[tuple[dict[str, Any], str]],
-) -> list[dict[str, Any]]:
+    removed: list[tuple[Tag, str]],
+) -> list[Tag]:
     """The org's live lock tags, oldest first, after removing those left over."""
     live = []
     for tag in lock_tags(client):
         why = None
-        if str(tag.get("id")) != own:
+        if tag.id != own:
             why = _ended(tag, now) if expired(tag, now) else gone(tag)
         if why is None:
             live.append(tag)
             continue
         with contextlib.suppress(TallyfyError):  # another apply may be removing it too
-            break_lock(client, str(tag["id"]))
+            break_lock(client, tag.id)
             removed.append((tag, why))
-            log.info("removed the left-over apply lock %s (%s)", tag.get("title"), why)
+            log.info("removed the left-over apply lock %s (%s)", tag.title, why)
     return live

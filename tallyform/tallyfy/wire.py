@@ -14,6 +14,7 @@ below are the likeliest (the API's own nouns for the records, reference 3.9 and 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from tallyform.client import unwrap
@@ -123,7 +124,7 @@ def steps_show_keys(steps: list[dict[str, Any]]) -> list[bool]:
     ]
 
 
-def key_of(record: dict[str, Any]) -> str | None:
+def key_of(record: Mapping[str, Any]) -> str | None:
     """The ``tallyform_key`` value of a live record, if it has one; else the key its
     template's map names it by."""
     value = _own_key(record) or record.get(MAPPED)

@@ -20,7 +20,7 @@ from tallyform.errors import TallyformError
 from tallyform.model.changes import Change, Plan, count_actions
 from tallyform.model.kinds import Kind
 from tallyform.parallel import DEFAULT_WORKERS, in_parallel
-from tallyform.tallyfy.read import KeysHidden, LiveOrg
+from tallyform.tallyfy.read import KeysHidden, LiveOrg, my_user_id
 from tallyform.tallyfy.writes import ORG_EXECUTORS, ApplyContext, KeySetupRefused, TemplateRun
 
 Progress = Callable[[Change], None]
@@ -183,7 +183,7 @@ def apply_plan(
     stop = stop or threading.Event()
     grouped = plan.by_template()
     creates = any(c.creates_template for c in plan.changes)
-    me = client.current_user().get("id") if creates else None  # once, not per template
+    me = my_user_id(client) if creates else None  # once, not per template
     context = ApplyContext(client, org, me)
 
     def execute_org(change: Change) -> None:

@@ -29,6 +29,7 @@ from tallyform.engine.diff import attr_changes
 from tallyform.model.changes import AttrChange, Change
 from tallyform.model.kinds import Action, Kind
 from tallyform.model.state import FieldState, RuleAttrs, StepState, TemplateState
+from tallyform.tallyfy.records import ArchivedMatch
 from tallyform.tallyfy.wire import ID_PREFIX, ids_value
 
 TITLE_MATCH_NOTE = "matched by {what} (it had no tallyform key); the key will be written"
@@ -385,7 +386,7 @@ def undetachable_tags(desired: TemplateState | None, live: TemplateState) -> lis
 def template_changes(
     desired: TemplateState | None,
     live: TemplateState | None,
-    archived: dict[str, Any] | None = None,
+    archived: ArchivedMatch | None = None,
     builds_nested: bool = False,
 ) -> list[Change]:
     """Every change that makes ``live`` what ``desired`` declares, in apply's order.
@@ -401,7 +402,7 @@ def template_changes(
     if live is None and archived is not None:
         how = (
             "an archived template of the same title (Tallyfy's archived list shows no keys)"
-            if archived.get("matched_by_title")
+            if archived.by_title
             else "it was archived"
         )
         return _priced(
@@ -410,7 +411,7 @@ def template_changes(
                     Action.RESTORE,
                     Kind.TEMPLATE,
                     (desired.key,),
-                    live_id=str(archived["id"]),
+                    live_id=archived.id,
                     note=f"{how}; its steps and fields are compared once it is back, "
                     "so run apply again after this one",
                 )

@@ -258,7 +258,6 @@ def export_org(
     rows = assign_keys(
         org.templates,
         {key: template.title for key, template in declared.items()},
-        lambda record: str(record.get("title") or ""),
         set(),
         lambda key, group: result.conflicts.append(conflict("templates", key, group)),
     )
@@ -267,40 +266,38 @@ def export_org(
     for key, record, how in rows:
         if not wanted(key) or key in clashing:
             continue
-        slashed = _slashed_folder(org, record.get("folder_id"))
+        slashed = _slashed_folder(org, record.folder_id)
         if slashed is not None:
             result.skipped.append(
-                f"template '{record.get('title')}' ({key}) was not exported: it is in the "
+                f"template '{record.title}' ({key}) was not exported: it is in the "
                 f"folder '{slashed}', and a folder path cannot name a folder whose name holds "
                 "'/'. Rename that folder in Tallyfy, then export again."
             )
             continue
         chosen.append((key, record, how))
     records = read_all_whole(client, [row[1] for row in chosen], workers)
-    for (key, _, how), raw in zip(chosen, records, strict=True):
+    for (key, _, how), live in zip(chosen, records, strict=True):
         desired = desired_state(declared[key]) if key in declared else None
-        state = live_state(raw, key, how, org, desired)
+        state = live_state(live, key, how, org, desired)
         if state.conflicts:
             result.conflicts += state.conflicts
             continue
         document, warnings = template_document(state)
         result.templates.append(
-            Exported(
-                key, state.attrs["title"], state.attrs["folder"], document, str(raw["id"]), warnings
-            )
+            Exported(key, state.attrs["title"], state.attrs["folder"], document, live.id, warnings)
         )
     return result
 
 
-def _slashed_folder(org: LiveOrg, folder_id: Any) -> str | None:
+def _slashed_folder(org: LiveOrg, folder_id: str | None) -> str | None:
     """The name of a folder holding a "/" on the way from ``folder_id`` up (None: none)."""
     seen: set[str] = set()
-    while folder_id and str(folder_id) in org.folders and str(folder_id) not in seen:
-        seen.add(str(folder_id))
-        folder = org.folders[str(folder_id)]
-        if "/" in str(folder.get("name") or ""):
-            return str(folder["name"])
-        folder_id = folder.get("parent_id")
+    while folder_id and folder_id in org.folders and folder_id not in seen:
+        seen.add(folder_id)
+        folder = org.folders[folder_id]
+        if "/" in folder.name:
+            return folder.name
+        folder_id = folder.parent_id
     return None
 
 

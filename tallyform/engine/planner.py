@@ -186,12 +186,12 @@ def _make_plan(
     states: dict[str, tuple[TemplateState | None, TemplateState | None]] = {}
     live_by_key: dict[str, TemplateState] = {}
     desired = {key: desired_state(template) for key, template in declared.items()}
-    for (key, _, how), raw in zip(matched, records, strict=True):
-        live_by_key[key] = live_state(raw, key, how, org, desired.get(key))
+    for (key, _, how), record in zip(matched, records, strict=True):
+        live_by_key[key] = live_state(record, key, how, org, desired.get(key))
         plan.conflicts += live_by_key[key].conflicts
         if live_by_key[key].conflicts:
             conflicted.add(key)
-        plan.snapshots[key] = Snapshot(str(raw["id"]), raw.get("last_updated"), raw)
+        plan.snapshots[key] = Snapshot(record.id, record.last_updated, record)
     for key in [*declared, *(k for k in live_by_key if k not in declared)]:
         wanted = desired.get(key)
         found = live_by_key.get(key)

@@ -42,7 +42,7 @@ from tallyform.logic.timeline import BACKWARDS, shift
 from tallyform.model import Assignees, Deadline, Event, Scenario, Template
 from tallyform.model.state import TemplateState
 from tallyform.tallyfy import runs
-from tallyform.tallyfy.read import LiveOrg
+from tallyform.tallyfy.read import LiveOrg, my_user_id
 
 WORKING_TIME_LEEWAY = timedelta(days=3)  # a weekend and a night, in a live org
 CLOCK_LEEWAY = timedelta(seconds=2)
@@ -104,7 +104,7 @@ def play_in_org(
         return found
     found.unplaced += untestable(org_name, result, tested)
     assert result.org is not None
-    starter = client.current_user().get("id")
+    starter = my_user_id(client)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     with _archiving(client, found):
         for template in tested:
@@ -164,7 +164,7 @@ class Player:
         outcome = Outcome(self.template, scenario)
         fields = self.live.kickoff
         prerun = {
-            str(fields[key].live_id): runs.encode(fields[key].raw or {}, value, self.org)
+            str(fields[key].live_id): runs.encode(fields[key], value, self.org)
             for key, value in scenario.kickoff
             if key in fields and fields[key].live_id
         }
@@ -242,7 +242,7 @@ class Player:
     def _fill(self, run_id: str, task: runs.Task, event: Event) -> None:
         fields = {f.key: f for f in self.live.fields.values() if f.step == event.step}
         taskdata = {
-            str(fields[key].live_id): runs.encode(fields[key].raw or {}, value, self.org)
+            str(fields[key].live_id): runs.encode(fields[key], value, self.org)
             for key, value in event.values
             if key in fields and fields[key].live_id
         }

@@ -12,11 +12,10 @@ its thresholds on its plan: the delete safety share and whether a saved plan is 
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from tallyform.model.kinds import ACTIONS, SPECS, Action, ChangeSpec, Kind
 
@@ -202,31 +201,31 @@ class Conflict:
         )
 
 
-def fingerprint(raw: Mapping[str, Any]) -> str:
-    """A digest of everything a live template holds, to notice any change since a plan."""
-    stable = {k: v for k, v in raw.items() if k not in ("steps_count",)}
-    text = json.dumps(stable, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+class Fingerprinted(Protocol):
+    """What a plan saw of a live template: a digest of all of it (the Tallyfy package's
+    :class:`~tallyform.tallyfy.records.TemplateRecord` knows how to make one)."""
+
+    def fingerprint(self) -> str: ...
 
 
 @dataclass
 class Snapshot:
     """What a plan saw of one template in the org (``id`` None: it was not there).
 
-    The fingerprint of a live template is worked out from ``raw`` when first asked for:
-    only a plan that is saved, or checked against a saved one, needs it, and hashing a
-    thousand templates costs a plan a third of a second.
+    The fingerprint of a live template is worked out from what was ``seen`` when first
+    asked for: only a plan that is saved, or checked against a saved one, needs it, and
+    hashing a thousand templates costs a plan a third of a second.
     """
 
     id: str | None = None
     last_updated: Any = None
-    raw: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+    seen: Fingerprinted | None = field(default=None, repr=False, compare=False)
     _fingerprint: str | None = field(default=None, repr=False)
 
     @property
     def fingerprint(self) -> str | None:
-        if self._fingerprint is None and self.raw is not None:
-            self._fingerprint = fingerprint(self.raw)
+        if self._fingerprint is None and self.seen is not None:
+            self._fingerprint = self.seen.fingerprint()
         return self._fingerprint
 
     def differs(self, other: Snapshot) -> bool:

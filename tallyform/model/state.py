@@ -6,14 +6,15 @@ and fields referred to by key, defaults filled in, server-managed fields left ou
 template applied unchanged therefore plans as nothing.
 
 Live objects are keyed by their tallyform key; those without one are matched to declared
-siblings by title or label (see :mod:`tallyform.tallyfy.decode`).
+siblings by title or label (see :mod:`tallyform.tallyfy.decode`). A live state keeps the
+record it was decoded from (:class:`LiveRecord`), opaque here.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict, cast
+from typing import Any, Literal, Protocol, TypedDict, cast
 
 from tallyform import model
 from tallyform.model import Field, Rule, Step, Template
@@ -165,6 +166,22 @@ class RuleAttrs(TypedDict):
     then: list[dict[str, Any]]
 
 
+class LiveRecord(Protocol):
+    """The record a live state was decoded from (:mod:`tallyform.tallyfy.records`), kept
+    on the state for apply and opaque to the model and the engine.
+
+    Why a state keeps it rather than only its attributes: apply's writes need what the
+    normalised attributes leave out on purpose (which values the org holds that a write
+    must clear, the ids of a field's options, the other custom-field values a key write
+    sends back), and only the Tallyfy package knows how to read them. It is a typed record
+    of Tallyfy's answer, never the answer itself: nothing outside ``tallyform.tallyfy``
+    looks inside it; its id is the one thing every record has.
+    """
+
+    @property
+    def id(self) -> str | None: ...
+
+
 @dataclass
 class FieldState:
     key: str
@@ -172,7 +189,7 @@ class FieldState:
     live_id: str | None = None
     matched_by: MatchedBy | None = None
     source: Field | None = None
-    raw: dict[str, Any] | None = None
+    record: LiveRecord | None = None  # what it was read from (live states only)
     step: str | None = None  # the step holding a form field; None for kick-off fields
 
 
@@ -183,7 +200,7 @@ class StepState:
     live_id: str | None = None
     matched_by: MatchedBy | None = None
     source: Step | None = None
-    raw: dict[str, Any] | None = None
+    record: LiveRecord | None = None  # what it was read from (live states only)
 
 
 @dataclass
@@ -192,7 +209,7 @@ class RuleState:
     attrs: RuleAttrs
     live_id: str | None = None
     source: Rule | None = None
-    raw: dict[str, Any] | None = None
+    record: LiveRecord | None = None  # what it was read from (live states only)
 
 
 @dataclass
@@ -210,7 +227,7 @@ class TemplateState:
     live_id: str | None = None
     matched_by: MatchedBy | None = None
     source: Template | None = None
-    raw: dict[str, Any] | None = None
+    record: LiveRecord | None = None  # what it was read from (live states only)
 
     def fields_by_step(self) -> dict[str, list[str]]:
         """Each step's field keys in order, every step listed (one pass over the fields)."""

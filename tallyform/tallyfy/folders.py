@@ -15,8 +15,7 @@ def duplicate_folders(org: LiveOrg) -> list[str]:
     """A warning for each folder path that more than one live folder has."""
     by_place: dict[tuple[str, str | None], list[str]] = {}
     for folder_id, folder in org.folders.items():
-        parent = folder.get("parent_id")
-        place = (str(folder.get("name") or ""), None if parent is None else str(parent))
+        place = (folder.name, folder.parent_id)
         by_place.setdefault(place, []).append(str(folder_id))
     warnings = []
     for ids in by_place.values():

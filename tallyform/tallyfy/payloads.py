@@ -25,16 +25,17 @@ from tallyform.model.state import (
     StepState,
 )
 from tallyform.tallyfy.read import LiveOrg
+from tallyform.tallyfy.records import FieldRecord, StepRecord, TemplateRecord, Writable
 from tallyform.tallyfy.wire import field_api_name
 
 
-def without_nulls(body: dict[str, Any], live: Mapping[str, Any] | None) -> dict[str, Any]:
+def without_nulls(body: dict[str, Any], live: Writable | None) -> dict[str, Any]:
     """``body`` with each None left out, or sent as "" where ``live`` holds a value to clear."""
     out: dict[str, Any] = {}
     for key, value in body.items():
         if value is not None:
             out[key] = value
-        elif live is not None and live.get(key) not in (None, "", [], {}):
+        elif live is not None and key in live.filled:
             out[key] = ""
     return out
 
@@ -43,7 +44,7 @@ def template_body(
     attrs: Mapping[str, Any],
     org: LiveOrg,
     folder_id: str | None,
-    live: Mapping[str, Any] | None,
+    live: TemplateRecord | None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "title": attrs["title"],
@@ -79,7 +80,7 @@ def _ids(texts: list[str], pinned: Mapping[str, int], existing: Mapping[str, int
     return result
 
 
-def field_body(field: FieldState, live_raw: Mapping[str, Any] | None) -> dict[str, Any]:
+def field_body(field: FieldState, live: FieldRecord | None) -> dict[str, Any]:
     attrs = field.attrs
     body: dict[str, Any] = {
         "label": attrs["label"],
@@ -91,11 +92,7 @@ def field_body(field: FieldState, live_raw: Mapping[str, Any] | None) -> dict[st
     }
     source_options: tuple[Option, ...] = field.source.options if field.source else ()
     pinned = {o.text: o.id for o in source_options if o.id is not None}
-    existing = {
-        o.get("text"): o.get("id")
-        for o in (live_raw or {}).get("options") or []
-        if isinstance(o.get("id"), int)
-    }
+    existing = {o.text: o.id for o in live.options if isinstance(o.id, int)} if live else {}
     if attrs["options"]:
         ids = _ids(attrs["options"], pinned, existing)
         body["options"] = [{"id": i, "text": t} for i, t in zip(ids, attrs["options"], strict=True)]
@@ -105,11 +102,9 @@ def field_body(field: FieldState, live_raw: Mapping[str, Any] | None) -> dict[st
             for c in (field.source.columns if field.source else ())
             if c.id is not None
         }
-        existing_columns = {
-            c.get("label"): c.get("id")
-            for c in (live_raw or {}).get("columns") or []
-            if isinstance(c.get("id"), int)
-        }
+        existing_columns = (
+            {c.text: c.id for c in live.columns if isinstance(c.id, int)} if live else {}
+        )
         ids = _ids(attrs["columns"], pinned_columns, existing_columns)
         body["columns"] = [
             {"id": i, "label": t} for i, t in zip(ids, attrs["columns"], strict=True)
@@ -118,7 +113,7 @@ def field_body(field: FieldState, live_raw: Mapping[str, Any] | None) -> dict[st
     for name in FIELD_SETTINGS:
         body[field_api_name(name)] = settings[name]
     body["default_value_enabled"] = attrs["default_value"] is not None
-    return without_nulls(body, live_raw)
+    return without_nulls(body, live)
 
 
 def step_deadline(step: StepState, ids: Mapping[str, str]) -> dict[str, Any] | None:
@@ -141,7 +136,7 @@ def step_body(
     org: LiveOrg,
     ids: Mapping[str, str],
     template_id: str,
-    live: Mapping[str, Any] | None,
+    live: StepRecord | None,
     deadline_waits: bool = False,
 ) -> dict[str, Any]:
     """A step's body; ``deadline_waits``: without its deadline, whose anchor is a step the

@@ -19,6 +19,16 @@ from typing import Any
 from tallyform.client import TallyfyClient, TallyfyError, Unavailable, ValidationFailed, unwrap
 from tallyform.model.state import KEY_RECORDS
 from tallyform.parallel import in_parallel
+from tallyform.tallyfy.records import (
+    Folder,
+    Group,
+    KeyDefinition,
+    ListedTemplate,
+    Member,
+    Tag,
+    TemplateRecord,
+    Wire,
+)
 from tallyform.tallyfy.shape import require_members
 from tallyform.tallyfy.wire import (
     DEFAULT_APPLIES_TO,
@@ -49,25 +59,25 @@ _READ_SHAPES = (
 
 @dataclass
 class LiveOrg:
-    """The org as far as a plan needs it."""
+    """The org as far as a plan needs it, in typed records (:mod:`.records`)."""
 
     users: dict[int, str] = field(default_factory=dict)  # id -> lowercase email
     groups: dict[str, str] = field(default_factory=dict)  # id -> name
     tags: dict[str, str] = field(default_factory=dict)  # id -> title
-    folders: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> folder
+    folders: dict[str, Folder] = field(default_factory=dict)  # id -> folder
     key_kinds: set[str] = field(default_factory=set)  # applies_to values with tallyform_key
     applies_to: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_APPLIES_TO))
-    templates: list[dict[str, Any]] = field(default_factory=list)  # the list, not archived
-    archived: list[dict[str, Any]] = field(default_factory=list)  # archived templates
-    key_defs: list[dict[str, Any]] = field(default_factory=list)  # active custom-field keys
+    templates: list[ListedTemplate] = field(default_factory=list)  # the list, not archived
+    archived: list[ListedTemplate] = field(default_factory=list)  # archived templates
+    key_defs: list[KeyDefinition] = field(default_factory=list)  # active custom-field keys
 
     def writable_keys(self, record: str) -> set[str]:
         """Custom-field keys of a record kind that a PUT may carry (system keys may not)."""
         kind = self.applies_to[record]
         return {
-            k["key"]
+            k.key
             for k in self.key_defs
-            if k.get("applies_to") == kind and k.get("key_type") != "system"
+            if k.key is not None and k.applies_to == kind and not k.system
         }
 
     def user_id(self, email: str) -> int:
@@ -89,8 +99,8 @@ class LiveOrg:
         seen: set[str] = set()
         while folder_id and folder_id in self.folders and folder_id not in seen:
             seen.add(folder_id)
-            names.append(self.folders[folder_id]["name"])
-            folder_id = self.folders[folder_id].get("parent_id")
+            names.append(self.folders[folder_id].name)
+            folder_id = self.folders[folder_id].parent_id
         return "/".join(reversed(names)) or None
 
     @property
@@ -104,7 +114,7 @@ class LiveOrg:
     def ids_defined(self) -> bool:
         """Whether templates have the tallyform_ids key (their children's map)."""
         kind = self.applies_to["template"]
-        return any(k.get("key") == IDS_FIELD and k.get("applies_to") == kind for k in self.key_defs)
+        return any(k.key == IDS_FIELD and k.applies_to == kind for k in self.key_defs)
 
     def user_email(self, user_id: Any) -> str:
         return self.users.get(user_id, f"#{user_id}") if isinstance(user_id, int) else str(user_id)
@@ -129,7 +139,9 @@ def read_org(
         "users": lambda: client.list_all("/users", workers=workers),
         "groups": lambda: client.list_all("/groups", workers=workers),
         "tags": lambda: client.list_all("/tags", workers=workers),
-        "folders": lambda: read_folders(client, workers),
+        "folders": lambda: read_folders(
+            client, workers
+        ),  # as sent: their custom fields are checked
         "keys": lambda: client.list_all(
             "/custom-field-keys", {"is_active": "true"}, workers=workers
         ),
@@ -157,17 +169,19 @@ def read_org(
     for name, path, keys in _READ_SHAPES:
         require_members(results[name], client.org_path(path), *keys)
     require_visible_values(client, results)
+    members = [Member.from_wire(row) for row in results["users"]]
+    groups = [Group.from_wire(row) for row in results["groups"]]
+    tags = [Tag.from_wire(row) for row in results["tags"]]
+    defined = [KeyDefinition.from_wire(row) for row in results["keys"]]
     return LiveOrg(
-        users={u["id"]: str(u.get("email", "")).lower() for u in results["users"]},
-        groups={str(g["id"]): g["name"] for g in results["groups"]},
-        tags={str(t["id"]): t["title"] for t in results["tags"]},
-        folders=results["folders"],
-        key_kinds=(
-            kinds := {k["applies_to"] for k in results["keys"] if k.get("key") == KEY_FIELD}
-        ),
-        templates=list(results["templates"]),
-        archived=list(results["archived"]),
-        key_defs=list(results["keys"]),
+        users={member.id: member.email for member in members},
+        groups={group.id: group.name for group in groups},
+        tags={tag.id: tag.title for tag in tags},
+        folders=folder_records(results["folders"]),
+        key_kinds=(kinds := {k.applies_to for k in defined if k.key == KEY_FIELD}),
+        templates=[ListedTemplate.from_wire(row) for row in results["templates"]],
+        archived=[ListedTemplate.from_wire(row) for row in results["archived"]],
+        key_defs=defined,
         applies_to=as_defined({**DEFAULT_APPLIES_TO, **(applies_to or {})}, kinds),
     )
 
@@ -233,25 +247,32 @@ def read_folders(client: TallyfyClient, workers: int = 1) -> dict[str, dict[str,
     return folders
 
 
+def folder_records(rows: Mapping[str, Wire]) -> dict[str, Folder]:
+    """The folders :func:`read_folders` read, by id, as records."""
+    return {
+        folder_id: Folder.from_wire(row, row.get("parent_id")) for folder_id, row in rows.items()
+    }
+
+
 def read_all_whole(
-    client: TallyfyClient, rows: list[dict[str, Any]], workers: int = 1
-) -> list[dict[str, Any]]:
+    client: TallyfyClient, rows: list[ListedTemplate], workers: int = 1
+) -> list[TemplateRecord]:
     """The live template of each row of the list, whole, in order: from the row itself when
     it carries everything, keys included (no request, and no worker thread), else read on
     its own (:func:`read_template`) or missing only its steps' keys (:func:`with_step_keys`).
     """
-    found = [_mapped(whole_template(row)) if _usable(row) else None for row in rows]
+    found = [_mapped(whole_template(row.wire)) if _usable(row.wire) else None for row in rows]
 
     def complete(index: int) -> dict[str, Any]:
         raw = found[index]
         if raw is None:
-            return read_template(client, str(rows[index]["id"]), workers)
+            return read_template(client, rows[index].id, workers)
         return with_step_keys(client, raw, workers)
 
     rest = [i for i, raw in enumerate(found) if raw is None or not template_shows_keys(raw)]
     for index, raw in zip(rest, in_parallel(complete, rest, workers), strict=True):
         found[index] = raw
-    return [raw for raw in found if raw is not None]
+    return [TemplateRecord.from_wire(raw) for raw in found if raw is not None]
 
 
 def _mapped(raw: dict[str, Any]) -> dict[str, Any]:
@@ -427,15 +448,15 @@ _WITH_REFUSED: weakref.WeakSet[TallyfyClient] = weakref.WeakSet()
 
 def ensure_keys_listed(client: TallyfyClient, org: LiveOrg, workers: int = 1) -> None:
     """Template lists that omit custom fields make ownership unknowable without reading each."""
-    missing = [t for t in org.templates if not shows_keys(t)]
+    missing = [t for t in org.templates if not t.shows_keys]
     if not missing:
         return
     log.info(
         "the template list carries no custom fields; reading %d templates one by one", len(missing)
     )
-    full = in_parallel(lambda t: _read_own(client, str(t["id"])), missing, workers)
-    by_id = {t["id"]: t for t in full}
-    org.templates = [by_id.get(t["id"], t) for t in org.templates]
+    full = in_parallel(lambda t: _read_own(client, t.id), missing, workers)
+    by_id = {row.id: row for row in map(ListedTemplate.from_wire, full)}
+    org.templates = [by_id.get(t.id, t) for t in org.templates]
 
 
 def _read_own(client: TallyfyClient, template_id: str) -> dict[str, Any]:
@@ -444,3 +465,8 @@ def _read_own(client: TallyfyClient, template_id: str) -> dict[str, Any]:
     raw = get_template(client, template_id)
     _require_keys(raw, f"/checklists/{template_id}", [raw])
     return raw
+
+
+def my_user_id(client: TallyfyClient) -> int | None:
+    """The id of the member the credentials belong to (None where ``/me`` shows none)."""
+    return client.current_user().get("id")

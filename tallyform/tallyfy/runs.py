@@ -34,7 +34,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from tallyform.client import Record, TallyfyClient
+from tallyform.model.state import FieldState
 from tallyform.tallyfy.read import LiveOrg
+from tallyform.tallyfy.records import FieldRecord
 
 HIDDEN = "auto-skipped"
 COMPLETED = frozenset({"completed", "complete"})
@@ -179,16 +181,16 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _chosen(field: Mapping[str, Any], value: Any) -> list[dict[str, Any]]:
+def _chosen(field: FieldRecord | None, value: Any) -> list[dict[str, Any]]:
     wanted = value if isinstance(value, list) else [value]
-    options = {str(o.get("text", "")).lower(): o for o in field.get("options") or []}
+    options = {str(o.text).lower(): o for o in field.options} if field else {}
     found = []
     for item in wanted:
         option = options.get(_text(item).lower())
         found.append(
             {
-                "id": option.get("id") if option else None,
-                "text": option.get("text") if option else _text(item),
+                "id": option.id if option else None,
+                "text": option.text if option else _text(item),
             }
         )
     return found
@@ -217,15 +219,16 @@ def _people(value: Any, org: LiveOrg) -> dict[str, list[Any]]:
     return people
 
 
-def encode(field: Mapping[str, Any], value: Any, org: LiveOrg) -> Any:
-    """A scenario's answer as the API takes it for this (live) field."""
-    kind = field.get("field_type")
+def encode(field: FieldState, value: Any, org: LiveOrg) -> Any:
+    """A scenario's answer as the API takes it for this live field (as read: its record)."""
+    record = field.record if isinstance(field.record, FieldRecord) else None
+    kind = record.field_type if record else None
     if kind == "dropdown":
-        return _chosen(field, value)[0]
+        return _chosen(record, value)[0]
     if kind == "multiselect":
-        return [{**option, "selected": True} for option in _chosen(field, value)]
+        return [{**option, "selected": True} for option in _chosen(record, value)]
     if kind == "radio":
-        return _chosen(field, value)[0]["text"]
+        return _chosen(record, value)[0]["text"]
     if kind == "assignees_form":
         return _people(value, org)
     if kind == "table" or isinstance(value, list | dict):

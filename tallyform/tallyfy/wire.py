@@ -131,7 +131,7 @@ def key_of(record: Mapping[str, Any]) -> str | None:
     return str(value) if value else None
 
 
-def _own_key(record: dict[str, Any]) -> Any:
+def _own_key(record: Mapping[str, Any]) -> Any:
     """The ``tallyform_key`` value a record's own custom fields hold, if any."""
     values = record.get("custom_fields")
     return values.get(KEY_FIELD) if isinstance(values, dict) else None

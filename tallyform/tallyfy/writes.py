@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from tallyform.client import TallyfyClient, TallyfyError, ValidationFailed
 from tallyform.errors import TallyformError
@@ -34,6 +34,14 @@ from tallyform.tallyfy.payloads import (
     template_body,
 )
 from tallyform.tallyfy.read import IDS_RECORD, KeysHidden, LiveOrg, get_template, read_folders
+from tallyform.tallyfy.records import (
+    FieldRecord,
+    Folder,
+    KeyDefinition,
+    StepRecord,
+    TemplateRecord,
+    Writable,
+)
 from tallyform.tallyfy.wire import (
     DEFAULT_APPLIES_TO,
     IDS_FIELD,
@@ -46,6 +54,7 @@ from tallyform.tallyfy.wire import (
 )
 
 log = logging.getLogger("tallyform.tallyfy")
+R = TypeVar("R", TemplateRecord, StepRecord, FieldRecord)
 
 
 class KeySetupRefused(TallyformError):
@@ -152,7 +161,7 @@ class ApplyContext:
             if template_id in self.claimed:
                 return True
         listed = (*self.org.templates, *self.org.archived)
-        return any(str(row.get("id")) == template_id for row in listed)
+        return any(row.id == template_id for row in listed)
 
 
 # -- org-wide objects ---------------------------------------------------------------------
@@ -167,7 +176,7 @@ def create_key(context: ApplyContext, change: Change) -> None:
     record = "template" if field == IDS_FIELD else str(change.desired)
     kind = context.org.applies_to[record]
     try:
-        created = _define_key(context.client, kind, field)
+        _define_key(context.client, kind, field)
     except ValidationFailed as error:
         ui = UI_APPLIES_TO[record]
         if "applies_to" not in error.field_errors:
@@ -175,7 +184,7 @@ def create_key(context: ApplyContext, change: Change) -> None:
         if kind != DEFAULT_APPLIES_TO[record] or ui == kind:
             raise KeySetupRefused(applies_to_advice(record, kind, error)) from None
         try:
-            created = _define_key(context.client, ui, field)
+            _define_key(context.client, ui, field)
         except ValidationFailed:
             raise KeySetupRefused(applies_to_advice(record, kind, error)) from None
         log.info("Tallyfy took applies_to '%s' for %ss, not '%s'", ui, record, kind)
@@ -188,7 +197,7 @@ def create_key(context: ApplyContext, change: Change) -> None:
         context.org.applies_to[record] = kind
         if field == KEY_FIELD:
             context.org.key_kinds.add(kind)
-        context.org.key_defs.append(created)
+        context.org.key_defs.append(KeyDefinition(field, kind))
 
 
 def _define_key(client: TallyfyClient, kind: str, field: str = KEY_FIELD) -> Any:
@@ -227,7 +236,7 @@ def create_folder(context: ApplyContext, change: Change) -> None:
 
     created = client.create("/folders", body, lookup)
     with context.shared:
-        org.folders[str(created["id"])] = {**created, "parent_id": parent}
+        org.folders[str(created["id"])] = Folder.from_wire(created, parent)
 
 
 def create_tag(context: ApplyContext, change: Change) -> None:
@@ -300,10 +309,13 @@ class TemplateRun:
         ids.update({k: v for k, v in self.kickoff_ids.items() if k in self.wanted.kickoff})
         return ids
 
-    def write_key(self, path: str, record: str, raw: dict[str, Any] | None, key: str) -> None:
-        """The full-replace custom-field PUT: other writable values are sent back as they
-        were. A template's carries its children's map (tallyform_ids) as it stands now."""
-        current = (raw or {}).get("custom_fields") or {}
+    def write_key(
+        self, path: str, record: str, found: Writable | Mapping[str, Any] | None, key: str
+    ) -> None:
+        """The full-replace custom-field PUT: other writable values (of ``found``, a record
+        read or an answer just given) are sent back as they were. A template's carries its
+        children's map (tallyform_ids) as it stands now."""
+        current = _custom_values(found)
         writable = self.org.writable_keys(record)
         values = {k: v for k, v in current.items() if k in writable and k != KEY_FIELD}
         values[KEY_FIELD] = key
@@ -334,18 +346,22 @@ class TemplateRun:
         entries = []
         for key, wanted in self.wanted.kickoff.items():
             found = live_kickoff.get(key)
-            entry = {**field_body(wanted, found.raw if found else None)}
+            entry = {**field_body(wanted, _record(found, FieldRecord))}
             if key in self.kickoff_ids:
                 entry["id"] = self.kickoff_ids[key]
             entries.append(entry)
         for key, found in live_kickoff.items():
             if key not in self.wanted.kickoff:
-                entries.append({**field_body(found, found.raw), "id": str(found.live_id)})
+                entries.append(
+                    {**field_body(found, _record(found, FieldRecord)), "id": str(found.live_id)}
+                )
         return [{**entry, "position": n} for n, entry in enumerate(entries, start=1)]
 
     def body(self) -> dict[str, Any]:
         return {
-            **template_body(self.wanted.attrs, self.org, self.folder_id(), _raw(self.live)),
+            **template_body(
+                self.wanted.attrs, self.org, self.folder_id(), _record(self.live, TemplateRecord)
+            ),
             "prerun": self.prerun(),
         }
 
@@ -400,7 +416,7 @@ class TemplateRun:
             for e in body["prerun"]
         ]
         prerun += [
-            {**field_body(live_kickoff[k], live_kickoff[k].raw), "id": i}
+            {**field_body(live_kickoff[k], _record(live_kickoff[k], FieldRecord)), "id": i}
             for k, i in old_ids.items()
         ]  # the old fields stay until no rule names them
         numbered = [{**e, "position": n} for n, e in enumerate(prerun, start=1)]
@@ -545,7 +561,9 @@ class TemplateRun:
             self.write_form()
         if change.attribute("key") is not None:
             assert self.live is not None
-            self.write_key(self.base, "template", self.live.raw, self.wanted.key)
+            self.write_key(
+                self.base, "template", _record(self.live, TemplateRecord), self.wanted.key
+            )
 
     def restore_template(self, change: Change) -> None:
         self.template_id = change.live_id
@@ -578,7 +596,7 @@ class TemplateRun:
             self.write_form()
         if change.attribute("key") is not None:
             key = change.path[-1]
-            self.write_key(self.kickoff_url(key), "kickoff", _raw(change.live), key)
+            self.write_key(self.kickoff_url(key), "kickoff", _record(change.live, FieldRecord), key)
 
     def reorder_kickoff(self, change: Change) -> None:
         if change.sends_form:
@@ -593,7 +611,8 @@ class TemplateRun:
         found = self.live.steps.get(key) if self.live else None
         wanted = self.wanted.steps[key]
         ids, template_id = self.step_ids, str(self.template_id)
-        return step_body(wanted, self.org, ids, template_id, _raw(found), deadline_waits)
+        live = _record(found, StepRecord)
+        return step_body(wanted, self.org, ids, template_id, live, deadline_waits)
 
     def create_step(self, change: Change) -> None:
         """POST a new step and write its key, unless its template's create built it (then
@@ -639,7 +658,7 @@ class TemplateRun:
             url, body = self.step_url(key), self.step_body(key)
             checked_clear(lambda: self.client.put(url, body), body, "PUT", url)
         if change.attribute("key") is not None:
-            self.write_key(self.step_url(key), "step", _raw(change.live), key)
+            self.write_key(self.step_url(key), "step", _record(change.live, StepRecord), key)
 
     def delete_step(self, change: Change) -> None:
         self.client.delete(f"{self.base}/steps/{change.live_id}")
@@ -704,7 +723,7 @@ class TemplateRun:
         key = change.path[-1]
         found = change.live
         if change.changes_more_than("key"):
-            body = field_body(self.wanted.fields[key], _raw(found))
+            body = field_body(self.wanted.fields[key], _record(found, FieldRecord))
             url = self.field_url(key)
             try:
                 checked_clear(lambda: self.client.put(url, body), body, "PUT", url)
@@ -714,7 +733,7 @@ class TemplateRun:
                 self.replace_field(key)
                 return
         if change.attribute("key") is not None:
-            self.write_key(self.field_url(key), "field", _raw(found), key)
+            self.write_key(self.field_url(key), "field", _record(found, FieldRecord), key)
 
     def replace_field(self, key: str) -> None:
         """Tallyfy refused the field's new type in place (reference 9.8): make it anew where
@@ -766,7 +785,9 @@ class TemplateRun:
             self.write_key(self.base, "template", self.key_due, self.wanted.key)
             self.key_due = None
         elif self.ids_due and self.live is not None:
-            self.write_key(self.base, "template", self.live.raw, self.wanted.key)
+            self.write_key(
+                self.base, "template", _record(self.live, TemplateRecord), self.wanted.key
+            )
 
     def delete_field(self, change: Change) -> None:
         found = change.live
@@ -885,9 +906,18 @@ def _retyped_entries(refusal: ValidationFailed) -> set[int]:
     return found
 
 
-def _raw(state: Any) -> dict[str, Any] | None:
-    raw = getattr(state, "raw", None)
-    return raw if isinstance(raw, dict) else None
+def _record(state: Any, kind: type[R]) -> R | None:
+    """The record a live state was decoded from, if it is one of ``kind``."""
+    found = getattr(state, "record", None)
+    return found if isinstance(found, kind) else None
+
+
+def _custom_values(found: Writable | Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """The custom-field values of a record read, or of an answer just given."""
+    if isinstance(found, Mapping):
+        values = found.get("custom_fields")
+        return values if isinstance(values, Mapping) else {}
+    return found.custom_fields if found is not None else {}
 
 
 TemplateExecutor = Callable[[TemplateRun, Change], None]

@@ -21,7 +21,6 @@ its spec, from the duties :func:`assign_duties` gives it (see :mod:`tallyform.mo
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -30,7 +29,7 @@ from tallyform.model.changes import AttrChange, Change
 from tallyform.model.kinds import Action, Kind
 from tallyform.model.state import FieldState, RuleAttrs, StepState, TemplateState
 from tallyform.tallyfy.records import ArchivedMatch
-from tallyform.tallyfy.wire import ID_PREFIX, ids_value
+from tallyform.tallyfy.wire import map_names_all
 
 TITLE_MATCH_NOTE = "matched by {what} (it had no tallyform key); the key will be written"
 KICKOFF_FORM = "kickoff"  # the reorder path of a template's kick-off fields
@@ -502,14 +501,10 @@ def _built_by_post(change: Change) -> bool:
 
 
 def map_holds(desired: TemplateState) -> bool:
-    """Whether a template's map of its children can name every one of them (it holds
-    :data:`~tallyform.tallyfy.wire.IDS_LIMIT` characters): ids are kept by their first
-    :data:`~tallyform.tallyfy.wire.ID_PREFIX` characters, so the longest map its keys can
-    make is known before any id exists. A template too large for it is made one object
-    at a time, each keyed on its own."""
-    keys = [*desired.kickoff, *desired.steps, *desired.fields]
-    stand_ins = {key: f"{n:0{ID_PREFIX}x}" for n, key in enumerate(keys)}
-    return len(keys) == len(set(keys)) and len(json.loads(ids_value(stand_ins))) == len(keys)
+    """Whether a template's map of its children can name every one of them
+    (:func:`~tallyform.tallyfy.wire.map_names_all`). A template too large for it is made
+    one object at a time, each keyed on its own."""
+    return map_names_all([*desired.kickoff, *desired.steps, *desired.fields])
 
 
 def _priced(changes: list[Change]) -> list[Change]:

@@ -35,7 +35,6 @@ from tallyform.model.state import FIELD_SETTINGS, STEP_SETTINGS, TEMPLATE_SETTIN
 from tallyform.tallyfy.wire import field_api_name, key_of, shows_keys
 
 Wire = Mapping[str, Any]  # one object of an answer, as Tallyfy shaped it
-EMPTY: tuple[Any, ...] = (None, "", [], {})  # what holds no value to clear
 
 
 def _dict(value: Any) -> Wire:
@@ -55,7 +54,11 @@ def _text(value: Any) -> str | None:
 
 
 def _filled(wire: Wire) -> frozenset[str]:
-    return frozenset(name for name, value in wire.items() if value not in EMPTY)
+    """The names holding a value: not None, nor an empty text, list or object (a zero or
+    ``false`` is a value)."""
+    return frozenset(
+        [name for name, value in wire.items() if value or isinstance(value, int | float)]
+    )
 
 
 def _custom_fields(wire: Wire) -> Mapping[str, Any]:

@@ -14,7 +14,7 @@ below are the likeliest (the API's own nouns for the records, reference 3.9 and 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tallyform.client import unwrap
@@ -160,6 +160,14 @@ def ids_value(keys: dict[str, str]) -> str:
             del entries[str(object_id)[:ID_PREFIX]]
             break
     return json.dumps(entries, separators=(",", ":"), sort_keys=True)
+
+
+def map_names_all(keys: Sequence[str]) -> bool:
+    """Whether a template's map (:func:`ids_value`, at most :data:`IDS_LIMIT` characters)
+    can name every child of these ``keys``: ids are kept by their first :data:`ID_PREFIX`
+    characters, so the longest map the keys can make is known before any id exists."""
+    stand_ins = {key: f"{n:0{ID_PREFIX}x}" for n, key in enumerate(keys)}
+    return len(keys) == len(set(keys)) and len(json.loads(ids_value(stand_ins))) == len(keys)
 
 
 def map_children(template: dict[str, Any]) -> None:

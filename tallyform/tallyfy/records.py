@@ -1,10 +1,14 @@
 """Typed records of what Tallyfy answers: the one place a wire dict becomes a value.
 
-Each record is a frozen dataclass built from one answer by its ``from_wire`` (only
-:mod:`.read` and :mod:`.lock` call them): a template (whole, or a row of the template
+Each record is a frozen dataclass built from one answer by its ``from_wire``, called only
+inside this package (mostly by :mod:`.read`): a template (whole, or a row of the template
 list), its steps, form fields and kick-off fields, its rules and tag links, and the org's
 members, groups, tags, folders and custom-field keys. The planner, the engine and the
-model read their attributes; none of them indexes a wire dict (a test holds that).
+model read their attributes; none of them indexes a wire dict (``tests/test_wire_boundary.py``
+holds that). A new attribute Tallyfy names as the YAML does needs nothing here: the
+settings of templates, steps and fields are read by the model's names
+(``TEMPLATE_SETTINGS`` and kin), through :func:`~.wire.field_api_name` where the API's name
+differs.
 
 What a record keeps beyond the attributes a plan compares, and why:
 

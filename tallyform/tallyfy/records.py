@@ -111,7 +111,7 @@ class Tag:
     @classmethod
     def from_wire(cls, wire: Wire) -> Tag:
         return cls(
-            str(wire["id"]),
+            str(wire.get("id")),
             str(wire.get("title") or ""),
             _text(wire.get("color")),
             _text(wire.get("created_at")),
@@ -168,7 +168,7 @@ class ListedTemplate:
     @classmethod
     def from_wire(cls, wire: dict[str, Any]) -> ListedTemplate:
         return cls(
-            str(wire["id"]),
+            str(wire.get("id")),
             str(wire.get("title") or ""),
             key_of(wire),
             shows_keys(wire),

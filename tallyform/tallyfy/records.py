@@ -69,11 +69,6 @@ def _custom_fields(wire: Wire) -> Mapping[str, Any]:
     return dict(_dict(wire.get("custom_fields")))
 
 
-def _position(row: Wire) -> int:
-    value = row.get("position")
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
 # -- the org ------------------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.conftest import run_cli
 from tests.project_helpers import apply
 
-ALLOW = "it archives 2 templates (incident-response, content-review)"
+ALLOW = "it archives 2 templates (content-review, incident-response)"
 FORCE = "it deletes or removes parts of 2 of 6 managed templates, more than the safety share of 30%"
 
 

@@ -354,7 +354,7 @@ def apply_needs(plan: Plan, share: float, minimum: int) -> list[Need]:
     needs = []
     archived = plan.archived()
     if archived:
-        named = ", ".join(archived)
+        named = ", ".join(sorted(archived))
         said = "1 template" if len(archived) == 1 else f"{len(archived)} templates"
         needs.append(Need("--allow-delete", f"it archives {said} ({named})"))
     if plan.exceeds_share(share, minimum):

@@ -228,7 +228,7 @@ def test_apply_then_plan_is_empty_for_random_templates_and_edits(
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(first=template_data(), second=template_data())
-@pytest.mark.parametrize("answers", list(QUIRKS))
+@pytest.mark.parametrize("answers", ["likeliest", "strict, nested"])  # the socket's part
 def test_the_same_over_a_socket(
     answers: str, first: dict[str, Any], second: dict[str, Any]
 ) -> None:

@@ -27,7 +27,7 @@ values = st.recursive(
 objects = st.dictionaries(st.sampled_from(["title", "required", "options", "deadline"]), values)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(old=objects, new=objects)
 def test_exactly_the_attributes_that_differ_are_named(
     old: dict[str, Any], new: dict[str, Any]

@@ -160,7 +160,7 @@ line = st.tuples(
 yaml_text = st.tuples(st.lists(line, min_size=1, max_size=8), st.sampled_from(["\n", "", "\r\n"]))
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(yaml_text)
 def test_any_text_read_fast_is_read_alike(parts: tuple[list[str], str]) -> None:
     lines, end = parts
@@ -181,7 +181,7 @@ data = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data,
     st.sampled_from([None, False, True]),
@@ -274,7 +274,7 @@ def test_the_compiled_check_passes_valid_files(name: str) -> None:
         assert _valid(name)(document)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated(TEMPLATES))
 def test_the_compiled_template_check_is_never_more_lenient(document: Any) -> None:
     if _valid("template")(document):

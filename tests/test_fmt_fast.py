@@ -122,7 +122,7 @@ templates = st.dictionaries(st.sampled_from(KEYS), values, min_size=1, max_size=
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(templates, st.sampled_from(HEADS))
 def test_any_text_written_is_kept_by_ruamel(data: dict[str, Any], head: str) -> None:
     text = canonical_text(data, head, SCHEMA)

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tallyform.emulator import Emulator
-from tallyform.logic.timeline import parse_time
+from tallyform.stamps import parse_time
 from tests.emulator_helpers import connect, data, errors, new_capture, new_step, new_template
 
 

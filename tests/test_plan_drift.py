@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tallyform.config.drift import parse_time
+from tallyform.stamps import parse_time
 from tests.conftest import run_cli
 from tests.project_helpers import apply, live_api
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tallyform.config.changed import GitError, run_git
+from tallyform.stamps import parse_time
 
 # Commit times count whole seconds and clocks differ: an edit in Tallyfy counts as later
 # than a commit only by more than this.
@@ -43,20 +44,6 @@ class Drift:
 
 def _shown(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def parse_time(value: Any) -> datetime | None:
-    """Tallyfy's ``last_updated`` (ISO 8601, ``Z`` or an offset, or a space for the T)."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip().replace(" ", "T", 1)
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _git(root: Path, *args: str) -> str | None:

@@ -23,7 +23,7 @@ from typing import Any
 
 from tallyform.logic import Engine, Process, ProcessError
 from tallyform.logic.engine import STARTER
-from tallyform.logic.timeline import due, parse_time, time_text
+from tallyform.logic.timeline import due
 from tallyform.model import (
     Action,
     Assignees,
@@ -35,6 +35,7 @@ from tallyform.model import (
     Step,
     Template,
 )
+from tallyform.stamps import parse_time, time_text
 
 
 def _people(state: dict[str, Any], users: Any, groups: Any, guests: Any) -> Assignees:

@@ -25,6 +25,7 @@ from tallyform.collector import collector_paused
 from tallyform.emulator import statelock
 from tallyform.emulator.journal import Replay
 from tallyform.errors import TallyformError
+from tallyform.stamps import time_text
 
 try:
     import fcntl
@@ -65,8 +66,7 @@ SEED_GROUPS = [
 
 def now() -> str:
     """A timestamp as the API writes them: ISO 8601, milliseconds, Zulu."""
-    moment = datetime.now(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return time_text(datetime.now(timezone.utc))
 
 
 def new_id() -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from tallyform.model import Deadline
 
@@ -71,20 +71,3 @@ def due(
     if anchor not in completed:
         return None
     return shift(completed[anchor], deadline.value, deadline.unit)
-
-
-def parse_time(text: object) -> datetime | None:
-    """A timestamp as the API writes it (``2026-05-28T17:00:00.000Z``), None if it is none."""
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def time_text(moment: datetime) -> str:
-    """A time as the API writes it: ISO 8601, milliseconds, Zulu."""
-    moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

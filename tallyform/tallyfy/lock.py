@@ -56,6 +56,7 @@ from typing import Any
 
 from tallyform.client import NotFound, TallyfyClient, TallyfyError, ValidationFailed
 from tallyform.errors import TallyformError
+from tallyform.stamps import parse_time
 from tallyform.tallyfy.records import Tag
 
 log = logging.getLogger("tallyform.lock")
@@ -240,14 +241,8 @@ def server_time(tag: Tag, fallback: float) -> float:
 
 
 def _created(tag: Tag) -> float | None:
-    text = tag.created_at or ""
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
+    moment = parse_time(tag.created_at)
+    return None if moment is None else moment.timestamp()
 
 
 def stamp_resolution(stamp: str) -> float:

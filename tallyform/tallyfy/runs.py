@@ -30,11 +30,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from tallyform.client import Record, TallyfyClient
 from tallyform.model.state import FieldState
+from tallyform.stamps import parse_time
 from tallyform.tallyfy.read import LiveOrg
 from tallyform.tallyfy.records import FieldRecord
 
@@ -75,17 +76,6 @@ class Task:
     @property
     def completed(self) -> bool:
         return self.status in COMPLETED or self.completed_at is not None
-
-
-def parse_time(text: object) -> datetime | None:
-    """A time as the API writes it (``2026-05-28T17:00:00.000Z``); None for none."""
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _run(raw: Any) -> Run:

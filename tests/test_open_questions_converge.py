@@ -31,7 +31,7 @@ from tallyform.engine import make_plan
 from tallyform.engine.apply import apply_plan
 from tallyform.model import Template
 from tallyform.tallyfy.probe import Probe, Readings
-from tallyform.tallyfy.read import KeysHidden
+from tallyform.tallyfy.read import KeysHidden, require_visible_values
 from tallyform.tallyfy.writes import CLEAR_ADVICE
 from tests.client_helpers import FakeTime, client_for
 from tests.conftest import EXAMPLES, project_templates
@@ -297,3 +297,22 @@ def test_a_write_whose_answer_is_not_read_is_done_whatever_it_answers() -> None:
         assert transport.emptied > 0, "the examples attach tags"
         again = make_plan(client, "bodiless", project_templates())
         assert again.plan is not None and again.plan.empty
+
+
+def test_templates_that_show_their_values_outweigh_lists_of_nulls() -> None:
+    """Users, tags and folders listed with ``custom_fields: null``: a view that is not a
+    member's, unless the org's templates show their values (a member's view, had Tallyfy
+    written null for records with no value there; no source says it does not)."""
+    nulls = {
+        "users": [{"id": 1, "custom_fields": None}],
+        "tags": [{"id": "t", "custom_fields": None}],
+        "folders": {"f": {"id": "f", "custom_fields": None}},
+    }
+    with client_for(Emulator()) as client:
+        with pytest.raises(KeysHidden):
+            require_visible_values(client, {**nulls, "templates": []})
+        with pytest.raises(KeysHidden):
+            hidden = [{"id": "x", "custom_fields": None}]
+            require_visible_values(client, {**nulls, "templates": hidden})
+        shown = [{"id": "x", "custom_fields": {}}]
+        require_visible_values(client, {**nulls, "templates": shown})

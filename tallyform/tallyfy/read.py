@@ -370,7 +370,12 @@ def require_visible_values(client: TallyfyClient, results: Mapping[str, Any]) ->
     ``custom_fields``) count too. Nothing is concluded from a row that leaves the key out
     (the page says 8 of the 10 record kinds' answers carry it, not which 8), nor from a mix
     of values and nulls; templates are checked where they are read
-    (:func:`_require_keys`). No request is added."""
+    (:func:`_require_keys`), and a listed template that shows its values outweighs them all
+    (where members saw ``null`` on a user with no value, the org's templates still decide).
+    No request is added."""
+    listed = results.get("templates") or []
+    if any(isinstance(r, dict) and shows_keys(r) for r in listed):
+        return  # a template's own values are seen: what the other lists show is no sign
     hidden: list[str] = []
     for name, path in _VALUED_LISTS:
         rows = results.get(name)

@@ -437,7 +437,7 @@ def list_templates(
             if refusal.status is None:  # no answer at all: not about `with`
                 raise
             _WITH_REFUSED.add(client)
-            log.warning(
+            log.info(  # handled, and `tallyform probe` reports it: not worth a warning
                 "the template list refused with=%s (%s); reading it without, and each "
                 "template on its own",
                 WHOLE,

@@ -314,6 +314,14 @@ def test_an_unreadable_saved_plan_is_one_clear_error(
     assert f"{saved}: not a plan saved by `tallyform plan --out`, or damaged" in result.output
 
 
+def test_a_template_file_given_to_apply_is_pointed_to_only(project: Callable[..., Path]) -> None:
+    root = project({"claim.yaml": CLAIM})
+    template = root / "templates/claim.yaml"
+    result = run_cli("-C", str(root), "apply", str(template))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "not a template file" in result.stderr and "--only KEY" in result.stderr
+
+
 def test_a_saved_plan_still_applies(project: Callable[..., Path]) -> None:
     root = project({"claim.yaml": CLAIM})
     saved = root / "plan.json"

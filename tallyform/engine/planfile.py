@@ -289,6 +289,11 @@ def load_plan(path: Path) -> SavedPlan:
     except FileRefused as error:
         raise PlanFileError(f"{path}: cannot read the file: {error.reason}") from None
     except (ValueError, RecursionError) as error:
+        if path.suffix in (".yaml", ".yml"):  # a template file, given as apply's PLANFILE
+            raise PlanFileError(
+                f"{path}: apply takes a plan saved by `tallyform plan --out`, not a template "
+                "file; to apply one template, name its key: `tallyform apply --only KEY`"
+            ) from None
         raise PlanFileError(
             f"{path}: not a plan saved by `tallyform plan --out`, or damaged: not readable "
             f"as JSON ({error}); make a new one"

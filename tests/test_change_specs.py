@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from tallyform.model.changes import Change
+from tallyform.model.changes import Change, Plan, Snapshot
 from tallyform.model.kinds import ACTIONS, KINDS, SPECS, Action, Kind, spec
 from tallyform.render.common import ID_MAPS, progress_line, subject
 from tallyform.tallyfy.writes import ORG_EXECUTORS, TEMPLATE_EXECUTORS
@@ -68,3 +68,18 @@ def test_apply_names_a_key_setup_as_the_plan_does() -> None:
     assert progress_line(Change("create", "key", ("steps",))) == (
         "+ custom field key tallyform_key for steps created"
     )
+
+
+def test_a_stale_plan_names_each_changed_template_once() -> None:
+    """Seven templates changed in the org: one reason naming five of them and the count,
+    not seven sentences on one line."""
+    keys = [f"t{n}" for n in range(7)]
+    saved = {key: Snapshot(f"id-{key}", None, None, "before") for key in keys}
+    fresh = Plan("org", "0" * 32)
+    fresh.snapshots = {key: Snapshot(f"id-{key}", None, None, "after") for key in keys}
+    fresh.snapshots["t7"] = Snapshot("id-t7", None, None, "new")
+    reasons = fresh.stale_since(saved, [])
+    assert reasons == [
+        "templates t0, t1, t2, t3, t4 and 2 more changed in the org since the plan was made",
+        "template t7 is new in the org or the repository since the plan was made",
+    ]

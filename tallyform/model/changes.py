@@ -314,14 +314,17 @@ class Plan:
         """Why a plan saved with ``snapshots`` and ``changes`` no longer fits, judged by this
         fresh plan of the same org (empty: it still fits and may be applied as saved)."""
         reasons = []
-        for key, seen in snapshots.items():
-            if seen.differs(self.snapshots.get(key, Snapshot())):
-                reasons.append(f"template {key} changed in the org since the plan was made")
-        reasons += [
-            f"template {key} is new in the org or the repository since the plan was made"
-            for key in self.snapshots
-            if key not in snapshots
+        changed = [
+            k for k, seen in snapshots.items() if seen.differs(self.snapshots.get(k, Snapshot()))
         ]
+        if changed:
+            reasons.append(f"{_templates(changed)} changed in the org since the plan was made")
+        new = [key for key in self.snapshots if key not in snapshots]
+        if new:
+            verb = "is" if len(new) == 1 else "are"
+            reasons.append(
+                f"{_templates(new)} {verb} new in the org or the repository since the plan was made"
+            )
         fresh = json.loads(json.dumps([c.as_dict() for c in self.changes], default=str))
         if not any("step" in c for c in changes):  # saved before a field's change named its step
             for entry in fresh:
@@ -338,6 +341,13 @@ class Plan:
         """
         managed = self.managed
         return managed >= minimum and len(self.damaged()) / max(managed, 1) > share
+
+
+def _templates(keys: list[str]) -> str:
+    """'template a', or 'templates a, b and 3 more' (a plan may span hundreds)."""
+    shown = sorted(keys)
+    named = ", ".join(shown[:5]) + (f" and {len(shown) - 5} more" if len(shown) > 5 else "")
+    return f"template {named}" if len(shown) == 1 else f"templates {named}"
 
 
 @dataclass(frozen=True)

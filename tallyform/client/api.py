@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, cast
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from tallyform import __version__
 from tallyform.client.auth import Credentials, CredentialsOver, send_renewing
@@ -221,7 +221,8 @@ class TallyfyClient:
         )
         in_org = reply.status == 403 and path.startswith(self.org_path(""))
         hint = self._membership_hint() if in_org else ""
-        return credentials_refused(method, path, reply, self.credentials, org, hint)
+        local = urlsplit(self.base_url).hostname in ("127.0.0.1", "localhost", "::1")
+        return credentials_refused(method, path, reply, self.credentials, org, hint, local)
 
     def _membership_hint(self) -> str:
         """After a 403 in the org: the orgs the credentials do belong to, if not this one.

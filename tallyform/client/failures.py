@@ -60,11 +60,18 @@ def refusal(method: str, path: str, reply: Reply) -> TallyfyError:
 
 
 def credentials_refused(
-    method: str, path: str, reply: Reply, credentials: Credentials, org: str, hint: str = ""
+    method: str,
+    path: str,
+    reply: Reply,
+    credentials: Credentials,
+    org: str,
+    hint: str = "",
+    local: bool = False,
 ) -> AuthError:
     """The error a 401 or 403 becomes: who refused what, for ``org`` ("org ID" or "org
     'NAME' (ID)"), and what to check; ``hint`` is added (which orgs the credentials belong
-    to, after a 403)."""
+    to, after a 403). ``local``: the API is on this machine, most likely an emulator, whose
+    tokens are its own."""
     application = isinstance(credentials, ClientCredentials)
     message = server_message(reply).rstrip(".!?")  # Tallyfy's own end in a full stop (or "!")
     if reply.status == 401:
@@ -74,6 +81,12 @@ def credentials_refused(
             else "Personal access tokens last 6 months and end when you log out of the web "
             "app; get a new one under Settings > Integrations > REST API."
         )
+        if local:
+            advice = (
+                "The API is on this machine: if it is `tallyform emulator serve`, use the "
+                "admin token it printed when it started (`emulator-admin-token` unless "
+                "given --token)."
+            )
         said = f"Tallyfy refused the credentials from {credentials.source} for {org}: {message}. {advice}"
     else:
         act_as = (

@@ -11,10 +11,18 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tallyform.client import Pacer
-from tallyform.emulator import DEFAULT_MEMBER_TOKEN, Emulator, Quirks
+from tallyform.client import Pacer, StaticToken, TallyfyClient
+from tallyform.emulator import (
+    DEFAULT_MEMBER_TOKEN,
+    DEFAULT_TOKEN,
+    IN_PROCESS_URL,
+    Emulator,
+    EmulatorTransport,
+    Quirks,
+)
 from tallyform.emulator.quirks import EVERY_QUIRK, QUIRK_CHOICES
 from tallyform.tallyfy.probe import Finding, Probe, Readings, answers_document
 from tests.client_helpers import FakeTime, client_for
@@ -144,8 +152,39 @@ class StoppedHalfWay(Probe):
 def test_what_the_probe_made_is_archived_even_when_it_is_stopped_half_way() -> None:
     emulator = Emulator()
     with client_for(emulator) as client, pytest.raises(KeyboardInterrupt):
-        StoppedHalfWay(client).run()
+        stopped = StoppedHalfWay(client)
+        stopped.run()
     assert left_behind(emulator) == {"templates": [], "tags": [], "folders": []}
+    assert stopped.cleaned and stopped.left == [], "what the command then says"
+
+
+def test_what_the_probe_could_not_remove_is_named() -> None:
+    emulator = Emulator()
+    with (
+        TallyfyClient(
+            org_id=emulator.org_id,
+            base_url=IN_PROCESS_URL,
+            transport=RefusedDeletes(EmulatorTransport(emulator)),
+            credentials=StaticToken(DEFAULT_TOKEN, "TEST"),
+        ) as client,
+        pytest.raises(KeyboardInterrupt),
+    ):
+        probed = StoppedHalfWay(client)
+        probed.run()
+    assert probed.cleaned and probed.template_id is not None
+    assert f"template {probed.template_id}" in probed.left
+
+
+class RefusedDeletes(httpx.BaseTransport):
+    """Answers 403 to every DELETE, as an org whose token may create but not delete."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "DELETE":
+            return httpx.Response(403, json={"message": "Forbidden"})
+        return self.inner.handle_request(request)
 
 
 def test_readings_follow_the_answers_that_change_what_tallyform_sends() -> None:
@@ -165,6 +204,7 @@ def test_probe_command_prints_and_keeps_the_answers(examples_copy: Path) -> None
     result = run_cli("-C", str(examples_copy), "probe", "--json", str(answers))
     assert result.exit_code == 0, result.output
     assert "nested_steps_built: likeliest" in result.stdout
+    assert "Removed what the probe made" in result.stderr
     assert "  tallyform: as by default" in result.stdout
     kept = json.loads((examples_copy / ".tallyform" / "probe" / "local.json").read_text())
     assert kept == json.loads(answers.read_text())

@@ -61,11 +61,16 @@ def probe(app: App, org_name: str | None, dry_run: bool, json_file: Path | None)
         err=True,
     )
     with client, embedded_guard(org):
-        application = isinstance(client.credentials, ClientCredentials)
+        probed = Probe(client, isinstance(client.credentials, ClientCredentials))
         try:
-            findings = Probe(client, application).run()
+            findings = probed.run()
         except TallyfyError as error:
+            click.echo(cleaned_up(probed), err=True)
             raise TallyformError(f"the probe stopped: {error}") from None
+        except KeyboardInterrupt:
+            click.echo(cleaned_up(probed), err=True)
+            raise
+    click.echo(cleaned_up(probed), err=True)
     document = answers_document(org.name, client.org_id, findings, __version__)
     for finding in findings:
         click.echo(describe(app, finding))
@@ -75,6 +80,18 @@ def probe(app: App, org_name: str | None, dry_run: bool, json_file: Path | None)
     if json_file is not None:
         json_file.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     click.echo(summary(findings, kept))
+
+
+def cleaned_up(probed: Probe) -> str:
+    """Whether what the probe made is gone (its clean-up runs however the probe ends)."""
+    if not probed.cleaned:
+        return "The probe stopped before its clean-up; look for 'tallyform probe' in Tallyfy."
+    if probed.left:
+        return (
+            f"Could not remove {', '.join(probed.left)}, which the probe made; delete "
+            "them in Tallyfy (the template is named 'tallyform probe ... (safe to delete)')."
+        )
+    return "Removed what the probe made (its template archived, its tags and folders deleted)."
 
 
 def describe(app: App, finding: Finding) -> str:

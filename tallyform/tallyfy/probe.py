@@ -16,7 +16,6 @@ the steps and form fields nested in it.
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import time
 from collections.abc import Callable
@@ -163,6 +162,8 @@ class Probe:
         self.prerun_id: str | None = None
         self.made_tags: list[str] = []
         self.made_folders: list[str] = []  # deepest last
+        self.left: list[str] = []  # what the clean-up could not remove, for the user
+        self.cleaned = False
 
     # -- sending ------------------------------------------------------------------------
 
@@ -247,15 +248,16 @@ class Probe:
 
     def clean_up(self) -> None:
         """Archive the throwaway template and delete the tags and folders the probe made."""
-        for tag_id in self.made_tags:
-            with contextlib.suppress(TallyfyError):
-                self.client.delete(f"/tags/{tag_id}")
-        for folder_id in reversed(self.made_folders):
-            with contextlib.suppress(TallyfyError):
-                self.client.delete(f"/folders/{folder_id}")
+        removals = [(f"/tags/{tag_id}", f"tag {tag_id}") for tag_id in self.made_tags]
+        removals += [(f"/folders/{f}", f"folder {f}") for f in reversed(self.made_folders)]
         if self.template_id is not None:
-            with contextlib.suppress(TallyfyError):
-                self.client.delete(self.base)
+            removals.append((self.base, f"template {self.template_id}"))
+        for path, what in removals:
+            try:
+                self.client.delete(path)
+            except TallyfyError:
+                self.left.append(what)
+        self.cleaned = True
 
     # -- the checks ----------------------------------------------------------------------
 

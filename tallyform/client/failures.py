@@ -84,8 +84,8 @@ def credentials_refused(
         if local:
             advice = (
                 "The API is on this machine: if it is `tallyform emulator serve`, use the "
-                "admin token it printed when it started (`emulator-admin-token` unless "
-                "given --token)."
+                "admin token it printed when it started (the one given with --token, or "
+                "its default, which `tallyform emulator serve --help` shows)."
             )
         said = f"Tallyfy refused the credentials from {credentials.source} for {org}: {message}. {advice}"
     else:

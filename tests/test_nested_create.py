@@ -308,3 +308,64 @@ def test_a_fault_at_any_request_of_the_one_request_create_converges(
     assert duplicates(emulator.state) == []
     titles = Counter(t["title"] for t in live_templates(emulator))
     assert titles == Counter(t.title for t in templates)
+
+
+TWIN_TITLES = """\
+key: twice
+title: Reviewed twice
+steps:
+  - key: review
+    title: Review
+  - key: approve
+    title: Approve
+    type: approval
+  - key: review-again
+    title: Review
+"""
+
+
+class BuildsAllButTheFirst(httpx.BaseTransport):
+    """An org that builds only some of the nested steps it is sent: the first is dropped
+    from each template's create before the emulator (which builds them) sees it."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.endswith("/checklists"):
+            body = json.loads(request.content)
+            if body.get("steps"):
+                body["steps"] = body["steps"][1:]
+                request = httpx.Request("POST", request.url, headers=request.headers, json=body)
+        return self.inner.handle_request(request)
+
+
+def test_steps_built_otherwise_than_sent_stop_the_template_and_the_next_apply_mends_it(
+    tmp_path: Path,
+) -> None:
+    """Sent Review, Approve, Review; built Approve, Review. Matching in order would take the
+    built Review for the first and send the other two again (a duplicate, and more writes
+    than planned): apply stops that template instead, and the next apply adopts by title."""
+    shutil.copy(EXAMPLES / "tallyform.yaml", tmp_path / "tallyform.yaml")
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "twice.yaml").write_text(TWIN_TITLES)
+    templates = project_templates(tmp_path)
+    emulator = Emulator(quirks=BUILT)
+    with TallyfyClient(
+        org_id=emulator.org_id,
+        base_url=IN_PROCESS_URL,
+        transport=BuildsAllButTheFirst(EmulatorTransport(emulator)),
+        credentials=StaticToken(DEFAULT_TOKEN, "TEST"),
+    ) as client:
+        report = apply_plan(client, planned(client, templates, nested=True))
+    assert [str(o.error) for o in report.failed] and all(
+        "otherwise than sent" in str(o.error) and "not built: review-again" in str(o.error)
+        for o in report.failed
+    ), [str(o.error) for o in report.failed]
+    (made,) = live_templates(emulator)
+    titles = lambda: [s["title"] for s in emulator.state["checklists"][made["id"]]["steps"]]  # noqa: E731
+    assert sorted(titles()) == ["Approve", "Review"], "nothing sent again"
+    with client_for(emulator) as client:
+        apply_plan(client, planned(client, templates, nested=True))
+        assert planned(client, templates, nested=True).empty
+    assert titles() == ["Review", "Approve", "Review"]

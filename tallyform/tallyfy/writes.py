@@ -1,7 +1,8 @@
 """Carrying out one change: a small executor for each kind and action.
 
 An executor sends exactly the writes its change's spec counts
-(:mod:`tallyform.model.kinds`), builds request bodies from the change's normalised objects,
+(:mod:`tallyform.model.kinds`), but where an org that was to build a template's nested
+steps built none (then each is made on its own), builds request bodies from the change's normalised objects,
 and records the ids of objects as they come into being. It never decides what to change,
 nor which change sends the template's own PUT, whether a new step's deadline waits for a
 step made later, which change writes the template's map of its children, or whether a new
@@ -539,21 +540,29 @@ class TemplateRun:
     def learn_built(self, created: dict[str, Any]) -> None:
         """The ids of the steps and form fields the template's create built: its answer
         where that shows every step with its form fields, else a read of the template.
-        Each declared step is matched, in order, to the next built one of its title, and
-        each of its form fields to the next built one of its label; what matches nothing
-        was not built (the org ignored nested steps, whatever its probe said), and its own
-        change creates it."""
+
+        Built nothing: the org ignored nested steps (whatever its probe said), and each
+        step's and field's own change creates it. Built everything: each declared step is
+        the built one of its title (the first not yet taken), each form field the built one
+        of its label. Built some, or something else: an error naming them, before any step
+        is sent again, so nothing is made twice; the next apply reads the template and
+        adopts what was built by title."""
         steps = created.get("steps")
         shown = isinstance(steps, list) and all(
             isinstance(s, dict) and "captures" in s for s in steps
         )
         built = (whole_template(created) if shown else self.fresh())["steps"]
+        if not built:
+            return
         by_step = self.wanted.fields_by_step()
-        for key, found in _in_order(self.wanted.steps, built, "title").items():
+        for key, found in _claimed(self.wanted.steps, built, "title", self.base).items():
             self.step_ids[key] = str(found["id"])
             fields = {k: self.wanted.fields[k] for k in by_step[key]}
             captures = found.get("captures") or []
-            for field_key, capture in _in_order(fields, captures, "label").items():
+            if not captures:
+                continue  # its fields were not built: their own changes create them
+            where = f"{self.base}/steps/{found['id']}"
+            for field_key, capture in _claimed(fields, captures, "label", where).items():
                 self.field_ids[field_key] = str(capture["id"])
 
     def update_template(self, change: Change) -> None:
@@ -865,21 +874,34 @@ class TemplateRun:
             self.ids_due = True
 
 
-def _in_order(
-    declared: Mapping[str, Any], built: list[dict[str, Any]], name: str
+def _claimed(
+    declared: Mapping[str, Any], built: list[dict[str, Any]], name: str, path: str
 ) -> dict[str, dict[str, Any]]:
-    """Declared objects (key -> state with ``attrs``) matched, in order, to built records:
-    each to the next one after the last match whose ``name`` (title or label) is its own."""
+    """Declared objects (key -> state with ``attrs``) matched to built records, each to the
+    first built one whose ``name`` (title or label) is its own and that no other took.
+    Every declared one and every built one must find its match: else a TallyfyError naming
+    what did not, since sending the missing ones could not tell which were made."""
     matched: dict[str, dict[str, Any]] = {}
-    cursor = 0
+    free = list(range(len(built)))
     for key, wanted in declared.items():
-        at = next(
-            (n for n in range(cursor, len(built)) if built[n].get(name) == wanted.attrs[name]),
-            None,
-        )
+        at = next((n for n in free if built[n].get(name) == wanted.attrs[name]), None)
         if at is not None:
             matched[key] = built[at]
-            cursor = at + 1
+            free.remove(at)
+    missing = [key for key in declared if key not in matched]
+    if missing or free:
+        extra = [str(built[n].get(name)) for n in free]
+        raise TallyfyError(
+            "Tallyfy built the template's nested "
+            + ("steps" if name == "title" else "form fields")
+            + " otherwise than sent"
+            + (f"; not built: {', '.join(missing)}" if missing else "")
+            + (f"; built besides: {', '.join(extra)}" if extra else "")
+            + ". Nothing was sent again; run apply again: it reads the template and adopts "
+            "what was built by its titles",
+            method="POST",
+            path=path,
+        )
     return matched
 
 

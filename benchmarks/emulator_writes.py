@@ -36,7 +36,7 @@ from typing import Any
 import httpx
 
 from tallyform.emulator import DEFAULT_TOKEN, IN_PROCESS_URL, Emulator, EmulatorTransport
-from tallyform.emulator.state import StateFile
+from tallyform.emulator.store import StateFile
 
 HEADERS = {"X-Tallyfy-Client": "APIClient", "Authorization": f"Bearer {DEFAULT_TOKEN}"}
 STEPS = 10

@@ -18,7 +18,7 @@ from tallyform.cli import cli
 from tallyform.config import find_config, load_project, load_templates
 from tallyform.emulator import Emulator
 from tallyform.emulator.journal import Replay
-from tallyform.emulator.state import StateFile
+from tallyform.emulator.store import StateFile
 from tallyform.model import Template
 
 REPO = Path(__file__).resolve().parent.parent

@@ -31,7 +31,7 @@ import httpx
 import yaml
 
 from tallyform.emulator import Emulator, EmulatorServer, FaultSettings
-from tallyform.emulator.state import DEFAULT_ORG_ID, DEFAULT_TOKEN
+from tallyform.emulator.store import DEFAULT_ORG_ID, DEFAULT_TOKEN
 from tallyform.emulator.wire import Request, Response
 from tests.conftest import EXAMPLES
 

@@ -393,6 +393,6 @@ def test_a_second_ctrl_c_around_the_lock_never_claims_nothing_was_left(
 
 
 def test_validate_refuses_tags_by_the_locks_own_title() -> None:
-    from tallyform.config.checks import LOCK_TAG_PREFIX
+    from tallyform.config.semantics import LOCK_TAG_PREFIX
 
     assert LOCK_TAG_PREFIX == lock_module.LOCK_TITLE

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from tallyform.client import StaticToken, TallyfyClient
 from tallyform.config.build import build_template
-from tallyform.config.checks import check_template
 from tallyform.config.schema import check_against_schema
+from tallyform.config.semantics import check_template
 from tallyform.config.source import parse_text
 from tallyform.emulator import (
     DEFAULT_MEMBER_TOKEN,
@@ -27,7 +27,7 @@ from tallyform.emulator import (
     EmulatorTransport,
     Quirks,
 )
-from tallyform.emulator.rules import FIELD_TYPES, STEP_TYPES
+from tallyform.emulator.validation import FIELD_TYPES, STEP_TYPES
 from tallyform.engine import make_plan
 from tallyform.engine.apply import KeySetupRefused, apply_plan
 from tallyform.model import Template

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tallyform.emulator import Emulator, FaultSettings
-from tallyform.emulator.state import StateFile
+from tallyform.emulator.store import StateFile
 from tests.emulator_helpers import connect, data, new_template
 
 
@@ -128,7 +128,7 @@ def test_a_failed_save_leaves_the_old_state(
     def broken_dumps(*args: object, **kwargs: object) -> str:
         raise OSError("disk full")
 
-    monkeypatch.setattr("tallyform.emulator.state.json.dumps", broken_dumps)
+    monkeypatch.setattr("tallyform.emulator.store.json.dumps", broken_dumps)
     with connect(emulator, "in_process") as api, pytest.raises(OSError):
         api.post("/checklists", json={"title": "T", "type": "form"})
     assert path.read_text() == before

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tallyform.emulator import DEFAULT_ORG_ID
-from tallyform.emulator.state import StateFile
+from tallyform.emulator.store import StateFile
 from tests.conftest import run_cli
 from tests.emulator_helpers import auth, served
 

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tallyform.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator, EmulatorTransport
-from tallyform.emulator.state import StateFile, StateFileError, fresh_state
+from tallyform.emulator.store import StateFile, StateFileError, fresh_state
 from tests.emulator_helpers import auth, connect, data, new_capture, new_step, new_template
 
 
@@ -227,7 +227,7 @@ def test_an_entry_that_does_not_apply_is_one_clear_error(tmp_path: Path) -> None
 def test_the_journal_is_folded_into_the_snapshot_when_it_grows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("tallyform.emulator.state.COMPACT_MIN_BYTES", 20_000)
+    monkeypatch.setattr("tallyform.emulator.store.COMPACT_MIN_BYTES", 20_000)
     path = tmp_path / "org.json"
     emulator = Emulator(state_file=path)
     longest = 0
@@ -316,7 +316,7 @@ KILLED_WRITER = textwrap.dedent(
     """
     import sys
     import httpx
-    import tallyform.emulator.state as state
+    import tallyform.emulator.store as state
     from tallyform.emulator import Emulator, EmulatorTransport, IN_PROCESS_URL
     from tests.emulator_helpers import auth
 

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tallyform.emulator import Emulator, Quirks
-from tallyform.emulator.rules import CHOICE_TYPES, FIELD_TYPES, STEP_TYPES
+from tallyform.emulator.validation import CHOICE_TYPES, FIELD_TYPES, STEP_TYPES
 from tests.conftest import EXAMPLES, PROJECT_YAML, run_cli
 from tests.emulator_helpers import connect, data, new_capture, new_step, new_template
 

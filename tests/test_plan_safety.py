@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from tallyform.emulator.state import StateFile
+from tallyform.emulator.store import StateFile
 from tallyform.tallyfy.lock import LOCK_TITLE
 from tests.conftest import run_cli
 from tests.project_helpers import apply, assert_no_changes, edit, live_api, org_api, plan_json

@@ -15,7 +15,7 @@ from tallyform.cli import interrupt
 from tallyform.cli.connect import embedded_guard, open_client
 from tallyform.cli.context import App
 from tallyform.config import ConfigError, OrgSettings
-from tallyform.config.checks import check_scenarios
+from tallyform.config.semantics import check_scenarios
 from tallyform.engine.scenario_runs import OrgRun, play_in_org
 from tallyform.engine.selection import select_templates
 from tallyform.logic import (

@@ -27,7 +27,7 @@ from tallyform.config import (
     load_templates,
     template_files,
 )
-from tallyform.config.checks import check_template_keys
+from tallyform.config.semantics import check_template_keys
 from tallyform.errors import Failed
 from tallyform.model import Template
 from tallyform.render.places import from_root, in_repository, moved_problems, working_root

@@ -17,8 +17,8 @@ from typing import Any
 
 from tallyform.bounded import kind_of
 from tallyform.config import suggest
-from tallyform.config.checks import check_template_document, check_template_keys
 from tallyform.config.schema import check_against_schema
+from tallyform.config.semantics import check_template_document, check_template_keys
 from tallyform.config.source import Document, Location, Problem, load_file
 from tallyform.config.urls import url_problem
 from tallyform.config.variables import substitute

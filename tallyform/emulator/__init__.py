@@ -112,7 +112,7 @@ from tallyform.emulator.quirks import (
     Quirks,
 )
 from tallyform.emulator.server import EmulatorServer
-from tallyform.emulator.state import (
+from tallyform.emulator.store import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_MEMBER_TOKEN,

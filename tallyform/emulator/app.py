@@ -17,7 +17,6 @@ from typing import Any
 
 from tallyform.emulator import oauth, routes
 from tallyform.emulator.call import Call, LinkIndex
-from tallyform.emulator.drift import PageDrift
 from tallyform.emulator.faults import (
     ORG_LIMITS,
     Budget,
@@ -28,8 +27,9 @@ from tallyform.emulator.faults import (
 )
 from tallyform.emulator.journal import Changes
 from tallyform.emulator.masking import logged_body
+from tallyform.emulator.page_drift import PageDrift
 from tallyform.emulator.quirks import Quirks, empty_string_errors, null_errors
-from tallyform.emulator.state import (
+from tallyform.emulator.store import (
     APP_TOKEN_LIFETIME,
     DEFAULT_MEMBER_TOKEN,
     DEFAULT_ORG_ID,

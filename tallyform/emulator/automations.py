@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tallyform.emulator import rules
+from tallyform.emulator import validation
 from tallyform.emulator.call import Call, dict_of
-from tallyform.emulator.state import copied, new_id, now
+from tallyform.emulator.store import copied, new_id, now
 from tallyform.emulator.wire import Response, item, not_found
 
 
@@ -86,7 +86,7 @@ def _find(template: dict[str, Any], rule_id: str) -> dict[str, Any]:
 def create_automation(call: Call) -> Response:
     template = call.template()
     body = call.body()
-    rules.check_automation(body, template, call.state)
+    validation.check_automation(body, template, call.state)
     stamp = now()
     rule = {
         "id": new_id(),
@@ -106,7 +106,7 @@ def update_automation(call: Call) -> Response:
     template = call.template()
     rule = _find(template, call.params["automation"])
     body = call.body()
-    rules.check_automation(body, template, call.state)
+    validation.check_automation(body, template, call.state)
     stamp = now()
     conditions = _conditions(body["conditions"])
     actions = _actions(body["then_actions"])

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tallyform.emulator.drift import PageDrift
 from tallyform.emulator.journal import Changes
+from tallyform.emulator.page_drift import PageDrift
 from tallyform.emulator.quirks import Quirks, without_empty_strings
 from tallyform.emulator.wire import ApiError, Request, Response, forbidden, not_found
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from tallyform.emulator.call import Call, dict_of
-from tallyform.emulator.state import copied, now
+from tallyform.emulator.store import copied, now
 from tallyform.emulator.templates import render
 from tallyform.emulator.wire import Response, forbidden, invalid, item, not_found, page_of
 

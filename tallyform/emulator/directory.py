@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from tallyform.emulator.call import Call
-from tallyform.emulator.state import copied, new_id, now
+from tallyform.emulator.store import copied, new_id, now
 from tallyform.emulator.templates import drop_links
 from tallyform.emulator.wire import Response, invalid, item, not_found, page_of, wrapped
 

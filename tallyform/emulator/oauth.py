@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from tallyform.emulator.state import new_id
+from tallyform.emulator.store import new_id
 from tallyform.emulator.wire import Request, Response, forbidden, not_found
 
 #: The token endpoint at the API host, and at the account host. The account host

@@ -43,7 +43,7 @@ from tallyform.emulator.processes import (
     owners,
     replay,
 )
-from tallyform.emulator.state import copied, new_id, now
+from tallyform.emulator.store import copied, new_id, now
 from tallyform.emulator.wire import ApiError, Response, invalid, item, not_found, page_of
 from tallyform.logic.engine import members
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tallyform.emulator import rules, templates
+from tallyform.emulator import templates, validation
 from tallyform.emulator.call import Call, move, pick, renumber
-from tallyform.emulator.state import copied, new_id, now
+from tallyform.emulator.store import copied, new_id, now
 from tallyform.emulator.templates import (
     FIELD_KEYS,
     FIELD_TYPE_FIXED,
@@ -104,7 +104,7 @@ def _remember_guests(call: Call, emails: list[str]) -> None:
 
 def _position(value: Any) -> int:
     """A 1-based position from a request body, or the API's 422."""
-    if not rules.is_int(value) or value < 1:
+    if not validation.is_int(value) or value < 1:
         raise invalid({"position": ["The position must be an integer of at least 1."]})
     return value
 
@@ -125,7 +125,7 @@ def get_step(call: Call) -> Response:
 def create_step(call: Call) -> Response:
     template = call.template()
     body = pick(call.body(), _STEP_KEYS)
-    rules.check_step(body, call.state, creating=True, checklist_id=template["id"])
+    validation.check_step(body, call.state, creating=True, checklist_id=template["id"])
     stamp = now()
     step = _new_step(call, template, body, stamp)
     _touch(template, stamp)
@@ -167,7 +167,7 @@ def create_template(call: Call) -> Response:
     if not call.quirks.nested_steps_built:
         return templates.create_template(call)
     entries = _listed(call.body().get("steps"), "steps")
-    rules.raise_if(_nested_errors(call, entries))
+    validation.raise_if(_nested_errors(call, entries))
     answer = templates.create_template(call)
     template = call.state["checklists"][answer.body["data"]["id"]]
     stamp = now()
@@ -194,23 +194,25 @@ def _nested_step_body(entry: dict[str, Any]) -> dict[str, Any]:
     return {**pick(entry, _STEP_KEYS), "checklist_id": _UNMADE}
 
 
-def _nested_errors(call: Call, entries: list[Any]) -> rules.Errors:
+def _nested_errors(call: Call, entries: list[Any]) -> validation.Errors:
     """Every broken rule of a create's nested steps and their form fields."""
-    errors: rules.Errors = {}
+    errors: validation.Errors = {}
     for index, entry in enumerate(entries):
         prefix = f"steps.{index}"
         if not isinstance(entry, dict):
             errors[prefix] = ["Each step must be an object."]
             continue
         try:
-            rules.check_step(
+            validation.check_step(
                 _nested_step_body(entry), call.state, creating=True, checklist_id=_UNMADE
             )
         except ApiError as error:
             for key, messages in error.body["errors"].items():
                 errors[f"{prefix}.{key}"] = messages
         for number, capture in enumerate(_listed(entry.get("captures"), f"{prefix}.captures")):
-            errors.update(rules.check_field_definition(capture, f"{prefix}.captures.{number}."))
+            errors.update(
+                validation.check_field_definition(capture, f"{prefix}.captures.{number}.")
+            )
     return errors
 
 
@@ -218,7 +220,7 @@ def update_step(call: Call) -> Response:
     template = call.template()
     step = call.step()
     raw = call.body()
-    rules.check_step(raw, call.state, creating=False, checklist_id=template["id"])
+    validation.check_step(raw, call.state, creating=False, checklist_id=template["id"])
     body = pick(raw, _STEP_KEYS - {"checklist_id", "position"})
     for key in _PEOPLE:
         body.setdefault(key, [])  # an absent list detaches everyone (reference 6.2)
@@ -267,7 +269,7 @@ def create_capture(call: Call) -> Response:
     template = call.template()
     step = call.step()
     body = pick(call.body(), FIELD_KEYS)
-    rules.raise_if(rules.check_field_definition(body))
+    validation.raise_if(validation.check_field_definition(body))
     stamp = now()
     capture = field_record(body, {"step_id": step["id"]}, stamp)
     step["captures"].append(capture)
@@ -294,7 +296,7 @@ def update_capture(call: Call) -> Response:
     template = call.template()
     capture = call.capture()
     body = pick(call.body(), FIELD_KEYS)
-    rules.raise_if(rules.check_field_definition(body))
+    validation.raise_if(validation.check_field_definition(body))
     _check_field_type_kept(call, capture, body)
     stamp = now()
     update_field_record(capture, body, stamp)

@@ -15,7 +15,7 @@ Choices where the reference is uncertain (section 9):
   custom-field quirks pick what each level shows (:func:`listed_step_view`,
   :func:`nested_step_view`, :mod:`.views`); ``thin_listed_steps`` thins listed steps.
 - The list honours ``with`` (refused under ``list_with_refused``) and keeps its order while
-  read (rows drift between pages under ``page_drift``, :mod:`.drift`).
+  read (rows drift between pages under ``page_drift``, :mod:`.page_drift`).
 - ``with=tags`` items carry the link's id, ``tag_id`` and the tag's data (the tag's alone
   under ``tags_without_tag_id``).
 - An absent ``prerun`` on a PUT leaves kick-off fields alone; absent ``users``/``groups`` clear
@@ -28,10 +28,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from tallyform.emulator import rules
+from tallyform.emulator import validation
 from tallyform.emulator.call import Call, pick, renumber
 from tallyform.emulator.quirks import Quirks
-from tallyform.emulator.state import copied, new_id, now
+from tallyform.emulator.store import copied, new_id, now
 from tallyform.emulator.views import StepView, Values, render_step, shown
 from tallyform.emulator.wire import (
     ApiError,
@@ -194,7 +194,7 @@ def _omitted_prerun(
     return [p for p in template["prerun"] if p["id"] not in sent]
 
 
-def _omitted_in_rules(template: dict[str, Any], entries: list[dict[str, Any]]) -> rules.Errors:
+def _omitted_in_rules(template: dict[str, Any], entries: list[dict[str, Any]]) -> validation.Errors:
     """Under ``prerun_omitted_deleted``: left-out kick-off fields a rule still uses."""
     used = [
         p for p in _omitted_prerun(template, entries) if rules_using(template, "Prerun", p["id"])
@@ -205,10 +205,12 @@ def _omitted_in_rules(template: dict[str, Any], entries: list[dict[str, Any]]) -
     return {"prerun": [f"Cannot delete a form field that is being used in a rule: {labels}."]}
 
 
-def _field_type_changes(template: dict[str, Any], entries: list[dict[str, Any]]) -> rules.Errors:
+def _field_type_changes(
+    template: dict[str, Any], entries: list[dict[str, Any]]
+) -> validation.Errors:
     """Under ``field_type_immutable``: entries that change a kick-off field's type."""
     existing = {p["id"]: p for p in template["prerun"]}
-    errors: rules.Errors = {}
+    errors: validation.Errors = {}
     for index, entry in enumerate(entries):
         known = existing.get(entry["id"]) if isinstance(entry.get("id"), str) else None
         if known is not None and entry.get("field_type") != known["field_type"]:
@@ -220,12 +222,12 @@ def _check_prerun_change(
     call: Call, template: dict[str, Any], entries: list[dict[str, Any]]
 ) -> None:
     """The 422s a PUT's ``prerun`` meets under the quirks, before anything changes."""
-    errors: rules.Errors = {}
+    errors: validation.Errors = {}
     if call.quirks.field_type_immutable:
         errors.update(_field_type_changes(template, entries))
     if call.quirks.prerun_omitted_deleted:
         errors.update(_omitted_in_rules(template, entries))
-    rules.raise_if(errors)
+    validation.raise_if(errors)
 
 
 def _delete_omitted_prerun(template: dict[str, Any], entries: list[dict[str, Any]]) -> None:
@@ -386,7 +388,7 @@ def create_template(call: Call) -> Response:
     body = pick(call.body(), _CREATE)
     if call.quirks.prerun_dropped_on_create:
         body.pop("prerun", None)
-    rules.check_template(body, call.state, creating=True)
+    validation.check_template(body, call.state, creating=True)
     _check_folder(call, body)
     stamp = now()
     counters = call.state["counters"]
@@ -417,7 +419,7 @@ def create_template(call: Call) -> Response:
 def update_template(call: Call) -> Response:
     template = call.template()
     body = pick(call.body(), _UPDATE)
-    rules.check_template(body, call.state, creating=False)
+    validation.check_template(body, call.state, creating=False)
     _check_folder(call, body)
     entries = body.get("prerun") or []
     if "prerun" in body:

@@ -25,9 +25,9 @@ import yaml
 from tallyform.bounded import FileRefused, read_bounded
 from tallyform.client import TallyfyClient
 from tallyform.config import OrgSettings, Project
-from tallyform.config.checks import check_template_document
 from tallyform.config.fmt import format_text
 from tallyform.config.project import display_path, load_template_file, template_files
+from tallyform.config.semantics import check_template_document
 from tallyform.config.source import MAX_FILE_BYTES, Problem, parse_text
 from tallyform.engine.export import Exported, export_org
 from tallyform.engine.session import org_readings

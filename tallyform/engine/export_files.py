@@ -133,10 +133,7 @@ def file_status(path: Path, text: str, force: bool, declared: Template, org: Org
     """What writing ``text`` to ``path`` would be."""
     if not path.exists():
         return "new"
-    try:
-        current: str | None = read_bounded(path, MAX_FILE_BYTES).decode("utf-8")
-    except (FileRefused, UnicodeDecodeError):  # a FIFO or device too: never read
-        current = None
+    current = _current(path)
     if current == text:
         return "unchanged"
     if current is not None:

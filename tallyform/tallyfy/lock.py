@@ -31,9 +31,10 @@ then agree on the oldest live tag, so exactly one goes on.
 are ordered by their random ids. An apply that listed the tags before another tag of its
 own tick was made would take the lock, and so would the other apply, whose id sorts first.
 So an apply lists the lock tags only once the server's clock has passed its own tag's tick
-(:func:`settle_seconds`): every tag that could sort before its own is in that list. A stamp whose fraction is all zeros counts as whole seconds (the
-wait is then up to about two seconds, once per apply); one without a readable
-``created_at`` holds the lock only if no other lock tag is live at all.
+(:func:`settle_seconds`): every tag that could sort before its own is in that list. A
+stamp whose fraction is all zeros counts as whole seconds (the wait is then up to about
+two seconds, once per apply); a tag without a readable ``created_at`` holds the lock only
+if no other lock tag is live at all.
 
 A tag titled ``tallyform-apply-lock`` alone, or one whose colour is its title's mark, was
 made by an earlier version: it still counts as a lock, with no lease (only its machine,
@@ -234,13 +235,8 @@ def lease_ends_at(tag: Tag, now: float) -> str | None:
     return datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def server_time(tag: Tag, fallback: float) -> float:
-    """The Unix time Tallyfy wrote into a tag it just made (``fallback`` if unreadable)."""
-    moment = _created(tag)
-    return fallback if moment is None else moment
-
-
 def _created(tag: Tag) -> float | None:
+    """The Unix time Tallyfy wrote into a tag it made (None if unreadable)."""
     moment = parse_time(tag.created_at)
     return None if moment is None else moment.timestamp()
 
@@ -255,15 +251,12 @@ def stamp_resolution(stamp: str) -> float:
     return float(10 ** -len(found.group(1)))
 
 
-def settle_seconds(tag: Tag, offset: float, wall: Callable[[], float]) -> float:
+def settle_seconds(created: float, stamp: str, offset: float, wall: Callable[[], float]) -> float:
     """How long to wait before the list that decides who holds the lock: until the server's
     clock (this machine's plus ``offset``, which must not run ahead of it) is one and a
-    half ticks past ``tag``'s ``created_at``, so no tag of its tick can still be made."""
-    created = _created(tag)
-    if created is None:
-        return 0.0
-    tick = stamp_resolution(str(tag.created_at))
-    return max(0.0, created + 1.5 * tick - (wall() + offset))
+    half ticks of ``stamp`` past ``created`` (the tag's ``created_at``, read), so no tag of
+    its tick can still be made."""
+    return max(0.0, created + 1.5 * stamp_resolution(stamp) - (wall() + offset))
 
 
 class Renewer:
@@ -413,17 +406,19 @@ def _try_take(
     except ValidationFailed as refused:
         tags = _live(client, None, local, gone, removed)
         return (tags[0], local) if tags else str(refused)
-    now = server_time(tag, local)
+    created = _created(tag)
+    now = local if created is None else created  # the server's clock, where it says
     behind = now - wall()  # measured after the answer: never ahead of the server's clock
     if abs(now - local) > 60:  # the clocks disagree: the lease follows the server's
         with contextlib.suppress(TallyfyError):
             client.put(f"/tags/{tag.id}", {"title": title, "color": lease_color(now)})
-    wait = settle_seconds(tag, behind, wall)
-    if wait > 0:  # another tag of our tick may still be made: list once none can
-        sleep(wait)
+    if created is not None:
+        wait = settle_seconds(created, str(tag.created_at), behind, wall)
+        if wait > 0:  # another tag of our tick may still be made: list once none can
+            sleep(wait)
     own = tag.id
     tags = _live(client, own, now, gone, removed)
-    older = _first_other(tags, own) if _created(tag) is not None else _any_other(tags, own)
+    older = _first_other(tags, own) if created is not None else _any_other(tags, own)
     if older is not None:
         break_lock(client, own)  # another apply's is older: it holds the lock
         return older, now

@@ -96,14 +96,14 @@ def fmt(app: App, check: bool, diff: bool, files: tuple[Path, ...]) -> None:
     `validate` refuses is left as it is and fails the command, with validate's message
     (with --check too): fmt never moves what it cannot yet place.
     """
-    from tallyform.config.fmt import format_file  # ruamel.yaml: only fmt needs it
+    from tallyform.config.fmt import FmtResult, format_file, write_formatted  # ruamel: fmt
 
     paths = list(files) or template_files(app.project())
     failed = False
     readable: dict[Path, Document | None] = {}
-    changed: list[tuple[Path, str, str]] = []  # with the text before and after
+    changed: list[FmtResult] = []
     for path in paths:
-        result = format_file(path, check=True)
+        result = format_file(path)
         name = display_path(path.resolve())
         if result.error:
             click.echo(
@@ -116,23 +116,23 @@ def fmt(app: App, check: bool, diff: bool, files: tuple[Path, ...]) -> None:
             continue
         readable[path] = result.document
         if result.changed:
-            changed.append((path, result.before or "", result.after or ""))
+            changed.append(result)
     from tallyform.cli.validate import check_files
 
     read = {path: document for path, document in readable.items() if document}
     problems = check_files(app, list(readable), read).problems
     app.report(problems)
     refused = {Path(p.location.file).resolve() for p in problems}
-    for path, before, after in changed:
-        name = display_path(path.resolve())
-        if not check and path.resolve() in refused:
+    for result in changed:
+        name = display_path(result.path.resolve())
+        if not check and result.path.resolve() in refused:
             click.echo(f"{name}: left as it is until validate accepts it", err=True)
             continue
         if not check:
-            format_file(path, check=False)
+            write_formatted(result)
         click.echo(f"{'would reformat' if check else 'reformatted'} {name}")
         if diff:
-            _print_diff(name, before, after)
+            _print_diff(name, result.before or "", result.after or "")
     if failed or problems or (check and changed):
         raise Failed()
 

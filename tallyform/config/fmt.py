@@ -312,8 +312,8 @@ def _already_canonical(text: str, data: Any, schema_name: str) -> bool:
         return False
 
 
-def format_file(path: Path, check: bool, schema_name: str = "template") -> FmtResult:
-    """Format one file in place (or only report, with ``check``)."""
+def format_file(path: Path, schema_name: str = "template") -> FmtResult:
+    """What formatting one file gives; nothing is written (:func:`write_formatted` does)."""
     original, plain, refused = _unsafe(path)
     if original is None:
         return FmtResult(path, False, refused)
@@ -327,6 +327,10 @@ def format_file(path: Path, check: bool, schema_name: str = "template") -> FmtRe
     changed = formatted != original
     if not changed:
         return FmtResult(path, False, document=plain)
-    if not check:
-        path.write_text(formatted, "utf-8")
     return FmtResult(path, True, before=original, after=formatted, document=plain)
+
+
+def write_formatted(result: FmtResult) -> None:
+    """Write a changed file's formatted text in place of what it was."""
+    if result.changed and result.after is not None:
+        result.path.write_text(result.after, "utf-8")
